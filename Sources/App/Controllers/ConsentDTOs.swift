@@ -1,0 +1,123 @@
+import Consent
+import Foundation
+import Hummingbird
+
+struct DecisionInput: Decodable {
+    var request: DecisionRequest
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case purpose, decision, noticeVersion, method, clientTimestamp }
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let purpose = try container.decode(.purpose) { try PurposeID(validating: $0) }
+        let decision = try container.decode(.decision) { text in
+            guard let decision = Decision(rawValue: text) else { throw FieldError("must be 'granted' or 'withdrawn'") }
+            return decision
+        }
+        let method = try container.decodeIfPresent(.method) { text -> ConsentMethod in
+            guard let method = ConsentMethod(rawValue: text), method != .gpc else {
+                throw FieldError("must be 'explicit', 'api' or 'import'; GPC is read from the Sec-GPC header")
+            }
+            return method
+        }
+        let noticeVersion = try container.decodeIfPresent(Int.self, forKey: .noticeVersion)
+        if let noticeVersion, noticeVersion < 1 {
+            throw DecodingError.dataCorruptedError(forKey: .noticeVersion, in: container, debugDescription: "must be at least 1")
+        }
+        request = DecisionRequest(
+            purposeID: purpose, decision: decision, noticeVersion: noticeVersion, method: method ?? .api,
+            clientTimestamp: try container.decodeTimestampIfPresent(.clientTimestamp))
+    }
+}
+
+struct BatchInput: Decodable {
+    var decisions: [DecisionInput]
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case decisions }
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        decisions = try decoder.container(keyedBy: CodingKeys.self).decode([DecisionInput].self, forKey: .decisions)
+    }
+}
+
+struct ConsentEventOutput: Codable, Equatable {
+    var id: String
+    var subjectId: String
+    var purpose: String
+    var decision: String
+    var noticeVersion: Int
+    var method: String
+    var sourceIp: String?
+    var userAgent: String?
+    var recordedAt: String
+    var clientTimestamp: String?
+
+    init(_ event: ConsentEvent) {
+        id = event.id.uuidString.lowercased()
+        subjectId = event.subjectID.rawValue
+        purpose = event.purposeID.rawValue
+        decision = event.decision.rawValue
+        noticeVersion = event.noticeVersion
+        method = event.method.rawValue
+        sourceIp = event.sourceIP
+        userAgent = event.userAgent
+        recordedAt = RFC3339.string(from: event.recordedAt)
+        clientTimestamp = event.clientTimestamp.map(RFC3339.string(from:))
+    }
+}
+
+struct EventsOutput: ResponseCodable {
+    var events: [ConsentEventOutput]
+}
+
+struct PurposeStateOutput: Codable {
+    var purpose: String
+    var decision: String?
+    var noticeVersion: Int?
+    var currentNoticeVersion: Int
+    var needsReconsent: Bool
+    var method: String?
+    var recordedAt: String?
+    var eventId: String?
+
+    init(_ state: PurposeState) {
+        purpose = state.purposeID.rawValue
+        decision = state.latest?.decision.rawValue
+        noticeVersion = state.latest?.noticeVersion
+        currentNoticeVersion = state.currentNoticeVersion
+        needsReconsent = state.needsReconsent
+        method = state.latest?.method.rawValue
+        recordedAt = state.latest.map { RFC3339.string(from: $0.recordedAt) }
+        eventId = state.latest?.id.uuidString.lowercased()
+    }
+}
+
+struct StateOutput: ResponseCodable {
+    var subjectId: String
+    var purposes: [PurposeStateOutput]
+}
+
+struct HistoryOutput: ResponseCodable {
+    var events: [ConsentEventOutput]
+    var nextCursor: String?
+}
+
+/// History cursors are opaque to clients, so the encoding can change without breaking them.
+enum CursorCoding {
+    static func encode(_ cursor: HistoryCursor) -> String {
+        Data("s:\(cursor.sequence)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ text: String) throws(Problem) -> HistoryCursor {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard text.count <= 64, let data = Data(base64Encoded: base64), let plain = String(data: data, encoding: .utf8),
+            plain.hasPrefix("s:"), let sequence = Int64(plain.dropFirst(2)), sequence > 0
+        else { throw Problem.invalid("cursor: is not a cursor this server issued") }
+        return HistoryCursor(sequence: sequence)
+    }
+}

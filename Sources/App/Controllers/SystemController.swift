@@ -1,0 +1,57 @@
+import Consent
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Liveness, readiness, metrics, the OpenAPI document and the GPC well-known file.
+struct SystemController {
+    let service: ConsentService
+    let metrics: HTTPMetrics
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("/health") { _, _ in Status(status: "ok") }
+        routes.get("/ready", use: ready)
+        routes.get("/metrics", use: renderMetrics)
+        routes.get("/openapi.json", use: openAPI)
+        routes.get("/.well-known/gpc.json", use: gpc)
+        return routes
+    }
+
+    struct Status: ResponseCodable {
+        var status: String
+    }
+
+    @Sendable func ready(_ request: Request, context: AppRequestContext) async throws -> Status {
+        try await service.ping()
+        return Status(status: "ready")
+    }
+
+    @Sendable func renderMetrics(_ request: Request, context: AppRequestContext) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+    }
+
+    @Sendable func openAPI(_ request: Request, context: AppRequestContext) throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+            body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
+    }
+
+    /// https://privacycg.github.io/gpc-spec/#gpc-support-resource
+    @Sendable func gpc(_ request: Request, context: AppRequestContext) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=86400"],
+            body: .init(byteBuffer: ByteBuffer(string: #"{"gpc":true,"lastUpdate":"2026-11-25"}"#)))
+    }
+}
+
+enum OpenAPIDocument {
+    static let bytes: [UInt8] = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
+            let data = try? Data(contentsOf: url)
+        else { preconditionFailure("openapi.json is missing from the App bundle") }
+        return Array(data)
+    }()
+}

@@ -1,0 +1,88 @@
+import Consent
+import Foundation
+public import Hummingbird
+import NIOCore
+import Storage
+
+/// An RFC 9457 problem detail: every error the API answers is one of these.
+public struct Problem: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    /// A short, stable slug; the `type` member is `urn:qspp:problem:<slug>`.
+    public var slug: String
+    public var title: String
+    public var detail: String?
+    public var headers: HTTPFields = [:]
+
+    init(_ status: HTTPResponse.Status, _ slug: String, _ title: String, detail: String? = nil) {
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let requestID = (context as? AppRequestContext)?.requestID
+        var body = [
+            "type": "urn:qspp:problem:\(slug)", "title": title, "status": status.code,
+        ] as [String: any Sendable]
+        if let detail { body["detail"] = detail }
+        if let requestID, !requestID.isEmpty { body["requestId"] = requestID }
+        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        headers[.cacheControl] = "no-store"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension Problem {
+    static let unauthenticated: Problem = {
+        var problem = Problem(
+            .unauthorized, "unauthenticated", "Authentication required",
+            detail: "send the admin token as 'Authorization: Bearer <token>'")
+        problem.headers[.wwwAuthenticate] = "Bearer"
+        return problem
+    }()
+    static let forbidden = Problem(.forbidden, "forbidden", "Not allowed")
+    static let notFound = Problem(.notFound, "not-found", "Not found", detail: "no such resource")
+    static let unavailable: Problem = {
+        var problem = Problem(
+            .serviceUnavailable, "unavailable", "Service unavailable",
+            detail: "the database is not reachable; retry shortly")
+        problem.headers[.retryAfter] = "5"
+        return problem
+    }()
+    static let internalError = Problem(.internalServerError, "internal", "Internal error")
+
+    static func invalid(_ detail: String) -> Problem { Problem(.badRequest, "invalid-request", "Invalid request", detail: detail) }
+
+    static func payloadTooLarge(limit: Int) -> Problem {
+        Problem(.contentTooLarge, "payload-too-large", "Request body too large", detail: "the limit is \(limit) bytes")
+    }
+
+    /// The single place where domain and storage failures become HTTP answers.
+    static func from(_ error: any Error) -> Problem? {
+        switch error {
+        case let problem as Problem:
+            return problem
+        case let error as ConsentError:
+            return switch error.kind {
+            case .invalidInput: .invalid(error.description)
+            case .notFound: Problem(.notFound, "not-found", "Not found", detail: error.description)
+            case .conflict: Problem(.conflict, "conflict", "Conflict", detail: error.description)
+            case .unprocessable:
+                Problem(.unprocessableContent, "unprocessable", "Unprocessable request", detail: error.description)
+            }
+        case let error as StorageError where error.isUnavailable:
+            return .unavailable
+        case is NIOTooManyBytesError:
+            return .payloadTooLarge(limit: AppRequestContext.maximumBodySize)
+        case let error as any HTTPResponseError:
+            if error.status == .notFound { return .notFound }
+            let reason = error.status.reasonPhrase
+            return Problem(error.status, reason.lowercased().replacingOccurrences(of: " ", with: "-"), reason)
+        default:
+            return nil
+        }
+    }
+}

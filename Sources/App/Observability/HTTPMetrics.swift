@@ -1,0 +1,51 @@
+import Prometheus
+import Synchronization
+
+/// The application's Prometheus metrics, on a registry of its own so that each application
+/// instance (and each test) counts separately.
+public final class HTTPMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let consentEvents: Counter
+    private static let buckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .seconds(2.5), .seconds(5),
+    ]
+    private struct Series: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+    private let series = Mutex<[Series: (Counter, DurationHistogram)]>([:])
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        self.consentEvents = registry.makeCounter(
+            descriptor: .init(metricName: "qspp_consent_events_written_total", helpText: "Consent events durably written"),
+            labels: [])
+    }
+
+    func record(route: String, method: String, status: Int, duration: Duration) {
+        let key = Series(route: route, method: method, status: status)
+        let (counter, histogram) = series.withLock { series in
+            if let existing = series[key] { return existing }
+            let labels = [("route", route), ("method", method), ("status", String(status))]
+            let created = (
+                registry.makeCounter(
+                    descriptor: .init(metricName: "http_requests_total", helpText: "HTTP requests answered"), labels: labels),
+                registry.makeDurationHistogram(
+                    descriptor: .init(metricName: "http_request_duration_seconds", helpText: "Time to answer HTTP requests"),
+                    labels: labels, buckets: Self.buckets)
+            )
+            series[key] = created
+            return created
+        }
+        counter.increment()
+        histogram.record(duration)
+    }
+
+    func consentEventsWritten(_ count: Int) {
+        guard count > 0 else { return }
+        consentEvents.increment(by: Int64(count))
+    }
+}

@@ -1,0 +1,134 @@
+import Consent
+import Logging
+import NIOSSL
+import PostgresNIO
+import ServiceLifecycle
+
+/// PostgreSQL, the production database: one connection pool shared by every repository.
+final class PostgresStore: Store {
+    let client: PostgresClient
+    let logger: Logger
+    let consents: any ConsentRepository
+    /// How long a request may wait for the database before it is answered 503.
+    static let requestDeadline: Duration = .seconds(5)
+    static let migrationDeadline: Duration = .seconds(30)
+    /// Any constant unique to this application: serialises concurrent migrators.
+    private static let migrationLockID: Int64 = 0x5153_5050_4D49_4752
+
+    init(location: DatabaseURL.PostgresLocation, logger: Logger) {
+        var configuration: PostgresClient.Configuration
+        if let socket = location.unixSocketPath {
+            configuration = .init(
+                unixSocketPath: socket, username: location.username, password: location.password,
+                database: location.database)
+        } else {
+            configuration = .init(
+                host: location.host, port: location.port, username: location.username, password: location.password,
+                database: location.database, tls: Self.tls(location.tls))
+        }
+        configuration.options.connectTimeout = .seconds(3)
+        configuration.options.maximumConnections = 16
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+        self.consents = PostgresConsentRepository(client: client, logger: logger)
+    }
+
+    private static func tls(_ mode: DatabaseURL.PostgresLocation.TLSMode) -> PostgresClient.Configuration.TLS {
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
+        return switch mode {
+        case .disable: .disable
+        case .prefer: .prefer(unverified)
+        case .require: .require(unverified)
+        case .verifyFull: .require(.makeClientConfiguration())
+        }
+    }
+
+    func run() async throws {
+        await client.run()
+    }
+
+    func migrate() async throws -> [Int] {
+        try await withDeadline(Self.migrationDeadline) { [client, logger] in
+            do {
+                return try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockID))", logger: logger)
+                    try await connection.query(
+                        """
+                        CREATE TABLE IF NOT EXISTS schema_migrations (
+                            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                        """, logger: logger)
+                    let applied = try await Self.versions(connection, logger: logger)
+                    var newlyApplied: [Int] = []
+                    for migration in Migration.postgres where !applied.contains(migration.version) {
+                        for statement in migration.statements {
+                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        }
+                        try await connection.query(
+                            "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                            logger: logger)
+                        newlyApplied.append(migration.version)
+                    }
+                    return newlyApplied
+                }
+            } catch {
+                throw PostgresErrors.translate(error)
+            }
+        }
+    }
+
+    func appliedMigrations() async throws -> [Int] {
+        try await withDeadline(Self.requestDeadline) { [client, logger] in
+            do {
+                return try await client.withConnection { try await Self.versions($0, logger: logger) }.sorted()
+            } catch {
+                throw PostgresErrors.translate(error)
+            }
+        }
+    }
+
+    private static func versions(_ connection: PostgresConnection, logger: Logger) async throws -> Set<Int> {
+        let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+            .decode(Bool.self).first { _ in true } ?? false
+        guard exists else { return [] }
+        var versions: Set<Int> = []
+        for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger)
+            .decode(Int.self)
+        {
+            versions.insert(version)
+        }
+        return versions
+    }
+}
+
+/// Turns driver errors into the errors the rest of the application understands.
+enum PostgresErrors {
+    static func translate(_ error: any Error) -> any Error {
+        switch error {
+        case let error as PostgresTransactionError:
+            return translate(error.closureError ?? error.beginError ?? error.commitError ?? StorageError.unavailable)
+        case is ConsentError, is StorageError:
+            return error
+        case let error as PSQLError:
+            guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return StorageError.unavailable }
+            // Connection exceptions, operator intervention (shutdown, crash recovery) and resource exhaustion.
+            if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") { return StorageError.unavailable }
+            return error
+        case is CancellationError:
+            return StorageError.unavailable
+        default:
+            return error
+        }
+    }
+
+    static func isUniqueViolation(_ error: any Error) -> Bool {
+        var error = error
+        if let transaction = error as? PostgresTransactionError, let inner = transaction.closureError { error = inner }
+        return (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"
+    }
+
+    /// A failure that would fail any transaction, so retrying units one by one is pointless.
+    static func isSystemic(_ error: any Error) -> Bool {
+        (translate(error) as? StorageError)?.isUnavailable ?? false
+    }
+}

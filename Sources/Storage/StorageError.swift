@@ -1,0 +1,24 @@
+/// A failure of the database itself rather than of the request.
+public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
+    private enum Base: Sendable, Equatable {
+        case unavailable
+        case corrupted(String)
+    }
+
+    private let base: Base
+    private init(_ base: Base) { self.base = base }
+
+    /// The database cannot be reached or did not answer in time. Retrying later may succeed.
+    public static let unavailable = Self(.unavailable)
+    /// Stored data does not match the schema, such as an unknown enum value.
+    static func corrupted(_ what: String) -> Self { Self(.corrupted(what)) }
+
+    public var isUnavailable: Bool { base == .unavailable }
+
+    public var description: String {
+        switch base {
+        case .unavailable: "the database is unavailable"
+        case .corrupted(let what): "stored data is not readable: \(what)"
+        }
+    }
+}

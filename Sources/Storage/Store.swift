@@ -1,0 +1,23 @@
+public import Consent
+public import Logging
+public import ServiceLifecycle
+
+/// An open database with its schema, as one `Service`: running it keeps connections alive;
+/// graceful shutdown closes them.
+public protocol Store: Service {
+    var consents: any ConsentRepository { get }
+    /// Applies every migration not yet applied, and returns the versions it applied. Safe to run twice,
+    /// and from several processes at once.
+    func migrate() async throws -> [Int]
+    /// The schema versions already applied.
+    func appliedMigrations() async throws -> [Int]
+}
+
+/// Opens the store a URL names. Nothing is read or written until the store's service runs
+/// (PostgreSQL) or a repository is used (SQLite).
+public func openStore(_ url: DatabaseURL, logger: Logger) async throws -> any Store {
+    switch url {
+    case .sqlite(let path): try await SQLiteStore(path: path, logger: logger)
+    case .postgres(let location): PostgresStore(location: location, logger: logger)
+    }
+}

@@ -1,0 +1,68 @@
+import Consent
+import Foundation
+
+/// A consent event as both backends store it: plain columns, timestamps in microseconds.
+struct StoredEventRow: Sendable {
+    var sequence: Int64
+    var id: UUID
+    var subjectID: String
+    var purposeID: String
+    var decision: String
+    var noticeVersion: Int
+    var method: String
+    var sourceIP: String?
+    var userAgent: String?
+    var recordedAtMicros: Int64
+    var clientTimestampMicros: Int64?
+
+    func event() throws -> ConsentEvent {
+        guard let decision = Decision(rawValue: decision), let method = ConsentMethod(rawValue: method),
+            let subjectID = try? SubjectID(validating: subjectID), let purposeID = try? PurposeID(validating: purposeID)
+        else { throw StorageError.corrupted("consent event \(sequence)") }
+        return ConsentEvent(
+            id: id, subjectID: subjectID, purposeID: purposeID, decision: decision, noticeVersion: noticeVersion,
+            method: method, sourceIP: sourceIP, userAgent: userAgent,
+            recordedAt: Date(microsecondsSince1970: recordedAtMicros),
+            clientTimestamp: clientTimestampMicros.map(Date.init(microsecondsSince1970:)))
+    }
+
+    static func page(_ rows: [StoredEventRow], limit: Int) throws -> HistoryPage {
+        let visible = rows.prefix(limit)
+        let next = rows.count > limit ? visible.last.map { HistoryCursor(sequence: $0.sequence) } : nil
+        return HistoryPage(events: try visible.map { try $0.event() }, next: next)
+    }
+}
+
+/// A write waiting for the next group commit.
+struct AppendUnit: Sendable {
+    var events: [ConsentEvent]
+    var claim: IdempotencyClaim?
+
+    /// The ids as the idempotency record keeps them.
+    var eventIDList: String { events.map { $0.id.uuidString.lowercased() }.joined(separator: ",") }
+
+    static func parseEventIDList(_ text: String) -> [UUID] {
+        text.split(separator: ",").compactMap { UUID(uuidString: String($0)) }
+    }
+}
+
+/// Builds purposes from their rows and their notices' rows.
+struct StoredPurposeRows {
+    var purposes: [(id: String, title: String, description: String, saleOrSharing: Bool)] = []
+    var notices: [(purposeID: String, version: Int, text: String?, url: String?, effectiveAtMicros: Int64)] = []
+
+    func purposeList() throws -> [Purpose] {
+        let noticesByPurpose = Dictionary(grouping: notices, by: \.purposeID)
+        return try purposes.map { row in
+            guard let id = try? PurposeID(validating: row.id), let notices = noticesByPurpose[row.id], !notices.isEmpty
+            else { throw StorageError.corrupted("purpose \(row.id)") }
+            return Purpose(
+                id: id, title: row.title, description: row.description, isSaleOrSharing: row.saleOrSharing,
+                notices: notices.map {
+                    Notice(
+                        version: $0.version, text: $0.text, url: $0.url,
+                        effectiveAt: Date(microsecondsSince1970: $0.effectiveAtMicros))
+                })
+        }
+    }
+}

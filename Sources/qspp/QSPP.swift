@@ -1,0 +1,94 @@
+import App
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+
+@main
+struct QSPP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qspp",
+        abstract: "QSPP, the Quantum-Safe Privacy Portal.",
+        subcommands: [Serve.self, Migrate.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Options every subcommand shares: each maps to one documented configuration key.
+struct ConfigurationOptions: ParsableArguments {
+    @Option(help: "Address to listen on (QSPP_HOST, default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (QSPP_PORT, default 8080).") var port: String?
+    @Option(name: .customLong("database-url"), help: "sqlite:PATH or postgres://... (QSPP_DATABASE_URL).")
+    var databaseURL: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (QSPP_LOG_LEVEL).")
+    var logLevel: String?
+    @Option(name: .customLong("admin-token"), help: "Static admin bearer token, at least 32 characters (QSPP_ADMIN_TOKEN).")
+    var adminToken: String?
+    @Option(name: .customLong("config"), help: "A file of KEY=value lines with the same keys (QSPP_CONFIG_FILE).")
+    var configFile: String?
+
+    func load(extra: [AppConfiguration.Key: String] = [:]) async throws -> AppConfiguration {
+        var overrides = extra
+        overrides[.host] = host
+        overrides[.port] = port
+        overrides[.databaseURL] = databaseURL
+        overrides[.logLevel] = logLevel
+        overrides[.adminToken] = adminToken
+        let environment = ProcessInfo.processInfo.environment
+        do {
+            return try await AppConfiguration.load(
+                overrides: overrides, environment: environment,
+                configFile: configFile ?? environment["QSPP_CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 })
+        } catch let error as AppConfiguration.InvalidValue {
+            throw ValidationError("invalid configuration: \(error)")
+        } catch let error as AppConfiguration.ConfigFileError {
+            throw ValidationError("invalid configuration: \(error)")
+        }
+    }
+}
+
+func makeLogger(_ configuration: AppConfiguration) -> Logger {
+    let level = configuration.logLevel
+    LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+    var logger = Logger(label: "qspp")
+    logger.logLevel = level
+    return logger
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the portal until SIGTERM or SIGINT.")
+
+    @OptionGroup var options: ConfigurationOptions
+    @Flag(name: .customLong("no-migrate"), help: "Do not apply migrations at start (QSPP_MIGRATE_ON_START=false).")
+    var noMigrate = false
+
+    func run() async throws {
+        let configuration = try await options.load(extra: noMigrate ? [.migrateOnStart: "false"] : [:])
+        let logger = makeLogger(configuration)
+        let metrics = HTTPMetrics()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+        logger.info(
+            "starting",
+            metadata: [
+                "address": "\(configuration.host):\(configuration.port)",
+                "database": "\(configuration.databaseURL)",
+            ])
+        let app = try await buildApplication(configuration: configuration, logger: logger, metrics: metrics)
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending schema migrations and exit.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        let configuration = try await options.load()
+        let logger = makeLogger(configuration)
+        let applied = try await runMigrations(configuration: configuration, logger: logger)
+        logger.info(
+            "migrations done",
+            metadata: ["applied": .string(applied.isEmpty ? "none" : applied.map(String.init).joined(separator: ","))])
+    }
+}

@@ -1,0 +1,86 @@
+import Consent
+import Foundation
+import Logging
+import Storage
+
+/// The storage backends a test runs against: SQLite always, PostgreSQL when the test command
+/// started a cluster and named it in `QSPP_TEST_POSTGRES_URL`.
+public enum Backend: String, Sendable, CaseIterable, CustomStringConvertible {
+    case sqlite
+    case postgres
+
+    public static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["QSPP_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// `scripts/test.sh` sets `QSPP_TEST_REQUIRE_POSTGRES=1`, so a missing cluster fails rather than skips.
+    public static var all: [Backend] {
+        if postgresURL == nil {
+            precondition(
+                ProcessInfo.processInfo.environment["QSPP_TEST_REQUIRE_POSTGRES"] != "1",
+                "QSPP_TEST_REQUIRE_POSTGRES=1 but QSPP_TEST_POSTGRES_URL is not set")
+            return [.sqlite]
+        }
+        return [.sqlite, .postgres]
+    }
+
+    public var description: String { rawValue }
+
+    /// A fresh SQLite file per call; the shared test cluster for PostgreSQL.
+    public func databaseURL() throws -> DatabaseURL {
+        switch self {
+        case .sqlite: .sqlite(path: temporaryPath("qspp-test", extension: "sqlite"))
+        case .postgres: try DatabaseURL(parsing: Self.postgresURL!)
+        }
+    }
+}
+
+public func temporaryPath(_ prefix: String, extension ext: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString).\(ext)").path
+}
+
+public let testLogger: Logger = {
+    var logger = Logger(label: "qspp-test")
+    logger.logLevel = .warning
+    return logger
+}()
+
+/// Opens and migrates a store for `backend`, keeps it running for `body`, then shuts it down.
+public func withStore<T: Sendable>(
+    _ backend: Backend, _ body: @Sendable (any Store) async throws -> T
+) async throws -> T {
+    let store = try await openStore(try backend.databaseURL(), logger: testLogger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            try await store.run()
+            return nil
+        }
+        defer { group.cancelAll() }
+        _ = try await store.migrate()
+        return try await body(store)
+    }
+}
+
+/// Names that no other test, nor an earlier run against the same database, has used.
+public func uniqueSubject(_ prefix: String = "subject") throws -> SubjectID {
+    try SubjectID(validating: "\(prefix)-\(UUID().uuidString.lowercased())")
+}
+
+public func uniquePurposeID(_ prefix: String = "p") throws -> PurposeID {
+    try PurposeID(validating: "\(prefix)_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))")
+}
+
+public func makePurpose(_ id: PurposeID, saleOrSharing: Bool = false, at date: Date = Date()) -> Purpose {
+    Purpose(
+        id: id, title: "Test \(id)", description: "A purpose made by a test", isSaleOrSharing: saleOrSharing,
+        notices: [Notice(version: 1, text: "Notice one", url: nil, effectiveAt: date.addingTimeInterval(-60))])
+}
+
+public func makeEvent(
+    _ subject: SubjectID, _ purpose: PurposeID, _ decision: Decision, version: Int = 1, method: ConsentMethod = .api,
+    sourceIP: String? = nil, userAgent: String? = nil, clientTimestamp: Date? = nil
+) -> ConsentEvent {
+    ConsentEvent(
+        id: UUID(), subjectID: subject, purposeID: purpose, decision: decision, noticeVersion: version,
+        method: method, sourceIP: sourceIP, userAgent: userAgent, recordedAt: Date(), clientTimestamp: clientTimestamp)
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: every test against the embedded SQLite store and against a throwaway
+# PostgreSQL 15 cluster that this script starts and removes. Installs PostgreSQL first if needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/setup.sh
+source scripts/lib/postgres.sh
+
+qspp_find_pg_bin || { qspp_apt_install postgresql; qspp_find_pg_bin; }
+
+clusters=()
+cleanup() {
+    local dir
+    for dir in "${clusters[@]}"; do qspp_pg_stop "$dir"; done
+}
+trap cleanup EXIT
+
+qspp_pg_start MAIN
+clusters+=("$MAIN_DIR")
+# A second cluster that one test stops and starts, to prove the server rides out a database outage.
+qspp_pg_start OUTAGE
+clusters+=("$OUTAGE_DIR")
+
+export QSPP_TEST_POSTGRES_URL="$MAIN_URL"
+export QSPP_TEST_REQUIRE_POSTGRES=1
+export QSPP_TEST_OUTAGE_POSTGRES_URL="$OUTAGE_URL"
+export QSPP_TEST_OUTAGE_STOP="$(declare -f qspp_as_postgres); qspp_as_postgres '$PG_BIN/pg_ctl' -D '$OUTAGE_DIR/data' -m fast -w stop"
+export QSPP_TEST_OUTAGE_START="$(declare -f qspp_as_postgres); qspp_as_postgres '$PG_BIN/pg_ctl' -D '$OUTAGE_DIR/data' -l '$OUTAGE_DIR/server.log' -w -o '-p $OUTAGE_PORT -k $OUTAGE_DIR -c listen_addresses=127.0.0.1' start"
+
+swift build --build-tests
+export QSPP_BINARY="$(swift build --show-bin-path)/qspp"
+swift test --skip-build "$@"
