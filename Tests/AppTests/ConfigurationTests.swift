@@ -1,0 +1,71 @@
+@testable import App
+import Consent
+import Foundation
+import QSPPTestSupport
+import Storage
+import Testing
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test func defaultsNeedNoSetUp() async throws {
+        let configuration = try await AppConfiguration.load(overrides: [:], environment: [:], configFile: nil)
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.port == 8080)
+        #expect(configuration.databaseURL == .sqlite(path: "./data/qspp.sqlite"))
+        #expect(configuration.logLevel == .info)
+        #expect(configuration.adminToken == nil)
+        #expect(configuration.migrateOnStart)
+    }
+
+    @Test func flagsBeatEnvironmentWhichBeatsTheFile() async throws {
+        let file = temporaryPath("qspp-config", extension: "env")
+        try "QSPP_PORT=9000\nQSPP_HOST=0.0.0.0\n# comment\nQSPP_LOG_LEVEL=debug\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let configuration = try await AppConfiguration.load(
+            overrides: [.port: "9200"], environment: ["QSPP_PORT": "9100", "QSPP_HOST": "::1"], configFile: file)
+        #expect(configuration.port == 9200)
+        #expect(configuration.host == "::1")
+        #expect(configuration.logLevel == .debug)
+    }
+
+    @Test(arguments: [
+        ("QSPP_PORT", "eighty"), ("QSPP_PORT", "70000"), ("QSPP_DATABASE_URL", "mysql://db"),
+        ("QSPP_LOG_LEVEL", "loud"), ("QSPP_ADMIN_TOKEN", "short"), ("QSPP_MIGRATE_ON_START", "perhaps"),
+    ])
+    func invalidValuesNameTheirKey(key: String, value: String) async throws {
+        do {
+            _ = try await AppConfiguration.load(overrides: [:], environment: [key: value], configFile: nil)
+            Issue.record("\(key)=\(value) was accepted")
+        } catch let error as AppConfiguration.InvalidValue {
+            #expect(error.description.hasPrefix("\(key):"))
+            if key == "QSPP_ADMIN_TOKEN" { #expect(!error.description.contains(value)) }
+        }
+    }
+
+    @Test func aMissingConfigFileIsAnError() async throws {
+        await #expect(throws: AppConfiguration.ConfigFileError.self) {
+            try await AppConfiguration.load(overrides: [:], environment: [:], configFile: "/nonexistent/qspp.env")
+        }
+    }
+}
+
+struct RFC3339Tests {
+    @Test(arguments: [
+        ("2026-11-25T10:00:00Z", 1_795_600_800_000_000), ("2026-11-25t10:00:00.5z", 1_795_600_800_500_000),
+        ("2026-11-25T11:00:00.123456789+01:00", 1_795_600_800_123_456), ("2026-11-25T05:30:00-04:30", 1_795_600_800_000_000),
+    ] as [(String, Int64)])
+    func validTimestamps(text: String, micros: Int64) throws {
+        #expect(try #require(RFC3339.date(from: text)).microsecondsSince1970 == micros)
+    }
+
+    @Test(arguments: [
+        "2026-11-25T10:00:00", "2026-11-25 10:00:00Z", "2026-02-31T10:00:00Z", "2026-13-01T10:00:00Z", "yesterday",
+        "2026-11-25T10:00:00.Z", "2026-11-25T10:00:00+0100", "2026-11-25T25:00:00Z", "",
+    ])
+    func invalidTimestamps(text: String) {
+        #expect(RFC3339.date(from: text) == nil)
+    }
+
+    @Test func formattingKeepsMicroseconds() {
+        #expect(RFC3339.string(from: Date(microsecondsSince1970: 1_795_600_800_000_042)) == "2026-11-25T10:00:00.000042Z")
+    }
+}
