@@ -1,0 +1,124 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import QSPPTestSupport
+import Testing
+
+/// A real `qspp serve` process, for what only a process can show: crashes, signals and outages.
+final class ServerProcess: Sendable {
+    let process: Process
+    let port: Int
+    let logPath: String
+
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["QSPP_BINARY"], !path.isEmpty { return path }
+        // Tests/AppTests/ServerProcess.swift -> package root -> .build/debug/qspp
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/qspp").path
+    }
+
+    init(databaseURL: String, port: Int? = nil) throws {
+        self.port = try port ?? freePort()
+        self.logPath = temporaryPath("qspp-server", extension: "log")
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--port", String(self.port), "--database-url", databaseURL]
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("QSPP_") }
+        environment["QSPP_ADMIN_TOKEN"] = adminToken
+        environment["QSPP_LOG_LEVEL"] = "warning"
+        process.environment = environment
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    /// Polls `/health` until the server answers, or fails after `timeout`.
+    func waitUntilListening(timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { break }
+            if let response = try? await request(.get, "/health"), response.status == .ok { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("server did not start; its log:\n\(log)")
+        throw CancellationError()
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func request(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:])
+        async throws -> TestClient.Response
+    {
+        try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(20))) {
+            try await $0.send(method, uri, json: json, headers: headers)
+        }
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to end and returns its exit status, or nil if it is still running after `timeout`.
+    func waitForExit(timeout: Duration = .seconds(20)) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+extension TestClient {
+    func send(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:])
+        async throws -> TestClient.Response
+    {
+        var headers = headers
+        headers[.authorization] = "Bearer \(adminToken)"
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await execute(
+            .init(uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }))
+    }
+}
+
+/// A port nothing listens on right now, from the kernel's ephemeral range.
+func freePort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+    }
+    guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Runs a shell command to completion. Foundation's `Process` would wait for every descendant
+/// that inherits its status pipe, and `pg_ctl start` leaves a daemon behind, so this spawns directly.
+func shell(_ command: String) async throws {
+    var pid: pid_t = 0
+    let arguments = ["/bin/bash", "-c", command + " </dev/null >/dev/null 2>&1"]
+    var argv = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    guard posix_spawn(&pid, "/bin/bash", nil, nil, &argv, environ) == 0 else { throw POSIXError(.ECHILD) }
+    let child = pid
+    let status = await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            var status: Int32 = 0
+            while waitpid(child, &status, 0) == -1 && errno == EINTR {}
+            continuation.resume(returning: status)
+        }
+    }
+    guard status == 0 else { throw POSIXError(.EIO) }
+}
