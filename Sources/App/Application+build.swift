@@ -21,7 +21,8 @@ public func buildApplication(
     if configuration.migrateOnStart {
         app.beforeServerStarts {
             let applied = try await store.migrate()
-            logger.info("migrations applied", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))])
+            logger.info(
+                "migrations applied", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))])
         }
     }
     return app

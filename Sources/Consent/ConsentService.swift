@@ -32,7 +32,9 @@ public struct ConsentService: Sendable {
         _ decisions: [DecisionRequest], for subjectID: SubjectID, origin: RequestOrigin,
         claim: IdempotencyClaim? = nil
     ) async throws -> AppendOutcome {
-        guard decisions.count <= Self.maximumBatchSize else { throw ConsentError.batchTooLarge(limit: Self.maximumBatchSize) }
+        guard decisions.count <= Self.maximumBatchSize else {
+            throw ConsentError.batchTooLarge(limit: Self.maximumBatchSize)
+        }
         guard !decisions.isEmpty || origin.globalPrivacyControl else { throw ConsentError.emptyBatch }
         let purposes = try await catalog.purposes(decisions.map(\.purposeID))
         let recordedAt = now().roundedToMicroseconds
@@ -89,7 +91,8 @@ public struct ConsentService: Sendable {
     public func currentState(of subjectID: SubjectID) async throws -> [PurposeState] {
         async let latestEvents = repository.latestEvents(subjectID: subjectID)
         let purposes = try await catalog.all()
-        let latest = Dictionary(try await latestEvents.map { ($0.purposeID, $0) }, uniquingKeysWith: { _, newer in newer })
+        let latest = Dictionary(
+            try await latestEvents.map { ($0.purposeID, $0) }, uniquingKeysWith: { _, newer in newer })
         let date = now()
         return purposes.values.sorted { $0.id < $1.id }.map { purpose in
             PurposeState(
@@ -142,7 +145,9 @@ public struct ConsentService: Sendable {
     }
 
     /// Publishes the next notice version. Grants given under older versions then need re-consent.
-    public func publishNotice(for id: PurposeID, text: String?, url: String?, effectiveAt: Date?) async throws -> Purpose {
+    public func publishNotice(
+        for id: PurposeID, text: String?, url: String?, effectiveAt: Date?
+    ) async throws -> Purpose {
         _ = try await purpose(id)
         let draft = try Self.makeNotice(version: 0, text: text, url: url, effectiveAt: effectiveAt ?? now())
         _ = try await repository.appendNotice(
@@ -162,7 +167,9 @@ public struct ConsentService: Sendable {
         }
     }
 
-    private static func makeNotice(version: Int, text: String?, url: String?, effectiveAt: Date) throws(ConsentError)
+    private static func makeNotice(
+        version: Int, text: String?, url: String?, effectiveAt: Date
+    ) throws(ConsentError)
         -> Notice
     {
         let text = text.flatMap { $0.isEmpty ? nil : $0 }
@@ -172,7 +179,8 @@ public struct ConsentService: Sendable {
             throw .invalidField("notice.text", "must be at most \(maximumTextLength) characters")
         }
         if let url {
-            guard url.count <= 2048, let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme?.lowercased()),
+            guard url.count <= 2048, let parsed = URL(string: url),
+                ["https", "http"].contains(parsed.scheme?.lowercased()),
                 parsed.host != nil
             else { throw .invalidField("notice.url", "must be an absolute http(s) URL of at most 2048 characters") }
         }

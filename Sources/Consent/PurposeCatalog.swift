@@ -9,6 +9,8 @@ actor PurposeCatalog {
     private let maximumAge: Duration
     private var cached: [PurposeID: Purpose] = [:]
     private var loadedAt: ContinuousClock.Instant?
+    /// Concurrent callers share one reload instead of each querying the database.
+    private var reloading: Task<[PurposeID: Purpose], any Error>?
 
     init(repository: any ConsentRepository, maximumAge: Duration) {
         self.repository = repository
@@ -23,19 +25,40 @@ actor PurposeCatalog {
     /// The purposes named, reloading once if any of them is missing from the copy.
     func purposes(_ ids: some Collection<PurposeID>) async throws -> [PurposeID: Purpose] {
         var purposes = try await all()
-        if ids.contains(where: { purposes[$0] == nil }), loadedAt.map({ $0.duration(to: .now) > .zero }) ?? true {
-            purposes = try await reload()
-        }
+        if ids.contains(where: { purposes[$0] == nil }) { purposes = try await store(try await load()) }
         for id in ids where purposes[id] == nil { throw ConsentError.unknownPurpose(id) }
         return purposes
     }
 
-    func invalidate() { loadedAt = nil }
+    func invalidate() {
+        loadedAt = nil
+        reloading = nil
+    }
 
     private func reload() async throws -> [PurposeID: Purpose] {
-        let purposes = try await repository.allPurposes()
-        cached = Dictionary(uniqueKeysWithValues: purposes.map { ($0.id, $0) })
+        if let reloading { return try await reloading.value }
+        let task = Task { try await load() }
+        reloading = task
+        let purposes: [PurposeID: Purpose]
+        do {
+            purposes = try await task.value
+        } catch {
+            if reloading == task { reloading = nil }
+            throw error
+        }
+        // An invalidation while loading means the result may predate an admin change: use it, do not keep it.
+        guard reloading == task else { return purposes }
+        reloading = nil
+        return store(purposes)
+    }
+
+    private func load() async throws -> [PurposeID: Purpose] {
+        Dictionary(uniqueKeysWithValues: try await repository.allPurposes().map { ($0.id, $0) })
+    }
+
+    private func store(_ purposes: [PurposeID: Purpose]) -> [PurposeID: Purpose] {
+        cached = purposes
         loadedAt = .now
-        return cached
+        return purposes
     }
 }

@@ -23,7 +23,9 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String) throws(ParseError) {
         if text.hasPrefix("sqlite:") {
             let path = String(text.dropFirst("sqlite:".count))
-            guard !path.isEmpty else { throw ParseError(description: "sqlite: needs a file path, as in sqlite:./data/qspp.sqlite") }
+            guard !path.isEmpty else {
+                throw ParseError(description: "sqlite: needs a file path, as in sqlite:./data/qspp.sqlite")
+            }
             self = .sqlite(path: path)
             return
         }

@@ -1,9 +1,10 @@
-@testable import App
 import Consent
 import Foundation
 import QSPPTestSupport
 import Storage
 import Testing
+
+@testable import App
 
 @Suite("Configuration")
 struct ConfigurationTests {
@@ -19,7 +20,8 @@ struct ConfigurationTests {
 
     @Test func flagsBeatEnvironmentWhichBeatsTheFile() async throws {
         let file = temporaryPath("qspp-config", extension: "env")
-        try "QSPP_PORT=9000\nQSPP_HOST=0.0.0.0\n# comment\nQSPP_LOG_LEVEL=debug\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "QSPP_PORT=9000\nQSPP_HOST=0.0.0.0\n# comment\nQSPP_LOG_LEVEL=debug\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
         let configuration = try await AppConfiguration.load(
             overrides: [.port: "9200"], environment: ["QSPP_PORT": "9100", "QSPP_HOST": "::1"], configFile: file)
         #expect(configuration.port == 9200)
@@ -49,10 +51,12 @@ struct ConfigurationTests {
 }
 
 struct RFC3339Tests {
-    @Test(arguments: [
-        ("2026-11-25T10:00:00Z", 1_795_600_800_000_000), ("2026-11-25t10:00:00.5z", 1_795_600_800_500_000),
-        ("2026-11-25T11:00:00.123456789+01:00", 1_795_600_800_123_456), ("2026-11-25T05:30:00-04:30", 1_795_600_800_000_000),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("2026-11-25T10:00:00Z", 1_795_600_800_000_000), ("2026-11-25t10:00:00.5z", 1_795_600_800_500_000),
+            ("2026-11-25T11:00:00.123456789+01:00", 1_795_600_800_123_456),
+            ("2026-11-25T05:30:00-04:30", 1_795_600_800_000_000),
+        ] as [(String, Int64)])
     func validTimestamps(text: String, micros: Int64) throws {
         #expect(try #require(RFC3339.date(from: text)).microsecondsSince1970 == micros)
     }
@@ -66,6 +70,7 @@ struct RFC3339Tests {
     }
 
     @Test func formattingKeepsMicroseconds() {
-        #expect(RFC3339.string(from: Date(microsecondsSince1970: 1_795_600_800_000_042)) == "2026-11-25T10:00:00.000042Z")
+        #expect(
+            RFC3339.string(from: Date(microsecondsSince1970: 1_795_600_800_000_042)) == "2026-11-25T10:00:00.000042Z")
     }
 }

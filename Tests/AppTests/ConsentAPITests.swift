@@ -13,7 +13,8 @@ struct ConsentAPITests {
             let subject = uniqueSubjectText()
             let created = try await api.send(
                 .post, "/v1/subjects/\(subject)/consents",
-                json: #"{"purpose":"marketing","decision":"granted","method":"explicit","clientTimestamp":"2026-11-25T09:30:00.5+01:00"}"#,
+                json:
+                    #"{"purpose":"marketing","decision":"granted","method":"explicit","clientTimestamp":"2026-11-25T09:30:00.5+01:00"}"#,
                 headers: [.userAgent: "PortalTest/1.0"])
             #expect(created.status == .created)
             let event = try #require((try created.object()["events"] as? [[String: Any]])?.first)
@@ -50,12 +51,16 @@ struct ConsentAPITests {
             let subject = uniqueSubjectText()
             let good = try await api.send(
                 .post, "/v1/subjects/\(subject)/consents/batch",
-                json: #"{"decisions":[{"purpose":"marketing","decision":"granted"},{"purpose":"analytics","decision":"withdrawn"}]}"#)
+                json:
+                    #"{"decisions":[{"purpose":"marketing","decision":"granted"},{"purpose":"analytics","decision":"withdrawn"}]}"#
+            )
             #expect(good.status == .created)
             #expect((try good.object()["events"] as? [Any])?.count == 2)
             let bad = try await api.send(
                 .post, "/v1/subjects/\(subject)/consents/batch",
-                json: #"{"decisions":[{"purpose":"cookies","decision":"granted"},{"purpose":"no_such_purpose","decision":"granted"}]}"#)
+                json:
+                    #"{"decisions":[{"purpose":"cookies","decision":"granted"},{"purpose":"no_such_purpose","decision":"granted"}]}"#
+            )
             #expect(try bad.expectProblem(.notFound).contains("no_such_purpose"))
             #expect(try await api.history(subject).count == 2)
             let tooMany = (0..<101).map { _ in #"{"purpose":"cookies","decision":"granted"}"# }.joined(separator: ",")
@@ -91,7 +96,8 @@ struct ConsentAPITests {
             #expect(pages == 3)
             #expect(ids == (try await api.history(subject)).compactMap { $0["id"] as? String })
             #expect(Set(ids).count == 5)
-            try await api.send(.get, "/v1/subjects/\(subject)/consents/history?cursor=bm90LWEtY3Vyc29y").expectProblem(.badRequest)
+            try await api.send(.get, "/v1/subjects/\(subject)/consents/history?cursor=bm90LWEtY3Vyc29y").expectProblem(
+                .badRequest)
             try await api.send(.get, "/v1/subjects/\(subject)/consents/history?limit=0").expectProblem(.badRequest)
             try await api.send(.get, "/v1/subjects/\(subject)/consents/history?limit=abc").expectProblem(.badRequest)
             try await api.send(.get, "/v1/subjects/\(subject)/consents/history?limit=501").expectProblem(.badRequest)
@@ -104,8 +110,10 @@ struct ConsentAPITests {
             let subject = uniqueSubjectText()
             let key = UUID().uuidString
             let body = #"{"purpose":"analytics","decision":"granted"}"#
-            let first = try await api.send(.post, "/v1/subjects/\(subject)/consents", json: body, headers: [.idempotencyKey: key])
-            let retry = try await api.send(.post, "/v1/subjects/\(subject)/consents", json: body, headers: [.idempotencyKey: key])
+            let first = try await api.send(
+                .post, "/v1/subjects/\(subject)/consents", json: body, headers: [.idempotencyKey: key])
+            let retry = try await api.send(
+                .post, "/v1/subjects/\(subject)/consents", json: body, headers: [.idempotencyKey: key])
             #expect(first.status == .created)
             #expect(retry.status == .created)
             #expect(retry.headers[.idempotentReplayed] == "true")
@@ -115,8 +123,10 @@ struct ConsentAPITests {
                 .post, "/v1/subjects/\(subject)/consents", json: #"{"purpose":"analytics","decision":"withdrawn"}"#,
                 headers: [.idempotencyKey: key])
             try other.expectProblem(.unprocessableContent)
-            try await api.send(.post, "/v1/subjects/\(subject)/consents", json: body, headers: [.idempotencyKey: "has space"])
-                .expectProblem(.badRequest)
+            try await api.send(
+                .post, "/v1/subjects/\(subject)/consents", json: body, headers: [.idempotencyKey: "has space"]
+            )
+            .expectProblem(.badRequest)
             #expect(try await api.history(subject).count == 1)
         }
     }
@@ -125,7 +135,9 @@ struct ConsentAPITests {
     func globalPrivacyControlWithdrawsSaleAndSharing(backend: Backend) async throws {
         try await withApp(backend) { api in
             let subject = uniqueSubjectText()
-            try await api.send(.post, "/v1/subjects/\(subject)/consents", json: #"{"purpose":"third_party_sharing","decision":"granted"}"#)
+            try await api.send(
+                .post, "/v1/subjects/\(subject)/consents",
+                json: #"{"purpose":"third_party_sharing","decision":"granted"}"#)
             let response = try await api.send(
                 .post, "/v1/subjects/\(subject)/consents", json: #"{"purpose":"marketing","decision":"granted"}"#,
                 headers: [.secGPC: "1"])
@@ -136,7 +148,9 @@ struct ConsentAPITests {
             #expect(gpc["decision"] as? String == "withdrawn")
             #expect(events.last?["purpose"] as? String == "marketing")
             let state = try await api.send(.get, "/v1/subjects/\(subject)/consents").object()
-            let sharing = (state["purposes"] as? [[String: Any]])?.first { $0["purpose"] as? String == "third_party_sharing" }
+            let sharing = (state["purposes"] as? [[String: Any]])?.first {
+                $0["purpose"] as? String == "third_party_sharing"
+            }
             #expect(sharing?["decision"] as? String == "withdrawn")
             #expect(sharing?["method"] as? String == "gpc")
         }
@@ -152,16 +166,31 @@ struct ConsentAPITests {
                 (#"{"purpose":"cookies","decision":"granted""#, .badRequest, "not valid JSON"),
                 ("[]", .badRequest, "body"),
                 (#"{"purpose":"cookies"}"#, .badRequest, "decision: is required"),
-                (#"{"purpose":"cookies","decision":"granted","extra":true}"#, .badRequest, "extra: is not a known field"),
+                (
+                    #"{"purpose":"cookies","decision":"granted","extra":true}"#, .badRequest,
+                    "extra: is not a known field"
+                ),
                 (#"{"purpose":42,"decision":"granted"}"#, .badRequest, "purpose: must be a string"),
-                (#"{"purpose":"cookies","decision":"maybe"}"#, .badRequest, "decision: must be 'granted' or 'withdrawn'"),
+                (
+                    #"{"purpose":"cookies","decision":"maybe"}"#, .badRequest,
+                    "decision: must be 'granted' or 'withdrawn'"
+                ),
                 (#"{"purpose":"cookies","decision":"granted","method":"gpc"}"#, .badRequest, "method"),
                 (#"{"purpose":"Cookies!","decision":"granted"}"#, .badRequest, "purpose"),
                 (#"{"purpose":"unknown_purpose","decision":"granted"}"#, .notFound, "unknown_purpose"),
-                (#"{"purpose":"cookies","decision":"granted","noticeVersion":99}"#, .unprocessableContent, "version 99"),
+                (
+                    #"{"purpose":"cookies","decision":"granted","noticeVersion":99}"#, .unprocessableContent,
+                    "version 99"
+                ),
                 (#"{"purpose":"cookies","decision":"granted","noticeVersion":0}"#, .badRequest, "noticeVersion"),
-                (#"{"purpose":"cookies","decision":"granted","clientTimestamp":"yesterday"}"#, .badRequest, "clientTimestamp"),
-                (#"{"purpose":"cookies","decision":"granted","clientTimestamp":"2026-11-25T10:00:00"}"#, .badRequest, "clientTimestamp"),
+                (
+                    #"{"purpose":"cookies","decision":"granted","clientTimestamp":"yesterday"}"#, .badRequest,
+                    "clientTimestamp"
+                ),
+                (
+                    #"{"purpose":"cookies","decision":"granted","clientTimestamp":"2026-11-25T10:00:00"}"#, .badRequest,
+                    "clientTimestamp"
+                ),
                 (#"{"purpose":"\#(String(repeating: "a", count: 65))","decision":"granted"}"#, .badRequest, "purpose"),
                 ("", .badRequest, "body"),
             ]
@@ -169,12 +198,18 @@ struct ConsentAPITests {
                 let detail = try await api.send(.post, path, json: body).expectProblem(status)
                 #expect(detail.contains(fragment), "\(body) -> \(detail)")
             }
-            let huge = #"{"purpose":"cookies","decision":"granted","method":"\#(String(repeating: "x", count: 70_000))"}"#
+            let huge =
+                #"{"purpose":"cookies","decision":"granted","method":"\#(String(repeating: "x", count: 70_000))"}"#
             try await api.send(.post, path, json: huge).expectProblem(.contentTooLarge)
-            try await api.send(.post, path, json: "purpose=cookies", headers: [.contentType: "application/x-www-form-urlencoded"])
-                .expectProblem(.unsupportedMediaType)
-            try await api.send(.post, "/v1/subjects/\(String(repeating: "x", count: 129))/consents", json: #"{"purpose":"cookies","decision":"granted"}"#)
-                .expectProblem(.badRequest)
+            try await api.send(
+                .post, path, json: "purpose=cookies", headers: [.contentType: "application/x-www-form-urlencoded"]
+            )
+            .expectProblem(.unsupportedMediaType)
+            try await api.send(
+                .post, "/v1/subjects/\(String(repeating: "x", count: 129))/consents",
+                json: #"{"purpose":"cookies","decision":"granted"}"#
+            )
+            .expectProblem(.badRequest)
             try await api.send(.get, "/v1/subjects/bad%20id/consents").expectProblem(.badRequest)
             #expect(try await api.history(subject).count == 1)
         }
@@ -191,14 +226,22 @@ struct ConsentAPITests {
                 #expect(!detail.contains(adminToken))
                 #expect(write.headers[.wwwAuthenticate] == "Bearer")
                 try await api.send(.get, "/v1/subjects/\(subject)/consents", token: token).expectProblem(.unauthorized)
-                try await api.send(.get, "/v1/subjects/\(subject)/consents/history", token: token).expectProblem(.unauthorized)
-                try await api.send(.post, "/v1/subjects/\(subject)/consents/batch", json: body, token: token).expectProblem(.unauthorized)
-                try await api.send(.get, "/consent/\(subject)", token: token).expectProblem(.unauthorized)
-                try await api.send(.post, "/consent", json: #"{"userId":"\#(subject)","consentType":"cookies","status":"granted"}"#, token: token)
+                try await api.send(.get, "/v1/subjects/\(subject)/consents/history", token: token).expectProblem(
+                    .unauthorized)
+                try await api.send(.post, "/v1/subjects/\(subject)/consents/batch", json: body, token: token)
                     .expectProblem(.unauthorized)
-            }
-            try await api.send(.get, "/v1/subjects/\(subject)/consents", token: nil, headers: [.authorization: "Basic YWRtaW46YWRtaW4="])
+                try await api.send(.get, "/consent/\(subject)", token: token).expectProblem(.unauthorized)
+                try await api.send(
+                    .post, "/consent", json: #"{"userId":"\#(subject)","consentType":"cookies","status":"granted"}"#,
+                    token: token
+                )
                 .expectProblem(.unauthorized)
+            }
+            try await api.send(
+                .get, "/v1/subjects/\(subject)/consents", token: nil,
+                headers: [.authorization: "Basic YWRtaW46YWRtaW4="]
+            )
+            .expectProblem(.unauthorized)
             #expect(try await api.history(subject).isEmpty)
         }
     }

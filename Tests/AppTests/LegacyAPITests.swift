@@ -12,7 +12,9 @@ struct LegacyAPITests {
             let user = uniqueSubjectText()
             let granted = try await api.send(
                 .post, "/consent",
-                json: #"{"userId":"\#(user)","consentType":"marketing","status":"granted","timestamp":"2026-01-02T03:04:05Z"}"#)
+                json:
+                    #"{"userId":"\#(user)","consentType":"marketing","status":"granted","timestamp":"2026-01-02T03:04:05Z"}"#
+            )
             #expect(granted.status == .created)
             let body = try granted.object()
             #expect(body["message"] is String)
@@ -49,7 +51,10 @@ struct LegacyAPITests {
                 (#"{"userId":"\#(user)","consentType":"marketing"}"#, .badRequest),
                 (#"{"userId":"\#(user)","consentType":"nope","status":"granted"}"#, .notFound),
                 (#"{"userId":"","consentType":"marketing","status":"granted"}"#, .badRequest),
-                (#"{"userId":"\#(user)","consentType":"marketing","status":"granted","timestamp":"not a date"}"#, .badRequest),
+                (
+                    #"{"userId":"\#(user)","consentType":"marketing","status":"granted","timestamp":"not a date"}"#,
+                    .badRequest
+                ),
                 (#"{"userId":"\#(user)","consentType":"marketing","status":"granted","admin":true}"#, .badRequest),
             ]
             for (body, status) in cases {

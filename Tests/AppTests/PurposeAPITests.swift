@@ -12,7 +12,8 @@ struct PurposeAPITests {
             #expect(response.status == .ok)
             let purposes = try #require(try response.object()["purposes"] as? [[String: Any]])
             let ids = Set(purposes.compactMap { $0["id"] as? String })
-            #expect(ids.isSuperset(of: ["marketing", "analytics", "data_processing", "cookies", "third_party_sharing"]))
+            #expect(
+                ids.isSuperset(of: ["marketing", "analytics", "data_processing", "cookies", "third_party_sharing"]))
             let sharing = try #require(purposes.first { $0["id"] as? String == "third_party_sharing" })
             #expect(sharing["saleOrSharing"] as? Bool == true)
             #expect((sharing["currentNotice"] as? [String: Any])?["version"] as? Int == 1)
@@ -25,7 +26,8 @@ struct PurposeAPITests {
     func adminsCreateUpdateAndVersionPurposes(backend: Backend) async throws {
         try await withApp(backend) { api in
             let id = "research_\(UUID().uuidString.prefix(8).lowercased())"
-            let create = #"{"id":"\#(id)","title":"Research","description":"Studies","saleOrSharing":false,"notice":{"text":"We study usage.","effectiveAt":"2026-01-01T00:00:00Z"}}"#
+            let create =
+                #"{"id":"\#(id)","title":"Research","description":"Studies","saleOrSharing":false,"notice":{"text":"We study usage.","effectiveAt":"2026-01-01T00:00:00Z"}}"#
             try await api.send(.post, "/v1/purposes", json: create, token: nil).expectProblem(.unauthorized)
             let created = try await api.send(.post, "/v1/purposes", json: create)
             #expect(created.status == .created)
@@ -33,9 +35,11 @@ struct PurposeAPITests {
             try await api.send(.post, "/v1/purposes", json: create).expectProblem(.conflict)
 
             let subject = uniqueSubjectText()
-            try await api.send(.post, "/v1/subjects/\(subject)/consents", json: #"{"purpose":"\#(id)","decision":"granted"}"#)
+            try await api.send(
+                .post, "/v1/subjects/\(subject)/consents", json: #"{"purpose":"\#(id)","decision":"granted"}"#)
 
-            let patched = try await api.send(.patch, "/v1/purposes/\(id)", json: #"{"title":"Research and statistics","saleOrSharing":true}"#)
+            let patched = try await api.send(
+                .patch, "/v1/purposes/\(id)", json: #"{"title":"Research and statistics","saleOrSharing":true}"#)
             #expect(patched.status == .ok)
             #expect(try patched.object()["title"] as? String == "Research and statistics")
             #expect(try patched.object()["saleOrSharing"] as? Bool == true)
@@ -43,11 +47,13 @@ struct PurposeAPITests {
             try await api.send(.patch, "/v1/purposes/\(id)", json: #"{"colour":"red"}"#).expectProblem(.badRequest)
             try await api.send(.patch, "/v1/purposes/missing_one", json: #"{"title":"x"}"#).expectProblem(.notFound)
 
-            let notice = try await api.send(.post, "/v1/purposes/\(id)/notices", json: #"{"url":"https://example.com/research-v2"}"#)
+            let notice = try await api.send(
+                .post, "/v1/purposes/\(id)/notices", json: #"{"url":"https://example.com/research-v2"}"#)
             #expect(notice.status == .created)
             #expect((try notice.object()["currentNotice"] as? [String: Any])?["version"] as? Int == 2)
             try await api.send(.post, "/v1/purposes/\(id)/notices", json: #"{}"#).expectProblem(.badRequest)
-            try await api.send(.post, "/v1/purposes/\(id)/notices", json: #"{"url":"ftp://x"}"#).expectProblem(.badRequest)
+            try await api.send(.post, "/v1/purposes/\(id)/notices", json: #"{"url":"ftp://x"}"#).expectProblem(
+                .badRequest)
 
             let state = try await api.send(.get, "/v1/subjects/\(subject)/consents").object()
             let research = (state["purposes"] as? [[String: Any]])?.first { $0["purpose"] as? String == id }

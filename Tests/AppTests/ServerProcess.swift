@@ -22,7 +22,7 @@ final class ServerProcess: Sendable {
     init(databaseURL: String, port: Int? = nil) throws {
         self.port = try port ?? freePort()
         self.logPath = temporaryPath("qspp-server", extension: "log")
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
@@ -50,7 +50,9 @@ final class ServerProcess: Sendable {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    func request(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:])
+    func request(
+        _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:]
+    )
         async throws -> TestClient.Response
     {
         try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(20))) {
@@ -73,7 +75,9 @@ final class ServerProcess: Sendable {
 }
 
 extension TestClient {
-    func send(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:])
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:]
+    )
         async throws -> TestClient.Response
     {
         var headers = headers
@@ -110,7 +114,7 @@ func shell(_ command: String) async throws {
     var pid: pid_t = 0
     let arguments = ["/bin/bash", "-c", command + " </dev/null >/dev/null 2>&1"]
     var argv = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
+    defer { for argument in argv { free(argument) } }
     guard posix_spawn(&pid, "/bin/bash", nil, nil, &argv, environ) == 0 else { throw POSIXError(.ECHILD) }
     let child = pid
     let status = await withCheckedContinuation { continuation in

@@ -29,7 +29,8 @@ struct ServerProcessTests {
                                 .post, "/v1/subjects/\(subject)/consents",
                                 json: #"{"purpose":"analytics","decision":"granted"}"#)
                             guard response.status == .created, let body = response.body else { return }
-                            let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+                            let object =
+                                try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
                             if let id = (object?["events"] as? [[String: Any]])?.first?["id"] as? String {
                                 acknowledged.withLock { $0.append(id) }
                             }
@@ -47,7 +48,8 @@ struct ServerProcessTests {
         var uri = "/v1/subjects/\(subject)/consents/history?limit=500"
         while true {
             let response = try await server.request(.get, uri)
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(response.body!.readableBytesView)) as? [String: Any])
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(response.body!.readableBytesView)) as? [String: Any])
             for event in object["events"] as? [[String: Any]] ?? [] { ids.insert(event["id"] as! String) }
             guard let cursor = object["nextCursor"] as? String else { return ids }
             uri = "/v1/subjects/\(subject)/consents/history?limit=500&cursor=\(cursor)"

@@ -51,7 +51,9 @@ extension TestResponse {
 
     /// Asserts an RFC 9457 problem with this status, and returns its detail.
     @discardableResult
-    func expectProblem(_ status: HTTPResponse.Status, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    func expectProblem(
+        _ status: HTTPResponse.Status, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> String {
         #expect(self.status == status, sourceLocation: sourceLocation)
         #expect(headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
         let problem = try object()

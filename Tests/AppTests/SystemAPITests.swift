@@ -37,12 +37,18 @@ struct SystemAPITests {
         let metrics = HTTPMetrics()
         try await withApp(backend, metrics: metrics) { api in
             let subject = uniqueSubjectText()
-            try await api.send(.post, "/v1/subjects/\(subject)/consents/batch",
-                json: #"{"decisions":[{"purpose":"cookies","decision":"granted"},{"purpose":"analytics","decision":"granted"}]}"#)
+            try await api.send(
+                .post, "/v1/subjects/\(subject)/consents/batch",
+                json:
+                    #"{"decisions":[{"purpose":"cookies","decision":"granted"},{"purpose":"analytics","decision":"granted"}]}"#
+            )
             let text = String(buffer: try await api.send(.get, "/metrics", token: nil).body)
             #expect(text.contains("qspp_consent_events_written_total 2"))
-            #expect(text.contains(#"http_requests_total{route="/v1/subjects/{subjectId}/consents/batch",method="POST",status="201"} 1"#)
-                || text.contains(#"route="/v1/subjects/:subjectId/consents/batch""#))
+            #expect(
+                text.contains(
+                    #"http_requests_total{route="/v1/subjects/{subjectId}/consents/batch",method="POST",status="201"} 1"#
+                )
+                    || text.contains(#"route="/v1/subjects/:subjectId/consents/batch""#))
             #expect(text.contains("http_request_duration_seconds_bucket"))
             #expect(!text.contains(subject))
         }
@@ -65,7 +71,9 @@ struct SystemAPITests {
                         .replacingOccurrences(of: "{purposeId}", with: "marketing")
                     let answer = try await api.send(HTTPRequest.Method(method.uppercased())!, uri, json: "{}")
                     if answer.status == .notFound {
-                        #expect(try answer.object()["detail"] as? String != "no such resource", "\(method) \(path) is not routed")
+                        #expect(
+                            try answer.object()["detail"] as? String != "no such resource",
+                            "\(method) \(path) is not routed")
                     }
                 }
             }

@@ -1,6 +1,7 @@
-@testable import Consent
 import Foundation
 import Testing
+
+@testable import Consent
 
 struct IdentifierTests {
     @Test(arguments: ["alice", "user-42", "a.b@example.com", "tenant:123_x", String(repeating: "x", count: 128)])

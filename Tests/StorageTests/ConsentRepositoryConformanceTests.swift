@@ -174,7 +174,9 @@ struct ConsentRepositoryConformanceTests {
             let claim = IdempotencyClaim(scope: "test", key: UUID().uuidString, fingerprint: "same")
             let outcomes = try await withThrowingTaskGroup(of: AppendOutcome.self) { group in
                 for _ in 0..<12 {
-                    group.addTask { try await store.consents.append([makeEvent(subject, marketing, .granted)], claim: claim) }
+                    group.addTask {
+                        try await store.consents.append([makeEvent(subject, marketing, .granted)], claim: claim)
+                    }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
@@ -216,12 +218,15 @@ struct ConsentRepositoryConformanceTests {
             let subject = try uniqueSubject()
             let marketing = try PurposeID(validating: "marketing")
             // Notice version 999 does not exist: the foreign key refuses the whole append.
-            let broken = [makeEvent(subject, marketing, .granted), makeEvent(subject, marketing, .granted, version: 999)]
+            let broken = [
+                makeEvent(subject, marketing, .granted), makeEvent(subject, marketing, .granted, version: 999),
+            ]
             let results = await withTaskGroup(of: Bool.self) { group in
                 group.addTask { (try? await store.consents.append(broken, claim: nil)) != nil }
                 for _ in 0..<20 {
                     group.addTask {
-                        (try? await store.consents.append([makeEvent(subject, marketing, .withdrawn)], claim: nil)) != nil
+                        (try? await store.consents.append([makeEvent(subject, marketing, .withdrawn)], claim: nil))
+                            != nil
                     }
                 }
                 return await group.reduce(into: []) { $0.append($1) }

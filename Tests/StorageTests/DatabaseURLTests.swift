@@ -8,7 +8,9 @@ struct DatabaseURLTests {
     }
 
     @Test func postgresURLs() throws {
-        guard case .postgres(let location) = try DatabaseURL(parsing: "postgres://app:s%40cret@db.internal:6543/qspp?sslmode=require")
+        guard
+            case .postgres(let location) = try DatabaseURL(
+                parsing: "postgres://app:s%40cret@db.internal:6543/qspp?sslmode=require")
         else { Issue.record("not postgres"); return }
         #expect(location.host == "db.internal")
         #expect(location.port == 6543)
@@ -26,7 +28,9 @@ struct DatabaseURLTests {
         #expect(!url.description.contains("hunter2"))
     }
 
-    @Test(arguments: ["mysql://x", "postgres://localhost/qspp", "postgres://u@h/db?sslmode=sometimes", "postgres://u@h:99999/db", ""])
+    @Test(arguments: [
+        "mysql://x", "postgres://localhost/qspp", "postgres://u@h/db?sslmode=sometimes", "postgres://u@h:99999/db", "",
+    ])
     func badURLsAreRefused(text: String) {
         #expect(throws: DatabaseURL.ParseError.self) { try DatabaseURL(parsing: text) }
     }

@@ -38,22 +38,30 @@ qspp_free_port() {
 
 # qspp_pg_start NAME: starts a cluster in a new temporary directory and sets
 # <NAME>_DIR, <NAME>_PORT and <NAME>_URL. The cluster listens on 127.0.0.1 only and trusts local users.
+# Ports come from below the kernel's ephemeral range, where outgoing connections cannot hold them;
+# a port taken between the check and the start is skipped.
 qspp_pg_start() {
-    local name=$1 dir port
+    local name=$1 dir port attempt
     dir=$(mktemp -d "${TMPDIR:-/tmp}/qspp-pg-$name.XXXXXX")
     chmod 755 "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-    port=$(qspp_free_port 55432)
     qspp_as_postgres "$PG_BIN/initdb" -D "$dir/data" -U qspp --auth=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || {
         cat "$dir/initdb.log" >&2
         return 1
     }
-    qspp_as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB" \
-        start >/dev/null || {
-        cat "$dir/server.log" >&2
-        return 1
-    }
+    port=25431
+    for attempt in 1 2 3 4 5; do
+        port=$(qspp_free_port $((port + 1)))
+        if qspp_as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB" \
+            start >/dev/null; then
+            break
+        fi
+        if [ "$attempt" -eq 5 ]; then
+            cat "$dir/server.log" >&2
+            return 1
+        fi
+    done
     printf -v "${name}_DIR" '%s' "$dir"
     printf -v "${name}_PORT" '%s' "$port"
     printf -v "${name}_URL" '%s' "postgres://qspp@127.0.0.1:$port/postgres?sslmode=disable"

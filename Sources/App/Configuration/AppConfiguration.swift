@@ -85,7 +85,8 @@ public struct AppConfiguration: Sendable {
             else {
                 throw InvalidValue(
                     key: .adminToken,
-                    reason: "must be at least \(Self.minimumAdminTokenLength) printable ASCII characters without spaces")
+                    reason: "must be at least \(Self.minimumAdminTokenLength) printable ASCII characters without spaces"
+                )
             }
             self.adminToken = token
         }

@@ -22,7 +22,8 @@ struct ConsentController {
         let subject = try subjectID(context)
         let principal = try context.requireAccess(to: subject)
         let body = try await request.decodeJSON(DecisionInput.self, context: context)
-        let outcome = try await record([body.value.request], for: subject, by: principal, request: request, context: context, body: body.bytes)
+        let outcome = try await record(
+            [body.value.request], for: subject, by: principal, request: request, context: context, body: body.bytes)
         return try created(EventsOutput(events: outcome.events.map(ConsentEventOutput.init)), outcome, request, context)
     }
 
@@ -32,7 +33,8 @@ struct ConsentController {
         let principal = try context.requireAccess(to: subject)
         let body = try await request.decodeJSON(BatchInput.self, context: context)
         let outcome = try await record(
-            body.value.decisions.map(\.request), for: subject, by: principal, request: request, context: context, body: body.bytes)
+            body.value.decisions.map(\.request), for: subject, by: principal, request: request, context: context,
+            body: body.bytes)
         return try created(EventsOutput(events: outcome.events.map(ConsentEventOutput.init)), outcome, request, context)
     }
 
@@ -47,10 +49,11 @@ struct ConsentController {
         let subject = try subjectID(context)
         _ = try context.requireAccess(to: subject)
         let limitText = request.uri.queryParameters["limit"].map(String.init)
-        let limit = try limitText.map { text throws(Problem) in
-            guard let limit = Int(text) else { throw Problem.invalid("limit: must be an integer") }
-            return limit
-        } ?? 50
+        let limit =
+            try limitText.map { text throws(Problem) in
+                guard let limit = Int(text) else { throw Problem.invalid("limit: must be an integer") }
+                return limit
+            } ?? 50
         let cursor = try request.uri.queryParameters["cursor"].map { text throws(Problem) in
             try CursorCoding.decode(String(text))
         }
@@ -78,7 +81,8 @@ struct ConsentController {
                 fingerprint: Self.fingerprint(request: request, body: body, gpc: gpc))
         }
         let origin = RequestOrigin(
-            sourceIP: context.remoteAddress?.ipAddress, userAgent: request.headers[.userAgent].map { String($0.prefix(512)) },
+            sourceIP: context.remoteAddress?.ipAddress,
+            userAgent: request.headers[.userAgent].map { String($0.prefix(512)) },
             globalPrivacyControl: gpc)
         let outcome = try await service.record(decisions, for: subject, origin: origin, claim: claim)
         if case .recorded(let events) = outcome { metrics.consentEventsWritten(events.count) }
@@ -89,7 +93,10 @@ struct ConsentController {
         var hasher = SHA256()
         hasher.update(data: Array("\(request.method.rawValue) \(request.uri.path) gpc=\(gpc)\n".utf8))
         hasher.update(data: Array(body.readableBytesView))
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().map { byte in
+            let digits = Array("0123456789abcdef".utf8)
+            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]], as: UTF8.self)
+        }.joined()
     }
 
     func created(

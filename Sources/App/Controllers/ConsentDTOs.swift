@@ -23,7 +23,8 @@ struct DecisionInput: Decodable {
         }
         let noticeVersion = try container.decodeIfPresent(Int.self, forKey: .noticeVersion)
         if let noticeVersion, noticeVersion < 1 {
-            throw DecodingError.dataCorruptedError(forKey: .noticeVersion, in: container, debugDescription: "must be at least 1")
+            throw DecodingError.dataCorruptedError(
+                forKey: .noticeVersion, in: container, debugDescription: "must be at least 1")
         }
         request = DecisionRequest(
             purposeID: purpose, decision: decision, noticeVersion: noticeVersion, method: method ?? .api,

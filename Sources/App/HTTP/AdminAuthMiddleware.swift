@@ -12,12 +12,15 @@ struct AdminAuthMiddleware: RouterMiddleware {
         self.tokenDigest = adminToken.map { SHA256.hash(data: Array($0.utf8)) }
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         guard let authorization = request.headers[.authorization] else { return try await next(request, context) }
-        guard let tokenDigest, authorization.hasPrefix("Bearer ") else { throw Problem.unauthenticated }
-        let presented = SHA256.hash(data: Array(authorization.utf8.dropFirst("Bearer ".utf8.count)))
+        // The scheme name is case-insensitive (RFC 9110 §11.1).
+        guard let tokenDigest, authorization.lowercased().hasPrefix("bearer ") else { throw Problem.unauthenticated }
+        let presented = SHA256.hash(data: Array(authorization.utf8.dropFirst("bearer ".utf8.count)))
         // swift-crypto's digest equality is constant-time.
         guard presented == tokenDigest else { throw Problem.unauthenticated }
         var context = context

@@ -26,11 +26,14 @@ public struct AppRequestContext: RequestContext {
     public static let maximumBodySize = 64 * 1024
     public var maxUploadSize: Int { Self.maximumBodySize }
 
-    public var responseEncoder: JSONEncoder {
+    public var responseEncoder: JSONEncoder { Self.encoder }
+
+    /// One shared encoder: configuring a new one for every response shows up in profiles.
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -11,7 +11,9 @@ struct JSONBody<Value: Decodable> {
 
 extension Request {
     /// Reads and decodes a JSON body, answering every way it can be wrong with a 4xx problem that says what is wrong.
-    mutating func decodeJSON<Value: Decodable>(_: Value.Type, context: AppRequestContext) async throws -> JSONBody<Value> {
+    mutating func decodeJSON<Value: Decodable>(
+        _: Value.Type, context: AppRequestContext
+    ) async throws -> JSONBody<Value> {
         if let contentType = headers[.contentType], let mediaType = MediaType(from: contentType),
             !(mediaType.isType(.applicationJson) || mediaType.subType.hasSuffix("+json"))
         {
@@ -22,23 +24,30 @@ extension Request {
         let bytes = try await collectBody(upTo: context.maxUploadSize)
         guard bytes.readableBytes > 0 else { throw Problem.invalid("the request needs a JSON body") }
         do {
-            return JSONBody(value: try JSONDecoder().decode(Value.self, from: bytes), bytes: bytes)
+            return JSONBody(value: try Self.decoder.decode(Value.self, from: bytes), bytes: bytes)
         } catch let error as DecodingError {
             throw Problem.invalid(Self.describe(error))
         }
     }
 
+    private static let decoder = JSONDecoder()
+
     private static func describe(_ error: DecodingError) -> String {
         func path(_ codingPath: [any CodingKey]) -> String {
             let text = codingPath.reduce(into: "") { text, key in
-                if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+                if let index = key.intValue {
+                    text += "[\(index)]"
+                } else {
+                    text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+                }
             }
             return text.isEmpty ? "body" : text
         }
         switch error {
         case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])): is required"
         case .typeMismatch(let type, let context): return "\(path(context.codingPath)): must be \(jsonName(type))"
-        case .valueNotFound(let type, let context): return "\(path(context.codingPath)): must be \(jsonName(type)), not null"
+        case .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)): must be \(jsonName(type)), not null"
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty { return "body: is not valid JSON" }
             return "\(path(context.codingPath)): \(context.debugDescription)"
@@ -68,10 +77,9 @@ struct AnyCodingKey: CodingKey {
 
 extension Decoder {
     /// Unknown fields are refused rather than ignored: a misspelt optional field would otherwise pass silently.
-    func rejectUnknownKeys<Key: CodingKey & CaseIterable>(_: Key.Type) throws {
-        let known = Set(Key.allCases.map(\.stringValue))
+    func rejectUnknownKeys<Key: CodingKey>(_: Key.Type) throws {
         let container = try container(keyedBy: AnyCodingKey.self)
-        if let unknown = container.allKeys.first(where: { !known.contains($0.stringValue) }) {
+        if let unknown = container.allKeys.first(where: { Key(stringValue: $0.stringValue) == nil }) {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: codingPath + [unknown], debugDescription: "is not a known field"))
         }
@@ -84,7 +92,8 @@ extension KeyedDecodingContainer {
         let text = try decode(String.self, forKey: key)
         if let length, !length.contains(text.count) {
             throw DecodingError.dataCorruptedError(
-                forKey: key, in: self, debugDescription: "must be \(length.lowerBound) to \(length.upperBound) characters")
+                forKey: key, in: self,
+                debugDescription: "must be \(length.lowerBound) to \(length.upperBound) characters")
         }
         do { return try make(text) } catch {
             throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "\(error)")
@@ -98,7 +107,9 @@ extension KeyedDecodingContainer {
 
     func decodeTimestampIfPresent(_ key: Key) throws -> Date? {
         try decodeIfPresent(key) { text in
-            guard let date = RFC3339.date(from: text) else { throw FieldError("must be an RFC 3339 date-time with a time zone") }
+            guard let date = RFC3339.date(from: text) else {
+                throw FieldError("must be an RFC 3339 date-time with a time zone")
+            }
             return date
         }
     }

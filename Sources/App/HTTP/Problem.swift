@@ -22,9 +22,10 @@ public struct Problem: Error, HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let requestID = (context as? AppRequestContext)?.requestID
-        var body = [
-            "type": "urn:qspp:problem:\(slug)", "title": title, "status": status.code,
-        ] as [String: any Sendable]
+        var body =
+            [
+                "type": "urn:qspp:problem:\(slug)", "title": title, "status": status.code,
+            ] as [String: any Sendable]
         if let detail { body["detail"] = detail }
         if let requestID, !requestID.isEmpty { body["requestId"] = requestID }
         let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
@@ -54,7 +55,9 @@ extension Problem {
     }()
     static let internalError = Problem(.internalServerError, "internal", "Internal error")
 
-    static func invalid(_ detail: String) -> Problem { Problem(.badRequest, "invalid-request", "Invalid request", detail: detail) }
+    static func invalid(_ detail: String) -> Problem {
+        Problem(.badRequest, "invalid-request", "Invalid request", detail: detail)
+    }
 
     static func payloadTooLarge(limit: Int) -> Problem {
         Problem(.contentTooLarge, "payload-too-large", "Request body too large", detail: "the limit is \(limit) bytes")

@@ -2,15 +2,41 @@ import Foundation
 
 /// RFC 3339 timestamps with microseconds, the precision the ledger stores.
 enum RFC3339 {
+    /// Formats in UTC with six fractional digits. Written out by hand: `String(format:)` costs more than
+    /// the rest of a consent write's encoding on Linux.
     static func string(from date: Date) -> String {
         let micros = date.microsecondsSince1970
         var seconds = time_t(micros.quotient(dividingBy: 1_000_000))
-        let fraction = micros - Int64(seconds) * 1_000_000
+        let fraction = Int(micros - Int64(seconds) * 1_000_000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        func append(_ value: Int, digits: Int) {
+            var divisor = 1
+            for _ in 1..<digits { divisor *= 10 }
+            var remaining = value
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(remaining / divisor % 10))
+                remaining %= divisor
+                divisor /= 10
+            }
+        }
+        append(Int(parts.tm_year) + 1900, digits: 4)
+        bytes.append(UInt8(ascii: "-"))
+        append(Int(parts.tm_mon) + 1, digits: 2)
+        bytes.append(UInt8(ascii: "-"))
+        append(Int(parts.tm_mday), digits: 2)
+        bytes.append(UInt8(ascii: "T"))
+        append(Int(parts.tm_hour), digits: 2)
+        bytes.append(UInt8(ascii: ":"))
+        append(Int(parts.tm_min), digits: 2)
+        bytes.append(UInt8(ascii: ":"))
+        append(Int(parts.tm_sec), digits: 2)
+        bytes.append(UInt8(ascii: "."))
+        append(fraction, digits: 6)
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses `2026-11-25T10:00:00Z`, with optional fractional seconds (kept to the microsecond) and a
@@ -28,7 +54,8 @@ enum RFC3339 {
             return value
         }
         guard let year = number(0..<4), bytes[4] == UInt8(ascii: "-"), let month = number(5..<7),
-            bytes[7] == UInt8(ascii: "-"), let day = number(8..<10), [UInt8(ascii: "T"), UInt8(ascii: "t")].contains(bytes[10]),
+            bytes[7] == UInt8(ascii: "-"), let day = number(8..<10),
+            [UInt8(ascii: "T"), UInt8(ascii: "t")].contains(bytes[10]),
             let hour = number(11..<13), bytes[13] == UInt8(ascii: ":"), let minute = number(14..<16),
             bytes[16] == UInt8(ascii: ":"), let second = number(17..<19),
             (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second <= 60

@@ -21,7 +21,9 @@ public final class HTTPMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         self.consentEvents = registry.makeCounter(
-            descriptor: .init(metricName: "qspp_consent_events_written_total", helpText: "Consent events durably written"),
+            descriptor: .init(
+                metricName: "qspp_consent_events_written", unitName: "total", helpText: "Consent events durably written"
+            ),
             labels: [])
     }
 
@@ -32,9 +34,13 @@ public final class HTTPMetrics: Sendable {
             let labels = [("route", route), ("method", method), ("status", String(status))]
             let created = (
                 registry.makeCounter(
-                    descriptor: .init(metricName: "http_requests_total", helpText: "HTTP requests answered"), labels: labels),
+                    descriptor: .init(
+                        metricName: "http_requests", unitName: "total", helpText: "HTTP requests answered"),
+                    labels: labels),
                 registry.makeDurationHistogram(
-                    descriptor: .init(metricName: "http_request_duration_seconds", helpText: "Time to answer HTTP requests"),
+                    descriptor: .init(
+                        metricName: "http_request_duration", unitName: "seconds",
+                        helpText: "Time to answer HTTP requests"),
                     labels: labels, buckets: Self.buckets)
             )
             series[key] = created

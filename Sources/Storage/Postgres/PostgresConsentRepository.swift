@@ -12,7 +12,7 @@ struct PostgresConsentRepository: ConsentRepository {
         self.client = client
         self.logger = logger
         self.appends = WriteCoalescer(
-            maximumBatch: 512, maximumConcurrentFlushes: 2, isSystemic: PostgresErrors.isSystemic
+            maximumBatch: 512, isSystemic: PostgresErrors.isSystemic
         ) { [client, logger] units in
             try await Self.flush(units, client: client, logger: logger)
         }
@@ -70,7 +70,7 @@ struct PostgresConsentRepository: ConsentRepository {
                             """, logger: logger)
                     }
                 }
-            } catch where PostgresErrors.isUniqueViolation(error) {
+            } catch  where PostgresErrors.isUniqueViolation(error) {
                 throw ConsentError.purposeExists(purpose.id)
             }
         }
@@ -91,7 +91,8 @@ struct PostgresConsentRepository: ConsentRepository {
         try await run { [logger] client in
             // The row lock on the purpose serialises concurrent publishers, so versions never collide.
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("SELECT 1 FROM purposes WHERE id = \(purposeID.rawValue) FOR UPDATE", logger: logger)
+                try await connection.query(
+                    "SELECT 1 FROM purposes WHERE id = \(purposeID.rawValue) FOR UPDATE", logger: logger)
                 let rows = try await connection.query(
                     """
                     INSERT INTO purpose_notices (purpose_id, version, text, url, effective_at)
@@ -114,11 +115,21 @@ struct PostgresConsentRepository: ConsentRepository {
     }
 
     /// One group commit: claims first, then every new event in a single multi-row insert.
-    private static func flush(_ units: [AppendUnit], client: PostgresClient, logger: Logger) async throws
+    private static func flush(
+        _ units: [AppendUnit], client: PostgresClient, logger: Logger
+    ) async throws
         -> [Result<AppendOutcome, any Error>]
     {
         try await withDeadline(PostgresStore.requestDeadline) {
             do {
+                // Without idempotency claims the batch is one INSERT statement, atomic on its own: skipping
+                // BEGIN and COMMIT saves two round trips per group commit.
+                if units.allSatisfy({ $0.claim == nil }) {
+                    try await client.withConnection { connection in
+                        try await Self.insert(units.flatMap(\.events), on: connection, logger: logger)
+                    }
+                    return units.map { .success(.recorded($0.events)) }
+                }
                 let (decided, replays) = try await client.withTransaction(logger: logger) { connection in
                     var decided: [Result<AppendOutcome, any Error>?] = Array(repeating: nil, count: units.count)
                     var replays: [Int: [UUID]] = [:]
@@ -143,7 +154,8 @@ struct PostgresConsentRepository: ConsentRepository {
                 }
                 var results = decided
                 for (index, ids) in replays {
-                    results[index] = .success(.replayed(try await Self.events(ids: ids, client: client, logger: logger)))
+                    results[index] = .success(
+                        .replayed(try await Self.events(ids: ids, client: client, logger: logger)))
                 }
                 return results.map { $0! }
             } catch {
@@ -175,7 +187,8 @@ struct PostgresConsentRepository: ConsentRepository {
         return .replay(AppendUnit.parseEventIDList(ids))
     }
 
-    private static func insert(_ events: [ConsentEvent], on connection: PostgresConnection, logger: Logger) async throws {
+    private static func insert(_ events: [ConsentEvent], on connection: PostgresConnection, logger: Logger) async throws
+    {
         try await connection.query(
             """
             INSERT INTO consent_events (id, subject_id, purpose_id, decision, notice_version, method, source_ip,
@@ -236,7 +249,9 @@ struct PostgresConsentRepository: ConsentRepository {
         try await run { [logger] client in _ = try await client.query("SELECT 1", logger: logger).collect() }
     }
 
-    private static func collect(_ query: @autoclosure () async throws -> PostgresRowSequence) async throws
+    private static func collect(
+        _ query: @autoclosure () async throws -> PostgresRowSequence
+    ) async throws
         -> [StoredEventRow]
     {
         var rows: [StoredEventRow] = []

@@ -88,7 +88,8 @@ final class PostgresStore: Store {
     }
 
     private static func versions(_ connection: PostgresConnection, logger: Logger) async throws -> Set<Int> {
-        let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+        let exists =
+            try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
             .decode(Bool.self).first { _ in true } ?? false
         guard exists else { return [] }
         var versions: Set<Int> = []
@@ -110,9 +111,13 @@ enum PostgresErrors {
         case is ConsentError, is StorageError:
             return error
         case let error as PSQLError:
-            guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return StorageError.unavailable }
+            guard error.code == .server, let state = error.serverInfo?[.sqlState] else {
+                return StorageError.unavailable
+            }
             // Connection exceptions, operator intervention (shutdown, crash recovery) and resource exhaustion.
-            if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") { return StorageError.unavailable }
+            if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") {
+                return StorageError.unavailable
+            }
             return error
         case is CancellationError:
             return StorageError.unavailable

@@ -9,7 +9,7 @@ struct SQLiteConsentRepository: ConsentRepository {
     init(database: SQLiteDatabaseFile) {
         self.database = database
         self.appends = WriteCoalescer(
-            maximumBatch: 512, maximumConcurrentFlushes: 1,
+            maximumBatch: 512,
             isSystemic: { ($0 as? StorageError)?.isUnavailable ?? false }
         ) { units in
             try await Self.flush(units, database: database)
@@ -60,7 +60,7 @@ struct SQLiteConsentRepository: ConsentRepository {
                         ])
                 }
             }
-        } catch where SQLiteDatabaseFile.isUniqueViolation(error) {
+        } catch  where SQLiteDatabaseFile.isUniqueViolation(error) {
             throw ConsentError.purposeExists(purpose.id)
         }
     }
@@ -100,7 +100,9 @@ struct SQLiteConsentRepository: ConsentRepository {
         try await appends.submit(AppendUnit(events: events, claim: claim))
     }
 
-    private static func flush(_ units: [AppendUnit], database: SQLiteDatabaseFile) async throws
+    private static func flush(
+        _ units: [AppendUnit], database: SQLiteDatabaseFile
+    ) async throws
         -> [Result<AppendOutcome, any Error>]
     {
         let (decided, replays) = try await database.write { connection in
@@ -151,7 +153,8 @@ struct SQLiteConsentRepository: ConsentRepository {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                .text(event.id.uuidString.lowercased()), .text(event.subjectID.rawValue), .text(event.purposeID.rawValue),
+                .text(event.id.uuidString.lowercased()), .text(event.subjectID.rawValue),
+                .text(event.purposeID.rawValue),
                 .text(event.decision.rawValue), .integer(event.noticeVersion), .text(event.method.rawValue),
                 .optionalText(event.sourceIP), .optionalText(event.userAgent),
                 .integer(Int(event.recordedAt.microsecondsSince1970)),
@@ -209,7 +212,8 @@ extension SQLiteRow {
         let clientTimestamp = self.column("client_timestamp").flatMap { $0 == .null ? nil : $0.integer }
         return StoredEventRow(
             sequence: try integer("seq"), id: id, subjectID: try text("subject_id"), purposeID: try text("purpose_id"),
-            decision: try text("decision"), noticeVersion: Int(try integer("notice_version")), method: try text("method"),
+            decision: try text("decision"), noticeVersion: Int(try integer("notice_version")),
+            method: try text("method"),
             sourceIP: optionalText("source_ip"), userAgent: optionalText("user_agent"),
             recordedAtMicros: try integer("recorded_at"), clientTimestampMicros: clientTimestamp.map { Int64($0) })
     }

@@ -65,7 +65,8 @@ extension Migration {
         Migration(
             version: 2, name: "seed_purposes",
             statements: {
-                let rows = Migration.seedPurposeRows(now: "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)")
+                let rows = Migration.seedPurposeRows(
+                    now: "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)")
                 return [
                     "INSERT INTO purposes (id, title, description, sale_or_sharing) VALUES \(rows.purposes)",
                     "INSERT INTO purpose_notices (purpose_id, version, text, effective_at) VALUES \(rows.notices)",

@@ -23,13 +23,16 @@ final class SQLiteStore: Store {
 
     func migrate() async throws -> [Int] {
         try await database.write { connection in
-            try await connection.query(
+            _ = try await connection.query(
                 """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version INTEGER PRIMARY KEY, name TEXT NOT NULL,
                     applied_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)))
                 """)
-            let applied = Set(try await connection.query("SELECT version FROM schema_migrations").compactMap { $0.column("version")?.integer })
+            let applied = Set(
+                try await connection.query("SELECT version FROM schema_migrations").compactMap {
+                    $0.column("version")?.integer
+                })
             var newlyApplied: [Int] = []
             for migration in Migration.sqlite where !applied.contains(migration.version) {
                 for statement in migration.statements { _ = try await connection.query(statement) }

@@ -1,0 +1,25 @@
+-- wrk script: one consent decision per request, for a random subject, with the admin token.
+local token = os.getenv("QSPP_ADMIN_TOKEN")
+local counter = 0
+
+request = function()
+    counter = counter + 1
+    local subject = "bench-" .. math.random(1, 1000000)
+    local body = '{"purpose":"marketing","decision":"granted"}'
+    return wrk.format("POST", "/v1/subjects/" .. subject .. "/consents", {
+        ["Authorization"] = "Bearer " .. token,
+        ["Content-Type"] = "application/json",
+        ["User-Agent"] = "wrk/4.1",
+    }, body)
+end
+
+local failures = 0
+response = function(status, headers, body)
+    if status ~= 201 then failures = failures + 1 end
+end
+
+done = function(summary, latency, requests)
+    io.write(string.format("BENCH non201=%d p50_us=%d p99_us=%d rps=%.1f\n",
+        summary.errors.status, latency:percentile(50), latency:percentile(99),
+        summary.requests / (summary.duration / 1e6)))
+end
