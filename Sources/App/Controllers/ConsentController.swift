@@ -18,23 +18,22 @@ struct ConsentController {
     }
 
     @Sendable func recordOne(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var request = request
-        let subject = try subjectID(context)
-        let principal = try context.requireAccess(to: subject)
-        let body = try await request.decodeJSON(DecisionInput.self, context: context)
-        let outcome = try await record(
-            [body.value.request], for: subject, by: principal, request: request, context: context, body: body.bytes)
-        return try created(EventsOutput(events: outcome.events.map(ConsentEventOutput.init)), outcome, request, context)
+        try await recordDecisions(request, context: context, as: DecisionInput.self) { [$0.request] }
     }
 
     @Sendable func recordBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await recordDecisions(request, context: context, as: BatchInput.self) { $0.decisions.map(\.request) }
+    }
+
+    private func recordDecisions<Body: Decodable>(
+        _ request: Request, context: AppRequestContext, as _: Body.Type, decisions: (Body) -> [DecisionRequest]
+    ) async throws -> Response {
         var request = request
         let subject = try subjectID(context)
         let principal = try context.requireAccess(to: subject)
-        let body = try await request.decodeJSON(BatchInput.self, context: context)
+        let body = try await request.decodeJSON(Body.self, context: context)
         let outcome = try await record(
-            body.value.decisions.map(\.request), for: subject, by: principal, request: request, context: context,
-            body: body.bytes)
+            decisions(body.value), for: subject, by: principal, request: request, context: context, body: body.bytes)
         return try created(EventsOutput(events: outcome.events.map(ConsentEventOutput.init)), outcome, request, context)
     }
 

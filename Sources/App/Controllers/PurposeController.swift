@@ -115,10 +115,7 @@ struct PurposeController {
         _ = try context.requireAdmin()
         let input = try await request.decodeJSON(CreateInput.self, context: context).value
         let purpose = try await service.createPurpose(input.draft)
-        var response = try PurposeOutput(purpose).response(from: request, context: context)
-        response.status = .created
-        response.headers[.location] = "/v1/purposes/\(purpose.id.rawValue)"
-        return response
+        return try created(purpose, request, context)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> PurposeOutput {
@@ -138,8 +135,14 @@ struct PurposeController {
         let input = try await request.decodeJSON(NoticeInput.self, context: context).value
         let purpose = try await service.publishNotice(
             for: id, text: input.text, url: input.url, effectiveAt: input.effectiveAt)
+        return try created(purpose, request, context)
+    }
+
+    /// 201 with the purpose and where it lives.
+    private func created(_ purpose: Purpose, _ request: Request, _ context: AppRequestContext) throws -> Response {
         var response = try PurposeOutput(purpose).response(from: request, context: context)
         response.status = .created
+        response.headers[.location] = "/v1/purposes/\(purpose.id.rawValue)"
         return response
     }
 
