@@ -126,7 +126,7 @@ public struct ConsentService: Sendable {
             id: draft.id, title: draft.title, description: draft.description,
             isSaleOrSharing: draft.isSaleOrSharing, notices: [notice])
         try await repository.insertPurpose(purpose)
-        await catalog.invalidate()
+        catalog.invalidate()
         return purpose
     }
 
@@ -140,7 +140,7 @@ public struct ConsentService: Sendable {
         try await repository.updatePurpose(
             id: id, title: title, description: description,
             isSaleOrSharing: isSaleOrSharing ?? existing.isSaleOrSharing)
-        await catalog.invalidate()
+        catalog.invalidate()
         return try await purpose(id)
     }
 
@@ -152,7 +152,7 @@ public struct ConsentService: Sendable {
         let draft = try Self.makeNotice(version: 0, text: text, url: url, effectiveAt: effectiveAt ?? now())
         _ = try await repository.appendNotice(
             purposeID: id, text: draft.text, url: draft.url, effectiveAt: draft.effectiveAt)
-        await catalog.invalidate()
+        catalog.invalidate()
         return try await purpose(id)
     }
 

@@ -99,7 +99,7 @@ struct ConsentController {
     }
 
     func created(
-        _ output: some ResponseEncodable, _ outcome: AppendOutcome, _ request: Request, _ context: AppRequestContext
+        _ output: some ResponseGenerator, _ outcome: AppendOutcome, _ request: Request, _ context: AppRequestContext
     ) throws -> Response {
         var response = try output.response(from: request, context: context)
         response.status = .created

@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Hummingbird
+import NIOCore
 
 struct DecisionInput: Decodable {
     var request: DecisionRequest
@@ -69,8 +70,47 @@ struct ConsentEventOutput: Codable, Equatable {
     }
 }
 
-struct EventsOutput: ResponseCodable {
+struct EventsOutput: ResponseGenerator {
     var events: [ConsentEventOutput]
+
+    /// The same JSON `JSONEncoder` would write (sorted keys, absent optionals omitted), built by hand
+    /// because this is the answer to every consent write.
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var json: [UInt8] = []
+        json.reserveCapacity(280 * events.count + 16)
+        appendJSON(to: &json)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+
+    func appendJSON(to json: inout [UInt8]) {
+        json.append(contentsOf: #"{"events":["#.utf8)
+        for (index, event) in events.enumerated() {
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            json.append(UInt8(ascii: "{"))
+            var first = true
+            func member(_ key: String, _ value: String?) {
+                guard let value else { return }
+                JSONText.appendMember(key, first: first, to: &json)
+                JSONText.appendString(value, to: &json)
+                first = false
+            }
+            member("clientTimestamp", event.clientTimestamp)
+            member("decision", event.decision)
+            member("id", event.id)
+            member("method", event.method)
+            JSONText.appendMember("noticeVersion", to: &json)
+            json.append(contentsOf: String(event.noticeVersion).utf8)
+            member("purpose", event.purpose)
+            member("recordedAt", event.recordedAt)
+            member("sourceIp", event.sourceIp)
+            member("subjectId", event.subjectId)
+            member("userAgent", event.userAgent)
+            json.append(UInt8(ascii: "}"))
+        }
+        json.append(contentsOf: "]}".utf8)
+    }
 }
 
 struct PurposeStateOutput: Codable {

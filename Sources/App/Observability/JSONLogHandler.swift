@@ -26,18 +26,18 @@ public struct JSONLogHandler: LogHandler {
         var line: [UInt8] = []
         line.reserveCapacity(256)
         line.append(contentsOf: #"{"ts":"#.utf8)
-        Self.appendString(RFC3339.string(from: Date()), to: &line)
+        JSONText.appendString(RFC3339.string(from: Date()), to: &line)
         line.append(contentsOf: #","level":"#.utf8)
-        Self.appendString(event.level.rawValue, to: &line)
+        JSONText.appendString(event.level.rawValue, to: &line)
         line.append(contentsOf: #","logger":"#.utf8)
-        Self.appendString(label, to: &line)
+        JSONText.appendString(label, to: &line)
         line.append(contentsOf: #","msg":"#.utf8)
-        Self.appendString(event.message.description, to: &line)
+        JSONText.appendString(event.message.description, to: &line)
         var fields = metadata
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
         for key in fields.keys.sorted() {
             line.append(UInt8(ascii: ","))
-            Self.appendString(key, to: &line)
+            JSONText.appendString(key, to: &line)
             line.append(UInt8(ascii: ":"))
             Self.append(fields[key]!, to: &line)
         }
@@ -57,8 +57,8 @@ public struct JSONLogHandler: LogHandler {
 
     private static func append(_ value: Logger.Metadata.Value, to line: inout [UInt8]) {
         switch value {
-        case .string(let string): appendString(string, to: &line)
-        case .stringConvertible(let convertible): appendString(convertible.description, to: &line)
+        case .string(let string): JSONText.appendString(string, to: &line)
+        case .stringConvertible(let convertible): JSONText.appendString(convertible.description, to: &line)
         case .array(let array):
             line.append(UInt8(ascii: "["))
             for (index, element) in array.enumerated() {
@@ -70,32 +70,11 @@ public struct JSONLogHandler: LogHandler {
             line.append(UInt8(ascii: "{"))
             for (index, key) in dictionary.keys.sorted().enumerated() {
                 if index > 0 { line.append(UInt8(ascii: ",")) }
-                appendString(key, to: &line)
+                JSONText.appendString(key, to: &line)
                 line.append(UInt8(ascii: ":"))
                 append(dictionary[key]!, to: &line)
             }
             line.append(UInt8(ascii: "}"))
         }
-    }
-
-    /// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
-    static func appendString(_ string: String, to line: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        line.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): line.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): line.append(contentsOf: #"\\"#.utf8)
-            case UInt8(ascii: "\n"): line.append(contentsOf: #"\n"#.utf8)
-            case UInt8(ascii: "\r"): line.append(contentsOf: #"\r"#.utf8)
-            case UInt8(ascii: "\t"): line.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20:
-                line.append(contentsOf: #"\u00"#.utf8)
-                line.append(hex[Int(byte >> 4)])
-                line.append(hex[Int(byte & 0x0F)])
-            default: line.append(byte)
-            }
-        }
-        line.append(UInt8(ascii: "\""))
     }
 }
