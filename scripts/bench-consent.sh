@@ -4,12 +4,15 @@
 #   1. pgbench inserts the same row into the same table at 32 connections: PostgreSQL's ceiling;
 #   2. wrk drives `POST /v1/subjects/{id}/consents` on a release build of qspp at 32 connections;
 # and prints both rates, their ratio, our p50/p99, startup-to-ready time and idle/under-load RSS.
-# Usage: scripts/bench-consent.sh [seconds per run, default 20]
+# The two alternate for several rounds and the medians are compared, because a shared 2-core
+# machine's speed drifts by tens of percent from minute to minute.
+# Usage: scripts/bench-consent.sh [seconds per run, default 15] [rounds, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 source scripts/lib/postgres.sh
-duration=${1:-20}
+duration=${1:-15}
+rounds=${2:-3}
 connections=32
 
 qspp_find_pg_bin || { qspp_apt_install postgresql; qspp_find_pg_bin; }
@@ -30,11 +33,7 @@ export QSPP_DATABASE_URL="$BENCH_URL" QSPP_LOG_LEVEL="${QSPP_LOG_LEVEL:-warning}
 export QSPP_ADMIN_TOKEN="bench-token-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 "$binary" migrate >/dev/null
 
-echo "== pgbench: INSERT INTO consent_events, $connections connections, ${duration}s" >&2
-pg_output=$("$PG_BIN/pgbench" -h 127.0.0.1 -p "$BENCH_PORT" -U qspp -n -M prepared -c "$connections" -j 2 \
-    -T "$duration" -f scripts/bench/insert.sql postgres)
-pg_tps=$(echo "$pg_output" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-pg_latency=$(echo "$pg_output" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+median() { sort -n | awk '{ values[NR] = $1 } END { print values[int((NR + 1) / 2)] }'; }
 
 port=$(qspp_free_port 18080)
 start_ns=$(date +%s%N)
@@ -44,30 +43,44 @@ until curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.01; d
 ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 sleep 1
 idle_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
-
-echo "== qspp: POST /v1/subjects/{id}/consents, $connections connections, ${duration}s" >&2
-peak_rss_kb=$idle_rss_kb
 ( while kill -0 "$server_pid" 2>/dev/null; do
       awk '/VmRSS/ {print $2}' "/proc/$server_pid/status" 2>/dev/null
       sleep 0.5
   done ) > /tmp/qspp-bench-rss.$$ &
 sampler=$!
-wrk_output=$(wrk -t 2 -c "$connections" -d "${duration}s" --timeout 10s -s scripts/bench/consent-write.lua \
-    "http://127.0.0.1:$port")
+
+pg_rates=() qspp_rates=() p50s=() p99s=() failures=0
+for round in $(seq "$rounds"); do
+    echo "== round $round/$rounds: pgbench INSERT INTO consent_events, $connections connections, ${duration}s" >&2
+    pg_output=$("$PG_BIN/pgbench" -h 127.0.0.1 -p "$BENCH_PORT" -U qspp -n -M prepared -c "$connections" -j 2 \
+        -T "$duration" -f scripts/bench/insert.sql postgres)
+    pg_rates+=("$(echo "$pg_output" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')")
+    echo "== round $round/$rounds: qspp POST /v1/subjects/{id}/consents, $connections connections, ${duration}s" >&2
+    summary=$(wrk -t 2 -c "$connections" -d "${duration}s" --timeout 10s -s scripts/bench/consent-write.lua \
+        "http://127.0.0.1:$port" | grep '^BENCH')
+    qspp_rates+=("$(echo "$summary" | sed 's/.*rps=\([0-9.]*\).*/\1/')")
+    p50s+=("$(echo "$summary" | sed 's/.*p50_us=\([0-9]*\).*/\1/')")
+    p99s+=("$(echo "$summary" | sed 's/.*p99_us=\([0-9]*\).*/\1/')")
+    failures=$((failures + $(echo "$summary" | sed 's/.*non201=\([0-9]*\).*/\1/')))
+    echo "   pgbench ${pg_rates[-1]} tx/s, qspp ${qspp_rates[-1]} req/s" >&2
+done
 kill "$sampler" 2>/dev/null || true
 peak_rss_kb=$(sort -n /tmp/qspp-bench-rss.$$ | tail -n 1)
 rm -f /tmp/qspp-bench-rss.$$
-summary=$(echo "$wrk_output" | grep '^BENCH')
-rps=$(echo "$summary" | sed 's/.*rps=\([0-9.]*\).*/\1/')
-p50=$(echo "$summary" | sed 's/.*p50_us=\([0-9]*\).*/\1/')
-p99=$(echo "$summary" | sed 's/.*p99_us=\([0-9]*\).*/\1/')
-failures=$(echo "$summary" | sed 's/.*non201=\([0-9]*\).*/\1/')
+
+pg_tps=$(printf '%s\n' "${pg_rates[@]}" | median)
+rps=$(printf '%s\n' "${qspp_rates[@]}" | median)
+p50=$(printf '%s\n' "${p50s[@]}" | median)
+p99=$(printf '%s\n' "${p99s[@]}" | median)
 stored=$(qspp_as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$BENCH_PORT" -U qspp -At -c \
     "SELECT count(*) FROM consent_events WHERE user_agent = 'wrk/4.1'" postgres 2>/dev/null || echo "?")
 
-printf '\n%-44s %s\n' "pgbench INSERT (PostgreSQL ceiling)" "$pg_tps tx/s, average ${pg_latency} ms"
-printf '%-44s %s\n' "qspp POST /v1/subjects/{id}/consents" "$rps req/s, p50 $(awk "BEGIN{printf \"%.2f\", $p50/1000}") ms, p99 $(awk "BEGIN{printf \"%.2f\", $p99/1000}") ms, non-201 $failures"
+echo
+echo "medians of $rounds alternating rounds of ${duration}s, $connections connections, log level $QSPP_LOG_LEVEL"
+printf '%-44s %s\n' "pgbench INSERT (PostgreSQL ceiling)" "$pg_tps tx/s   (rounds: ${pg_rates[*]})"
+printf '%-44s %s\n' "qspp POST /v1/subjects/{id}/consents" "$rps req/s   (rounds: ${qspp_rates[*]})"
+printf '%-44s %s\n' "qspp latency" "p50 $(awk "BEGIN{printf \"%.2f\", $p50/1000}") ms, p99 $(awk "BEGIN{printf \"%.2f\", $p99/1000}") ms, non-201 answers $failures"
 printf '%-44s %s\n' "ratio qspp / pgbench" "$(awk "BEGIN{printf \"%.2f\", $rps/$pg_tps}")"
 printf '%-44s %s\n' "startup to ready" "${ready_ms} ms"
 printf '%-44s %s\n' "RSS idle / peak under load" "$((idle_rss_kb / 1024)) MiB / $((peak_rss_kb / 1024)) MiB"
-printf '%-44s %s\n' "rows in consent_events (both runs)" "$stored"
+printf '%-44s %s\n' "rows written by the qspp rounds" "$stored"
