@@ -3,20 +3,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import Metrics
-import NIOCore
-import NIOPosix
 import Prometheus
 
 @main
-enum Entrypoint {
-    static func main() async {
-        // Running Swift concurrency on NIO's event loops removes a thread hop (and a futex wake-up) from
-        // every await between a request handler and its connection or database channel.
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        await QSPP.main()
-    }
-}
-
 struct QSPP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qspp",
