@@ -36,9 +36,11 @@ struct ConsentAPITests {
             let purposes = try #require(try state.object()["purposes"] as? [[String: Any]])
             let marketing = try #require(purposes.first { $0["purpose"] as? String == "marketing" })
             #expect(marketing["decision"] as? String == "withdrawn")
+            #expect(marketing["status"] as? String == "withdrawn")
             #expect(marketing["needsReconsent"] as? Bool == false)
             let cookies = try #require(purposes.first { $0["purpose"] as? String == "cookies" })
             #expect(cookies["decision"] == nil)
+            #expect(cookies["status"] as? String == "unset")
 
             let history = try await api.history(subject)
             #expect(history.map { $0["decision"] as? String } == ["withdrawn", "granted"])

@@ -58,6 +58,7 @@ struct PurposeAPITests {
             let state = try await api.send(.get, "/v1/subjects/\(subject)/consents").object()
             let research = (state["purposes"] as? [[String: Any]])?.first { $0["purpose"] as? String == id }
             #expect(research?["needsReconsent"] as? Bool == true)
+            #expect(research?["status"] as? String == "needs_reconsent")
             #expect(research?["noticeVersion"] as? Int == 1)
             #expect(research?["currentNoticeVersion"] as? Int == 2)
         }

@@ -115,6 +115,8 @@ struct EventsOutput: ResponseGenerator {
 
 struct PurposeStateOutput: Codable {
     var purpose: String
+    /// `granted`, `withdrawn`, `needs_reconsent` (granted under an older notice) or `unset`.
+    var status: String
     var decision: String?
     var noticeVersion: Int?
     var currentNoticeVersion: Int
@@ -125,6 +127,7 @@ struct PurposeStateOutput: Codable {
 
     init(_ state: PurposeState) {
         purpose = state.purposeID.rawValue
+        status = state.needsReconsent ? "needs_reconsent" : state.latest?.decision.rawValue ?? "unset"
         decision = state.latest?.decision.rawValue
         noticeVersion = state.latest?.noticeVersion
         currentNoticeVersion = state.currentNoticeVersion
