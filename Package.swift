@@ -77,6 +77,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PQCryptoTests",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ConsentTests",
             dependencies: ["Consent"],
             swiftSettings: swiftSettings
