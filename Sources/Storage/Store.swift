@@ -13,8 +13,8 @@ public protocol Store: Service {
     func appliedMigrations() async throws -> [Int]
 }
 
-/// Opens the store a URL names. Nothing is read or written until the store's service runs
-/// (PostgreSQL) or a repository is used (SQLite).
+/// Opens the store a URL names. SQLite opens its file at once; PostgreSQL connects only once the
+/// store's service runs.
 public func openStore(_ url: DatabaseURL, logger: Logger) async throws -> any Store {
     switch url {
     case .sqlite(let path): try await SQLiteStore(path: path, logger: logger)

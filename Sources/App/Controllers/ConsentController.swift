@@ -92,10 +92,11 @@ struct ConsentController {
         var hasher = SHA256()
         hasher.update(data: Array("\(request.method.rawValue) \(request.uri.path) gpc=\(gpc)\n".utf8))
         hasher.update(data: Array(body.readableBytesView))
-        return hasher.finalize().map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]], as: UTF8.self)
-        }.joined()
+        var hex: [UInt8] = []
+        for byte in hasher.finalize() {
+            hex += [JSONText.hexDigits[Int(byte >> 4)], JSONText.hexDigits[Int(byte & 0x0F)]]
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     func created(

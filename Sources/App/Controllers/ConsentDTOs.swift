@@ -6,7 +6,7 @@ import NIOCore
 struct DecisionInput: Decodable {
     var request: DecisionRequest
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case purpose, decision, noticeVersion, method, clientTimestamp }
+    enum CodingKeys: String, CodingKey { case purpose, decision, noticeVersion, method, clientTimestamp }
 
     init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -36,7 +36,7 @@ struct DecisionInput: Decodable {
 struct BatchInput: Decodable {
     var decisions: [DecisionInput]
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case decisions }
+    enum CodingKeys: String, CodingKey { case decisions }
 
     init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)

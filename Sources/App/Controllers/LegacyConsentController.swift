@@ -20,7 +20,7 @@ struct LegacyConsentController {
         var subject: SubjectID
         var decision: DecisionRequest
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case userId, consentType, status, timestamp }
+        enum CodingKeys: String, CodingKey { case userId, consentType, status, timestamp }
 
         init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)

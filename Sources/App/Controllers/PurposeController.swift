@@ -57,7 +57,7 @@ struct PurposeController {
         var url: String?
         var effectiveAt: Date?
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case text, url, effectiveAt }
+        enum CodingKeys: String, CodingKey { case text, url, effectiveAt }
 
         init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -71,7 +71,7 @@ struct PurposeController {
     struct CreateInput: Decodable {
         var draft: PurposeDraft
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case id, title, description, saleOrSharing, notice }
+        enum CodingKeys: String, CodingKey { case id, title, description, saleOrSharing, notice }
 
         init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -91,7 +91,7 @@ struct PurposeController {
         var description: String?
         var saleOrSharing: Bool?
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case title, description, saleOrSharing }
+        enum CodingKeys: String, CodingKey { case title, description, saleOrSharing }
 
         init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
