@@ -1,48 +1,102 @@
 public import Consent
 public import Hummingbird
+public import Identity
 public import Logging
+import NIOSSL
+import ServiceLifecycle
 public import Storage
+
+/// The long-lived parts of QSPP, opened from the configuration. `serve`, the command-line tools and
+/// the tests all build these the same way.
+public struct AppServices: Sendable {
+    public let store: any Store
+    public let consents: ConsentService
+    public let identity: IdentityService
+    public let rateLimiter: RateLimiter
+    public let configuration: AppConfiguration
+
+    public static func open(_ configuration: AppConfiguration, logger: Logger) async throws -> AppServices {
+        let masterKey = try configuration.resolveMasterKey()
+        let store = try await openStore(configuration.databaseURL, logger: logger)
+        let keyRing = SigningKeyRing(
+            algorithm: configuration.tokenAlgorithm, repository: store.identity, masterKey: masterKey,
+            retention: configuration.accessTokenLifetime + 5 * 60)
+        let tokens = TokenAuthority(
+            issuer: configuration.issuer, audience: configuration.tokenAudience,
+            accessTokenLifetime: configuration.accessTokenLifetime, keyRing: keyRing)
+        let identity = IdentityService(
+            repository: store.identity, hasher: try PasswordHasher(parameters: configuration.argon2), tokens: tokens,
+            masterKey: masterKey)
+        return AppServices(
+            store: store, consents: ConsentService(repository: store.consents), identity: identity,
+            rateLimiter: RateLimiter(repository: store.identity), configuration: configuration)
+    }
+
+    /// Migrates (when configured) and loads the signing keys, creating the first one if needed.
+    public func prepare(logger: Logger) async throws {
+        if configuration.migrateOnStart {
+            let applied = try await store.migrate()
+            logger.info(
+                "migrations applied", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))])
+        }
+        try await identity.tokens.keyRing.load()
+    }
+
+    /// Runs `body` with the store's service running (the PostgreSQL pool needs it), for one-shot commands.
+    public func withRunningStore<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await store.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+}
 
 /// Builds the whole application from its configuration. `qspp serve` and the tests both use this.
 public func buildApplication(
     configuration: AppConfiguration, logger: Logger, metrics: HTTPMetrics = HTTPMetrics()
 ) async throws -> some ApplicationProtocol {
-    let store = try await openStore(configuration.databaseURL, logger: logger)
-    if configuration.adminToken == nil {
-        logger.warning("QSPP_ADMIN_TOKEN is not set: every route that needs the admin token answers 401")
-    }
-    let service = ConsentService(repository: store.consents)
-    let router = buildRouter(service: service, metrics: metrics, adminToken: configuration.adminToken)
+    try await buildApplication(services: AppServices.open(configuration, logger: logger), logger: logger, metrics: metrics)
+}
+
+public func buildApplication(
+    services: AppServices, logger: Logger, metrics: HTTPMetrics = HTTPMetrics()
+) async throws -> some ApplicationProtocol {
+    let configuration = services.configuration
+    let router = buildRouter(services: services, metrics: metrics)
+    let address = BindAddress.hostname(configuration.host, port: configuration.port)
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-        services: [store],
+        server: try HTTPServerSetup.make(configuration: configuration, metrics: metrics, logger: logger),
+        configuration: .init(address: address, serverName: nil),
+        services: [services.store, KeyRingRefresher(keyRing: services.identity.tokens.keyRing, logger: logger)],
         logger: logger)
-    if configuration.migrateOnStart {
-        app.beforeServerStarts {
-            let applied = try await store.migrate()
-            logger.info(
-                "migrations applied", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))])
-        }
-    }
+    app.beforeServerStarts { try await services.prepare(logger: logger) }
     return app
 }
 
 /// The router with every route and middleware; separate so tests can drive it without a store service.
-public func buildRouter(
-    service: ConsentService, metrics: HTTPMetrics, adminToken: String?
-) -> Router<AppRequestContext> {
+public func buildRouter(services: AppServices, metrics: HTTPMetrics) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.addMiddleware {
         RequestObservationMiddleware(metrics: metrics)
         ProblemMiddleware()
-        AdminAuthMiddleware(adminToken: adminToken)
+        TokenAuthMiddleware(identity: services.identity)
     }
-    let consents = ConsentController(service: service, metrics: metrics)
-    router.addRoutes(SystemController(service: service, metrics: metrics).endpoints)
-    router.addRoutes(PurposeController(service: service).endpoints)
+    let consents = ConsentController(service: services.consents, metrics: metrics)
+    let auth = AuthController(services: services)
+    router.addRoutes(SystemController(service: services.consents, metrics: metrics).endpoints)
+    router.addRoutes(WellKnownController(services: services).endpoints)
+    router.addRoutes(PurposeController(service: services.consents).endpoints)
     router.addRoutes(consents.endpoints)
-    router.addRoutes(LegacyConsentController(consents: consents, service: service).endpoints)
+    router.addRoutes(LegacyConsentController(consents: consents, service: services.consents).endpoints)
+    router.addRoutes(auth.endpoints)
+    router.addRoutes(MeController(services: services).endpoints)
+    router.addRoutes(UserAdminController(services: services).endpoints)
+    router.addRoutes(PortalController(auth: auth, consents: consents, service: services.consents).endpoints)
     return router
 }
 
@@ -56,5 +110,27 @@ public func runMigrations(configuration: AppConfiguration, logger: Logger) async
         }
         defer { group.cancelAll() }
         return try await store.migrate()
+    }
+}
+
+/// Reloads the key ring every minute, so a key rotated by `qspp keys rotate` (or on another replica)
+/// signs here too, and expired keys leave the JWKS.
+struct KeyRingRefresher: Service {
+    let keyRing: SigningKeyRing
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: .seconds(60))
+                    try await keyRing.load()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.warning("reloading signing keys failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
     }
 }

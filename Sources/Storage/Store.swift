@@ -1,4 +1,5 @@
 public import Consent
+public import Identity
 public import Logging
 public import ServiceLifecycle
 
@@ -6,6 +7,7 @@ public import ServiceLifecycle
 /// graceful shutdown closes them.
 public protocol Store: Service {
     var consents: any ConsentRepository { get }
+    var identity: any IdentityRepository { get }
     /// Applies every migration not yet applied, and returns the versions it applied. Safe to run twice,
     /// and from several processes at once.
     func migrate() async throws -> [Int]

@@ -10,7 +10,7 @@ struct QSPP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qspp",
         abstract: "QSPP, the Quantum-Safe Privacy Portal.",
-        subcommands: [Serve.self, Migrate.self],
+        subcommands: [Serve.self, Migrate.self, Keys.self, Users.self, DevCert.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -24,9 +24,6 @@ struct ConfigurationOptions: ParsableArguments {
         name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (QSPP_LOG_LEVEL)."
     )
     var logLevel: String?
-    @Option(
-        name: .customLong("admin-token"), help: "Static admin bearer token, at least 32 characters (QSPP_ADMIN_TOKEN).")
-    var adminToken: String?
     @Option(name: .customLong("config"), help: "A file of KEY=value lines with the same keys (QSPP_CONFIG_FILE).")
     var configFile: String?
 
@@ -36,7 +33,6 @@ struct ConfigurationOptions: ParsableArguments {
         overrides[.port] = port
         overrides[.databaseURL] = databaseURL
         overrides[.logLevel] = logLevel
-        overrides[.adminToken] = adminToken
         let environment = ProcessInfo.processInfo.environment
         do {
             return try await AppConfiguration.load(

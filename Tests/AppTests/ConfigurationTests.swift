@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import QSPPTestSupport
 import Storage
+import Identity
 import Testing
 
 @testable import App
@@ -14,7 +15,9 @@ struct ConfigurationTests {
         #expect(configuration.port == 8080)
         #expect(configuration.databaseURL == .sqlite(path: "./data/qspp.sqlite"))
         #expect(configuration.logLevel == .info)
-        #expect(configuration.adminToken == nil)
+        #expect(configuration.tokenAlgorithm == .mldsa65)
+        #expect(configuration.argon2 == .owaspMinimum)
+        #expect(configuration.accessTokenLifetime == 900)
         #expect(configuration.migrateOnStart)
     }
 
@@ -31,7 +34,8 @@ struct ConfigurationTests {
 
     @Test(arguments: [
         ("QSPP_PORT", "eighty"), ("QSPP_PORT", "70000"), ("QSPP_DATABASE_URL", "mysql://db"),
-        ("QSPP_LOG_LEVEL", "loud"), ("QSPP_ADMIN_TOKEN", "short"), ("QSPP_MIGRATE_ON_START", "perhaps"),
+        ("QSPP_LOG_LEVEL", "loud"), ("QSPP_MASTER_KEY", "c2hvcnQ="), ("QSPP_MIGRATE_ON_START", "perhaps"),
+        ("QSPP_TOKEN_ALGORITHM", "HS256"), ("QSPP_ARGON2_MEMORY_KIB", "1024"), ("QSPP_ACCESS_TOKEN_TTL", "0"),
     ])
     func invalidValuesNameTheirKey(key: String, value: String) async throws {
         do {
@@ -39,7 +43,7 @@ struct ConfigurationTests {
             Issue.record("\(key)=\(value) was accepted")
         } catch let error as AppConfiguration.InvalidValue {
             #expect(error.description.hasPrefix("\(key):"))
-            if key == "QSPP_ADMIN_TOKEN" { #expect(!error.description.contains(value)) }
+            if key == "QSPP_MASTER_KEY" { #expect(!error.description.contains(value)) }
         }
     }
 

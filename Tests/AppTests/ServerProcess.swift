@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import QSPPTestSupport
+import Synchronization
 import Testing
 
 /// A real `qspp serve` process, for what only a process can show: crashes, signals and outages.
@@ -10,6 +11,10 @@ final class ServerProcess: Sendable {
     let process: Process
     let port: Int
     let logPath: String
+    let databaseURL: String
+    private let token = Mutex<String?>(nil)
+    /// An administrator's access token, created through the CLI and a real login once the server listens.
+    var adminAccessToken: String { token.withLock { $0 ?? "" } }
 
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["QSPP_BINARY"], !path.isEmpty { return path }
@@ -26,9 +31,10 @@ final class ServerProcess: Sendable {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
+        self.databaseURL = databaseURL
         process.arguments = ["serve", "--port", String(self.port), "--database-url", databaseURL]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("QSPP_") }
-        environment["QSPP_ADMIN_TOKEN"] = adminToken
+        environment["QSPP_MASTER_KEY"] = testMasterKey
         environment["QSPP_LOG_LEVEL"] = "warning"
         process.environment = environment
         process.standardOutput = log
@@ -41,22 +47,47 @@ final class ServerProcess: Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             guard process.isRunning else { break }
-            if let response = try? await request(.get, "/health"), response.status == .ok { return }
+            if let response = try? await request(.get, "/health"), response.status == .ok {
+                try await signInAsAdministrator()
+                return
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("server did not start; its log:\n\(log)")
         throw CancellationError()
     }
 
+    /// `qspp users create-admin` against the same database, then `POST /v1/auth/login`.
+    private func signInAsAdministrator() async throws {
+        guard token.withLock({ $0 == nil }) else { return }
+        let email = "admin-\(UUID().uuidString.lowercased())@qspp.test"
+        try await shell(
+            "QSPP_MASTER_KEY='\(testMasterKey)' QSPP_ADMIN_PASSWORD='\(testPassword)' QSPP_LOG_LEVEL=error "
+                + "'\(Self.binary)' users create-admin --email \(email) --database-url '\(databaseURL)'")
+        let login = try await request(
+            .post, "/v1/auth/login", json: #"{"email":"\#(email)","password":"\#(testPassword)"}"#, authorized: false)
+        let bytes = login.body.map { Data($0.readableBytesView) } ?? Data()
+        let body = try JSONSerialization.jsonObject(with: bytes) as? [String: Any]
+        guard let accessToken = body?["accessToken"] as? String else {
+            Issue.record("admin login failed: \(login.status)")
+            throw CancellationError()
+        }
+        token.withLock { $0 = accessToken }
+    }
+
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func request(
-        _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:]
+        _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:],
+        authorized: Bool = true
     )
         async throws -> TestClient.Response
     {
-        try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(20))) {
-            try await $0.send(method, uri, json: json, headers: headers)
+        let token = authorized ? token.withLock { $0 } : nil
+        return try await TestClient.withClient(
+            host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(20))
+        ) {
+            try await $0.send(method, uri, json: json, headers: headers, token: token)
         }
     }
 
@@ -76,12 +107,12 @@ final class ServerProcess: Sendable {
 
 extension TestClient {
     func send(
-        _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:]
+        _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:], token: String?
     )
         async throws -> TestClient.Response
     {
         var headers = headers
-        headers[.authorization] = "Bearer \(adminToken)"
+        if let token { headers[.authorization] = "Bearer \(token)" }
         if json != nil { headers[.contentType] = "application/json" }
         return try await execute(
             .init(uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }))

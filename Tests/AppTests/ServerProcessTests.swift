@@ -27,7 +27,7 @@ struct ServerProcessTests {
                         while true {
                             let response = try await client.send(
                                 .post, "/v1/subjects/\(subject)/consents",
-                                json: #"{"purpose":"analytics","decision":"granted"}"#)
+                                json: #"{"purpose":"analytics","decision":"granted"}"#, token: server.adminAccessToken)
                             guard response.status == .created, let body = response.body else { return }
                             let object =
                                 try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]

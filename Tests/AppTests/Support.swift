@@ -3,33 +3,58 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Identity
 import Logging
 import NIOCore
 import QSPPTestSupport
 import Storage
 import Testing
 
-let adminToken = "test-admin-token-0123456789abcdefghij"
+/// Stands for "the administrator's token" in `API.send`, which each app gets anew.
+let asAdmin = "\u{0}admin"
 
-/// Builds the real application on `backend` and drives its router in-process.
+/// The configuration every in-process test starts from: the real defaults, a fixed master key, and
+/// per-address limits out of the way (in-process requests all come from one unknown address).
+func testConfiguration(_ backend: Backend) throws -> AppConfiguration {
+    var configuration = AppConfiguration(databaseURL: try backend.databaseURL(), masterKey: testMasterKey)
+    configuration.loginRateLimit = 1_000_000
+    configuration.registrationRateLimit = 1_000_000
+    configuration.mfaRateLimit = 1_000_000
+    return configuration
+}
+
+/// Builds the real application on `backend`, creates an administrator the way `qspp users create-admin`
+/// does, logs in, and drives the router in-process.
 func withApp(
-    _ backend: Backend, metrics: HTTPMetrics = HTTPMetrics(), _ body: @Sendable (API) async throws -> Void
+    _ backend: Backend, metrics: HTTPMetrics = HTTPMetrics(), configure: (inout AppConfiguration) -> Void = { _ in },
+    _ body: @Sendable (API) async throws -> Void
 ) async throws {
-    let configuration = AppConfiguration(databaseURL: try backend.databaseURL(), adminToken: adminToken)
-    let app = try await buildApplication(configuration: configuration, logger: testLogger, metrics: metrics)
-    try await app.test(.router) { client in try await body(API(client: client)) }
+    var configuration = try testConfiguration(backend)
+    configure(&configuration)
+    let services = try await AppServices.open(configuration, logger: testLogger)
+    let app = try await buildApplication(services: services, logger: testLogger, metrics: metrics)
+    try await app.test(.router) { client in
+        let email = "admin-\(UUID().uuidString.lowercased())@qspp.test"
+        _ = try await services.identity.createAdministrator(email: email, password: testPassword)
+        guard case .authenticated(let grant) = try await services.identity.login(
+            email: email, password: testPassword, rememberMe: false, client: ClientInfo())
+        else { throw CancellationError() }
+        try await body(API(client: client, services: services, adminToken: grant.accessToken))
+    }
 }
 
 struct API: Sendable {
     let client: any TestClientProtocol
+    let services: AppServices
+    let adminToken: String
 
     @discardableResult
     func send(
-        _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, token: String? = adminToken,
+        _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, token: String? = asAdmin,
         headers: HTTPFields = [:]
     ) async throws -> TestResponse {
         var headers = headers
-        if let token { headers[.authorization] = "Bearer \(token)" }
+        if let token { headers[.authorization] = "Bearer \(token == asAdmin ? adminToken : token)" }
         if json != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
         return try await client.executeRequest(
             uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })

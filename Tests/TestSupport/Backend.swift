@@ -84,3 +84,8 @@ public func makeEvent(
         id: UUID(), subjectID: subject, purposeID: purpose, decision: decision, noticeVersion: version,
         method: method, sourceIP: sourceIP, userAgent: userAgent, recordedAt: Date(), clientTimestamp: clientTimestamp)
 }
+
+/// A fixed master key for tests: a real X-Wing seed, used nowhere else.
+public let testMasterKey = "q1q7sPz0i4eWcB0m2cX5i0Dk7m8iQ3mJ0r3m5y6k9/0="
+/// A password that passes the policy.
+public let testPassword = "correct horse battery staple"

@@ -1,5 +1,8 @@
 public import Configuration
+import Foundation
+public import Identity
 public import Logging
+public import PQCrypto
 public import Storage
 
 /// Everything `qspp serve` needs, read once at start and validated.
@@ -11,22 +14,39 @@ public struct AppConfiguration: Sendable {
     public var port: Int
     public var databaseURL: DatabaseURL
     public var logLevel: Logger.Level
-    /// Static bearer token for the admin API until real identities exist. `nil` disables admin routes.
-    public var adminToken: String?
     public var migrateOnStart: Bool
-
-    public static let minimumAdminTokenLength = 32
+    /// The base64 seed of the key-encryption key, or a file holding it. With neither, an SQLite store
+    /// keeps one in `master.key` beside its database file; PostgreSQL deployments must name one.
+    public var masterKey: String?
+    public var masterKeyFile: String?
+    public var tokenAlgorithm: SigningAlgorithm = .mldsa65
+    /// `iss` of every token; defaults to the server's own URL.
+    public var tokenIssuer: String?
+    public var tokenAudience = "qspp-api"
+    public var accessTokenLifetime: TimeInterval = 15 * 60
+    public var argon2 = Argon2Parameters.owaspMinimum
+    /// Per client address and minute.
+    public var loginRateLimit = 5
+    public var registrationRateLimit = 10
+    public var mfaRateLimit = 10
+    /// PEM files; with both set, `serve` speaks TLS 1.3 only, offering X25519MLKEM768 first.
+    public var tlsCertificateFile: String?
+    public var tlsPrivateKeyFile: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqlite(path: "./data/qspp.sqlite"),
-        logLevel: Logger.Level = .info, adminToken: String? = nil, migrateOnStart: Bool = true
+        logLevel: Logger.Level = .info, migrateOnStart: Bool = true, masterKey: String? = nil
     ) {
         self.host = host
         self.port = port
         self.databaseURL = databaseURL
         self.logLevel = logLevel
-        self.adminToken = adminToken
         self.migrateOnStart = migrateOnStart
+        self.masterKey = masterKey
+    }
+
+    public var issuer: String {
+        tokenIssuer ?? "\(tlsCertificateFile == nil ? "http" : "https")://\(host):\(port)"
     }
 
     /// The documented keys, as environment variables name them.
@@ -35,14 +55,27 @@ public struct AppConfiguration: Sendable {
         case port = "QSPP_PORT"
         case databaseURL = "QSPP_DATABASE_URL"
         case logLevel = "QSPP_LOG_LEVEL"
-        case adminToken = "QSPP_ADMIN_TOKEN"
         case migrateOnStart = "QSPP_MIGRATE_ON_START"
+        case masterKey = "QSPP_MASTER_KEY"
+        case masterKeyFile = "QSPP_MASTER_KEY_FILE"
+        case tokenAlgorithm = "QSPP_TOKEN_ALGORITHM"
+        case tokenIssuer = "QSPP_TOKEN_ISSUER"
+        case tokenAudience = "QSPP_TOKEN_AUDIENCE"
+        case accessTokenLifetime = "QSPP_ACCESS_TOKEN_TTL"
+        case argon2Memory = "QSPP_ARGON2_MEMORY_KIB"
+        case argon2Iterations = "QSPP_ARGON2_ITERATIONS"
+        case argon2Parallelism = "QSPP_ARGON2_PARALLELISM"
+        case loginRateLimit = "QSPP_LOGIN_RATE_LIMIT"
+        case registrationRateLimit = "QSPP_REGISTER_RATE_LIMIT"
+        case mfaRateLimit = "QSPP_MFA_RATE_LIMIT"
+        case tlsCertificateFile = "QSPP_TLS_CERT_FILE"
+        case tlsPrivateKeyFile = "QSPP_TLS_KEY_FILE"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.
         var configKey: ConfigKey { ConfigKey(rawValue.lowercased().replacingOccurrences(of: "_", with: ".")) }
 
-        var isSecret: Bool { self == .adminToken || self == .databaseURL }
+        var isSecret: Bool { self == .masterKey || self == .databaseURL }
     }
 
     /// A configuration value that is missing or wrong. The message names the key and never repeats a secret.
@@ -80,15 +113,44 @@ public struct AppConfiguration: Sendable {
             }
             self.logLevel = level
         }
-        if let token = value(.adminToken) {
-            guard token.utf8.count >= Self.minimumAdminTokenLength, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
-            else {
-                throw InvalidValue(
-                    key: .adminToken,
-                    reason: "must be at least \(Self.minimumAdminTokenLength) printable ASCII characters without spaces"
-                )
+        func number(_ key: Key, atLeast minimum: Int, current: Int) throws(InvalidValue) -> Int {
+            guard let text = value(key) else { return current }
+            guard let number = Int(text), number >= minimum, number <= 1 << 30 else {
+                throw InvalidValue(key: key, reason: "must be a whole number of at least \(minimum), got '\(text)'")
             }
-            self.adminToken = token
+            return number
+        }
+        if let text = value(.masterKey) {
+            guard (try? MasterKey(base64Seed: text)) != nil else {
+                throw InvalidValue(key: .masterKey, reason: PQCryptoError.invalidMasterKey.description)
+            }
+            self.masterKey = text
+        }
+        self.masterKeyFile = value(.masterKeyFile)
+        if let text = value(.tokenAlgorithm) {
+            guard let algorithm = SigningAlgorithm(rawValue: text) else {
+                let names = SigningAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
+                throw InvalidValue(key: .tokenAlgorithm, reason: "must be one of \(names), got '\(text)'")
+            }
+            self.tokenAlgorithm = algorithm
+        }
+        self.tokenIssuer = value(.tokenIssuer)
+        if let audience = value(.tokenAudience) { self.tokenAudience = audience }
+        self.accessTokenLifetime = TimeInterval(
+            try number(.accessTokenLifetime, atLeast: 60, current: Int(accessTokenLifetime)))
+        let minimum = Argon2Parameters.owaspMinimum
+        self.argon2 = Argon2Parameters(
+            memoryKiB: UInt32(try number(.argon2Memory, atLeast: Int(minimum.memoryKiB), current: Int(argon2.memoryKiB))),
+            iterations: UInt32(try number(.argon2Iterations, atLeast: Int(minimum.iterations), current: Int(argon2.iterations))),
+            parallelism: UInt32(
+                try number(.argon2Parallelism, atLeast: Int(minimum.parallelism), current: Int(argon2.parallelism))))
+        self.loginRateLimit = try number(.loginRateLimit, atLeast: 1, current: loginRateLimit)
+        self.registrationRateLimit = try number(.registrationRateLimit, atLeast: 1, current: registrationRateLimit)
+        self.mfaRateLimit = try number(.mfaRateLimit, atLeast: 1, current: mfaRateLimit)
+        self.tlsCertificateFile = value(.tlsCertificateFile)
+        self.tlsPrivateKeyFile = value(.tlsPrivateKeyFile)
+        guard (tlsCertificateFile == nil) == (tlsPrivateKeyFile == nil) else {
+            throw InvalidValue(key: .tlsCertificateFile, reason: "set both QSPP_TLS_CERT_FILE and QSPP_TLS_KEY_FILE, or neither")
         }
         if let text = value(.migrateOnStart) {
             switch text.lowercased() {

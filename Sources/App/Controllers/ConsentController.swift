@@ -30,7 +30,7 @@ struct ConsentController {
     ) async throws -> Response {
         var request = request
         let subject = try subjectID(context)
-        let principal = try context.requireAccess(to: subject)
+        let principal = try context.requireAccess(to: subject, writing: true)
         let body = try await request.decodeJSON(Body.self, context: context)
         let outcome = try await record(
             decisions(body.value), for: subject, by: principal, request: request, context: context, body: body.bytes)
@@ -39,14 +39,14 @@ struct ConsentController {
 
     @Sendable func currentState(_ request: Request, context: AppRequestContext) async throws -> StateOutput {
         let subject = try subjectID(context)
-        _ = try context.requireAccess(to: subject)
+        _ = try context.requireAccess(to: subject, writing: false)
         let states = try await service.currentState(of: subject)
         return StateOutput(subjectId: subject.rawValue, purposes: states.map(PurposeStateOutput.init))
     }
 
     @Sendable func history(_ request: Request, context: AppRequestContext) async throws -> HistoryOutput {
         let subject = try subjectID(context)
-        _ = try context.requireAccess(to: subject)
+        _ = try context.requireAccess(to: subject, writing: false)
         let limitText = request.uri.queryParameters["limit"].map(String.init)
         let limit =
             try limitText.map { text throws(Problem) in

@@ -75,7 +75,7 @@ struct LegacyConsentController {
     @Sendable func record(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let body = try await request.decodeJSON(Input.self, context: context)
-        let principal = try context.requireAccess(to: body.value.subject)
+        let principal = try context.requireAccess(to: body.value.subject, writing: true)
         let outcome = try await consents.record(
             [body.value.decision], for: body.value.subject, by: principal, request: request, context: context,
             body: body.bytes)
@@ -87,7 +87,7 @@ struct LegacyConsentController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Listing {
         let subject = try SubjectID(validating: context.parameters.get("userId") ?? "")
-        _ = try context.requireAccess(to: subject)
+        _ = try context.requireAccess(to: subject, writing: false)
         let page = try await service.history(of: subject, after: nil, limit: Self.maximumEvents)
         guard !page.events.isEmpty else {
             throw Problem(.notFound, "not-found", "Not found", detail: "no consent events for this user")

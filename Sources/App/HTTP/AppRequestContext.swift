@@ -1,19 +1,15 @@
 import Consent
 public import Foundation
 public import Hummingbird
+import Identity
 public import NIOCore
 
-/// Who is asking. Issue #3 adds subjects with sessions; routes already ask this type, not the token.
-public enum Principal: Sendable, Equatable {
-    /// The holder of the static admin token: may act on any subject.
-    case admin
+/// Who is asking: the user behind a verified access token.
+public typealias Principal = AuthenticatedUser
 
-    /// Idempotency keys of different principals never collide.
-    var idempotencyScope: String {
-        switch self {
-        case .admin: "admin"
-        }
-    }
+extension AuthenticatedUser {
+    /// Idempotency keys of different users never collide.
+    var idempotencyScope: String { "user:" + subjectID }
 }
 
 public struct AppRequestContext: RequestContext {
@@ -40,18 +36,32 @@ public struct AppRequestContext: RequestContext {
         self.remoteAddress = source.channel.remoteAddress
     }
 
-    /// Fails unless the caller may read and write this subject's data.
-    func requireAccess(to subject: SubjectID) throws(Problem) -> Principal {
+    func requireUser() throws(Problem) -> Principal {
         guard let principal else { throw Problem.unauthenticated }
-        switch principal {
-        case .admin: return principal
-        }
+        return principal
+    }
+
+    /// Fails unless the caller may act on this subject's records: its owner or an admin; DPOs may read.
+    /// A subject that is not the caller's answers 404, exactly like one that does not exist.
+    func requireAccess(to subject: SubjectID, writing: Bool) throws(Problem) -> Principal {
+        let principal = try requireUser()
+        if principal.subjectID == subject.rawValue || principal.isAdmin { return principal }
+        if !writing && principal.canReadAnySubject { return principal }
+        throw Problem.notFound
     }
 
     /// Fails unless the caller is an administrator.
     func requireAdmin() throws(Problem) -> Principal {
-        guard let principal else { throw Problem.unauthenticated }
-        guard principal == .admin else { throw Problem.forbidden }
+        let principal = try requireUser()
+        guard principal.isAdmin else { throw Problem.forbidden }
         return principal
     }
+
+    /// The address and user agent recorded on sessions and audit events.
+    func client(_ request: Request) -> ClientInfo {
+        ClientInfo(ipAddress: remoteAddress?.ipAddress, userAgent: request.headers[.userAgent])
+    }
+
+    /// The key the per-address rate limits count under.
+    var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
 }

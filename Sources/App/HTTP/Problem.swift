@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import Identity
 public import Hummingbird
 import NIOCore
 import Storage
@@ -40,10 +41,16 @@ extension Problem {
     static let unauthenticated: Problem = {
         var problem = Problem(
             .unauthorized, "unauthenticated", "Authentication required",
-            detail: "send the admin token as 'Authorization: Bearer <token>'")
+            detail: "send an access token as 'Authorization: Bearer <token>'")
         problem.headers[.wwwAuthenticate] = "Bearer"
         return problem
     }()
+
+    static func invalidToken(_ detail: String) -> Problem {
+        var problem = Problem(.unauthorized, "invalid-token", "Invalid access token", detail: detail)
+        problem.headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\""
+        return problem
+    }
     static let forbidden = Problem(.forbidden, "forbidden", "Not allowed")
     static let notFound = Problem(.notFound, "not-found", "Not found", detail: "no such resource")
     static let unavailable: Problem = {
@@ -76,6 +83,8 @@ extension Problem {
             case .unprocessable:
                 Problem(.unprocessableContent, "unprocessable", "Unprocessable request", detail: error.description)
             }
+        case let error as IdentityError:
+            return identityProblem(error)
         case let error as StorageError where error.isUnavailable:
             return .unavailable
         case is NIOTooManyBytesError:
@@ -86,6 +95,38 @@ extension Problem {
             return Problem(error.status, reason.lowercased().replacingOccurrences(of: " ", with: "-"), reason)
         default:
             return nil
+        }
+    }
+}
+
+extension Problem {
+    private static func identityProblem(_ error: IdentityError) -> Problem {
+        var problem: Problem
+        switch error.kind {
+        case .invalidEmail, .weakPassword:
+            return Problem(.badRequest, "invalid-request", "Invalid request", detail: error.description)
+        case .emailTaken:
+            return Problem(.conflict, "email-taken", "Email already registered", detail: error.description)
+        case .invalidCredentials:
+            return Problem(.unauthorized, "invalid-credentials", "Login failed", detail: error.description)
+        case .invalidMFACode:
+            return Problem(.unauthorized, "invalid-mfa-code", "Invalid code", detail: error.description)
+        case .mfaRequired:
+            return Problem(.unauthorized, "mfa-required", "Second factor required", detail: error.description)
+        case .mfaNotEnabled, .mfaAlreadyEnabled, .mfaSetupMissing:
+            return Problem(.conflict, "mfa-state", "Conflict", detail: error.description)
+        case .tooManyAttempts, .rateLimited:
+            problem = Problem(.tooManyRequests, "too-many-requests", "Too many requests", detail: error.description)
+            problem.headers[.retryAfter] = String(error.retryAfter ?? 60)
+            return problem
+        case .invalidToken:
+            return .invalidToken(error.description)
+        case .invalidRefreshToken, .refreshTokenReused:
+            return Problem(.unauthorized, "invalid-refresh-token", "Invalid refresh token", detail: error.description)
+        case .sessionNotFound, .accountNotFound:
+            return Problem(.notFound, "not-found", "Not found", detail: error.description)
+        case .forbidden:
+            return .forbidden
         }
     }
 }

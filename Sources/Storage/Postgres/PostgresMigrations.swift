@@ -73,5 +73,22 @@ extension Migration {
                     "INSERT INTO purpose_notices (purpose_id, version, text, effective_at) VALUES \(rows.notices)",
                 ]
             }()),
+        Migration.identity(
+            integer: "BIGINT", blob: "BYTEA", serial: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", strict: ""),
+        Migration(
+            version: 4, name: "auth_events_append_only",
+            statements: [
+                """
+                CREATE FUNCTION auth_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION 'auth_events is append-only';
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER auth_events_append_only BEFORE UPDATE OR DELETE ON auth_events
+                FOR EACH ROW EXECUTE FUNCTION auth_events_append_only()
+                """,
+            ]),
     ]
 }

@@ -1,4 +1,5 @@
 import Consent
+import Identity
 import Logging
 import NIOSSL
 import PostgresNIO
@@ -9,6 +10,7 @@ final class PostgresStore: Store {
     let client: PostgresClient
     let logger: Logger
     let consents: any ConsentRepository
+    let identity: any IdentityRepository
     /// How long a request may wait for the database before it is answered 503.
     static let requestDeadline: Duration = .seconds(5)
     static let migrationDeadline: Duration = .seconds(30)
@@ -31,6 +33,7 @@ final class PostgresStore: Store {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.consents = PostgresConsentRepository(client: client, logger: logger)
+        self.identity = SQLIdentityRepository(database: PostgresSQLDatabase(client: client, logger: logger))
     }
 
     private static func tls(_ mode: DatabaseURL.PostgresLocation.TLSMode) -> PostgresClient.Configuration.TLS {
@@ -108,7 +111,7 @@ enum PostgresErrors {
         switch error {
         case let error as PostgresTransactionError:
             return translate(error.closureError ?? error.beginError ?? error.commitError ?? StorageError.unavailable)
-        case is ConsentError, is StorageError:
+        case is ConsentError, is StorageError, is IdentityError:
             return error
         case let error as PSQLError:
             guard error.code == .server, let state = error.serverInfo?[.sqlState] else {

@@ -72,5 +72,19 @@ extension Migration {
                     "INSERT INTO purpose_notices (purpose_id, version, text, effective_at) VALUES \(rows.notices)",
                 ]
             }()),
+        Migration.identity(
+            integer: "INTEGER", blob: "BLOB", serial: "INTEGER PRIMARY KEY AUTOINCREMENT", strict: " STRICT"),
+        Migration(
+            version: 4, name: "auth_events_append_only",
+            statements: [
+                """
+                CREATE TRIGGER auth_events_no_update BEFORE UPDATE ON auth_events
+                BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END
+                """,
+                """
+                CREATE TRIGGER auth_events_no_delete BEFORE DELETE ON auth_events
+                BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END
+                """,
+            ]),
     ]
 }

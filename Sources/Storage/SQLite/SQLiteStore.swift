@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import Identity
 import Logging
 import SQLiteNIO
 import ServiceLifecycle
@@ -9,10 +10,12 @@ import ServiceLifecycle
 final class SQLiteStore: Store {
     let database: SQLiteDatabaseFile
     let consents: any ConsentRepository
+    let identity: any IdentityRepository
 
     init(path: String, logger: Logger) async throws {
         self.database = try await SQLiteDatabaseFile(path: path, logger: logger)
         self.consents = SQLiteConsentRepository(database: database)
+        self.identity = SQLIdentityRepository(database: database)
     }
 
     func run() async throws {

@@ -1,0 +1,45 @@
+import Foundation
+import PQCrypto
+import Storage
+
+extension AppConfiguration {
+    /// Finds the key-encryption key: the configured value, the configured file, or — for the embedded
+    /// SQLite default only — `master.key` beside the database, created on first start with mode 0600.
+    /// Never the database itself: a stolen database must not carry its own key.
+    public func resolveMasterKey() throws -> MasterKey {
+        if let masterKey { return try MasterKey(base64Seed: masterKey) }
+        let path: String
+        if let masterKeyFile {
+            path = masterKeyFile
+        } else if case .sqlite(let databasePath) = databaseURL {
+            path = URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent("master.key").path
+            if !FileManager.default.fileExists(atPath: path) {
+                try FileManager.default.createDirectory(
+                    atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+                guard
+                    FileManager.default.createFile(
+                        atPath: path, contents: Data((MasterKey.generateSeedText() + "\n").utf8),
+                        attributes: [.posixPermissions: 0o600])
+                else { throw MasterKeyFileError(path: path, reason: "cannot be created") }
+            }
+        } else {
+            throw InvalidValue(
+                key: .masterKey,
+                reason: "PostgreSQL deployments must set QSPP_MASTER_KEY or QSPP_MASTER_KEY_FILE (see `qspp keys new-master-key`)")
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw MasterKeyFileError(path: path, reason: "cannot be read")
+        }
+        do {
+            return try MasterKey(base64Seed: text)
+        } catch {
+            throw MasterKeyFileError(path: path, reason: error.description)
+        }
+    }
+
+    public struct MasterKeyFileError: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "master key file '\(path)': \(reason)" }
+    }
+}

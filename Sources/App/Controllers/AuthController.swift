@@ -1,0 +1,175 @@
+import Foundation
+import Hummingbird
+import Identity
+
+/// Registration, login (with the MFA step), refresh and logout under `/v1/auth`. Login, registration
+/// and MFA are rate-limited per client address, in the database, so the limits hold across replicas.
+struct AuthController {
+    let services: AppServices
+    var identity: IdentityService { services.identity }
+    static let refreshCookie = "refreshToken"
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.post("/v1/auth/register", use: register)
+        routes.post("/v1/auth/login", use: login)
+        routes.post("/v1/auth/mfa", use: completeMFA)
+        routes.post("/v1/auth/refresh", use: refresh)
+        routes.post("/v1/auth/logout", use: logout)
+        return routes
+    }
+
+    struct Credentials: Decodable {
+        var email: String
+        var password: String
+        var rememberMe: Bool?
+    }
+
+    struct MFAInput: Decodable {
+        var mfaToken: String
+        var code: String
+    }
+
+    struct RefreshInput: Decodable {
+        var refreshToken: String?
+    }
+
+    struct LogoutInput: Decodable {
+        var everywhere: Bool?
+    }
+
+    struct Registered: ResponseCodable {
+        var message = "User registered successfully"
+        var userId: String
+        var email: String
+    }
+
+    struct UserOutput: ResponseCodable {
+        var id: String
+        var email: String
+    }
+
+    struct Tokens: ResponseCodable {
+        var status = "success"
+        var message = "Login successful"
+        var accessToken: String
+        var tokenType = "Bearer"
+        var expiresIn: Int
+        var refreshToken: String?
+        var refreshTokenExpiresAt: String
+        var user: UserOutput
+    }
+
+    struct MFARequired: ResponseCodable {
+        var status = "mfa_required"
+        var message = "Enter the code from your authenticator app, or a recovery code"
+        var mfaToken: String
+    }
+
+    @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await limit("register", context, services.configuration.registrationRateLimit)
+        var request = request
+        let body = try await request.decodeJSON(Credentials.self, context: context).value
+        let account = try await identity.register(
+            email: body.email, password: body.password, client: context.client(request))
+        return try Registered(userId: account.subjectID, email: account.email.normalized)
+            .response(from: request, context: context).with(status: .created)
+    }
+
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await limit("login", context, services.configuration.loginRateLimit)
+        var request = request
+        let body = try await request.decodeJSON(Credentials.self, context: context).value
+        let outcome = try await identity.login(
+            email: body.email, password: body.password, rememberMe: body.rememberMe ?? false,
+            client: context.client(request))
+        switch outcome {
+        case .mfaRequired(let challenge):
+            return try MFARequired(mfaToken: challenge).response(from: request, context: context)
+        case .authenticated(let grant):
+            return try tokens(grant, request, context)
+        }
+    }
+
+    @Sendable func completeMFA(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await limit("mfa", context, services.configuration.mfaRateLimit)
+        var request = request
+        let body = try await request.decodeJSON(MFAInput.self, context: context).value
+        let grant = try await identity.completeMFALogin(
+            challenge: body.mfaToken, code: body.code, client: context.client(request))
+        return try tokens(grant, request, context)
+    }
+
+    @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        guard let token = try await presentedRefreshToken(&request, context) else {
+            throw Problem.invalid("send the refresh token in the refreshToken cookie or the body")
+        }
+        let grant = try await identity.refresh(refreshToken: token, client: context.client(request))
+        return try tokens(grant, request, context, message: "Token refreshed")
+    }
+
+    /// Ends the caller's session (or all of them with `everywhere`). Works with an access token, or
+    /// with the refresh token alone, and always clears the cookie.
+    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        if let user = context.principal {
+            let everywhere =
+                request.headers[.contentLength].map { $0 != "0" } ?? false
+                ? try await request.decodeJSON(LogoutInput.self, context: context).value.everywhere ?? false : false
+            try await identity.logout(user: user, everywhere: everywhere, client: context.client(request))
+        } else if let token = try await presentedRefreshToken(&request, context) {
+            try await identity.logout(refreshToken: token, client: context.client(request))
+        } else {
+            throw Problem.unauthenticated
+        }
+        var response = Response(status: .noContent)
+        response.headers[.setCookie] = Self.cookie(value: "", maxAge: 0)
+        return response
+    }
+
+    // MARK: Helpers
+
+    func limit(_ scope: String, _ context: AppRequestContext, _ perMinute: Int) async throws {
+        try await services.rateLimiter.hit(
+            scope, client: context.clientAddress, rule: .init(limit: perMinute, window: 60))
+    }
+
+    private func presentedRefreshToken(_ request: inout Request, _ context: AppRequestContext) async throws -> String? {
+        if let cookie = request.cookies[Self.refreshCookie]?.value, !cookie.isEmpty { return cookie }
+        let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
+        guard hasBody else { return nil }
+        return try await request.decodeJSON(RefreshInput.self, context: context).value.refreshToken
+    }
+
+    /// The token response: the refresh token goes in an `HttpOnly; Secure; SameSite=Strict` cookie and,
+    /// for API clients, in the body.
+    func tokens(
+        _ grant: TokenGrant, _ request: Request, _ context: AppRequestContext, message: String = "Login successful",
+        refreshInBody: Bool = true
+    ) throws -> Response {
+        let body = Tokens(
+            message: message, accessToken: grant.accessToken,
+            expiresIn: max(0, Int(grant.accessTokenExpiresAt.timeIntervalSinceNow.rounded())),
+            refreshToken: refreshInBody ? grant.refreshToken : nil,
+            refreshTokenExpiresAt: RFC3339.string(from: grant.refreshTokenExpiresAt),
+            user: UserOutput(id: grant.account.subjectID, email: grant.account.email.normalized))
+        var response = try body.response(from: request, context: context)
+        response.headers[.setCookie] = Self.cookie(
+            value: grant.refreshToken, maxAge: Int(grant.refreshTokenExpiresAt.timeIntervalSinceNow.rounded()))
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    static func cookie(value: String, maxAge: Int) -> String {
+        "\(refreshCookie)=\(value); Path=/; Max-Age=\(max(0, maxAge)); HttpOnly; Secure; SameSite=Strict"
+    }
+}
+
+extension Response {
+    func with(status: HTTPResponse.Status) -> Response {
+        var response = self
+        response.status = status
+        return response
+    }
+}

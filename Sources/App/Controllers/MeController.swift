@@ -1,0 +1,240 @@
+import Foundation
+import Hummingbird
+import Identity
+
+/// The caller's own account under `/v1/me`: profile, password, deletion, sessions and MFA.
+struct MeController {
+    let services: AppServices
+    var identity: IdentityService { services.identity }
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("/v1/me", use: me)
+        routes.delete("/v1/me", use: deleteAccount)
+        routes.post("/v1/me/password", use: changePassword)
+        routes.get("/v1/me/sessions", use: sessions)
+        routes.delete("/v1/me/sessions/:sessionId", use: revokeSession)
+        routes.post("/v1/me/mfa/totp", use: beginTOTP)
+        routes.post("/v1/me/mfa/totp/confirm", use: confirmTOTP)
+        routes.post("/v1/me/mfa/disable", use: disableMFA)
+        return routes
+    }
+
+    struct Profile: ResponseCodable {
+        var id: String
+        var email: String
+        var roles: [String]
+        var mfaEnabled: Bool
+        var recoveryCodesRemaining: Int
+        var createdAt: String
+        var sessionId: String
+        var amr: [String]
+    }
+
+    struct PasswordInput: Decodable {
+        var password: String
+    }
+
+    struct PasswordChange: Decodable {
+        var currentPassword: String
+        var newPassword: String
+    }
+
+    struct CodeInput: Decodable {
+        var code: String
+    }
+
+    struct DisableInput: Decodable {
+        var code: String?
+        var password: String?
+    }
+
+    struct TOTPSetupOutput: ResponseCodable {
+        var secret: String
+        var otpauthUri: String
+    }
+
+    struct RecoveryCodes: ResponseCodable {
+        var recoveryCodes: [String]
+    }
+
+    @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> Profile {
+        let user = try context.requireUser()
+        guard let account = try await identity.account(id: user.userID) else { throw Problem.notFound }
+        return Profile(
+            id: account.subjectID, email: account.email.normalized, roles: account.roles.map(\.rawValue).sorted(),
+            mfaEnabled: account.mfaEnabled,
+            recoveryCodesRemaining: try await identity.remainingRecoveryCodes(user: user),
+            createdAt: RFC3339.string(from: account.createdAt), sessionId: user.sessionID.uuidString.lowercased(),
+            amr: user.authenticationMethods)
+    }
+
+    @Sendable func deleteAccount(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        var request = request
+        let body = try await request.decodeJSON(PasswordInput.self, context: context).value
+        try await identity.deleteAccount(user: user, password: body.password, client: context.client(request))
+        var response = Response(status: .noContent)
+        response.headers[.setCookie] = AuthController.cookie(value: "", maxAge: 0)
+        return response
+    }
+
+    @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let user = try context.requireUser()
+        var request = request
+        let body = try await request.decodeJSON(PasswordChange.self, context: context).value
+        try await identity.changePassword(
+            user: user, current: body.currentPassword, new: body.newPassword, client: context.client(request))
+        return .noContent
+    }
+
+    @Sendable func sessions(_ request: Request, context: AppRequestContext) async throws -> SessionList {
+        let user = try context.requireUser()
+        return SessionList(try await identity.sessions(of: user.userID), current: user.sessionID)
+    }
+
+    @Sendable func revokeSession(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let user = try context.requireUser()
+        guard let id = context.parameters.get("sessionId").flatMap({ UUID(uuidString: $0) }) else {
+            throw Problem.notFound
+        }
+        try await identity.revokeSession(id, owner: user.userID, by: user, client: context.client(request))
+        return .noContent
+    }
+
+    @Sendable func beginTOTP(_ request: Request, context: AppRequestContext) async throws -> TOTPSetupOutput {
+        let user = try context.requireUser()
+        let setup = try await identity.beginTOTPSetup(user: user)
+        return TOTPSetupOutput(secret: setup.secret, otpauthUri: setup.provisioningURI)
+    }
+
+    @Sendable func confirmTOTP(_ request: Request, context: AppRequestContext) async throws -> RecoveryCodes {
+        let user = try context.requireUser()
+        try await AuthController(services: services).limit("mfa", context, services.configuration.mfaRateLimit)
+        var request = request
+        let body = try await request.decodeJSON(CodeInput.self, context: context).value
+        return RecoveryCodes(
+            recoveryCodes: try await identity.confirmTOTP(user: user, code: body.code, client: context.client(request)))
+    }
+
+    @Sendable func disableMFA(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let user = try context.requireUser()
+        try await AuthController(services: services).limit("mfa", context, services.configuration.mfaRateLimit)
+        var request = request
+        let body = try await request.decodeJSON(DisableInput.self, context: context).value
+        try await identity.disableMFA(
+            user: user, code: body.code, password: body.password, client: context.client(request))
+        return .noContent
+    }
+}
+
+struct SessionList: ResponseCodable {
+    struct Item: Codable {
+        var id: String
+        var createdAt: String
+        var lastUsedAt: String
+        var ipAddress: String?
+        var userAgent: String?
+        var rememberMe: Bool
+        var amr: [String]
+        var current: Bool
+    }
+    var sessions: [Item]
+
+    init(_ sessions: [Session], current: UUID?) {
+        self.sessions = sessions.map { session in
+            Item(
+                id: session.id.uuidString.lowercased(), createdAt: RFC3339.string(from: session.createdAt),
+                lastUsedAt: RFC3339.string(from: session.lastUsedAt), ipAddress: session.client.ipAddress,
+                userAgent: session.client.userAgent, rememberMe: session.rememberMe,
+                amr: session.authenticationMethods, current: session.id == current)
+        }
+    }
+}
+
+/// What administrators may do to other users' sessions.
+struct UserAdminController {
+    let services: AppServices
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("/v1/users/:userId/sessions", use: sessions)
+        routes.delete("/v1/users/:userId/sessions", use: revokeAll)
+        routes.delete("/v1/users/:userId/sessions/:sessionId", use: revokeOne)
+        return routes
+    }
+
+    struct Revoked: ResponseCodable {
+        var revoked: Int
+    }
+
+    private func userID(_ context: AppRequestContext) throws -> UUID {
+        guard let id = context.parameters.get("userId").flatMap({ UUID(uuidString: $0) }) else {
+            throw Problem.notFound
+        }
+        return id
+    }
+
+    @Sendable func sessions(_ request: Request, context: AppRequestContext) async throws -> SessionList {
+        _ = try context.requireAdmin()
+        return SessionList(try await services.identity.sessions(of: try userID(context)), current: nil)
+    }
+
+    @Sendable func revokeAll(_ request: Request, context: AppRequestContext) async throws -> Revoked {
+        let admin = try context.requireAdmin()
+        return Revoked(
+            revoked: try await services.identity.revokeAllSessions(
+                of: try userID(context), by: admin, client: context.client(request)))
+    }
+
+    @Sendable func revokeOne(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let admin = try context.requireAdmin()
+        guard let session = context.parameters.get("sessionId").flatMap({ UUID(uuidString: $0) }) else {
+            throw Problem.notFound
+        }
+        try await services.identity.revokeSession(
+            session, owner: try userID(context), by: admin, client: context.client(request))
+        return .noContent
+    }
+}
+
+/// The token issuer's public metadata: the JWK Set and OpenID discovery.
+struct WellKnownController {
+    let services: AppServices
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("/.well-known/jwks.json", use: jwks)
+        routes.get("/.well-known/openid-configuration", use: discovery)
+        return routes
+    }
+
+    @Sendable func jwks(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try json(["keys": services.identity.tokens.keyRing.jwks], maxAge: 300)
+    }
+
+    @Sendable func discovery(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let issuer = services.configuration.issuer
+        let document: [String: any Sendable] = [
+            "issuer": issuer,
+            "jwks_uri": issuer + "/.well-known/jwks.json",
+            "token_endpoint": issuer + "/v1/auth/login",
+            "id_token_signing_alg_values_supported": [services.configuration.tokenAlgorithm.rawValue],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "grant_types_supported": ["password", "refresh_token"],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "claims_supported": ["iss", "aud", "sub", "exp", "iat", "nbf", "jti", "sid", "roles", "amr"],
+            "amr_values_supported": ["pwd", "otp"],
+        ]
+        return try json(document, maxAge: 3600)
+    }
+
+    private func json(_ object: [String: any Sendable], maxAge: Int) throws -> Response {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "public, max-age=\(maxAge)"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+
+public enum Role: String, Sendable, CaseIterable, Codable {
+    case user
+    /// Manages purposes, users and sessions; reads and writes any subject's records.
+    case admin
+    /// The data-protection officer: reads any subject's records, acts on data-subject requests.
+    case dpo
+}
+
+public struct Account: Sendable, Equatable {
+    public let id: UUID
+    public var email: EmailAddress
+    public var passwordHash: String
+    public var roles: Set<Role>
+    public let createdAt: Date
+    /// The TOTP secret sealed under the master key; present from set-up on.
+    public var sealedTOTPSecret: Data?
+    public var mfaEnabled: Bool
+
+    public init(
+        id: UUID, email: EmailAddress, passwordHash: String, roles: Set<Role>, createdAt: Date,
+        sealedTOTPSecret: Data? = nil, mfaEnabled: Bool = false
+    ) {
+        self.id = id
+        self.email = email
+        self.passwordHash = passwordHash
+        self.roles = roles
+        self.createdAt = createdAt
+        self.sealedTOTPSecret = sealedTOTPSecret
+        self.mfaEnabled = mfaEnabled
+    }
+
+    /// The subject id the account's consent records are kept under.
+    public var subjectID: String { id.uuidString.lowercased() }
+}
+
+/// Who is calling, and from where, as recorded on sessions and audit events.
+public struct ClientInfo: Sendable, Equatable {
+    public var ipAddress: String?
+    public var userAgent: String?
+
+    public init(ipAddress: String? = nil, userAgent: String? = nil) {
+        self.ipAddress = ipAddress
+        self.userAgent = userAgent.map { String($0.prefix(512)) }
+    }
+}
+
+public struct Session: Sendable, Equatable {
+    public let id: UUID
+    public let userID: UUID
+    public let createdAt: Date
+    public var lastUsedAt: Date
+    public let client: ClientInfo
+    public var revokedAt: Date?
+    public let rememberMe: Bool
+    /// How the session was authenticated (RFC 8176 values: `pwd`, `otp`).
+    public let authenticationMethods: [String]
+
+    public init(
+        id: UUID, userID: UUID, createdAt: Date, lastUsedAt: Date, client: ClientInfo, revokedAt: Date? = nil,
+        rememberMe: Bool, authenticationMethods: [String]
+    ) {
+        self.id = id
+        self.userID = userID
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+        self.client = client
+        self.revokedAt = revokedAt
+        self.rememberMe = rememberMe
+        self.authenticationMethods = authenticationMethods
+    }
+}
+
+/// One refresh token, known to the server only by its digest. All tokens of a session form one family.
+public struct RefreshTokenRecord: Sendable, Equatable {
+    public let digest: String
+    public let sessionID: UUID
+    public let userID: UUID
+    public let issuedAt: Date
+    public let expiresAt: Date
+    /// Set once the token has been exchanged for its successor.
+    public var rotatedAt: Date?
+    /// Exchanges after the first, inside the grace window.
+    public var graceReuses: Int
+
+    public init(
+        digest: String, sessionID: UUID, userID: UUID, issuedAt: Date, expiresAt: Date, rotatedAt: Date? = nil,
+        graceReuses: Int = 0
+    ) {
+        self.digest = digest
+        self.sessionID = sessionID
+        self.userID = userID
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.rotatedAt = rotatedAt
+        self.graceReuses = graceReuses
+    }
+}
+
+/// A signing key as stored: the private seed sealed under the master key.
+public struct StoredSigningKey: Sendable, Equatable {
+    public let keyID: String
+    public let algorithm: String
+    public let publicKey: Data
+    public let sealedPrivateKey: Data
+    public let createdAt: Date
+    /// When a newer key replaced it for signing. It still verifies until its last token expires.
+    public var retiredAt: Date?
+
+    public init(
+        keyID: String, algorithm: String, publicKey: Data, sealedPrivateKey: Data, createdAt: Date,
+        retiredAt: Date? = nil
+    ) {
+        self.keyID = keyID
+        self.algorithm = algorithm
+        self.publicKey = publicKey
+        self.sealedPrivateKey = sealedPrivateKey
+        self.createdAt = createdAt
+        self.retiredAt = retiredAt
+    }
+}

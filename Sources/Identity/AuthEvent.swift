@@ -1,0 +1,65 @@
+import Foundation
+
+/// One structured audit record of something that happened in identity. Issue #4 chains these into
+/// the signed ledger.
+public struct AuthEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case registered = "register"
+        case loginSucceeded = "login.success"
+        case loginFailed = "login.failure"
+        case loginThrottled = "login.throttled"
+        case mfaChallenged = "mfa.challenge"
+        case mfaSucceeded = "mfa.success"
+        case mfaFailed = "mfa.failure"
+        case mfaEnabled = "mfa.enabled"
+        case mfaDisabled = "mfa.disabled"
+        case recoveryCodeUsed = "mfa.recovery_code_used"
+        case refreshed = "refresh"
+        case refreshReuseInGrace = "refresh.reuse_in_grace"
+        case refreshReuseDetected = "refresh.reuse_detected"
+        case logout = "logout"
+        case logoutAll = "logout.all"
+        case sessionRevoked = "session.revoked"
+        case passwordChanged = "password.changed"
+        case passwordRehashed = "password.rehashed"
+        case accountDeleted = "account.deleted"
+        case adminCreated = "admin.created"
+        case signingKeyCreated = "key.created"
+        case signingKeyRotated = "key.rotated"
+    }
+
+    public let id: UUID
+    public let kind: Kind
+    public let occurredAt: Date
+    public let userID: UUID?
+    public let sessionID: UUID?
+    public let client: ClientInfo
+    /// Extra facts as flat key/value pairs; never a password, token, code or email.
+    public let details: [String: String]
+
+    public init(
+        kind: Kind, at: Date, userID: UUID? = nil, sessionID: UUID? = nil, client: ClientInfo = ClientInfo(),
+        details: [String: String] = [:]
+    ) {
+        self.id = UUID()
+        self.kind = kind
+        self.occurredAt = at
+        self.userID = userID
+        self.sessionID = sessionID
+        self.client = client
+        self.details = details
+    }
+
+    public init(
+        id: UUID, kind: Kind, occurredAt: Date, userID: UUID?, sessionID: UUID?, client: ClientInfo,
+        details: [String: String]
+    ) {
+        self.id = id
+        self.kind = kind
+        self.occurredAt = occurredAt
+        self.userID = userID
+        self.sessionID = sessionID
+        self.client = client
+        self.details = details
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Synchronization
+
+/// Tokens this process has already verified, so a client that reuses its token pays for the ML-DSA
+/// signature check once. Keyed by the whole token text: equal text means an equal verdict.
+final class VerifiedTokenCache: Sendable {
+    private let entries = Mutex<[String: AccessTokenClaims]>([:])
+    private let capacity = 50_000
+
+    func claims(for token: String, now: Date) -> AccessTokenClaims? {
+        guard let claims = entries.withLock({ $0[token] }) else { return nil }
+        // Expiry and not-before are checked on every use, not only when verified.
+        guard claims.exp.value > now, claims.nbf.value <= now else { return nil }
+        return claims
+    }
+
+    func insert(_ claims: AccessTokenClaims, for token: String) {
+        entries.withLock { entries in
+            if entries.count >= capacity {
+                let now = Date()
+                entries = entries.filter { $0.value.exp.value > now }
+                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            }
+            entries[token] = claims
+        }
+    }
+}
+
+/// This process's recent view of which sessions are active. Revocations made here apply at once.
+final class SessionStatusCache: Sendable {
+    private struct Entry {
+        let active: Bool
+        let checkedAt: Date
+    }
+    private let entries = Mutex<[UUID: Entry]>([:])
+    private let interval: TimeInterval
+
+    init(interval: TimeInterval) {
+        self.interval = interval
+    }
+
+    func status(of session: UUID, now: Date) -> Bool? {
+        entries.withLock { entries in
+            guard let entry = entries[session], now.timeIntervalSince(entry.checkedAt) < interval else { return nil }
+            return entry.active
+        }
+    }
+
+    func record(_ session: UUID, active: Bool, now: Date) {
+        entries.withLock { entries in
+            if entries.count > 100_000 { entries.removeAll(keepingCapacity: true) }
+            entries[session] = Entry(active: active, checkedAt: now)
+        }
+    }
+
+    func markRevoked(_ session: UUID) {
+        entries.withLock { $0[session] = Entry(active: false, checkedAt: .distantFuture) }
+    }
+}

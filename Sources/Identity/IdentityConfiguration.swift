@@ -1,0 +1,54 @@
+import Foundation
+
+/// The identity settings operators may change; the defaults follow the issue and OWASP.
+public struct IdentityConfiguration: Sendable {
+    public var refreshTokenLifetime: TimeInterval = 7 * 24 * 3600
+    public var rememberMeRefreshTokenLifetime: TimeInterval = 30 * 24 * 3600
+    /// Two tabs refreshing with one token at once both succeed inside this window.
+    public var refreshGraceWindow: TimeInterval = 10
+    public var maximumGraceReuses = 2
+    /// How long this process trusts its cached view that a session is active. Revocation made by another
+    /// replica takes effect within this time; revocation made here takes effect at once.
+    public var sessionCheckInterval: TimeInterval = 5
+    public var loginThrottle = LoginThrottlePolicy.standard
+    public var totpIssuer = "QSPP"
+
+    public init() {}
+}
+
+/// The caller behind a verified access token.
+public struct AuthenticatedUser: Sendable, Equatable {
+    public let userID: UUID
+    public let sessionID: UUID
+    public let roles: Set<Role>
+    public let authenticationMethods: [String]
+
+    public init(userID: UUID, sessionID: UUID, roles: Set<Role>, authenticationMethods: [String]) {
+        self.userID = userID
+        self.sessionID = sessionID
+        self.roles = roles
+        self.authenticationMethods = authenticationMethods
+    }
+
+    public var subjectID: String { userID.uuidString.lowercased() }
+    public var isAdmin: Bool { roles.contains(.admin) }
+    /// Admins and DPOs may read any subject's records.
+    public var canReadAnySubject: Bool { roles.contains(.admin) || roles.contains(.dpo) }
+}
+
+/// What a successful login or refresh hands to the client.
+public struct TokenGrant: Sendable {
+    public let account: Account
+    public let sessionID: UUID
+    public let accessToken: String
+    public let accessTokenExpiresAt: Date
+    public let refreshToken: String
+    public let refreshTokenExpiresAt: Date
+    public let rememberMe: Bool
+}
+
+public enum LoginOutcome: Sendable {
+    case authenticated(TokenGrant)
+    /// The password was right and MFA is on: exchange the challenge and a code for tokens.
+    case mfaRequired(challenge: String)
+}

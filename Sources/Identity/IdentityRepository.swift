@@ -1,0 +1,62 @@
+import Foundation
+
+/// What identity needs from a database. Implemented for SQLite and PostgreSQL in `Storage`; both pass
+/// one conformance suite. Methods that decide something from a row take the decision as a closure and
+/// run read, decision and write in one transaction, so concurrent requests cannot interleave them.
+public protocol IdentityRepository: Sendable {
+    /// Throws `IdentityError.emailTaken` when the email is in use.
+    func insertAccount(_ account: Account) async throws
+    func account(id: UUID) async throws -> Account?
+    func account(email: EmailAddress) async throws -> Account?
+    func updatePasswordHash(userID: UUID, hash: String) async throws
+    /// Stores a TOTP secret (pending until enabled), or clears MFA when `secret` is nil.
+    func updateMFA(userID: UUID, sealedSecret: Data?, enabled: Bool, recoveryCodeDigests: [String]) async throws
+    /// Records `step` as used, if it is newer than every step used before. False means replay.
+    func consumeTOTPStep(userID: UUID, step: Int64) async throws -> Bool
+    /// Marks an unused recovery code used. False when it is unknown or already used.
+    func consumeRecoveryCode(userID: UUID, digest: String, at: Date) async throws -> Bool
+    func remainingRecoveryCodes(userID: UUID) async throws -> Int
+    /// Deletes the account's credentials, MFA and refresh tokens, and revokes its sessions.
+    func deleteAccount(id: UUID, at: Date) async throws
+    func accounts(withRole role: Role) async throws -> [Account]
+    func setRoles(userID: UUID, roles: Set<Role>) async throws
+
+    func insertSession(_ session: Session, firstToken: RefreshTokenRecord) async throws
+    func session(id: UUID) async throws -> Session?
+    func sessions(userID: UUID) async throws -> [Session]
+    /// Revokes a session and every refresh token of it. False when there was no such active session.
+    func revokeSession(id: UUID, at: Date) async throws -> Bool
+    /// Revokes every active session of the user except `keeping`, and returns the ids revoked.
+    func revokeSessions(userID: UUID, keeping: UUID?, at: Date) async throws -> [UUID]
+    func touchSession(id: UUID, at: Date) async throws
+
+    /// Finds the token with `digest` and its session, lets `decide` choose, and applies the choice,
+    /// all in one transaction.
+    func exchangeRefreshToken(
+        digest: String, at: Date, decide: @escaping @Sendable (RefreshTokenRecord?, Session?) -> RefreshExchangePlan
+    ) async throws -> RefreshExchangePlan
+
+    func updateLoginThrottle(
+        key: String, _ decide: @escaping @Sendable (LoginThrottleState?) -> (LoginThrottleState, LoginThrottleDecision)
+    ) async throws -> LoginThrottleDecision
+    func clearLoginThrottle(key: String) async throws
+    /// Counts one hit against `key` in the fixed window starting at `windowStart`, and returns the count.
+    func countRateLimitHit(key: String, windowStart: Int64) async throws -> Int
+
+    func signingKeys() async throws -> [StoredSigningKey]
+    /// Adds `key` and retires every other active key of the same algorithm, atomically.
+    func insertSigningKey(_ key: StoredSigningKey, retiringOthersAt: Date) async throws
+
+    func appendAuthEvent(_ event: AuthEvent) async throws
+    func authEvents(userID: UUID?, limit: Int) async throws -> [AuthEvent]
+}
+
+/// What to do with a presented refresh token.
+public enum RefreshExchangePlan: Sendable, Equatable {
+    /// Unknown, expired, or its session is gone: answer 401 and change nothing.
+    case reject
+    /// Mark the presented token rotated (or count a reuse inside the grace window) and store `successor`.
+    case rotate(successor: RefreshTokenRecord, countsAsGraceReuse: Bool)
+    /// The token was replayed after rotation: revoke its session and every token of it.
+    case revokeFamily(sessionID: UUID)
+}

@@ -1,0 +1,140 @@
+import Foundation
+
+extension IdentityService {
+    /// Checks an access token and that its session is still active. Repeated checks of one token skip the
+    /// signature (the verified-token cache); the session check is cached for `sessionCheckInterval` at most.
+    public func authenticate(accessToken: String) async throws -> AuthenticatedUser {
+        let now = now()
+        let claims: AccessTokenClaims
+        if let cached = verifiedTokens.claims(for: accessToken, now: now) {
+            claims = cached
+        } else {
+            claims = try await tokens.verifyAccessToken(accessToken)
+            verifiedTokens.insert(claims, for: accessToken)
+        }
+        guard let userID = claims.userID, let sessionID = claims.sessionID else {
+            throw IdentityError.invalidToken("the token is malformed")
+        }
+        guard try await isSessionActive(sessionID, userID: userID, now: now) else {
+            throw IdentityError.invalidToken("the session has ended")
+        }
+        return AuthenticatedUser(
+            userID: userID, sessionID: sessionID, roles: Set(claims.roles.compactMap(Role.init(rawValue:))),
+            authenticationMethods: claims.amr)
+    }
+
+    private func isSessionActive(_ sessionID: UUID, userID: UUID, now: Date) async throws -> Bool {
+        if let known = sessionCache.status(of: sessionID, now: now) { return known }
+        let session = try await repository.session(id: sessionID)
+        let active = session.map { $0.revokedAt == nil && $0.userID == userID } ?? false
+        sessionCache.record(sessionID, active: active, now: now)
+        if active, let session, now.timeIntervalSince(session.lastUsedAt) > 60 {
+            try await repository.touchSession(id: sessionID, at: now)
+        }
+        return active
+    }
+
+    /// Exchanges a refresh token for a new pair. A token used twice outside the grace window ends its session.
+    public func refresh(refreshToken: String, client: ClientInfo) async throws -> TokenGrant {
+        let now = now()
+        let successorToken = OpaqueSecret.generateToken()
+        let successorDigest = OpaqueSecret.digest(successorToken)
+        let configuration = configuration
+        let plan = try await repository.exchangeRefreshToken(digest: OpaqueSecret.digest(refreshToken), at: now) {
+            record, session in
+            guard let record, let session, session.revokedAt == nil, record.expiresAt > now else { return .reject }
+            let lifetime =
+                session.rememberMe
+                ? configuration.rememberMeRefreshTokenLifetime : configuration.refreshTokenLifetime
+            let successor = RefreshTokenRecord(
+                digest: successorDigest, sessionID: session.id, userID: session.userID, issuedAt: now,
+                expiresAt: now.addingTimeInterval(lifetime))
+            guard let rotatedAt = record.rotatedAt else { return .rotate(successor: successor, countsAsGraceReuse: false) }
+            if now.timeIntervalSince(rotatedAt) <= configuration.refreshGraceWindow,
+                record.graceReuses < configuration.maximumGraceReuses
+            {
+                return .rotate(successor: successor, countsAsGraceReuse: true)
+            }
+            return .revokeFamily(sessionID: session.id)
+        }
+        switch plan {
+        case .reject:
+            throw IdentityError.invalidRefreshToken
+        case .revokeFamily(let sessionID):
+            sessionCache.markRevoked(sessionID)
+            let session = try await repository.session(id: sessionID)
+            try await audit(.refreshReuseDetected, userID: session?.userID, sessionID: sessionID, client: client)
+            throw IdentityError.refreshTokenReused
+        case .rotate(let successor, let inGrace):
+            guard let account = try await repository.account(id: successor.userID),
+                let session = try await repository.session(id: successor.sessionID)
+            else { throw IdentityError.invalidRefreshToken }
+            let access = try await tokens.issueAccessToken(
+                account: account, sessionID: successor.sessionID, methods: session.authenticationMethods, now: now)
+            try await audit(
+                inGrace ? .refreshReuseInGrace : .refreshed, userID: account.id, sessionID: successor.sessionID,
+                client: client)
+            return TokenGrant(
+                account: account, sessionID: successor.sessionID, accessToken: access.token,
+                accessTokenExpiresAt: access.expiresAt, refreshToken: successorToken,
+                refreshTokenExpiresAt: successor.expiresAt, rememberMe: session.rememberMe)
+        }
+    }
+
+    // MARK: Sessions
+
+    public func logout(user: AuthenticatedUser, everywhere: Bool, client: ClientInfo) async throws {
+        if everywhere {
+            let revoked = try await repository.revokeSessions(userID: user.userID, keeping: nil, at: now())
+            revoked.forEach(sessionCache.markRevoked)
+            sessionCache.markRevoked(user.sessionID)
+            try await audit(.logoutAll, userID: user.userID, sessionID: user.sessionID, client: client)
+        } else {
+            _ = try await repository.revokeSession(id: user.sessionID, at: now())
+            sessionCache.markRevoked(user.sessionID)
+            try await audit(.logout, userID: user.userID, sessionID: user.sessionID, client: client)
+        }
+    }
+
+    /// Ends the session a refresh token belongs to, for clients that log out with the cookie alone.
+    public func logout(refreshToken: String, client: ClientInfo) async throws {
+        let plan = try await repository.exchangeRefreshToken(digest: OpaqueSecret.digest(refreshToken), at: now()) {
+            record, session in
+            guard let record, let session, session.revokedAt == nil else { return .reject }
+            return .revokeFamily(sessionID: record.sessionID)
+        }
+        guard case .revokeFamily(let sessionID) = plan else { return }
+        sessionCache.markRevoked(sessionID)
+        try await audit(.logout, sessionID: sessionID, client: client)
+    }
+
+    public func sessions(of userID: UUID) async throws -> [Session] {
+        try await repository.sessions(userID: userID).filter { $0.revokedAt == nil }
+    }
+
+    /// Revokes one session of `owner`. Someone else's session id answers exactly like an unknown one.
+    public func revokeSession(_ sessionID: UUID, owner: UUID, by requester: AuthenticatedUser, client: ClientInfo)
+        async throws
+    {
+        guard requester.userID == owner || requester.isAdmin else { throw IdentityError.sessionNotFound }
+        guard let session = try await repository.session(id: sessionID), session.userID == owner,
+            session.revokedAt == nil, try await repository.revokeSession(id: sessionID, at: now())
+        else { throw IdentityError.sessionNotFound }
+        sessionCache.markRevoked(sessionID)
+        try await audit(
+            .sessionRevoked, userID: owner, sessionID: sessionID, client: client,
+            details: ["by": requester.userID.uuidString.lowercased()])
+    }
+
+    /// An administrator ends every session of a user.
+    public func revokeAllSessions(of userID: UUID, by requester: AuthenticatedUser, client: ClientInfo) async throws
+        -> Int
+    {
+        guard requester.isAdmin else { throw IdentityError.forbidden }
+        let revoked = try await repository.revokeSessions(userID: userID, keeping: nil, at: now())
+        revoked.forEach(sessionCache.markRevoked)
+        try await audit(
+            .logoutAll, userID: userID, client: client, details: ["by": requester.userID.uuidString.lowercased()])
+        return revoked.count
+    }
+}

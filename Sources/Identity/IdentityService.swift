@@ -1,0 +1,190 @@
+import Foundation
+import PQCrypto
+
+/// Accounts, logins, sessions and tokens: the rules of QynAuth, independent of HTTP and of the database.
+public final class IdentityService: Sendable {
+    let repository: any IdentityRepository
+    let hasher: PasswordHasher
+    let passwordPolicy: PasswordPolicy
+    public let tokens: TokenAuthority
+    let masterKey: MasterKey
+    public let configuration: IdentityConfiguration
+    let sessionCache: SessionStatusCache
+    let verifiedTokens = VerifiedTokenCache()
+    let now: @Sendable () -> Date
+
+    public init(
+        repository: any IdentityRepository, hasher: PasswordHasher, passwordPolicy: PasswordPolicy = .standard,
+        tokens: TokenAuthority, masterKey: MasterKey, configuration: IdentityConfiguration = IdentityConfiguration(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.repository = repository
+        self.hasher = hasher
+        self.passwordPolicy = passwordPolicy
+        self.tokens = tokens
+        self.masterKey = masterKey
+        self.configuration = configuration
+        self.sessionCache = SessionStatusCache(interval: configuration.sessionCheckInterval)
+        self.now = now
+    }
+
+    // MARK: Accounts
+
+    public func register(email rawEmail: String, password: String, client: ClientInfo) async throws -> Account {
+        let email = try EmailAddress(rawEmail)
+        try passwordPolicy.check(password)
+        let account = Account(
+            id: UUID(), email: email, passwordHash: try await hasher.hash(password), roles: [.user], createdAt: now())
+        try await repository.insertAccount(account)
+        try await audit(.registered, userID: account.id, client: client)
+        return account
+    }
+
+    /// Creates an administrator. Only the command line calls this; no route does.
+    public func createAdministrator(email rawEmail: String, password: String) async throws -> Account {
+        let email = try EmailAddress(rawEmail)
+        try passwordPolicy.check(password)
+        let account = Account(
+            id: UUID(), email: email, passwordHash: try await hasher.hash(password), roles: [.user, .admin],
+            createdAt: now())
+        try await repository.insertAccount(account)
+        try await audit(.adminCreated, userID: account.id)
+        return account
+    }
+
+    public func account(id: UUID) async throws -> Account? {
+        try await repository.account(id: id)
+    }
+
+    public func changePassword(user: AuthenticatedUser, current: String, new: String, client: ClientInfo) async throws {
+        let account = try await requireAccount(user.userID)
+        try await checkPassword(current, of: account, client: client)
+        try passwordPolicy.check(new)
+        try await repository.updatePasswordHash(userID: account.id, hash: try await hasher.hash(new))
+        // A changed password ends every other session: whoever knew the old one is out.
+        let revoked = try await repository.revokeSessions(userID: account.id, keeping: user.sessionID, at: now())
+        revoked.forEach(sessionCache.markRevoked)
+        try await audit(.passwordChanged, userID: account.id, sessionID: user.sessionID, client: client)
+    }
+
+    /// Until erasure (issue #4) lands, deleting an account deletes its credentials and ends every session.
+    public func deleteAccount(user: AuthenticatedUser, password: String, client: ClientInfo) async throws {
+        let account = try await requireAccount(user.userID)
+        try await checkPassword(password, of: account, client: client)
+        let sessions = try await repository.sessions(userID: account.id)
+        try await repository.deleteAccount(id: account.id, at: now())
+        sessions.map(\.id).forEach(sessionCache.markRevoked)
+        try await audit(.accountDeleted, userID: account.id, sessionID: user.sessionID, client: client)
+    }
+
+    // MARK: Login
+
+    public func login(email rawEmail: String, password: String, rememberMe: Bool, client: ClientInfo) async throws
+        -> LoginOutcome
+    {
+        let normalized = rawEmail.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let throttleKey = LoginThrottlePolicy.key(for: normalized)
+        try await claimAttempt(key: throttleKey, client: client)
+        let account = try? EmailAddress(normalized)
+        guard let email = account, let account = try await repository.account(email: email) else {
+            // The same work as a wrong password, so time tells nothing either.
+            await hasher.verifyDummy(password)
+            try await audit(.loginFailed, client: client, details: ["reason": "credentials"])
+            throw IdentityError.invalidCredentials
+        }
+        guard case .valid(let needsRehash) = await hasher.verify(password, against: account.passwordHash) else {
+            try await audit(.loginFailed, userID: account.id, client: client, details: ["reason": "credentials"])
+            throw IdentityError.invalidCredentials
+        }
+        try await repository.clearLoginThrottle(key: throttleKey)
+        if needsRehash {
+            try await repository.updatePasswordHash(userID: account.id, hash: try await hasher.hash(password))
+            try await audit(.passwordRehashed, userID: account.id, client: client)
+        }
+        if account.mfaEnabled {
+            let challenge = try await tokens.issueMFAChallenge(userID: account.id, rememberMe: rememberMe, now: now())
+            try await audit(.mfaChallenged, userID: account.id, client: client)
+            return .mfaRequired(challenge: challenge)
+        }
+        return .authenticated(try await startSession(account, methods: ["pwd"], rememberMe: rememberMe, client: client))
+    }
+
+    public func completeMFALogin(challenge: String, code: String, client: ClientInfo) async throws -> TokenGrant {
+        let claims = try await tokens.verifyMFAChallenge(challenge)
+        guard let userID = UUID(uuidString: claims.sub.value) else { throw IdentityError.invalidToken("malformed") }
+        let account = try await requireAccount(userID)
+        try await verifySecondFactor(code, account: account, client: client)
+        return try await startSession(
+            account, methods: ["pwd", "otp"], rememberMe: claims.rememberMe, client: client)
+    }
+
+    func startSession(_ account: Account, methods: [String], rememberMe: Bool, client: ClientInfo) async throws
+        -> TokenGrant
+    {
+        let now = now()
+        let session = Session(
+            id: UUID(), userID: account.id, createdAt: now, lastUsedAt: now, client: client, rememberMe: rememberMe,
+            authenticationMethods: methods)
+        let refreshToken = OpaqueSecret.generateToken()
+        let record = RefreshTokenRecord(
+            digest: OpaqueSecret.digest(refreshToken), sessionID: session.id, userID: account.id, issuedAt: now,
+            expiresAt: now.addingTimeInterval(refreshLifetime(rememberMe: rememberMe)))
+        try await repository.insertSession(session, firstToken: record)
+        let access = try await tokens.issueAccessToken(account: account, sessionID: session.id, methods: methods, now: now)
+        try await audit(.loginSucceeded, userID: account.id, sessionID: session.id, client: client, details: ["amr": methods.joined(separator: " ")])
+        return TokenGrant(
+            account: account, sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
+            refreshToken: refreshToken, refreshTokenExpiresAt: record.expiresAt, rememberMe: rememberMe)
+    }
+
+    func refreshLifetime(rememberMe: Bool) -> TimeInterval {
+        rememberMe ? configuration.rememberMeRefreshTokenLifetime : configuration.refreshTokenLifetime
+    }
+
+    // MARK: Shared checks
+
+    func requireAccount(_ id: UUID) async throws -> Account {
+        guard let account = try await repository.account(id: id) else { throw IdentityError.invalidCredentials }
+        return account
+    }
+
+    /// Re-checks a password for a sensitive change, under the same throttle as login.
+    func checkPassword(_ password: String, of account: Account, client: ClientInfo) async throws {
+        let key = LoginThrottlePolicy.key(for: account.email.normalized)
+        try await claimAttempt(key: key, client: client)
+        guard case .valid = await hasher.verify(password, against: account.passwordHash) else {
+            try await audit(.loginFailed, userID: account.id, client: client, details: ["reason": "reauthentication"])
+            throw IdentityError.invalidCredentials
+        }
+        try await repository.clearLoginThrottle(key: key)
+    }
+
+    func claimAttempt(key: String, client: ClientInfo) async throws {
+        let policy = configuration.loginThrottle
+        let now = now()
+        let decision = try await repository.updateLoginThrottle(key: key) { policy.claim($0, now: now) }
+        if case .refuse(let retryAfter) = decision {
+            try await audit(.loginThrottled, client: client)
+            throw IdentityError.tooManyAttempts(retryAfter: retryAfter)
+        }
+    }
+
+    /// Every auth event is recorded; if the record cannot be written, the operation reports the outage.
+    func audit(
+        _ kind: AuthEvent.Kind, userID: UUID? = nil, sessionID: UUID? = nil, client: ClientInfo = ClientInfo(),
+        details: [String: String] = [:]
+    ) async throws {
+        let event = AuthEvent(kind: kind, at: now(), userID: userID, sessionID: sessionID, client: client, details: details)
+        try await repository.appendAuthEvent(event)
+    }
+
+    public func authEvents(userID: UUID?, limit: Int = 100) async throws -> [AuthEvent] {
+        try await repository.authEvents(userID: userID, limit: limit)
+    }
+}
+
+extension IdentityService {
+    public func recordKeyRotation(keyID: String) async throws {
+        try await audit(.signingKeyRotated, details: ["kid": keyID])
+    }
+}

@@ -1,0 +1,118 @@
+import Crypto
+import Foundation
+import JWTKit
+import PQCrypto
+import Synchronization
+
+/// The token keys this process signs and verifies with, loaded from the repository and opened with
+/// the master key. The newest key of the configured algorithm signs; older ones verify until every
+/// token they signed has expired, so rotation logs nobody out.
+public final class SigningKeyRing: Sendable {
+    struct Entry: Sendable {
+        let keyID: String
+        let algorithm: SigningAlgorithm
+        let publicJWK: [String: String]
+        let createdAt: Date
+        let retiredAt: Date?
+        /// One collection per key, holding only that key, so a token can only ever be checked against the
+        /// key its header names (jwt-kit would otherwise fall back to a default key).
+        let collection: JWTKeyCollection
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var signingKeyID: String?
+    }
+
+    public let algorithm: SigningAlgorithm
+    private let repository: any IdentityRepository
+    private let masterKey: MasterKey
+    /// How long a retired key keeps verifying: the token lifetime plus a margin for processes that
+    /// have not yet reloaded the ring.
+    private let retention: TimeInterval
+    private let state = Mutex(State())
+
+    public init(
+        algorithm: SigningAlgorithm, repository: any IdentityRepository, masterKey: MasterKey, retention: TimeInterval
+    ) {
+        self.algorithm = algorithm
+        self.repository = repository
+        self.masterKey = masterKey
+        self.retention = retention
+    }
+
+    /// Loads the keys; creates the first one when none of the configured algorithm exists.
+    public func load(now: Date = Date()) async throws {
+        var stored = try await repository.signingKeys()
+        if !stored.contains(where: { $0.algorithm == algorithm.rawValue && $0.retiredAt == nil }) {
+            _ = try await addKey(now: now)
+            stored = try await repository.signingKeys()
+        }
+        var entries: [String: Entry] = [:]
+        for key in stored {
+            guard let algorithm = SigningAlgorithm(rawValue: key.algorithm), algorithm == self.algorithm else {
+                continue
+            }
+            if let retiredAt = key.retiredAt, now.timeIntervalSince(retiredAt) > retention { continue }
+            let seed = try masterKey.open(key.sealedPrivateKey, context: Self.sealingContext(key.keyID))
+            let signingKey = try SigningKey(algorithm: algorithm, privateSeed: seed)
+            guard signingKey.keyID == key.keyID, signingKey.publicKey == key.publicKey else {
+                throw PQCryptoError.invalidKeyMaterial
+            }
+            entries[key.keyID] = Entry(
+                keyID: key.keyID, algorithm: algorithm, publicJWK: signingKey.publicJWK, createdAt: key.createdAt,
+                retiredAt: key.retiredAt, collection: try await Self.collection(for: signingKey))
+        }
+        let signing = entries.values.filter { $0.retiredAt == nil }.max { $0.createdAt < $1.createdAt }?.keyID
+        state.withLock {
+            $0.entries = entries
+            $0.signingKeyID = signing
+        }
+    }
+
+    /// Creates a key, stores it sealed, and retires the previous signing key. Returns its key id.
+    @discardableResult
+    public func addKey(now: Date = Date()) async throws -> String {
+        let key = SigningKey.generate(algorithm)
+        let stored = StoredSigningKey(
+            keyID: key.keyID, algorithm: algorithm.rawValue, publicKey: key.publicKey,
+            sealedPrivateKey: try masterKey.seal(key.privateSeed, context: Self.sealingContext(key.keyID)),
+            createdAt: now)
+        try await repository.insertSigningKey(stored, retiringOthersAt: now)
+        return key.keyID
+    }
+
+    /// The public JWK Set: every key that may still have signed a live token.
+    public var jwks: [[String: String]] {
+        state.withLock { state in
+            state.entries.values.sorted { $0.createdAt > $1.createdAt }.map { entry in
+                entry.publicJWK.merging(["kid": entry.keyID, "use": "sig"]) { current, _ in current }
+            }
+        }
+    }
+
+    func signer() throws(IdentityError) -> Entry {
+        guard let entry = state.withLock({ state in state.signingKeyID.flatMap { state.entries[$0] } }) else {
+            throw .invalidToken("no signing key is loaded")
+        }
+        return entry
+    }
+
+    func entry(keyID: String) -> Entry? {
+        state.withLock { $0.entries[keyID] }
+    }
+
+    private static func sealingContext(_ keyID: String) -> String { "qspp signing key " + keyID }
+
+    private static func collection(for key: SigningKey) async throws -> JWTKeyCollection {
+        let collection = JWTKeyCollection()
+        switch key.algorithm {
+        case .mldsa65:
+            await collection.add(mldsa: try MLDSA65PrivateKey(seedRepresentation: key.privateSeed), kid: nil)
+        case .ed25519:
+            await collection.add(
+                eddsa: EdDSA.PrivateKey(backing: try Curve25519.Signing.PrivateKey(rawRepresentation: key.privateSeed)))
+        }
+        return collection
+    }
+}

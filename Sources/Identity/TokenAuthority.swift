@@ -1,0 +1,99 @@
+import Foundation
+import JWTKit
+import PQCrypto
+
+/// Issues and checks the JWTs QSPP hands out. Verification is deliberately narrower than jwt-kit's:
+/// the header must name the configured algorithm, the expected `typ` and a key of the ring, so
+/// `alg: none`, algorithm swaps (HS256 keyed with the public key, say) and unknown keys fail before
+/// any signature is looked at.
+public struct TokenAuthority: Sendable {
+    public let issuer: String
+    public let audience: String
+    public let accessTokenLifetime: TimeInterval
+    public let keyRing: SigningKeyRing
+    static let mfaChallengeLifetime: TimeInterval = 5 * 60
+    static let accessTokenType = "at+jwt"
+    static let mfaChallengeType = "mfa-challenge+jwt"
+    /// Larger than any token QSPP issues (an ML-DSA-65 signature is 3,309 bytes).
+    static let maximumTokenLength = 16 * 1024
+
+    public init(issuer: String, audience: String, accessTokenLifetime: TimeInterval, keyRing: SigningKeyRing) {
+        self.issuer = issuer
+        self.audience = audience
+        self.accessTokenLifetime = accessTokenLifetime
+        self.keyRing = keyRing
+    }
+
+    public func issueAccessToken(account: Account, sessionID: UUID, methods: [String], now: Date) async throws
+        -> (token: String, expiresAt: Date)
+    {
+        let expiresAt = now.addingTimeInterval(accessTokenLifetime)
+        let claims = AccessTokenClaims(
+            iss: .init(value: issuer), aud: .init(value: [audience]), sub: .init(value: account.subjectID),
+            exp: .init(value: expiresAt), iat: .init(value: now), nbf: .init(value: now),
+            jti: .init(value: UUID().uuidString.lowercased()), sid: sessionID.uuidString.lowercased(),
+            roles: account.roles.map(\.rawValue).sorted(), amr: methods)
+        return (try await sign(claims, type: Self.accessTokenType), expiresAt)
+    }
+
+    func issueMFAChallenge(userID: UUID, rememberMe: Bool, now: Date) async throws -> String {
+        let claims = MFAChallengeClaims(
+            iss: .init(value: issuer), aud: .init(value: [audience]), sub: .init(value: userID.uuidString.lowercased()),
+            exp: .init(value: now.addingTimeInterval(Self.mfaChallengeLifetime)), iat: .init(value: now),
+            jti: .init(value: UUID().uuidString.lowercased()), rememberMe: rememberMe)
+        return try await sign(claims, type: Self.mfaChallengeType)
+    }
+
+    public func verifyAccessToken(_ token: String) async throws(IdentityError) -> AccessTokenClaims {
+        let claims: AccessTokenClaims = try await verify(token, type: Self.accessTokenType)
+        guard claims.iss.value == issuer else { throw .invalidToken("the token was issued by someone else") }
+        guard claims.aud.value.contains(audience) else { throw .invalidToken("the token is meant for someone else") }
+        guard claims.userID != nil, claims.sessionID != nil else { throw .invalidToken("the token is malformed") }
+        return claims
+    }
+
+    func verifyMFAChallenge(_ token: String) async throws(IdentityError) -> MFAChallengeClaims {
+        let claims: MFAChallengeClaims = try await verify(token, type: Self.mfaChallengeType)
+        guard claims.iss.value == issuer, claims.aud.value.contains(audience) else {
+            throw .invalidToken("the MFA challenge is not valid")
+        }
+        return claims
+    }
+
+    private func sign(_ claims: some JWTPayload, type: String) async throws -> String {
+        let signer = try keyRing.signer()
+        var header = JWTHeader()
+        header.typ = type
+        header.kid = signer.keyID
+        return try await signer.collection.sign(claims, header: header)
+    }
+
+    private struct Header: Decodable {
+        let alg: String?
+        let kid: String?
+        let typ: String?
+        let crit: [String]?
+    }
+
+    private func verify<Claims: JWTPayload>(_ token: String, type: String) async throws(IdentityError) -> Claims {
+        guard token.utf8.count <= Self.maximumTokenLength else { throw .invalidToken("the token is too long") }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]),
+            let header = try? JSONDecoder().decode(Header.self, from: headerBytes)
+        else { throw .invalidToken("the token is malformed") }
+        guard header.alg == keyRing.algorithm.rawValue else {
+            throw .invalidToken("the token's algorithm is not accepted")
+        }
+        guard header.typ == type else { throw .invalidToken("the token is not of the expected type") }
+        guard header.crit == nil else { throw .invalidToken("the token has critical header parameters") }
+        guard let keyID = header.kid, let entry = keyRing.entry(keyID: keyID), entry.algorithm.rawValue == header.alg
+        else { throw .invalidToken("the token's key is not known") }
+        do {
+            return try await entry.collection.verify(token, as: Claims.self)
+        } catch let error as JWTError where error.errorType == .claimVerificationFailure {
+            throw .invalidToken("the token has expired or is not yet valid")
+        } catch {
+            throw .invalidToken("the token's signature is not valid")
+        }
+    }
+}

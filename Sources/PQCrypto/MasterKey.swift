@@ -1,0 +1,68 @@
+public import Foundation
+import Crypto
+
+/// The key-encryption key: an X-Wing (ML-KEM-768 + X25519) key pair whose 32-byte seed comes from
+/// configuration or a key file, never from the database. Secrets are sealed to its public half with
+/// HPKE (RFC 9180, X-Wing / HKDF-SHA256 / AES-256-GCM), so a copy of the database alone reveals nothing,
+/// today or to a quantum attacker later.
+public struct MasterKey: Sendable {
+    private let privateKey: XWingMLKEM768X25519.PrivateKey
+    private static let ciphersuite = HPKE.Ciphersuite.XWingMLKEM768X25519_SHA256_AES_GCM_256
+    /// The first byte of every sealed value: lets a later format coexist with this one.
+    private static let formatVersion: UInt8 = 1
+
+    public init(seed: some DataProtocol) throws(PQCryptoError) {
+        guard seed.count == 32 else { throw .invalidMasterKey }
+        do {
+            privateKey = try XWingMLKEM768X25519.PrivateKey(seedRepresentation: seed, publicKey: nil)
+        } catch {
+            throw .invalidMasterKey
+        }
+    }
+
+    /// Reads the base64 text of a 32-byte seed, as written by `generateSeedText()`.
+    public init(base64Seed text: String) throws(PQCryptoError) {
+        guard let seed = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw .invalidMasterKey
+        }
+        try self.init(seed: seed)
+    }
+
+    public static func generateSeedText() -> String {
+        Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }).base64EncodedString()
+    }
+
+    /// A short public identifier of this key, safe to log: which KEK sealed a value.
+    public var fingerprint: String {
+        SHA256.hash(data: privateKey.publicKey.rawRepresentation).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Seals `plaintext`, bound to `context` (for example the row it belongs to), so a sealed value
+    /// moved to another row does not open.
+    public func seal(_ plaintext: some DataProtocol, context: String) throws(PQCryptoError) -> Data {
+        do {
+            var sender = try HPKE.Sender(
+                recipientKey: privateKey.publicKey, ciphersuite: Self.ciphersuite, info: Data(context.utf8))
+            let ciphertext = try sender.seal(plaintext)
+            return Data([Self.formatVersion]) + sender.encapsulatedKey + ciphertext
+        } catch {
+            throw .sealingFailed
+        }
+    }
+
+    public func open(_ sealed: some DataProtocol, context: String) throws(PQCryptoError) -> Data {
+        let bytes = Data(sealed)
+        let encapsulatedLength = 1120
+        guard bytes.count > 1 + encapsulatedLength, bytes.first == Self.formatVersion else { throw .cannotOpen }
+        let encapsulated = bytes.dropFirst().prefix(encapsulatedLength)
+        let ciphertext = bytes.dropFirst(1 + encapsulatedLength)
+        do {
+            var recipient = try HPKE.Recipient(
+                privateKey: privateKey, ciphersuite: Self.ciphersuite, info: Data(context.utf8),
+                encapsulatedKey: Data(encapsulated))
+            return try recipient.open(Data(ciphertext))
+        } catch {
+            throw .cannotOpen
+        }
+    }
+}

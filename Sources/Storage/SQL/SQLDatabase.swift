@@ -1,0 +1,70 @@
+import Foundation
+
+/// A value bound to, or read from, a statement. The identity tables use only these four types, so one
+/// repository implementation serves both backends.
+enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case text(String)
+    case blob(Data)
+
+    var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
+    var text: String? { if case .text(let value) = self { value } else { nil } }
+    var blob: Data? { if case .blob(let value) = self { value } else { nil } }
+
+    static func optional(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
+    static func optional(_ value: Data?) -> SQLValue { value.map(SQLValue.blob) ?? .null }
+    static func time(_ date: Date) -> SQLValue { .integer(date.microsecondsSince1970Storage) }
+    static func optionalTime(_ date: Date?) -> SQLValue { date.map(SQLValue.time) ?? .null }
+    static func uuid(_ id: UUID) -> SQLValue { .text(id.uuidString.lowercased()) }
+}
+
+/// One row, read by column position.
+struct SQLRow: Sendable {
+    let values: [SQLValue]
+
+    subscript(_ index: Int) -> SQLValue { index < values.count ? values[index] : .null }
+
+    func text(_ index: Int) throws -> String {
+        guard let value = self[index].text else { throw StorageError.corrupted("identity row") }
+        return value
+    }
+    func integer(_ index: Int) throws -> Int64 {
+        guard let value = self[index].integer else { throw StorageError.corrupted("identity row") }
+        return value
+    }
+    func uuid(_ index: Int) throws -> UUID {
+        guard let value = UUID(uuidString: try text(index)) else { throw StorageError.corrupted("identity row") }
+        return value
+    }
+    func time(_ index: Int) throws -> Date { Date(microsecondsSince1970Storage: try integer(index)) }
+    func optionalTime(_ index: Int) -> Date? { self[index].integer.map(Date.init(microsecondsSince1970Storage:)) }
+}
+
+/// Runs statements inside one transaction.
+protocol SQLExecutor: Sendable {
+    /// `sql` uses PostgreSQL's `$1`, `$2`… placeholders on both backends.
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+}
+
+extension SQLExecutor {
+    func execute(_ sql: String, _ binds: [SQLValue] = []) async throws {
+        _ = try await query(sql, binds)
+    }
+}
+
+/// What the shared SQL repositories need from a backend.
+protocol SQLDatabase: Sendable {
+    /// `FOR UPDATE` where the backend locks rows; SQLite's write transactions are already exclusive.
+    var lockRowsClause: String { get }
+    func select(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+    func isUniqueViolation(_ error: any Error) -> Bool
+}
+
+extension Date {
+    var microsecondsSince1970Storage: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
+    init(microsecondsSince1970Storage micros: Int64) {
+        self.init(timeIntervalSince1970: Double(micros) / 1_000_000)
+    }
+}

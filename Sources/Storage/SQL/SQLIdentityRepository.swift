@@ -1,0 +1,370 @@
+import Foundation
+import Identity
+
+/// The identity tables, in SQL both SQLite and PostgreSQL run unchanged.
+struct SQLIdentityRepository: IdentityRepository {
+    let database: any SQLDatabase
+
+    // MARK: Accounts
+
+    private static let accountColumns = "id, email, password_hash, roles, created_at, totp_secret, mfa_enabled"
+
+    private static func account(_ row: SQLRow) throws -> Account {
+        Account(
+            id: try row.uuid(0), email: try EmailAddress(try row.text(1)), passwordHash: try row.text(2),
+            roles: Set(try row.text(3).split(separator: " ").compactMap { Role(rawValue: String($0)) }),
+            createdAt: try row.time(4), sealedTOTPSecret: row[5].blob, mfaEnabled: try row.integer(6) == 1)
+    }
+
+    private static func roles(_ roles: Set<Role>) -> SQLValue {
+        .text(roles.map(\.rawValue).sorted().joined(separator: " "))
+    }
+
+    func insertAccount(_ account: Account) async throws {
+        do {
+            try await database.transaction { tx in
+                try await tx.execute(
+                    """
+                    INSERT INTO accounts (id, email, password_hash, roles, created_at, mfa_enabled)
+                    VALUES ($1, $2, $3, $4, $5, 0)
+                    """,
+                    [
+                        .uuid(account.id), .text(account.email.normalized), .text(account.passwordHash),
+                        Self.roles(account.roles), .time(account.createdAt),
+                    ])
+            }
+        } catch where database.isUniqueViolation(error) {
+            throw IdentityError.emailTaken
+        }
+    }
+
+    func account(id: UUID) async throws -> Account? {
+        try await database.select("SELECT \(Self.accountColumns) FROM accounts WHERE id = $1", [.uuid(id)])
+            .first.map(Self.account)
+    }
+
+    func account(email: EmailAddress) async throws -> Account? {
+        try await database.select(
+            "SELECT \(Self.accountColumns) FROM accounts WHERE email = $1", [.text(email.normalized)]
+        ).first.map(Self.account)
+    }
+
+    func accounts(withRole role: Role) async throws -> [Account] {
+        try await database.select("SELECT \(Self.accountColumns) FROM accounts ORDER BY created_at", [])
+            .map(Self.account).filter { $0.roles.contains(role) }
+    }
+
+    func setRoles(userID: UUID, roles: Set<Role>) async throws {
+        try await database.transaction { tx in
+            try await tx.execute("UPDATE accounts SET roles = $1 WHERE id = $2", [Self.roles(roles), .uuid(userID)])
+        }
+    }
+
+    func updatePasswordHash(userID: UUID, hash: String) async throws {
+        try await database.transaction { tx in
+            try await tx.execute("UPDATE accounts SET password_hash = $1 WHERE id = $2", [.text(hash), .uuid(userID)])
+        }
+    }
+
+    func updateMFA(userID: UUID, sealedSecret: Data?, enabled: Bool, recoveryCodeDigests: [String]) async throws {
+        try await database.transaction { tx in
+            try await tx.execute(
+                "UPDATE accounts SET totp_secret = $1, mfa_enabled = $2 WHERE id = $3",
+                [.optional(sealedSecret), .integer(enabled ? 1 : 0), .uuid(userID)])
+            try await tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", [.uuid(userID)])
+            for digest in recoveryCodeDigests {
+                try await tx.execute(
+                    "INSERT INTO recovery_codes (user_id, digest) VALUES ($1, $2)", [.uuid(userID), .text(digest)])
+            }
+        }
+    }
+
+    func consumeTOTPStep(userID: UUID, step: Int64) async throws -> Bool {
+        try await database.transaction { tx in
+            try await !tx.query(
+                "UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1 RETURNING id",
+                [.integer(step), .uuid(userID)]
+            ).isEmpty
+        }
+    }
+
+    func consumeRecoveryCode(userID: UUID, digest: String, at date: Date) async throws -> Bool {
+        try await database.transaction { tx in
+            try await !tx.query(
+                """
+                UPDATE recovery_codes SET used_at = $1
+                WHERE user_id = $2 AND digest = $3 AND used_at IS NULL RETURNING digest
+                """, [.time(date), .uuid(userID), .text(digest)]
+            ).isEmpty
+        }
+    }
+
+    func remainingRecoveryCodes(userID: UUID) async throws -> Int {
+        Int(
+            try await database.select(
+                "SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL", [.uuid(userID)]
+            ).first?.integer(0) ?? 0)
+    }
+
+    func deleteAccount(id: UUID, at date: Date) async throws {
+        try await database.transaction { tx in
+            try await tx.execute(
+                "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", [.time(date), .uuid(id)])
+            try await tx.execute("DELETE FROM refresh_tokens WHERE user_id = $1", [.uuid(id)])
+            try await tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", [.uuid(id)])
+            try await tx.execute("DELETE FROM accounts WHERE id = $1", [.uuid(id)])
+        }
+    }
+
+    // MARK: Sessions
+
+    private static let sessionColumns =
+        "id, user_id, created_at, last_used_at, ip_address, user_agent, revoked_at, remember_me, amr"
+
+    private static func session(_ row: SQLRow) throws -> Session {
+        Session(
+            id: try row.uuid(0), userID: try row.uuid(1), createdAt: try row.time(2), lastUsedAt: try row.time(3),
+            client: ClientInfo(ipAddress: row[4].text, userAgent: row[5].text), revokedAt: row.optionalTime(6),
+            rememberMe: try row.integer(7) == 1,
+            authenticationMethods: try row.text(8).split(separator: " ").map(String.init))
+    }
+
+    func insertSession(_ session: Session, firstToken: RefreshTokenRecord) async throws {
+        try await database.transaction { tx in
+            try await tx.execute(
+                """
+                INSERT INTO sessions (id, user_id, created_at, last_used_at, ip_address, user_agent, remember_me, amr)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                """,
+                [
+                    .uuid(session.id), .uuid(session.userID), .time(session.createdAt), .time(session.lastUsedAt),
+                    .optional(session.client.ipAddress), .optional(session.client.userAgent),
+                    .integer(session.rememberMe ? 1 : 0), .text(session.authenticationMethods.joined(separator: " ")),
+                ])
+            try await Self.insertToken(firstToken, tx)
+        }
+    }
+
+    private static func insertToken(_ token: RefreshTokenRecord, _ tx: any SQLExecutor) async throws {
+        try await tx.execute(
+            """
+            INSERT INTO refresh_tokens (digest, session_id, user_id, issued_at, expires_at, grace_reuses)
+            VALUES ($1, $2, $3, $4, $5, 0)
+            """,
+            [
+                .text(token.digest), .uuid(token.sessionID), .uuid(token.userID), .time(token.issuedAt),
+                .time(token.expiresAt),
+            ])
+    }
+
+    func session(id: UUID) async throws -> Session? {
+        try await database.select("SELECT \(Self.sessionColumns) FROM sessions WHERE id = $1", [.uuid(id)])
+            .first.map(Self.session)
+    }
+
+    func sessions(userID: UUID) async throws -> [Session] {
+        try await database.select(
+            "SELECT \(Self.sessionColumns) FROM sessions WHERE user_id = $1 ORDER BY created_at DESC", [.uuid(userID)]
+        ).map(Self.session)
+    }
+
+    func revokeSession(id: UUID, at date: Date) async throws -> Bool {
+        try await database.transaction { tx in
+            try await Self.revoke(id, at: date, tx)
+        }
+    }
+
+    private static func revoke(_ id: UUID, at date: Date, _ tx: any SQLExecutor) async throws -> Bool {
+        let revoked = try await tx.query(
+            "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id",
+            [.time(date), .uuid(id)])
+        try await tx.execute("DELETE FROM refresh_tokens WHERE session_id = $1", [.uuid(id)])
+        return !revoked.isEmpty
+    }
+
+    func revokeSessions(userID: UUID, keeping: UUID?, at date: Date) async throws -> [UUID] {
+        try await database.transaction { tx in
+            let ids = try await tx.query(
+                "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL", [.uuid(userID)]
+            ).map { try $0.uuid(0) }.filter { $0 != keeping }
+            for id in ids { _ = try await Self.revoke(id, at: date, tx) }
+            return ids
+        }
+    }
+
+    func touchSession(id: UUID, at date: Date) async throws {
+        try await database.transaction { tx in
+            try await tx.execute("UPDATE sessions SET last_used_at = $1 WHERE id = $2", [.time(date), .uuid(id)])
+        }
+    }
+
+    // MARK: Refresh tokens
+
+    func exchangeRefreshToken(
+        digest: String, at date: Date, decide: @escaping @Sendable (RefreshTokenRecord?, Session?) -> RefreshExchangePlan
+    ) async throws -> RefreshExchangePlan {
+        try await database.transaction { [database] tx in
+            let token = try await tx.query(
+                """
+                SELECT digest, session_id, user_id, issued_at, expires_at, rotated_at, grace_reuses
+                FROM refresh_tokens WHERE digest = $1 \(database.lockRowsClause)
+                """, [.text(digest)]
+            ).first.map { row in
+                RefreshTokenRecord(
+                    digest: try row.text(0), sessionID: try row.uuid(1), userID: try row.uuid(2),
+                    issuedAt: try row.time(3), expiresAt: try row.time(4), rotatedAt: row.optionalTime(5),
+                    graceReuses: Int(try row.integer(6)))
+            }
+            var session: Session?
+            if let token {
+                session = try await tx.query(
+                    "SELECT \(Self.sessionColumns) FROM sessions WHERE id = $1", [.uuid(token.sessionID)]
+                ).first.map(Self.session)
+            }
+            let plan = decide(token, session)
+            switch plan {
+            case .reject:
+                break
+            case .rotate(let successor, let countsAsGraceReuse):
+                try await tx.execute(
+                    countsAsGraceReuse
+                        ? "UPDATE refresh_tokens SET grace_reuses = grace_reuses + 1 WHERE digest = $1"
+                        : "UPDATE refresh_tokens SET rotated_at = $2 WHERE digest = $1",
+                    countsAsGraceReuse ? [.text(digest)] : [.text(digest), .time(date)])
+                try await Self.insertToken(successor, tx)
+                try await tx.execute(
+                    "UPDATE sessions SET last_used_at = $1 WHERE id = $2", [.time(date), .uuid(successor.sessionID)])
+            case .revokeFamily(let sessionID):
+                _ = try await Self.revoke(sessionID, at: date, tx)
+            }
+            return plan
+        }
+    }
+
+    // MARK: Throttling
+
+    func updateLoginThrottle(
+        key: String, _ decide: @escaping @Sendable (LoginThrottleState?) -> (LoginThrottleState, LoginThrottleDecision)
+    ) async throws -> LoginThrottleDecision {
+        try await database.transaction { [database] tx in
+            // Insert-then-lock, so that two first attempts cannot both see "no row".
+            try await tx.execute(
+                """
+                INSERT INTO login_throttle (key, attempts, window_start, locked_until, lockouts)
+                VALUES ($1, 0, 0, NULL, 0) ON CONFLICT (key) DO NOTHING
+                """, [.text(key)])
+            let current = try await tx.query(
+                """
+                SELECT attempts, window_start, locked_until, lockouts FROM login_throttle
+                WHERE key = $1 \(database.lockRowsClause)
+                """, [.text(key)]
+            ).first.map { row in
+                LoginThrottleState(
+                    attempts: Int(try row.integer(0)), windowStart: try row.time(1), lockedUntil: row.optionalTime(2),
+                    lockouts: Int(try row.integer(3)))
+            }
+            let (next, decision) = decide(current)
+            try await tx.execute(
+                """
+                UPDATE login_throttle SET attempts = $2, window_start = $3, locked_until = $4, lockouts = $5
+                WHERE key = $1
+                """,
+                [
+                    .text(key), .integer(Int64(next.attempts)), .time(next.windowStart),
+                    .optionalTime(next.lockedUntil), .integer(Int64(next.lockouts)),
+                ])
+            return decision
+        }
+    }
+
+    func clearLoginThrottle(key: String) async throws {
+        try await database.transaction { tx in
+            try await tx.execute("DELETE FROM login_throttle WHERE key = $1", [.text(key)])
+        }
+    }
+
+    func countRateLimitHit(key: String, windowStart: Int64) async throws -> Int {
+        try await database.transaction { tx in
+            Int(
+                try await tx.query(
+                    """
+                    INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
+                    ON CONFLICT (key) DO UPDATE SET
+                        hits = CASE WHEN rate_limits.window_start = excluded.window_start
+                            THEN rate_limits.hits + 1 ELSE 1 END,
+                        window_start = excluded.window_start
+                    RETURNING hits
+                    """, [.text(key), .integer(windowStart)]
+                ).first?.integer(0) ?? 0)
+        }
+    }
+
+    // MARK: Signing keys
+
+    func signingKeys() async throws -> [StoredSigningKey] {
+        try await database.select(
+            "SELECT kid, algorithm, public_key, sealed_private_key, created_at, retired_at FROM signing_keys", []
+        ).map { row in
+            guard let publicKey = row[2].blob, let sealed = row[3].blob else {
+                throw StorageError.corrupted("signing key")
+            }
+            return StoredSigningKey(
+                keyID: try row.text(0), algorithm: try row.text(1), publicKey: publicKey, sealedPrivateKey: sealed,
+                createdAt: try row.time(4), retiredAt: row.optionalTime(5))
+        }
+    }
+
+    func insertSigningKey(_ key: StoredSigningKey, retiringOthersAt date: Date) async throws {
+        try await database.transaction { tx in
+            try await tx.execute(
+                "UPDATE signing_keys SET retired_at = $1 WHERE algorithm = $2 AND retired_at IS NULL",
+                [.time(date), .text(key.algorithm)])
+            try await tx.execute(
+                """
+                INSERT INTO signing_keys (kid, algorithm, public_key, sealed_private_key, created_at)
+                VALUES ($1, $2, $3, $4, $5)
+                """,
+                [
+                    .text(key.keyID), .text(key.algorithm), .blob(key.publicKey), .blob(key.sealedPrivateKey),
+                    .time(key.createdAt),
+                ])
+        }
+    }
+
+    // MARK: Audit
+
+    func appendAuthEvent(_ event: AuthEvent) async throws {
+        let details = try JSONSerialization.data(withJSONObject: event.details, options: [.sortedKeys])
+        try await database.transaction { tx in
+            try await tx.execute(
+                """
+                INSERT INTO auth_events (id, kind, occurred_at, user_id, session_id, ip_address, user_agent, details)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                """,
+                [
+                    .uuid(event.id), .text(event.kind.rawValue), .time(event.occurredAt),
+                    .optional(event.userID?.uuidString.lowercased()), .optional(event.sessionID?.uuidString.lowercased()),
+                    .optional(event.client.ipAddress), .optional(event.client.userAgent),
+                    .text(String(decoding: details, as: UTF8.self)),
+                ])
+        }
+    }
+
+    func authEvents(userID: UUID?, limit: Int) async throws -> [AuthEvent] {
+        let filter = userID == nil ? "" : "WHERE user_id = $2"
+        return try await database.select(
+            """
+            SELECT id, kind, occurred_at, user_id, session_id, ip_address, user_agent, details
+            FROM auth_events \(filter) ORDER BY seq DESC LIMIT $1
+            """, [.integer(Int64(limit))] + (userID.map { [.uuid($0)] } ?? [])
+        ).map { row in
+            let details =
+                (try? JSONSerialization.jsonObject(with: Data(try row.text(7).utf8))) as? [String: String] ?? [:]
+            guard let kind = AuthEvent.Kind(rawValue: try row.text(1)) else { throw StorageError.corrupted("event") }
+            return AuthEvent(
+                id: try row.uuid(0), kind: kind, occurredAt: try row.time(2), userID: row[3].text.flatMap { UUID(uuidString: $0) },
+                sessionID: row[4].text.flatMap { UUID(uuidString: $0) }, client: ClientInfo(ipAddress: row[5].text, userAgent: row[6].text),
+                details: details)
+        }
+    }
+}

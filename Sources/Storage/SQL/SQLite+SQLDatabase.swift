@@ -1,0 +1,54 @@
+import Foundation
+import NIOCore
+import SQLiteNIO
+
+extension SQLiteDatabaseFile: SQLDatabase {
+    var lockRowsClause: String { "" }
+
+    func select(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await read(Self.positional(sql), binds.map(Self.sqliteData)).map(Self.row)
+    }
+
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await write { connection in try await body(SQLiteExecutor(connection: connection)) }
+    }
+
+    func isUniqueViolation(_ error: any Error) -> Bool {
+        Self.isUniqueViolation(error) as Bool
+    }
+
+    private struct SQLiteExecutor: SQLExecutor {
+        let connection: SQLiteConnection
+        func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+            try await connection.query(SQLiteDatabaseFile.positional(sql), binds.map(SQLiteDatabaseFile.sqliteData))
+                .map(SQLiteDatabaseFile.row)
+        }
+    }
+
+    /// `$7` becomes `?7`: SQLite's numbered parameter, bound by position exactly as PostgreSQL's.
+    static func positional(_ sql: String) -> String {
+        sql.replacingOccurrences(of: #"\$(\d+)"#, with: "?$1", options: .regularExpression)
+    }
+
+    static func sqliteData(_ value: SQLValue) -> SQLiteData {
+        switch value {
+        case .null: .null
+        case .integer(let value): .integer(Int(value))
+        case .text(let value): .text(value)
+        case .blob(let value): .blob(ByteBuffer(bytes: value))
+        }
+    }
+
+    static func row(_ row: SQLiteRow) -> SQLRow {
+        SQLRow(
+            values: row.columns.map { column in
+                switch column.data {
+                case .integer(let value): .integer(Int64(value))
+                case .float(let value): .integer(Int64(value))
+                case .text(let value): .text(value)
+                case .blob(let buffer): .blob(Data(buffer.readableBytesView))
+                case .null: .null
+                }
+            })
+    }
+}

@@ -1,0 +1,93 @@
+import App
+import ArgumentParser
+import Foundation
+import Identity
+import PQCrypto
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage token-signing keys and the master key.",
+        subcommands: [Rotate.self, List.self, NewMasterKey.self])
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a signing key and sign with it from now on. Older keys keep verifying until their tokens expire.")
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let configuration = try await options.load()
+            let logger = makeLogger(configuration)
+            let services = try await AppServices.open(configuration, logger: logger)
+            let keyID = try await services.withRunningStore {
+                try await services.prepare(logger: logger)
+                let keyID = try await services.identity.tokens.keyRing.addKey()
+                try await services.identity.recordKeyRotation(keyID: keyID)
+                return keyID
+            }
+            print("new signing key \(keyID) (\(configuration.tokenAlgorithm.rawValue)); running servers pick it up within a minute")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show every signing key and its state.")
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let configuration = try await options.load()
+            let logger = makeLogger(configuration)
+            let services = try await AppServices.open(configuration, logger: logger)
+            let keys = try await services.withRunningStore {
+                try await services.prepare(logger: logger)
+                return try await services.store.identity.signingKeys()
+            }
+            print("KID                                          ALGORITHM  CREATED                  STATE")
+            for key in keys.sorted(by: { $0.createdAt > $1.createdAt }) {
+                let state = key.retiredAt.map { "retired \(ISO8601DateFormatter().string(from: $0))" } ?? "signing"
+                let created = ISO8601DateFormatter().string(from: key.createdAt)
+                print("\(key.keyID.padding(toLength: 44, withPad: " ", startingAt: 0)) \(key.algorithm.padding(toLength: 10, withPad: " ", startingAt: 0)) \(created.padding(toLength: 24, withPad: " ", startingAt: 0)) \(state)")
+            }
+        }
+    }
+
+    struct NewMasterKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "new-master-key",
+            abstract: "Print a new random master key (for QSPP_MASTER_KEY or a QSPP_MASTER_KEY_FILE).")
+
+        func run() {
+            print(MasterKey.generateSeedText())
+        }
+    }
+}
+
+struct Users: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage accounts from the command line.", subcommands: [CreateAdmin.self])
+
+    struct CreateAdmin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-admin",
+            abstract: "Create an administrator. Reads the password from QSPP_ADMIN_PASSWORD or standard input.")
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "The administrator's email address.") var email: String
+
+        func run() async throws {
+            let configuration = try await options.load()
+            let environment = ProcessInfo.processInfo.environment
+            guard let password = environment["QSPP_ADMIN_PASSWORD"] ?? readLine(strippingNewline: true),
+                !password.isEmpty
+            else { throw ValidationError("give the password in QSPP_ADMIN_PASSWORD or on standard input") }
+            let logger = makeLogger(configuration)
+            let services = try await AppServices.open(configuration, logger: logger)
+            do {
+                let account = try await services.withRunningStore {
+                    try await services.prepare(logger: logger)
+                    return try await services.identity.createAdministrator(email: email, password: password)
+                }
+                print("administrator \(account.email) created with id \(account.subjectID)")
+            } catch let error as IdentityError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+}
