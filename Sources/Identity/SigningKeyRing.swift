@@ -73,7 +73,13 @@ public final class SigningKeyRing: Sendable {
     /// Creates a key, stores it sealed, and retires the previous signing key. Returns its key id.
     @discardableResult
     public func addKey(now: Date = Date()) async throws -> String {
-        let key = SigningKey.generate(algorithm)
+        try await addKey(SigningKey.generate(algorithm), now: now)
+    }
+
+    /// Adds a key made elsewhere (say, by an independent implementation from a known seed).
+    @discardableResult
+    public func addKey(_ key: SigningKey, now: Date = Date()) async throws -> String {
+        guard key.algorithm == algorithm else { throw PQCryptoError.invalidKeyMaterial }
         let stored = StoredSigningKey(
             keyID: key.keyID, algorithm: algorithm.rawValue, publicKey: key.publicKey,
             sealedPrivateKey: try masterKey.seal(key.privateSeed, context: Self.sealingContext(key.keyID)),

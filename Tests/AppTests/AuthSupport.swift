@@ -1,0 +1,87 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Identity
+import QSPPTestSupport
+import Testing
+
+/// A user registered and logged in through the real routes.
+struct TestUser: Sendable {
+    let id: String
+    let email: String
+    let password: String
+    let accessToken: String
+    let refreshToken: String
+}
+
+extension API {
+    func register(_ email: String, password: String = testPassword) async throws -> TestResponse {
+        try await send(
+            .post, "/v1/auth/register", json: #"{"email":"\#(email)","password":"\#(password)"}"#, token: nil)
+    }
+
+    func login(_ email: String, password: String = testPassword, rememberMe: Bool = false, path: String = "/v1/auth/login")
+        async throws -> TestResponse
+    {
+        try await send(
+            .post, path, json: #"{"email":"\#(email)","password":"\#(password)","rememberMe":\#(rememberMe)}"#,
+            token: nil)
+    }
+
+    func newUser(rememberMe: Bool = false) async throws -> TestUser {
+        let email = "user-\(UUID().uuidString.lowercased())@example.com"
+        let registered = try await register(email)
+        #expect(registered.status == .created)
+        let login = try await login(email, rememberMe: rememberMe)
+        #expect(login.status == .ok)
+        let body = try login.object()
+        return TestUser(
+            id: try #require(body["user"] as? [String: Any])["id"] as? String ?? "", email: email,
+            password: testPassword, accessToken: try #require(body["accessToken"] as? String),
+            refreshToken: try #require(body["refreshToken"] as? String))
+    }
+
+    func refresh(_ token: String) async throws -> TestResponse {
+        try await send(.post, "/v1/auth/refresh", json: #"{"refreshToken":"\#(token)"}"#, token: nil)
+    }
+}
+
+/// The JSON object in one part of a JWT (0: header, 1: claims).
+func jwtPart(_ token: String, _ index: Int) throws -> [String: Any] {
+    let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+    let data = try #require(Base64URLText.decode(String(parts[index])))
+    return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+}
+
+enum Base64URLText {
+    static func decode(_ text: String) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64)
+    }
+
+    static func encode(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func encode(json: [String: Any]) throws -> String {
+        encode(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
+    }
+}
+
+/// Runs a Python helper from Tests/Interop and returns its standard output.
+func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", root.appendingPathComponent("Tests/Interop/\(script)").path] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.standardError
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+}
