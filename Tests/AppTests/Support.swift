@@ -27,13 +27,13 @@ func testConfiguration(_ backend: Backend) throws -> AppConfiguration {
 /// does, logs in, and drives the router in-process.
 func withApp(
     _ backend: Backend, metrics: HTTPMetrics = HTTPMetrics(), configure: (inout AppConfiguration) -> Void = { _ in },
-    _ body: @Sendable (API) async throws -> Void
+    testing: TestingSetup = .router, _ body: @Sendable (API) async throws -> Void
 ) async throws {
     var configuration = try testConfiguration(backend)
     configure(&configuration)
     let services = try await AppServices.open(configuration, logger: testLogger)
     let app = try await buildApplication(services: services, logger: testLogger, metrics: metrics)
-    try await app.test(.router) { client in
+    try await app.test(testing) { client in
         let email = "admin-\(UUID().uuidString.lowercased())@qspp.test"
         _ = try await services.identity.createAdministrator(email: email, password: testPassword)
         guard case .authenticated(let grant) = try await services.identity.login(

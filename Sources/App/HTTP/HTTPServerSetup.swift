@@ -20,6 +20,8 @@ enum HTTPServerSetup {
         tls.minimumTLSVersion = .tlsv13
         tls.curves = groups
         logger.info("TLS 1.3 enabled", metadata: ["groups": "X25519MLKEM768,X25519"])
-        return try .tls(.http1(), tlsConfiguration: tls)
+        return try .tls(
+            .http1(configuration: .init(additionalChannelHandlers: [TLSGroupObserver(metrics: metrics, logger: logger)])),
+            tlsConfiguration: tls)
     }
 }

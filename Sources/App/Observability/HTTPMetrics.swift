@@ -50,6 +50,22 @@ public final class HTTPMetrics: Sendable {
         histogram.record(duration)
     }
 
+    private let tlsGroups = Mutex<[String: Counter]>([:])
+
+    func tlsHandshake(group: String) {
+        let counter = tlsGroups.withLock { counters in
+            if let counter = counters[group] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: .init(
+                    metricName: "qspp_tls_handshakes", unitName: "total",
+                    helpText: "Completed TLS handshakes by negotiated key-exchange group"),
+                labels: [("group", group)])
+            counters[group] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
     func consentEventsWritten(_ count: Int) {
         guard count > 0 else { return }
         consentEvents.increment(by: Int64(count))
