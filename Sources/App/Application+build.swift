@@ -59,7 +59,8 @@ public struct AppServices: Sendable {
 public func buildApplication(
     configuration: AppConfiguration, logger: Logger, metrics: HTTPMetrics = HTTPMetrics()
 ) async throws -> some ApplicationProtocol {
-    try await buildApplication(services: AppServices.open(configuration, logger: logger), logger: logger, metrics: metrics)
+    try await buildApplication(
+        services: AppServices.open(configuration, logger: logger), logger: logger, metrics: metrics)
 }
 
 public func buildApplication(

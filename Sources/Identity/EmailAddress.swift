@@ -11,7 +11,9 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64, parts[1].contains("."),
             !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-            email.unicodeScalars.allSatisfy({ $0.properties.isWhitespace == false && $0.value >= 0x21 && $0.value != 0x7F })
+            email.unicodeScalars.allSatisfy({
+                $0.properties.isWhitespace == false && $0.value >= 0x21 && $0.value != 0x7F
+            })
         else { throw .invalidEmail("email must look like name@example.com") }
         normalized = email
     }

@@ -12,7 +12,8 @@ extension IdentityService {
         guard !account.mfaEnabled else { throw IdentityError.mfaAlreadyEnabled }
         let totp = TOTP.generate()
         let sealed = try masterKey.seal(totp.secret, context: Self.totpContext(account.id))
-        try await repository.updateMFA(userID: account.id, sealedSecret: sealed, enabled: false, recoveryCodeDigests: [])
+        try await repository.updateMFA(
+            userID: account.id, sealedSecret: sealed, enabled: false, recoveryCodeDigests: [])
         return TOTPSetup(
             secret: totp.base32Secret,
             provisioningURI: totp.provisioningURI(account: account.email.normalized, issuer: configuration.totpIssuer))
@@ -34,7 +35,8 @@ extension IdentityService {
         try await repository.clearLoginThrottle(key: Self.mfaThrottleKey(account.id))
         let codes = OpaqueSecret.generateRecoveryCodes()
         try await repository.updateMFA(
-            userID: account.id, sealedSecret: sealed, enabled: true, recoveryCodeDigests: codes.map(OpaqueSecret.digest))
+            userID: account.id, sealedSecret: sealed, enabled: true, recoveryCodeDigests: codes.map(OpaqueSecret.digest)
+        )
         try await audit(.mfaEnabled, userID: account.id, sessionID: user.sessionID, client: client)
         return codes
     }

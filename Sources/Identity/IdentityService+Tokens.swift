@@ -49,7 +49,9 @@ extension IdentityService {
             let successor = RefreshTokenRecord(
                 digest: successorDigest, sessionID: session.id, userID: session.userID, issuedAt: now,
                 expiresAt: now.addingTimeInterval(lifetime))
-            guard let rotatedAt = record.rotatedAt else { return .rotate(successor: successor, countsAsGraceReuse: false) }
+            guard let rotatedAt = record.rotatedAt else {
+                return .rotate(successor: successor, countsAsGraceReuse: false)
+            }
             if now.timeIntervalSince(rotatedAt) <= configuration.refreshGraceWindow,
                 record.graceReuses < configuration.maximumGraceReuses
             {
@@ -113,7 +115,9 @@ extension IdentityService {
     }
 
     /// Revokes one session of `owner`. Someone else's session id answers exactly like an unknown one.
-    public func revokeSession(_ sessionID: UUID, owner: UUID, by requester: AuthenticatedUser, client: ClientInfo)
+    public func revokeSession(
+        _ sessionID: UUID, owner: UUID, by requester: AuthenticatedUser, client: ClientInfo
+    )
         async throws
     {
         guard requester.userID == owner || requester.isAdmin else { throw IdentityError.sessionNotFound }
@@ -127,7 +131,9 @@ extension IdentityService {
     }
 
     /// An administrator ends every session of a user.
-    public func revokeAllSessions(of userID: UUID, by requester: AuthenticatedUser, client: ClientInfo) async throws
+    public func revokeAllSessions(
+        of userID: UUID, by requester: AuthenticatedUser, client: ClientInfo
+    ) async throws
         -> Int
     {
         guard requester.isAdmin else { throw IdentityError.forbidden }

@@ -79,7 +79,9 @@ public final class IdentityService: Sendable {
 
     // MARK: Login
 
-    public func login(email rawEmail: String, password: String, rememberMe: Bool, client: ClientInfo) async throws
+    public func login(
+        email rawEmail: String, password: String, rememberMe: Bool, client: ClientInfo
+    ) async throws
         -> LoginOutcome
     {
         let normalized = rawEmail.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
@@ -118,7 +120,9 @@ public final class IdentityService: Sendable {
             account, methods: ["pwd", "otp"], rememberMe: claims.rememberMe, client: client)
     }
 
-    func startSession(_ account: Account, methods: [String], rememberMe: Bool, client: ClientInfo) async throws
+    func startSession(
+        _ account: Account, methods: [String], rememberMe: Bool, client: ClientInfo
+    ) async throws
         -> TokenGrant
     {
         let now = now()
@@ -130,8 +134,11 @@ public final class IdentityService: Sendable {
             digest: OpaqueSecret.digest(refreshToken), sessionID: session.id, userID: account.id, issuedAt: now,
             expiresAt: now.addingTimeInterval(refreshLifetime(rememberMe: rememberMe)))
         try await repository.insertSession(session, firstToken: record)
-        let access = try await tokens.issueAccessToken(account: account, sessionID: session.id, methods: methods, now: now)
-        try await audit(.loginSucceeded, userID: account.id, sessionID: session.id, client: client, details: ["amr": methods.joined(separator: " ")])
+        let access = try await tokens.issueAccessToken(
+            account: account, sessionID: session.id, methods: methods, now: now)
+        try await audit(
+            .loginSucceeded, userID: account.id, sessionID: session.id, client: client,
+            details: ["amr": methods.joined(separator: " ")])
         return TokenGrant(
             account: account, sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
             refreshToken: refreshToken, refreshTokenExpiresAt: record.expiresAt, rememberMe: rememberMe)
@@ -174,7 +181,8 @@ public final class IdentityService: Sendable {
         _ kind: AuthEvent.Kind, userID: UUID? = nil, sessionID: UUID? = nil, client: ClientInfo = ClientInfo(),
         details: [String: String] = [:]
     ) async throws {
-        let event = AuthEvent(kind: kind, at: now(), userID: userID, sessionID: sessionID, client: client, details: details)
+        let event = AuthEvent(
+            kind: kind, at: now(), userID: userID, sessionID: sessionID, client: client, details: details)
         try await repository.appendAuthEvent(event)
     }
 

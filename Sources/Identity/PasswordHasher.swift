@@ -64,14 +64,15 @@ public struct PasswordHasher: Sendable {
 
     public func verify(_ password: String, against phc: String) async -> Verification {
         let target = parameters
-        return await (try? limiter.run { () -> Verification in
-            // Bytes with an explicit length: a NUL inside a password must not cut it short.
-            let bytes = Array(password.utf8)
-            let ok = argon2id_verify(phc, bytes, bytes.count) == ARGON2_OK.rawValue
-            guard ok else { return .invalid }
-            let stored = Argon2Parameters(phc: phc)
-            return .valid(needsRehash: stored.map { $0.isWeaker(than: target) } ?? true)
-        }) ?? .invalid
+        return await
+            (try? limiter.run { () -> Verification in
+                // Bytes with an explicit length: a NUL inside a password must not cut it short.
+                let bytes = Array(password.utf8)
+                let ok = argon2id_verify(phc, bytes, bytes.count) == ARGON2_OK.rawValue
+                guard ok else { return .invalid }
+                let stored = Argon2Parameters(phc: phc)
+                return .valid(needsRehash: stored.map { $0.isWeaker(than: target) } ?? true)
+            }) ?? .invalid
     }
 
     /// Spends the same work as a real verification and always fails.

@@ -1,7 +1,7 @@
 import Crypto
+import ExtrasBase64
 import Foundation
 import PQCrypto
-import ExtrasBase64
 
 /// Opaque high-entropy secrets handed to clients (refresh tokens, recovery codes). They are stored
 /// only as SHA-256 digests: with 256 (or 80) random bits a fast hash is enough, and the stored digest is
@@ -38,4 +38,3 @@ public enum OpaqueSecret {
         }.joined(separator: "-")
     }
 }
-

@@ -40,7 +40,9 @@ public struct TOTP: Sendable {
 
     public func code(step: Int64) -> String {
         var counter = UInt64(bitPattern: step).bigEndian
-        let mac = withUnsafeBytes(of: &counter) { HMAC<Insecure.SHA1>.authenticationCode(for: $0, using: SymmetricKey(data: secret)) }
+        let mac = withUnsafeBytes(of: &counter) {
+            HMAC<Insecure.SHA1>.authenticationCode(for: $0, using: SymmetricKey(data: secret))
+        }
         let bytes = Array(mac)
         // RFC 4226 §5.3 dynamic truncation.
         let offset = Int(bytes[bytes.count - 1] & 0x0f)

@@ -24,7 +24,9 @@ public struct TokenAuthority: Sendable {
         self.keyRing = keyRing
     }
 
-    public func issueAccessToken(account: Account, sessionID: UUID, methods: [String], now: Date) async throws
+    public func issueAccessToken(
+        account: Account, sessionID: UUID, methods: [String], now: Date
+    ) async throws
         -> (token: String, expiresAt: Date)
     {
         let expiresAt = now.addingTimeInterval(accessTokenLifetime)

@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 
 /// The key-encryption key: an X-Wing (ML-KEM-768 + X25519) key pair whose 32-byte seed comes from
 /// configuration or a key file, never from the database. Secrets are sealed to its public half with

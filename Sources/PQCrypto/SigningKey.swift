@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 
 /// The token-signing algorithms QSPP offers. ML-DSA-65 (FIPS 204, RFC 9964) is the default; Ed25519
 /// is there for verifiers that cannot do ML-DSA yet.

@@ -11,7 +11,8 @@ struct Keys: AsyncParsableCommand {
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a signing key and sign with it from now on. Older keys keep verifying until their tokens expire.")
+            abstract:
+                "Add a signing key and sign with it from now on. Older keys keep verifying until their tokens expire.")
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
@@ -24,7 +25,9 @@ struct Keys: AsyncParsableCommand {
                 try await services.identity.recordKeyRotation(keyID: keyID)
                 return keyID
             }
-            print("new signing key \(keyID) (\(configuration.tokenAlgorithm.rawValue)); running servers pick it up within a minute")
+            print(
+                "new signing key \(keyID) (\(configuration.tokenAlgorithm.rawValue)); running servers pick it up within a minute"
+            )
         }
     }
 
@@ -44,7 +47,9 @@ struct Keys: AsyncParsableCommand {
             for key in keys.sorted(by: { $0.createdAt > $1.createdAt }) {
                 let state = key.retiredAt.map { "retired \(ISO8601DateFormatter().string(from: $0))" } ?? "signing"
                 let created = ISO8601DateFormatter().string(from: key.createdAt)
-                print("\(key.keyID.padding(toLength: 44, withPad: " ", startingAt: 0)) \(key.algorithm.padding(toLength: 10, withPad: " ", startingAt: 0)) \(created.padding(toLength: 24, withPad: " ", startingAt: 0)) \(state)")
+                print(
+                    "\(key.keyID.padding(toLength: 44, withPad: " ", startingAt: 0)) \(key.algorithm.padding(toLength: 10, withPad: " ", startingAt: 0)) \(created.padding(toLength: 24, withPad: " ", startingAt: 0)) \(state)"
+                )
             }
         }
     }

@@ -23,23 +23,50 @@ struct AccessTableTests {
             let id = owner.id
             let decision = #"{"purpose":"analytics","decision":"granted"}"#
             let rows: [Row] = [
-                Row(method: .post, path: "/v1/subjects/\(id)/consents", body: decision, expected: [.unauthorized, .notFound, .created, .created]),
-                Row(method: .post, path: "/v1/subjects/\(id)/consents/batch", body: #"{"decisions":[\#(decision)]}"#, expected: [.unauthorized, .notFound, .created, .created]),
-                Row(method: .get, path: "/v1/subjects/\(id)/consents", body: nil, expected: [.unauthorized, .notFound, .ok, .ok]),
-                Row(method: .get, path: "/v1/subjects/\(id)/consents/history", body: nil, expected: [.unauthorized, .notFound, .ok, .ok]),
-                Row(method: .post, path: "/consent", body: #"{"userId":"\#(id)","consentType":"marketing","status":"granted"}"#, expected: [.unauthorized, .notFound, .created, .created]),
+                Row(
+                    method: .post, path: "/v1/subjects/\(id)/consents", body: decision,
+                    expected: [.unauthorized, .notFound, .created, .created]),
+                Row(
+                    method: .post, path: "/v1/subjects/\(id)/consents/batch", body: #"{"decisions":[\#(decision)]}"#,
+                    expected: [.unauthorized, .notFound, .created, .created]),
+                Row(
+                    method: .get, path: "/v1/subjects/\(id)/consents", body: nil,
+                    expected: [.unauthorized, .notFound, .ok, .ok]),
+                Row(
+                    method: .get, path: "/v1/subjects/\(id)/consents/history", body: nil,
+                    expected: [.unauthorized, .notFound, .ok, .ok]),
+                Row(
+                    method: .post, path: "/consent",
+                    body: #"{"userId":"\#(id)","consentType":"marketing","status":"granted"}"#,
+                    expected: [.unauthorized, .notFound, .created, .created]),
                 Row(method: .get, path: "/consent/\(id)", body: nil, expected: [.unauthorized, .notFound, .ok, .ok]),
-                Row(method: .post, path: "/portal/consent", body: #"{"userId":"\#(id)","consentType":"cookies","granted":true}"#, expected: [.unauthorized, .notFound, .created, .conflict]),
-                Row(method: .get, path: "/portal/consent/\(id)", body: nil, expected: [.unauthorized, .notFound, .ok, .ok]),
+                Row(
+                    method: .post, path: "/portal/consent",
+                    body: #"{"userId":"\#(id)","consentType":"cookies","granted":true}"#,
+                    expected: [.unauthorized, .notFound, .created, .conflict]),
+                Row(
+                    method: .get, path: "/portal/consent/\(id)", body: nil,
+                    expected: [.unauthorized, .notFound, .ok, .ok]),
                 Row(method: .get, path: "/v1/me", body: nil, expected: [.unauthorized, .ok, .ok, .ok]),
                 Row(method: .get, path: "/v1/me/sessions", body: nil, expected: [.unauthorized, .ok, .ok, .ok]),
-                Row(method: .get, path: "/v1/users/\(id)/sessions", body: nil, expected: [.unauthorized, .forbidden, .forbidden, .ok]),
-                Row(method: .delete, path: "/v1/users/\(id)/sessions/\(UUID())", body: nil, expected: [.unauthorized, .forbidden, .forbidden, .notFound]),
-                Row(method: .post, path: "/v1/purposes", body: #"{"id":"p_\#(UUID().uuidString.prefix(8).lowercased())","title":"T","description":"D","notice":{"text":"N"}}"#, expected: [.unauthorized, .forbidden, .forbidden, .created]),
+                Row(
+                    method: .get, path: "/v1/users/\(id)/sessions", body: nil,
+                    expected: [.unauthorized, .forbidden, .forbidden, .ok]),
+                Row(
+                    method: .delete, path: "/v1/users/\(id)/sessions/\(UUID())", body: nil,
+                    expected: [.unauthorized, .forbidden, .forbidden, .notFound]),
+                Row(
+                    method: .post, path: "/v1/purposes",
+                    body:
+                        #"{"id":"p_\#(UUID().uuidString.prefix(8).lowercased())","title":"T","description":"D","notice":{"text":"N"}}"#,
+                    expected: [.unauthorized, .forbidden, .forbidden, .created]),
                 Row(method: .get, path: "/v1/purposes", body: nil, expected: [.ok, .ok, .ok, .ok]),
                 Row(method: .get, path: "/.well-known/jwks.json", body: nil, expected: [.ok, .ok, .ok, .ok]),
             ]
-            let callers: [(String, String?)] = [("anonymous", nil), ("another user", other.accessToken), ("owner", owner.accessToken), ("admin", asAdmin)]
+            let callers: [(String, String?)] = [
+                ("anonymous", nil), ("another user", other.accessToken), ("owner", owner.accessToken),
+                ("admin", asAdmin),
+            ]
             for row in rows {
                 for (index, caller) in callers.enumerated() {
                     let response = try await api.send(row.method, row.path, json: row.body, token: caller.1)

@@ -111,7 +111,9 @@ struct AuthAPITests {
 
             // Without rememberMe the refresh token lives seven days.
             let short = try await api.login(user.email)
-            #expect(short.headers[.setCookie]?.contains("Max-Age=60479") == true || short.headers[.setCookie]?.contains("Max-Age=604800") == true)
+            #expect(
+                short.headers[.setCookie]?.contains("Max-Age=60479") == true
+                    || short.headers[.setCookie]?.contains("Max-Age=604800") == true)
         }
     }
 
@@ -180,7 +182,8 @@ struct AuthAPITests {
             let other = try #require(try await api.login(user.email).object()["accessToken"] as? String)
             let newPassword = "a brand new passphrase"
             try await api.send(
-                .post, "/v1/me/password", json: #"{"currentPassword":"wrong one here!","newPassword":"\#(newPassword)"}"#,
+                .post, "/v1/me/password",
+                json: #"{"currentPassword":"wrong one here!","newPassword":"\#(newPassword)"}"#,
                 token: user.accessToken
             ).expectProblem(.unauthorized)
             try await api.send(
@@ -227,7 +230,8 @@ struct AuthAPITests {
             // Somebody else's session answers like a missing one.
             try await api.send(.delete, "/v1/me/sessions/\(otherID)", token: stranger.accessToken)
                 .expectProblem(.notFound)
-            #expect(try await api.send(.delete, "/v1/me/sessions/\(otherID)", token: user.accessToken).status == .noContent)
+            #expect(
+                try await api.send(.delete, "/v1/me/sessions/\(otherID)", token: user.accessToken).status == .noContent)
             try await api.send(.delete, "/v1/me/sessions/\(otherID)", token: user.accessToken).expectProblem(.notFound)
 
             try await api.send(.delete, "/v1/users/\(user.id)/sessions", token: stranger.accessToken)

@@ -20,7 +20,9 @@ extension API {
             .post, "/v1/auth/register", json: #"{"email":"\#(email)","password":"\#(password)"}"#, token: nil)
     }
 
-    func login(_ email: String, password: String = testPassword, rememberMe: Bool = false, path: String = "/v1/auth/login")
+    func login(
+        _ email: String, password: String = testPassword, rememberMe: Bool = false, path: String = "/v1/auth/login"
+    )
         async throws -> TestResponse
     {
         try await send(
@@ -83,5 +85,7 @@ func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, o
     try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    return (
+        process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    )
 }

@@ -11,7 +11,9 @@ struct BruteForceTests {
     func fiveFailuresLockTheAccountEvenForTheRightPassword(backend: Backend) async throws {
         try await withApp(backend) { api in
             let user = try await api.newUser()
-            for _ in 0..<5 { try await api.login(user.email, password: "wrong password here").expectProblem(.unauthorized) }
+            for _ in 0..<5 {
+                try await api.login(user.email, password: "wrong password here").expectProblem(.unauthorized)
+            }
             let locked = try await api.login(user.email)
             try locked.expectProblem(.tooManyRequests)
             #expect(Int(locked.headers[.retryAfter] ?? "") ?? 0 > 0)
@@ -44,11 +46,17 @@ struct BruteForceTests {
     /// the limit answered 429 with `Retry-After`. Distinct emails keep the per-account throttle out of it.
     @Test(arguments: Backend.all)
     func perAddressLimitsApplyToLoginRegistrationAndMFA(backend: Backend) async throws {
-        try await withApp(backend, configure: { $0.loginRateLimit = 3; $0.registrationRateLimit = 2; $0.mfaRateLimit = 2 }) {
+        try await withApp(
+            backend,
+            configure: {
+                $0.loginRateLimit = 3; $0.registrationRateLimit = 2; $0.mfaRateLimit = 2
+            }
+        ) {
             api in
             var login: [TestResponse] = []
             for index in 0..<8 {
-                login.append(try await api.login("someone-\(index)-\(UUID())@example.com", password: "whatever whatever"))
+                login.append(
+                    try await api.login("someone-\(index)-\(UUID())@example.com", password: "whatever whatever"))
             }
             let limited = try #require(login.first { $0.status == .tooManyRequests })
             try limited.expectProblem(.tooManyRequests)
@@ -56,12 +64,16 @@ struct BruteForceTests {
             #expect(login.allSatisfy { $0.status == .unauthorized || $0.status == .tooManyRequests })
 
             var registrations: [HTTPResponse.Status] = []
-            for index in 0..<6 { registrations.append(try await api.register("r\(index)-\(UUID())@example.com").status) }
+            for index in 0..<6 {
+                registrations.append(try await api.register("r\(index)-\(UUID())@example.com").status)
+            }
             #expect(registrations.contains(.tooManyRequests))
 
             var mfa: [HTTPResponse.Status] = []
             for _ in 0..<6 {
-                mfa.append(try await api.send(.post, "/v1/auth/mfa", json: #"{"mfaToken":"x","code":"123456"}"#, token: nil).status)
+                mfa.append(
+                    try await api.send(.post, "/v1/auth/mfa", json: #"{"mfaToken":"x","code":"123456"}"#, token: nil)
+                        .status)
             }
             #expect(mfa.contains(.tooManyRequests))
         }

@@ -1,8 +1,8 @@
 import Consent
 import Foundation
+import Identity
 import QSPPTestSupport
 import Storage
-import Identity
 import Testing
 
 @testable import App

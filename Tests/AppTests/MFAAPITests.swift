@@ -54,41 +54,58 @@ struct MFAAPITests {
             try await api.send(.get, "/v1/me", token: mfaToken).expectProblem(.unauthorized)
 
             // The code used at confirmation cannot be used again.
-            try await api.send(.post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(mfaToken)","code":"\#(first)"}"#, token: nil)
-                .expectProblem(.unauthorized)
+            try await api.send(
+                .post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(mfaToken)","code":"\#(first)"}"#, token: nil
+            )
+            .expectProblem(.unauthorized)
             let second = try await freshCode(secret, after: first)
             let completed = try await api.send(
                 .post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(mfaToken)","code":"\#(second)"}"#, token: nil)
             #expect(completed.status == .ok)
             let accessToken = try #require(try completed.object()["accessToken"] as? String)
             #expect(try jwtPart(accessToken, 1)["amr"] as? [String] == ["pwd", "otp"])
-            try await api.send(.post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(mfaToken)","code":"\#(second)"}"#, token: nil)
-                .expectProblem(.unauthorized)
+            try await api.send(
+                .post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(mfaToken)","code":"\#(second)"}"#, token: nil
+            )
+            .expectProblem(.unauthorized)
 
             // A recovery code works once, in any case and spacing.
             let step2 = try #require(try await api.login(user.email).object()["mfaToken"] as? String)
             let recovery = recoveryCodes[0].uppercased().replacingOccurrences(of: "-", with: " ")
             #expect(
-                try await api.send(.post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(step2)","code":"\#(recovery)"}"#, token: nil)
-                    .status == .ok)
-            try await api.send(.post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(step2)","code":"\#(recovery)"}"#, token: nil)
-                .expectProblem(.unauthorized)
-            #expect(try await api.send(.get, "/v1/me", token: accessToken).object()["recoveryCodesRemaining"] as? Int == 9)
+                try await api.send(
+                    .post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(step2)","code":"\#(recovery)"}"#, token: nil
+                )
+                .status == .ok)
+            try await api.send(
+                .post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(step2)","code":"\#(recovery)"}"#, token: nil
+            )
+            .expectProblem(.unauthorized)
+            #expect(
+                try await api.send(.get, "/v1/me", token: accessToken).object()["recoveryCodesRemaining"] as? Int == 9)
 
             // Disabling needs the password or a code; another user cannot touch it.
             let stranger = try await api.newUser()
-            try await api.send(.post, "/v1/me/mfa/disable", json: #"{"password":"\#(testPassword)"}"#, token: stranger.accessToken)
-                .expectProblem(.conflict)
+            try await api.send(
+                .post, "/v1/me/mfa/disable", json: #"{"password":"\#(testPassword)"}"#, token: stranger.accessToken
+            )
+            .expectProblem(.conflict)
             try await api.send(.post, "/v1/me/mfa/disable", json: "{}", token: accessToken).expectProblem(.unauthorized)
-            try await api.send(.post, "/v1/me/mfa/disable", json: #"{"password":"not the password"}"#, token: accessToken)
-                .expectProblem(.unauthorized)
+            try await api.send(
+                .post, "/v1/me/mfa/disable", json: #"{"password":"not the password"}"#, token: accessToken
+            )
+            .expectProblem(.unauthorized)
             #expect(
-                try await api.send(.post, "/v1/me/mfa/disable", json: #"{"password":"\#(testPassword)"}"#, token: accessToken)
-                    .status == .noContent)
+                try await api.send(
+                    .post, "/v1/me/mfa/disable", json: #"{"password":"\#(testPassword)"}"#, token: accessToken
+                )
+                .status == .noContent)
             #expect(try await api.login(user.email).object()["accessToken"] is String)
 
             let kinds = Set(try await api.services.identity.authEvents(userID: UUID(uuidString: user.id)).map(\.kind))
-            for kind in [AuthEvent.Kind.mfaEnabled, .mfaChallenged, .mfaSucceeded, .mfaFailed, .recoveryCodeUsed, .mfaDisabled] {
+            for kind in [
+                AuthEvent.Kind.mfaEnabled, .mfaChallenged, .mfaSucceeded, .mfaFailed, .recoveryCodeUsed, .mfaDisabled,
+            ] {
                 #expect(kinds.contains(kind), "missing audit event \(kind)")
             }
         }

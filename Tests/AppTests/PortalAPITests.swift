@@ -12,13 +12,15 @@ struct PortalAPITests {
         try await withApp(backend) { api in
             let email = "portal-\(UUID().uuidString.lowercased())@example.com"
             let registered = try await api.send(
-                .post, "/portal/auth/register", json: #"{"email":"\#(email)","password":"Pa;ss1234 and more"}"#, token: nil)
+                .post, "/portal/auth/register", json: #"{"email":"\#(email)","password":"Pa;ss1234 and more"}"#,
+                token: nil)
             #expect(registered.status == .created)
             let user = try registered.object()
             #expect(Set(user.keys) == ["message", "userId", "email"])
             let userID = try #require(user["userId"] as? String)
             try await api.send(
-                .post, "/portal/auth/register", json: #"{"email":"\#(email)","password":"Pa;ss1234 and more"}"#, token: nil
+                .post, "/portal/auth/register", json: #"{"email":"\#(email)","password":"Pa;ss1234 and more"}"#,
+                token: nil
             ).expectProblem(.conflict)
 
             // Upstream's SQL-pattern filter refused passwords like this one; the real login does not.
@@ -43,7 +45,8 @@ struct PortalAPITests {
             #expect(refreshed.status == .ok)
             #expect(try refreshed.object()["accessToken"] is String)
 
-            let grant = #"{"userId":"\#(userID)","consentType":"marketing","granted":true,"ipAddress":"10.0.0.1","userAgent":"Upstream/1"}"#
+            let grant =
+                #"{"userId":"\#(userID)","consentType":"marketing","granted":true,"ipAddress":"10.0.0.1","userAgent":"Upstream/1"}"#
             let recorded = try await api.send(.post, "/portal/consent", json: grant, token: accessToken)
             #expect(recorded.status == .created)
             let consent = try #require(try recorded.object()["consent"] as? [String: Any])
@@ -53,10 +56,16 @@ struct PortalAPITests {
             try await api.send(.post, "/portal/consent", json: grant, token: accessToken).expectProblem(.conflict)
             let withdraw = #"{"userId":"\#(userID)","consentType":"marketing","granted":false}"#
             #expect(try await api.send(.post, "/portal/consent", json: withdraw, token: accessToken).status == .created)
-            try await api.send(.post, "/portal/consent", json: #"{"userId":"\#(userID)","consentType":"marketing"}"#, token: accessToken)
-                .expectProblem(.badRequest)
-            try await api.send(.post, "/portal/consent", json: #"{"userId":"\#(userID)","consentType":"nope","granted":true}"#, token: accessToken)
-                .expectProblem(.notFound)
+            try await api.send(
+                .post, "/portal/consent", json: #"{"userId":"\#(userID)","consentType":"marketing"}"#,
+                token: accessToken
+            )
+            .expectProblem(.badRequest)
+            try await api.send(
+                .post, "/portal/consent", json: #"{"userId":"\#(userID)","consentType":"nope","granted":true}"#,
+                token: accessToken
+            )
+            .expectProblem(.notFound)
 
             let listing = try await api.send(.get, "/portal/consent/\(userID)", token: accessToken).object()
             let consents = try #require(listing["consents"] as? [[String: Any]])

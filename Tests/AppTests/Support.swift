@@ -36,8 +36,9 @@ func withApp(
     try await app.test(testing) { client in
         let email = "admin-\(UUID().uuidString.lowercased())@qspp.test"
         _ = try await services.identity.createAdministrator(email: email, password: testPassword)
-        guard case .authenticated(let grant) = try await services.identity.login(
-            email: email, password: testPassword, rememberMe: false, client: ClientInfo())
+        guard
+            case .authenticated(let grant) = try await services.identity.login(
+                email: email, password: testPassword, rememberMe: false, client: ClientInfo())
         else { throw CancellationError() }
         try await body(API(client: client, services: services, adminToken: grant.accessToken))
     }

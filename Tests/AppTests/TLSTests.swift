@@ -29,18 +29,24 @@ struct TLSTests {
                 tls.maximumTLSVersion = maximumVersion
                 return TestClient.Configuration(tlsConfiguration: tls, serverName: "localhost")
             }
-            let health = try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: client(groups: [.x25519_MLKEM768])) {
+            let health = try await TestClient.withClient(
+                host: "127.0.0.1", port: port, configuration: client(groups: [.x25519_MLKEM768])
+            ) {
                 try await $0.execute(.init("/health", method: .get))
             }
             #expect(health.status == .ok)
-            let metrics = try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: client(groups: [.x25519_MLKEM768, .x25519])) {
+            let metrics = try await TestClient.withClient(
+                host: "127.0.0.1", port: port, configuration: client(groups: [.x25519_MLKEM768, .x25519])
+            ) {
                 try await $0.execute(.init("/metrics", method: .get))
             }
             let text = metrics.body.map { String(buffer: $0) } ?? ""
             #expect(text.contains(#"qspp_tls_handshakes_total{group="X25519MLKEM768"} 2"#), "\(text)")
             // The server takes nothing weaker than TLS 1.3, and no group outside its list.
             await #expect(throws: (any Error).self) {
-                try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: client(groups: [.secp256r1])) {
+                try await TestClient.withClient(
+                    host: "127.0.0.1", port: port, configuration: client(groups: [.secp256r1])
+                ) {
                     try await $0.execute(.init("/health", method: .get))
                 }
             }

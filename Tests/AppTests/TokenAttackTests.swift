@@ -30,46 +30,114 @@ struct TokenAttackTests {
             var attacks: [(String, String)] = []
             // The admin's id in the victim's claims, with the victim's signature.
             claims["roles"] = ["user", "admin"]
-            attacks.append(("tampered claims", parts[0] + "." + (try Base64URLText.encode(json: claims)) + "." + parts[2]))
+            attacks.append(
+                ("tampered claims", parts[0] + "." + (try Base64URLText.encode(json: claims)) + "." + parts[2]))
             attacks.append(("truncated", String(user.accessToken.dropLast(12))))
             attacks.append(("two parts", parts[0] + "." + parts[1]))
             attacks.append(("garbage", "not.a.token"))
             attacks.append(("empty signature", parts[0] + "." + parts[1] + "."))
-            attacks.append(("alg none", try forge(header: ["alg": "none", "kid": header["kid"]!, "typ": "at+jwt"], claims: claims) { _ in Data() }))
-            attacks.append(("HS256 keyed with the public key", try forge(header: ["alg": "HS256", "kid": header["kid"]!, "typ": "at+jwt"], claims: claims) { input in
-                Data(HMAC<SHA256>.authenticationCode(for: input, using: SymmetricKey(data: Data(publicKey.utf8))))
-            }))
-            attacks.append(("HS256 keyed with the raw public key", try forge(header: ["alg": "HS256", "kid": header["kid"]!, "typ": "at+jwt"], claims: claims) { input in
-                Data(HMAC<SHA256>.authenticationCode(for: input, using: SymmetricKey(data: Base64URLText.decode(publicKey)!)))
-            }))
+            attacks.append(
+                (
+                    "alg none",
+                    try forge(header: ["alg": "none", "kid": header["kid"]!, "typ": "at+jwt"], claims: claims) { _ in
+                        Data()
+                    }
+                ))
+            attacks.append(
+                (
+                    "HS256 keyed with the public key",
+                    try forge(header: ["alg": "HS256", "kid": header["kid"]!, "typ": "at+jwt"], claims: claims) {
+                        input in
+                        Data(
+                            HMAC<SHA256>.authenticationCode(for: input, using: SymmetricKey(data: Data(publicKey.utf8)))
+                        )
+                    }
+                ))
+            attacks.append(
+                (
+                    "HS256 keyed with the raw public key",
+                    try forge(header: ["alg": "HS256", "kid": header["kid"]!, "typ": "at+jwt"], claims: claims) {
+                        input in
+                        Data(
+                            HMAC<SHA256>.authenticationCode(
+                                for: input, using: SymmetricKey(data: Base64URLText.decode(publicKey)!)))
+                    }
+                ))
             let stranger = try MLDSA65.PrivateKey()
-            attacks.append(("re-signed with another ML-DSA key", try forge(header: header, claims: claims) { try stranger.signature(for: $0) }))
+            attacks.append(
+                (
+                    "re-signed with another ML-DSA key",
+                    try forge(header: header, claims: claims) { try stranger.signature(for: $0) }
+                ))
             let edKey = Curve25519.Signing.PrivateKey()
-            attacks.append(("EdDSA, not configured", try forge(header: ["alg": "EdDSA", "kid": header["kid"]!, "typ": "at+jwt"], claims: claims) { try edKey.signature(for: $0) }))
+            attacks.append(
+                (
+                    "EdDSA, not configured",
+                    try forge(header: ["alg": "EdDSA", "kid": header["kid"]!, "typ": "at+jwt"], claims: claims) {
+                        try edKey.signature(for: $0)
+                    }
+                ))
             var unknownKid = header
             unknownKid["kid"] = "not-a-key-we-have"
-            attacks.append(("unknown kid", try forge(header: unknownKid, claims: claims) { try stranger.signature(for: $0) }))
+            attacks.append(
+                ("unknown kid", try forge(header: unknownKid, claims: claims) { try stranger.signature(for: $0) }))
             var noKid = header
             noKid["kid"] = nil
             attacks.append(("no kid", try forge(header: noKid, claims: claims) { try stranger.signature(for: $0) }))
             var wrongType = header
             wrongType["typ"] = "JWT"
-            attacks.append(("wrong typ", try forge(header: wrongType, claims: claims) { try stranger.signature(for: $0) }))
+            attacks.append(
+                ("wrong typ", try forge(header: wrongType, claims: claims) { try stranger.signature(for: $0) }))
 
             // Tokens our own key signed, but wrong in time, audience or issuer.
             let ring = api.services.identity.tokens.keyRing
             let account = try #require(try await api.services.identity.account(id: UUID(uuidString: user.id)!))
             let sessionID = UUID(uuidString: claims["sid"] as! String)!
             let configuration = api.services.configuration
-            let expired = TokenAuthority(issuer: configuration.issuer, audience: configuration.tokenAudience, accessTokenLifetime: -120, keyRing: ring)
-            attacks.append(("expired", try await expired.issueAccessToken(account: account, sessionID: sessionID, methods: ["pwd"], now: Date()).token))
+            let expired = TokenAuthority(
+                issuer: configuration.issuer, audience: configuration.tokenAudience, accessTokenLifetime: -120,
+                keyRing: ring)
+            attacks.append(
+                (
+                    "expired",
+                    try await expired.issueAccessToken(
+                        account: account, sessionID: sessionID, methods: ["pwd"], now: Date()
+                    ).token
+                ))
             let genuine = api.services.identity.tokens
-            attacks.append(("not yet valid", try await genuine.issueAccessToken(account: account, sessionID: sessionID, methods: ["pwd"], now: Date().addingTimeInterval(300)).token))
-            let otherAudience = TokenAuthority(issuer: configuration.issuer, audience: "some-other-api", accessTokenLifetime: 900, keyRing: ring)
-            attacks.append(("wrong audience", try await otherAudience.issueAccessToken(account: account, sessionID: sessionID, methods: ["pwd"], now: Date()).token))
-            let otherIssuer = TokenAuthority(issuer: "https://evil.example", audience: configuration.tokenAudience, accessTokenLifetime: 900, keyRing: ring)
-            attacks.append(("wrong issuer", try await otherIssuer.issueAccessToken(account: account, sessionID: sessionID, methods: ["pwd"], now: Date()).token))
-            attacks.append(("unknown session", try await genuine.issueAccessToken(account: account, sessionID: UUID(), methods: ["pwd"], now: Date()).token))
+            attacks.append(
+                (
+                    "not yet valid",
+                    try await genuine.issueAccessToken(
+                        account: account, sessionID: sessionID, methods: ["pwd"], now: Date().addingTimeInterval(300)
+                    ).token
+                ))
+            let otherAudience = TokenAuthority(
+                issuer: configuration.issuer, audience: "some-other-api", accessTokenLifetime: 900, keyRing: ring)
+            attacks.append(
+                (
+                    "wrong audience",
+                    try await otherAudience.issueAccessToken(
+                        account: account, sessionID: sessionID, methods: ["pwd"], now: Date()
+                    ).token
+                ))
+            let otherIssuer = TokenAuthority(
+                issuer: "https://evil.example", audience: configuration.tokenAudience, accessTokenLifetime: 900,
+                keyRing: ring)
+            attacks.append(
+                (
+                    "wrong issuer",
+                    try await otherIssuer.issueAccessToken(
+                        account: account, sessionID: sessionID, methods: ["pwd"], now: Date()
+                    ).token
+                ))
+            attacks.append(
+                (
+                    "unknown session",
+                    try await genuine.issueAccessToken(
+                        account: account, sessionID: UUID(), methods: ["pwd"], now: Date()
+                    ).token
+                ))
 
             for (name, token) in attacks {
                 let response = try await api.send(.get, "/v1/me", token: token)
@@ -78,7 +146,8 @@ struct TokenAttackTests {
                     let detail = try response.expectProblem(.unauthorized)
                     #expect(!detail.contains(token), "\(name): the problem echoes the token")
                 }
-                #expect(try await api.send(.get, "/v1/subjects/\(user.id)/consents", token: token).status == .unauthorized)
+                #expect(
+                    try await api.send(.get, "/v1/subjects/\(user.id)/consents", token: token).status == .unauthorized)
             }
             // And the genuine token still works after all that.
             #expect(try await api.send(.get, "/v1/me", token: user.accessToken).status == .ok)
@@ -96,8 +165,10 @@ struct TokenAttackTests {
             #expect(try await api.send(.get, "/v1/me", token: user.accessToken).status == .ok)
             let fresh = try await api.newUser()
             #expect(try jwtPart(fresh.accessToken, 0)["kid"] as? String == newKid)
-            let kids = try #require(try await api.send(.get, "/.well-known/jwks.json", token: nil).object()["keys"] as? [[String: Any]])
-                .compactMap { $0["kid"] as? String }
+            let kids = try #require(
+                try await api.send(.get, "/.well-known/jwks.json", token: nil).object()["keys"] as? [[String: Any]]
+            )
+            .compactMap { $0["kid"] as? String }
             #expect(kids.contains(newKid) && kids.contains(oldKid ?? "-"))
             let keys = try await api.services.store.identity.signingKeys()
             #expect(keys.first { $0.keyID == oldKid }?.retiredAt != nil)
@@ -112,7 +183,9 @@ struct TokenAttackTests {
         try await withApp(.sqlite, configure: { $0.tokenAlgorithm = .ed25519 }) { api in
             let user = try await api.newUser()
             #expect(try jwtPart(user.accessToken, 0)["alg"] as? String == "EdDSA")
-            let key = try #require((try await api.send(.get, "/.well-known/jwks.json", token: nil).object()["keys"] as? [[String: Any]])?.first)
+            let key = try #require(
+                (try await api.send(.get, "/.well-known/jwks.json", token: nil).object()["keys"] as? [[String: Any]])?
+                    .first)
             #expect(key["kty"] as? String == "OKP")
             #expect(key["crv"] as? String == "Ed25519")
             #expect(try await api.send(.get, "/v1/me", token: user.accessToken).status == .ok)
@@ -144,7 +217,8 @@ struct MLDSAInteropTests {
             claims["exp"] = now + 300
             claims["jti"] = UUID().uuidString
             let json = String(decoding: try JSONSerialization.data(withJSONObject: claims), as: UTF8.self)
-            let signed = try python("mldsa_jwt.py", ["sign", seed.map { String(format: "%02x", $0) }.joined(), key.keyID, json])
+            let signed = try python(
+                "mldsa_jwt.py", ["sign", seed.map { String(format: "%02x", $0) }.joined(), key.keyID, json])
             #expect(signed.status == 0)
             let me = try await api.send(.get, "/v1/me", token: signed.output)
             #expect(me.status == .ok)

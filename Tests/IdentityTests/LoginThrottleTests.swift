@@ -8,7 +8,9 @@ struct LoginThrottleTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
     /// Claims `count` attempts at `date`, none of which succeeds.
-    func fail(_ count: Int, from state: LoginThrottleState?, at date: Date) -> (LoginThrottleState?, [LoginThrottleDecision]) {
+    func fail(
+        _ count: Int, from state: LoginThrottleState?, at date: Date
+    ) -> (LoginThrottleState?, [LoginThrottleDecision]) {
         var state = state
         var decisions: [LoginThrottleDecision] = []
         for _ in 0..<count {

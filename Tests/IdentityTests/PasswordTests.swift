@@ -64,7 +64,8 @@ struct PasswordTests {
         #expect(Set(codes).count == 10)
         for code in codes {
             #expect(code.count == 19)
-            #expect(OpaqueSecret.normalizeRecoveryCode(code.uppercased().replacingOccurrences(of: "-", with: " ")) == code)
+            #expect(
+                OpaqueSecret.normalizeRecoveryCode(code.uppercased().replacingOccurrences(of: "-", with: " ")) == code)
         }
     }
 }

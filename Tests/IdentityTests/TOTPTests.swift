@@ -5,10 +5,11 @@ import Testing
 @Suite("TOTP (RFC 6238)")
 struct TOTPTests {
     /// RFC 6238 Appendix B, SHA-1 rows, last six digits of each eight-digit code.
-    @Test(arguments: [
-        (59, "287082"), (1_111_111_109, "081804"), (1_111_111_111, "050471"), (1_234_567_890, "005924"),
-        (2_000_000_000, "279037"), (20_000_000_000, "353130"),
-    ] as [(Int64, String)])
+    @Test(
+        arguments: [
+            (59, "287082"), (1_111_111_109, "081804"), (1_111_111_111, "050471"), (1_234_567_890, "005924"),
+            (2_000_000_000, "279037"), (20_000_000_000, "353130"),
+        ] as [(Int64, String)])
     func rfc6238Vectors(time: Int64, code: String) {
         let totp = TOTP(secret: Data("12345678901234567890".utf8))
         #expect(totp.code(step: time / TOTP.period) == code)

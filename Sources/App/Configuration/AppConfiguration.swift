@@ -140,8 +140,10 @@ public struct AppConfiguration: Sendable {
             try number(.accessTokenLifetime, atLeast: 60, current: Int(accessTokenLifetime)))
         let minimum = Argon2Parameters.owaspMinimum
         self.argon2 = Argon2Parameters(
-            memoryKiB: UInt32(try number(.argon2Memory, atLeast: Int(minimum.memoryKiB), current: Int(argon2.memoryKiB))),
-            iterations: UInt32(try number(.argon2Iterations, atLeast: Int(minimum.iterations), current: Int(argon2.iterations))),
+            memoryKiB: UInt32(
+                try number(.argon2Memory, atLeast: Int(minimum.memoryKiB), current: Int(argon2.memoryKiB))),
+            iterations: UInt32(
+                try number(.argon2Iterations, atLeast: Int(minimum.iterations), current: Int(argon2.iterations))),
             parallelism: UInt32(
                 try number(.argon2Parallelism, atLeast: Int(minimum.parallelism), current: Int(argon2.parallelism))))
         self.loginRateLimit = try number(.loginRateLimit, atLeast: 1, current: loginRateLimit)
@@ -150,7 +152,8 @@ public struct AppConfiguration: Sendable {
         self.tlsCertificateFile = value(.tlsCertificateFile)
         self.tlsPrivateKeyFile = value(.tlsPrivateKeyFile)
         guard (tlsCertificateFile == nil) == (tlsPrivateKeyFile == nil) else {
-            throw InvalidValue(key: .tlsCertificateFile, reason: "set both QSPP_TLS_CERT_FILE and QSPP_TLS_KEY_FILE, or neither")
+            throw InvalidValue(
+                key: .tlsCertificateFile, reason: "set both QSPP_TLS_CERT_FILE and QSPP_TLS_KEY_FILE, or neither")
         }
         if let text = value(.migrateOnStart) {
             switch text.lowercased() {

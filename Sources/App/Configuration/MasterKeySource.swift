@@ -12,10 +12,12 @@ extension AppConfiguration {
         if let masterKeyFile {
             path = masterKeyFile
         } else if case .sqlite(let databasePath) = databaseURL {
-            path = URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent("master.key").path
+            path =
+                URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent("master.key").path
             if !FileManager.default.fileExists(atPath: path) {
                 try FileManager.default.createDirectory(
-                    atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+                    atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                    withIntermediateDirectories: true)
                 guard
                     FileManager.default.createFile(
                         atPath: path, contents: Data((MasterKey.generateSeedText() + "\n").utf8),
@@ -25,7 +27,9 @@ extension AppConfiguration {
         } else {
             throw InvalidValue(
                 key: .masterKey,
-                reason: "PostgreSQL deployments must set QSPP_MASTER_KEY or QSPP_MASTER_KEY_FILE (see `qspp keys new-master-key`)")
+                reason:
+                    "PostgreSQL deployments must set QSPP_MASTER_KEY or QSPP_MASTER_KEY_FILE (see `qspp keys new-master-key`)"
+            )
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw MasterKeyFileError(path: path, reason: "cannot be read")

@@ -93,7 +93,8 @@ struct PortalController {
         let state = try await service.currentState(of: input.subject).first { $0.purposeID == input.purpose }
         if let latest = state?.latest, latest.decision == decision, !(state?.needsReconsent ?? false) {
             throw Problem(
-                .conflict, "conflict", "Conflict", detail: "consent for \(input.purpose.rawValue) is already in this state")
+                .conflict, "conflict", "Conflict",
+                detail: "consent for \(input.purpose.rawValue) is already in this state")
         }
         let outcome = try await consents.record(
             [DecisionRequest(purposeID: input.purpose, decision: decision, method: .explicit)], for: input.subject,

@@ -9,7 +9,9 @@ enum HTTPServerSetup {
     /// X25519MLKEM768 first; classical X25519 remains for clients without ML-KEM.
     static let groups: [NIOTLSCurve] = [.x25519_MLKEM768, .x25519]
 
-    static func make(configuration: AppConfiguration, metrics: HTTPMetrics, logger: Logger) throws
+    static func make(
+        configuration: AppConfiguration, metrics: HTTPMetrics, logger: Logger
+    ) throws
         -> HTTPServerBuilder
     {
         guard let certificateFile = configuration.tlsCertificateFile, let keyFile = configuration.tlsPrivateKeyFile
@@ -21,7 +23,8 @@ enum HTTPServerSetup {
         tls.curves = groups
         logger.info("TLS 1.3 enabled", metadata: ["groups": "X25519MLKEM768,X25519"])
         return try .tls(
-            .http1(configuration: .init(additionalChannelHandlers: [TLSGroupObserver(metrics: metrics, logger: logger)])),
+            .http1(
+                configuration: .init(additionalChannelHandlers: [TLSGroupObserver(metrics: metrics, logger: logger)])),
             tlsConfiguration: tls)
     }
 }

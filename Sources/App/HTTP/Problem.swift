@@ -1,7 +1,7 @@
 import Consent
 import Foundation
-import Identity
 public import Hummingbird
+import Identity
 import NIOCore
 import Storage
 

@@ -33,7 +33,7 @@ struct SQLIdentityRepository: IdentityRepository {
                         Self.roles(account.roles), .time(account.createdAt),
                     ])
             }
-        } catch where database.isUniqueViolation(error) {
+        } catch  where database.isUniqueViolation(error) {
             throw IdentityError.emailTaken
         }
     }
@@ -109,7 +109,8 @@ struct SQLIdentityRepository: IdentityRepository {
     func deleteAccount(id: UUID, at date: Date) async throws {
         try await database.transaction { tx in
             try await tx.execute(
-                "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", [.time(date), .uuid(id)])
+                "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                [.time(date), .uuid(id)])
             try await tx.execute("DELETE FROM refresh_tokens WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM accounts WHERE id = $1", [.uuid(id)])
@@ -201,7 +202,8 @@ struct SQLIdentityRepository: IdentityRepository {
     // MARK: Refresh tokens
 
     func exchangeRefreshToken(
-        digest: String, at date: Date, decide: @escaping @Sendable (RefreshTokenRecord?, Session?) -> RefreshExchangePlan
+        digest: String, at date: Date,
+        decide: @escaping @Sendable (RefreshTokenRecord?, Session?) -> RefreshExchangePlan
     ) async throws -> RefreshExchangePlan {
         try await database.transaction { [database] tx in
             let token = try await tx.query(
@@ -343,7 +345,8 @@ struct SQLIdentityRepository: IdentityRepository {
                 """,
                 [
                     .uuid(event.id), .text(event.kind.rawValue), .time(event.occurredAt),
-                    .optional(event.userID?.uuidString.lowercased()), .optional(event.sessionID?.uuidString.lowercased()),
+                    .optional(event.userID?.uuidString.lowercased()),
+                    .optional(event.sessionID?.uuidString.lowercased()),
                     .optional(event.client.ipAddress), .optional(event.client.userAgent),
                     .text(String(decoding: details, as: UTF8.self)),
                 ])
@@ -362,8 +365,10 @@ struct SQLIdentityRepository: IdentityRepository {
                 (try? JSONSerialization.jsonObject(with: Data(try row.text(7).utf8))) as? [String: String] ?? [:]
             guard let kind = AuthEvent.Kind(rawValue: try row.text(1)) else { throw StorageError.corrupted("event") }
             return AuthEvent(
-                id: try row.uuid(0), kind: kind, occurredAt: try row.time(2), userID: row[3].text.flatMap { UUID(uuidString: $0) },
-                sessionID: row[4].text.flatMap { UUID(uuidString: $0) }, client: ClientInfo(ipAddress: row[5].text, userAgent: row[6].text),
+                id: try row.uuid(0), kind: kind, occurredAt: try row.time(2),
+                userID: row[3].text.flatMap { UUID(uuidString: $0) },
+                sessionID: row[4].text.flatMap { UUID(uuidString: $0) },
+                client: ClientInfo(ipAddress: row[5].text, userAgent: row[6].text),
                 details: details)
         }
     }
