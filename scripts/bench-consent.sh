@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 source scripts/lib/postgres.sh
+source scripts/lib/admin.sh
 duration=${1:-15}
 rounds=${2:-3}
 connections=32
@@ -18,6 +19,7 @@ connections=32
 qspp_find_pg_bin || { qspp_apt_install postgresql; qspp_find_pg_bin; }
 command -v wrk >/dev/null || qspp_apt_install wrk
 command -v curl >/dev/null || qspp_apt_install curl
+qspp_build_dependencies
 
 swift build -c release --product qspp >&2
 binary="$(swift build -c release --show-bin-path)/qspp"
@@ -30,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 qspp_pg_start BENCH
 export QSPP_DATABASE_URL="$BENCH_URL" QSPP_LOG_LEVEL="${QSPP_LOG_LEVEL:-warning}"
-export QSPP_ADMIN_TOKEN="bench-token-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export QSPP_MASTER_KEY="$("$binary" keys new-master-key)" QSPP_LOGIN_RATE_LIMIT=1000000
 "$binary" migrate >/dev/null
 
 median() { sort -n | awk '{ values[NR] = $1 } END { print values[int((NR + 1) / 2)] }'; }
@@ -41,6 +43,8 @@ start_ns=$(date +%s%N)
 server_pid=$!
 until curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.01; done
 ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+QSPP_BENCH_TOKEN=$(qspp_admin_token "$binary" "$port")
+export QSPP_BENCH_TOKEN
 sleep 1
 idle_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
 ( while kill -0 "$server_pid" 2>/dev/null; do

@@ -4,18 +4,22 @@
 # Usage: scripts/fuzz-api.sh [max examples per operation, default 60]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/setup.sh
+source scripts/lib/admin.sh
+qspp_build_dependencies
 examples=${1:-60}
 command -v st >/dev/null || python3 -m pip install --quiet schemathesis
 swift build -c release --product qspp >&2
 binary="$(swift build -c release --show-bin-path)/qspp"
 workdir=$(mktemp -d)
-token="fuzz-token-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 port=$((20000 + RANDOM % 5000))
-QSPP_ADMIN_TOKEN="$token" QSPP_LOG_LEVEL=warning QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite" \
-    "$binary" serve --port "$port" >"$workdir/server.log" 2>&1 &
+export QSPP_LOG_LEVEL=warning QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite" QSPP_LOGIN_RATE_LIMIT=1000000 \
+    QSPP_REGISTER_RATE_LIMIT=1000000 QSPP_MFA_RATE_LIMIT=1000000
+"$binary" serve --port "$port" >"$workdir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$workdir"' EXIT
 until curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.05; done
+token=$(qspp_admin_token "$binary" "$port")
 st run "http://127.0.0.1:$port/openapi.json" -H "Authorization: Bearer $token" --max-examples "$examples" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --phases fuzzing,stateful

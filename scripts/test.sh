@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: every test against the embedded SQLite store and against a throwaway
-# PostgreSQL 15 cluster that this script starts and removes. Installs PostgreSQL first if needed.
+# PostgreSQL 15 cluster that this script starts and removes. Installs what it needs first if missing:
+# PostgreSQL and libargon2-dev from apt, and the test-only pyotp and dilithium-py from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 source scripts/lib/postgres.sh
 
 qspp_find_pg_bin || { qspp_apt_install postgresql; qspp_find_pg_bin; }
+qspp_build_dependencies
+qspp_python_test_tools
 
 clusters=()
 cleanup() {

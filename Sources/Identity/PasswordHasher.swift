@@ -101,3 +101,12 @@ public struct PasswordHashingError: Error, CustomStringConvertible {
     let code: Int32
     public var description: String { "argon2id failed: " + String(cString: argon2_error_message(code)) }
 }
+
+extension PasswordHasher {
+    /// One hash at OWASP's minimum parameters on the calling thread, for `qspp speed`.
+    public static func hashNowForBenchmark(_ password: String, parameters: Argon2Parameters = .owaspMinimum) throws
+        -> String
+    {
+        try hashNow(password, parameters: parameters)
+    }
+}

@@ -1,5 +1,5 @@
--- wrk script: one consent decision per request, for a random subject, with the admin token.
-local token = os.getenv("QSPP_ADMIN_TOKEN")
+-- wrk script: one consent decision per request, for a random subject, with an admin access token.
+local token = os.getenv("QSPP_BENCH_TOKEN")
 local counter = 0
 
 request = function()

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Authentication benchmark. In one invocation, on a release build against a throwaway PostgreSQL cluster,
+# alternating for several rounds (medians compared, because this machine's speed drifts):
+#   reference  `qspp speed`: raw ML-DSA-65 verifies/s and Argon2id hashes/s on all cores;
+#   get        wrk GET /v1/me with a bearer token (signature, expiry and session revocation checked);
+#   login      wrk POST /v1/auth/login with the right password (Argon2id at OWASP's minimum);
+#   refresh    wrk POST /v1/auth/refresh, each connection rotating its own token chain.
+# Usage: scripts/bench-auth.sh [seconds per run, default 10] [rounds, default 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/setup.sh
+source scripts/lib/postgres.sh
+duration=${1:-10}
+rounds=${2:-3}
+
+qspp_find_pg_bin || { qspp_apt_install postgresql; qspp_find_pg_bin; }
+command -v wrk >/dev/null || qspp_apt_install wrk
+command -v curl >/dev/null || qspp_apt_install curl
+qspp_build_dependencies
+
+swift build -c release --product qspp >&2
+binary="$(swift build -c release --show-bin-path)/qspp"
+
+server_pid=
+workdir=$(mktemp -d)
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    [ -n "${BENCH_DIR:-}" ] && qspp_pg_stop "$BENCH_DIR"
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+qspp_pg_start BENCH
+export QSPP_DATABASE_URL="$BENCH_URL" QSPP_LOG_LEVEL="${QSPP_LOG_LEVEL:-warning}"
+export QSPP_MASTER_KEY="$("$binary" keys new-master-key)"
+export QSPP_LOGIN_RATE_LIMIT=100000000 QSPP_REGISTER_RATE_LIMIT=100000000
+"$binary" migrate >/dev/null
+port=$(qspp_free_port 18080)
+"$binary" serve --port "$port" >"$workdir/server.log" 2>&1 &
+server_pid=$!
+until curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.05; done
+
+password="bench password $(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+login() {
+    curl -fsS -X POST "http://127.0.0.1:$port/v1/auth/login" -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$1\",\"password\":\"$password\"}"
+}
+email="bench-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')@example.com"
+curl -fsS -X POST "http://127.0.0.1:$port/v1/auth/register" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"$password\"}" >/dev/null
+export QSPP_BENCH_TOKEN=$(login "$email" | python3 -c 'import json, sys; print(json.load(sys.stdin)["accessToken"])')
+export QSPP_BENCH_EMAIL="$email" QSPP_BENCH_PASSWORD="$password"
+refresh_connections=8
+
+median() { sort -n | awk '{ values[NR] = $1 } END { print values[int((NR + 1) / 2)] }'; }
+rate() { grep '^BENCH' | sed 's/.*rps=\([0-9.]*\).*/\1/'; }
+verify_rates=() hash_rates=() get_rates=() login_rates=() refresh_rates=() bad=0
+for round in $(seq "$rounds"); do
+    echo "== round $round/$rounds" >&2
+    speed=$("$binary" speed --seconds "$duration")
+    verify_rates+=("$(echo "$speed" | sed 's/.*mldsa65_verify_per_second=\([0-9.]*\).*/\1/')")
+    hash_rates+=("$(echo "$speed" | sed 's/.*argon2id_hash_per_second=\([0-9.]*\).*/\1/')")
+    out=$(wrk -t 2 -c 64 -d "${duration}s" -s scripts/bench/auth-get.lua "http://127.0.0.1:$port")
+    get_rates+=("$(echo "$out" | rate)")
+    bad=$((bad + $(echo "$out" | grep '^BENCH' | sed 's/.*bad=\([0-9]*\).*/\1/')))
+    out=$(wrk -t 2 -c 16 -d "${duration}s" --timeout 10s -s scripts/bench/auth-login.lua "http://127.0.0.1:$port")
+    login_rates+=("$(echo "$out" | rate)")
+    bad=$((bad + $(echo "$out" | grep '^BENCH' | sed 's/.*bad=\([0-9]*\).*/\1/')))
+    : >"$workdir/refresh-tokens"
+    for _ in $(seq "$refresh_connections"); do
+        login "$email" | python3 -c 'import json, sys; print(json.load(sys.stdin)["refreshToken"])' \
+            >>"$workdir/refresh-tokens"
+    done
+    out=$(QSPP_BENCH_REFRESH_TOKENS="$workdir/refresh-tokens" wrk -t "$refresh_connections" \
+        -c "$refresh_connections" -d "${duration}s" -s scripts/bench/auth-refresh.lua "http://127.0.0.1:$port")
+    refresh_rates+=("$(echo "$out" | rate)")
+    bad=$((bad + $(echo "$out" | grep '^BENCH' | sed 's/.*bad=\([0-9]*\).*/\1/')))
+    echo "   verify ${verify_rates[-1]}/s hash ${hash_rates[-1]}/s | GET ${get_rates[-1]}/s login ${login_rates[-1]}/s refresh ${refresh_rates[-1]}/s" >&2
+done
+
+verify=$(printf '%s\n' "${verify_rates[@]}" | median)
+hash=$(printf '%s\n' "${hash_rates[@]}" | median)
+get=$(printf '%s\n' "${get_rates[@]}" | median)
+logins=$(printf '%s\n' "${login_rates[@]}" | median)
+refreshes=$(printf '%s\n' "${refresh_rates[@]}" | median)
+echo
+echo "medians of $rounds alternating rounds of ${duration}s on $(nproc) cores, PostgreSQL, log level $QSPP_LOG_LEVEL"
+printf '%-46s %s\n' "raw ML-DSA-65 verifies (all cores)" "$verify /s   (rounds: ${verify_rates[*]})"
+printf '%-46s %s\n' "raw Argon2id m=19MiB t=2 p=1 (all cores)" "$hash /s   (rounds: ${hash_rates[*]})"
+printf '%-46s %s\n' "GET /v1/me, 64 connections" "$get req/s   (rounds: ${get_rates[*]})"
+printf '%-46s %s\n' "POST /v1/auth/login, 16 connections" "$logins req/s   (rounds: ${login_rates[*]})"
+printf '%-46s %s\n' "POST /v1/auth/refresh, $refresh_connections token chains" "$refreshes req/s   (rounds: ${refresh_rates[*]})"
+printf '%-46s %s\n' "ratio GET / raw verify" "$(awk "BEGIN{printf \"%.2f\", $get/$verify}")"
+printf '%-46s %s\n' "ratio login / raw Argon2id" "$(awk "BEGIN{printf \"%.2f\", $logins/$hash}")"
+printf '%-46s %s\n' "unexpected answers" "$bad"
