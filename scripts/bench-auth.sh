@@ -2,8 +2,11 @@
 # Authentication benchmark. In one invocation, on a release build against a throwaway PostgreSQL cluster,
 # alternating for several rounds (medians compared, because this machine's speed drifts):
 #   reference  `qspp speed`: raw ML-DSA-65 verifies/s and Argon2id hashes/s on all cores;
-#   get        wrk GET /v1/me with a bearer token (signature, expiry and session revocation checked);
-#   login      wrk POST /v1/auth/login with the right password (Argon2id at OWASP's minimum);
+#   auth       wrk GET /v1/purposes with a bearer token: the authentication layer alone (signature or
+#              verified-token cache, expiry, session revocation) in front of a cached read;
+#   me         wrk GET /v1/me: the same plus one database read;
+#   login      wrk POST /v1/auth/login with the right password (Argon2id at OWASP's minimum), spread
+#              over 64 accounts as real logins are;
 #   refresh    wrk POST /v1/auth/refresh, each connection rotating its own token chain.
 # Usage: scripts/bench-auth.sh [seconds per run, default 10] [rounds, default 3]
 set -euo pipefail
@@ -44,22 +47,30 @@ login() {
     curl -fsS -X POST "http://127.0.0.1:$port/v1/auth/login" -H 'Content-Type: application/json' \
         -d "{\"email\":\"$1\",\"password\":\"$password\"}"
 }
-email="bench-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')@example.com"
-curl -fsS -X POST "http://127.0.0.1:$port/v1/auth/register" -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$email\",\"password\":\"$password\"}" >/dev/null
+prefix="bench-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+accounts=64
+for index in $(seq "$accounts"); do
+    curl -fsS -X POST "http://127.0.0.1:$port/v1/auth/register" -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$prefix-$index@example.com\",\"password\":\"$password\"}" >/dev/null
+done
+email="$prefix-1@example.com"
 export QSPP_BENCH_TOKEN=$(login "$email" | python3 -c 'import json, sys; print(json.load(sys.stdin)["accessToken"])')
-export QSPP_BENCH_EMAIL="$email" QSPP_BENCH_PASSWORD="$password"
+export QSPP_BENCH_PREFIX="$prefix" QSPP_BENCH_ACCOUNTS="$accounts" QSPP_BENCH_PASSWORD="$password"
 refresh_connections=8
 
 median() { sort -n | awk '{ values[NR] = $1 } END { print values[int((NR + 1) / 2)] }'; }
 rate() { grep '^BENCH' | sed 's/.*rps=\([0-9.]*\).*/\1/'; }
-verify_rates=() hash_rates=() get_rates=() login_rates=() refresh_rates=() bad=0
+verify_rates=() hash_rates=() auth_rates=() get_rates=() login_rates=() refresh_rates=() bad=0
 for round in $(seq "$rounds"); do
     echo "== round $round/$rounds" >&2
     speed=$("$binary" speed --seconds "$duration")
     verify_rates+=("$(echo "$speed" | sed 's/.*mldsa65_verify_per_second=\([0-9.]*\).*/\1/')")
     hash_rates+=("$(echo "$speed" | sed 's/.*argon2id_hash_per_second=\([0-9.]*\).*/\1/')")
-    out=$(wrk -t 2 -c 64 -d "${duration}s" -s scripts/bench/auth-get.lua "http://127.0.0.1:$port")
+    out=$(QSPP_BENCH_PATH=/v1/purposes wrk -t 2 -c 64 -d "${duration}s" -s scripts/bench/auth-get.lua \
+        "http://127.0.0.1:$port")
+    auth_rates+=("$(echo "$out" | rate)")
+    bad=$((bad + $(echo "$out" | grep '^BENCH' | sed 's/.*bad=\([0-9]*\).*/\1/')))
+    out=$(QSPP_BENCH_PATH=/v1/me wrk -t 2 -c 64 -d "${duration}s" -s scripts/bench/auth-get.lua "http://127.0.0.1:$port")
     get_rates+=("$(echo "$out" | rate)")
     bad=$((bad + $(echo "$out" | grep '^BENCH' | sed 's/.*bad=\([0-9]*\).*/\1/')))
     out=$(wrk -t 2 -c 16 -d "${duration}s" --timeout 10s -s scripts/bench/auth-login.lua "http://127.0.0.1:$port")
@@ -74,11 +85,12 @@ for round in $(seq "$rounds"); do
         -c "$refresh_connections" -d "${duration}s" -s scripts/bench/auth-refresh.lua "http://127.0.0.1:$port")
     refresh_rates+=("$(echo "$out" | rate)")
     bad=$((bad + $(echo "$out" | grep '^BENCH' | sed 's/.*bad=\([0-9]*\).*/\1/')))
-    echo "   verify ${verify_rates[-1]}/s hash ${hash_rates[-1]}/s | GET ${get_rates[-1]}/s login ${login_rates[-1]}/s refresh ${refresh_rates[-1]}/s" >&2
+    echo "   verify ${verify_rates[-1]}/s hash ${hash_rates[-1]}/s | auth ${auth_rates[-1]}/s me ${get_rates[-1]}/s login ${login_rates[-1]}/s refresh ${refresh_rates[-1]}/s" >&2
 done
 
 verify=$(printf '%s\n' "${verify_rates[@]}" | median)
 hash=$(printf '%s\n' "${hash_rates[@]}" | median)
+auth=$(printf '%s\n' "${auth_rates[@]}" | median)
 get=$(printf '%s\n' "${get_rates[@]}" | median)
 logins=$(printf '%s\n' "${login_rates[@]}" | median)
 refreshes=$(printf '%s\n' "${refresh_rates[@]}" | median)
@@ -86,9 +98,11 @@ echo
 echo "medians of $rounds alternating rounds of ${duration}s on $(nproc) cores, PostgreSQL, log level $QSPP_LOG_LEVEL"
 printf '%-46s %s\n' "raw ML-DSA-65 verifies (all cores)" "$verify /s   (rounds: ${verify_rates[*]})"
 printf '%-46s %s\n' "raw Argon2id m=19MiB t=2 p=1 (all cores)" "$hash /s   (rounds: ${hash_rates[*]})"
+printf '%-46s %s\n' "GET /v1/purposes with a token, 64 connections" "$auth req/s   (rounds: ${auth_rates[*]})"
 printf '%-46s %s\n' "GET /v1/me, 64 connections" "$get req/s   (rounds: ${get_rates[*]})"
 printf '%-46s %s\n' "POST /v1/auth/login, 16 connections" "$logins req/s   (rounds: ${login_rates[*]})"
 printf '%-46s %s\n' "POST /v1/auth/refresh, $refresh_connections token chains" "$refreshes req/s   (rounds: ${refresh_rates[*]})"
-printf '%-46s %s\n' "ratio GET / raw verify" "$(awk "BEGIN{printf \"%.2f\", $get/$verify}")"
+printf '%-46s %s\n' "ratio authenticated GET / raw verify" "$(awk "BEGIN{printf \"%.2f\", $auth/$verify}")"
+printf '%-46s %s\n' "ratio GET /v1/me / raw verify" "$(awk "BEGIN{printf \"%.2f\", $get/$verify}")"
 printf '%-46s %s\n' "ratio login / raw Argon2id" "$(awk "BEGIN{printf \"%.2f\", $logins/$hash}")"
 printf '%-46s %s\n' "unexpected answers" "$bad"

@@ -17,11 +17,14 @@ public struct Account: Sendable, Equatable {
     /// The TOTP secret sealed under the master key; present from set-up on.
     public var sealedTOTPSecret: Data?
     public var mfaEnabled: Bool
+    /// Unused recovery codes, as last read.
+    public var recoveryCodesRemaining: Int
 
     public init(
         id: UUID, email: EmailAddress, passwordHash: String, roles: Set<Role>, createdAt: Date,
-        sealedTOTPSecret: Data? = nil, mfaEnabled: Bool = false
+        sealedTOTPSecret: Data? = nil, mfaEnabled: Bool = false, recoveryCodesRemaining: Int = 0
     ) {
+        self.recoveryCodesRemaining = recoveryCodesRemaining
         self.id = id
         self.email = email
         self.passwordHash = passwordHash

@@ -15,13 +15,13 @@ public protocol IdentityRepository: Sendable {
     func consumeTOTPStep(userID: UUID, step: Int64) async throws -> Bool
     /// Marks an unused recovery code used. False when it is unknown or already used.
     func consumeRecoveryCode(userID: UUID, digest: String, at: Date) async throws -> Bool
-    func remainingRecoveryCodes(userID: UUID) async throws -> Int
     /// Deletes the account's credentials, MFA and refresh tokens, and revokes its sessions.
     func deleteAccount(id: UUID, at: Date) async throws
     func accounts(withRole role: Role) async throws -> [Account]
     func setRoles(userID: UUID, roles: Set<Role>) async throws
 
-    func insertSession(_ session: Session, firstToken: RefreshTokenRecord) async throws
+    /// Stores a new session, its first refresh token and the audit events of its creation, together.
+    func insertSession(_ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent]) async throws
     func session(id: UUID) async throws -> Session?
     func sessions(userID: UUID) async throws -> [Session]
     /// Revokes a session and every refresh token of it. False when there was no such active session.

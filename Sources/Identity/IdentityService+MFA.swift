@@ -56,10 +56,6 @@ extension IdentityService {
         try await audit(.mfaDisabled, userID: account.id, sessionID: user.sessionID, client: client)
     }
 
-    public func remainingRecoveryCodes(user: AuthenticatedUser) async throws -> Int {
-        try await repository.remainingRecoveryCodes(userID: user.userID)
-    }
-
     /// A TOTP code not used before, or an unused recovery code; under a per-account throttle.
     func verifySecondFactor(_ code: String, account: Account, client: ClientInfo) async throws {
         guard account.mfaEnabled, let sealed = account.sealedTOTPSecret else { throw IdentityError.mfaNotEnabled }

@@ -133,12 +133,12 @@ public final class IdentityService: Sendable {
         let record = RefreshTokenRecord(
             digest: OpaqueSecret.digest(refreshToken), sessionID: session.id, userID: account.id, issuedAt: now,
             expiresAt: now.addingTimeInterval(refreshLifetime(rememberMe: rememberMe)))
-        try await repository.insertSession(session, firstToken: record)
         let access = try await tokens.issueAccessToken(
             account: account, sessionID: session.id, methods: methods, now: now)
-        try await audit(
-            .loginSucceeded, userID: account.id, sessionID: session.id, client: client,
+        let event = AuthEvent(
+            kind: .loginSucceeded, at: now, userID: account.id, sessionID: session.id, client: client,
             details: ["amr": methods.joined(separator: " ")])
+        try await repository.insertSession(session, firstToken: record, recording: [event])
         return TokenGrant(
             account: account, sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
             refreshToken: refreshToken, refreshTokenExpiresAt: record.expiresAt, rememberMe: rememberMe)

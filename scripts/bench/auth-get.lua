@@ -1,9 +1,10 @@
--- wrk script: an authenticated read of the caller's own account.
+-- wrk script: an authenticated GET of QSPP_BENCH_PATH.
 local token = os.getenv("QSPP_BENCH_TOKEN")
+local path = os.getenv("QSPP_BENCH_PATH")
 local bad = 0
 
 request = function()
-    return wrk.format("GET", "/v1/me", { ["Authorization"] = "Bearer " .. token })
+    return wrk.format("GET", path, { ["Authorization"] = "Bearer " .. token })
 end
 
 response = function(status, headers, body)

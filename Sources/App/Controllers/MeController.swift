@@ -64,7 +64,7 @@ struct MeController {
         return Profile(
             id: account.subjectID, email: account.email.normalized, roles: account.roles.map(\.rawValue).sorted(),
             mfaEnabled: account.mfaEnabled,
-            recoveryCodesRemaining: try await identity.remainingRecoveryCodes(user: user),
+            recoveryCodesRemaining: account.recoveryCodesRemaining,
             createdAt: RFC3339.string(from: account.createdAt), sessionId: user.sessionID.uuidString.lowercased(),
             amr: user.authenticationMethods)
     }

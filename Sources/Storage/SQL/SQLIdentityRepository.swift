@@ -7,13 +7,17 @@ struct SQLIdentityRepository: IdentityRepository {
 
     // MARK: Accounts
 
-    private static let accountColumns = "id, email, password_hash, roles, created_at, totp_secret, mfa_enabled"
+    private static let accountColumns = """
+        id, email, password_hash, roles, created_at, totp_secret, mfa_enabled,
+        (SELECT count(*) FROM recovery_codes WHERE user_id = accounts.id AND used_at IS NULL)
+        """
 
     private static func account(_ row: SQLRow) throws -> Account {
         Account(
             id: try row.uuid(0), email: try EmailAddress(try row.text(1)), passwordHash: try row.text(2),
             roles: Set(try row.text(3).split(separator: " ").compactMap { Role(rawValue: String($0)) }),
-            createdAt: try row.time(4), sealedTOTPSecret: row[5].blob, mfaEnabled: try row.integer(6) == 1)
+            createdAt: try row.time(4), sealedTOTPSecret: row[5].blob, mfaEnabled: try row.integer(6) == 1,
+            recoveryCodesRemaining: Int(try row.integer(7)))
     }
 
     private static func roles(_ roles: Set<Role>) -> SQLValue {
@@ -99,13 +103,6 @@ struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
-    func remainingRecoveryCodes(userID: UUID) async throws -> Int {
-        Int(
-            try await database.select(
-                "SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL", [.uuid(userID)]
-            ).first?.integer(0) ?? 0)
-    }
-
     func deleteAccount(id: UUID, at date: Date) async throws {
         try await database.transaction { tx in
             try await tx.execute(
@@ -130,8 +127,9 @@ struct SQLIdentityRepository: IdentityRepository {
             authenticationMethods: try row.text(8).split(separator: " ").map(String.init))
     }
 
-    func insertSession(_ session: Session, firstToken: RefreshTokenRecord) async throws {
+    func insertSession(_ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent]) async throws {
         try await database.transaction { tx in
+            for event in events { try await Self.insert(event, tx) }
             try await tx.execute(
                 """
                 INSERT INTO sessions (id, user_id, created_at, last_used_at, ip_address, user_agent, remember_me, amr)
@@ -248,7 +246,7 @@ struct SQLIdentityRepository: IdentityRepository {
     func updateLoginThrottle(
         key: String, _ decide: @escaping @Sendable (LoginThrottleState?) -> (LoginThrottleState, LoginThrottleDecision)
     ) async throws -> LoginThrottleDecision {
-        try await database.transaction { [database] tx in
+        try await database.transaction(.counter) { [database] tx in
             // Insert-then-lock, so that two first attempts cannot both see "no row".
             try await tx.execute(
                 """
@@ -280,13 +278,13 @@ struct SQLIdentityRepository: IdentityRepository {
     }
 
     func clearLoginThrottle(key: String) async throws {
-        try await database.transaction { tx in
+        try await database.transaction(.counter) { tx in
             try await tx.execute("DELETE FROM login_throttle WHERE key = $1", [.text(key)])
         }
     }
 
     func countRateLimitHit(key: String, windowStart: Int64) async throws -> Int {
-        try await database.transaction { tx in
+        try await database.transaction(.counter) { tx in
             Int(
                 try await tx.query(
                     """
@@ -336,8 +334,11 @@ struct SQLIdentityRepository: IdentityRepository {
     // MARK: Audit
 
     func appendAuthEvent(_ event: AuthEvent) async throws {
+        try await database.transaction { tx in try await Self.insert(event, tx) }
+    }
+
+    private static func insert(_ event: AuthEvent, _ tx: any SQLExecutor) async throws {
         let details = try JSONSerialization.data(withJSONObject: event.details, options: [.sortedKeys])
-        try await database.transaction { tx in
             try await tx.execute(
                 """
                 INSERT INTO auth_events (id, kind, occurred_at, user_id, session_id, ip_address, user_agent, details)
@@ -350,7 +351,6 @@ struct SQLIdentityRepository: IdentityRepository {
                     .optional(event.client.ipAddress), .optional(event.client.userAgent),
                     .text(String(decoding: details, as: UTF8.self)),
                 ])
-        }
     }
 
     func authEvents(userID: UUID?, limit: Int) async throws -> [AuthEvent] {

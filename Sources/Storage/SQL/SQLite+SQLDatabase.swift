@@ -9,7 +9,10 @@ extension SQLiteDatabaseFile: SQLDatabase {
         try await read(Self.positional(sql), binds.map(Self.sqliteData)).map(Self.row)
     }
 
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+    /// SQLite's durability is per connection, so counters are flushed like everything else here.
+    func transaction<T: Sendable>(
+        _ durability: SQLDurability, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T
+    ) async throws -> T {
         try await write { connection in try await body(SQLiteExecutor(connection: connection)) }
     }
 
