@@ -54,7 +54,7 @@ struct SystemAPITests {
         }
     }
 
-    /// Every operation the OpenAPI document promises is routed, and every routed path is documented.
+    /// The OpenAPI document lists exactly the operations the router serves.
     @Test func theOpenAPIDocumentMatchesTheRoutes() async throws {
         try await withApp(.sqlite) { api in
             let response = try await api.send(.get, "/openapi.json", token: nil)
@@ -62,31 +62,22 @@ struct SystemAPITests {
             let document = try response.object()
             #expect((document["openapi"] as? String)?.hasPrefix("3.1") == true)
             let paths = try #require(document["paths"] as? [String: [String: Any]])
-            var operations: Set<String> = []
+            var documented: Set<String> = []
             for (path, methods) in paths {
                 for method in methods.keys where ["get", "post", "patch", "put", "delete"].contains(method) {
-                    operations.insert("\(method.uppercased()) \(path)")
-                    let uri = path.replacingOccurrences(of: "{subjectId}", with: "alice")
-                        .replacingOccurrences(of: "{userId}", with: "alice")
-                        .replacingOccurrences(of: "{purposeId}", with: "marketing")
-                    let answer = try await api.send(HTTPRequest.Method(method.uppercased())!, uri, json: "{}")
-                    if answer.status == .notFound {
-                        #expect(
-                            try answer.object()["detail"] as? String != "no such resource",
-                            "\(method) \(path) is not routed")
-                    }
+                    documented.insert("\(method.uppercased()) \(path)")
                 }
             }
-            #expect(operations == Self.routedOperations)
+            let router = buildRouter(services: api.services, metrics: HTTPMetrics())
+            let routed = Set(
+                router.routes.map { route in
+                    let path = route.path.description.split(separator: "/").map { segment in
+                        segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
+                    }
+                    return "\(route.method.rawValue) /" + path.joined(separator: "/")
+                })
+            #expect(documented.subtracting(routed).isEmpty, "documented but not routed: \(documented.subtracting(routed))")
+            #expect(routed.subtracting(documented).isEmpty, "routed but not documented: \(routed.subtracting(documented))")
         }
     }
-
-    static let routedOperations: Set<String> = [
-        "GET /health", "GET /ready", "GET /metrics", "GET /openapi.json", "GET /.well-known/gpc.json",
-        "GET /v1/purposes", "POST /v1/purposes", "GET /v1/purposes/{purposeId}", "PATCH /v1/purposes/{purposeId}",
-        "POST /v1/purposes/{purposeId}/notices",
-        "POST /v1/subjects/{subjectId}/consents", "GET /v1/subjects/{subjectId}/consents",
-        "POST /v1/subjects/{subjectId}/consents/batch", "GET /v1/subjects/{subjectId}/consents/history",
-        "POST /consent", "GET /consent/{userId}",
-    ]
 }
