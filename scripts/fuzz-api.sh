@@ -20,7 +20,9 @@ server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$workdir"' EXIT
 until curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.05; done
 token=$(qspp_admin_token "$binary" "$port")
+# Operations that end the fuzzer's own session are left out, or every later request would be a 401.
 st run "http://127.0.0.1:$port/openapi.json" -H "Authorization: Bearer $token" --max-examples "$examples" \
+    --exclude-operation-id-regex '^(logout|revokeUserSessions|revokeUserSession|revokeMySession|deleteAccount|changePassword)$' \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --phases fuzzing,stateful
 if grep -q '"unhandled error"' "$workdir/server.log"; then

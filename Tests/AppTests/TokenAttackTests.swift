@@ -149,6 +149,14 @@ struct TokenAttackTests {
                 #expect(
                     try await api.send(.get, "/v1/subjects/\(user.id)/consents", token: token).status == .unauthorized)
             }
+            // A bad token is no one: public routes answer as usual, and routes that need a caller say why.
+            #expect(try await api.send(.get, "/health", token: "garbage").status == .ok)
+            #expect(try await api.send(.get, "/v1/purposes", token: "garbage").status == .ok)
+            let problem = try await api.send(.get, "/v1/me", token: "garbage").object()
+            #expect(problem["type"] as? String == "urn:qspp:problem:invalid-token")
+            #expect(
+                try await api.send(.get, "/v1/me", token: nil, headers: [.authorization: "Basic abc"]).status
+                    == .unauthorized)
             // And the genuine token still works after all that.
             #expect(try await api.send(.get, "/v1/me", token: user.accessToken).status == .ok)
         }

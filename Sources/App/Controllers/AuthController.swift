@@ -113,6 +113,7 @@ struct AuthController {
     /// with the refresh token alone, and always clears the cookie.
     @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
+        if context.authenticationFailure != nil { _ = try context.requireUser() }
         if let user = context.principal {
             let everywhere =
                 request.headers[.contentLength].map { $0 != "0" } ?? false

@@ -16,6 +16,8 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var requestID = ""
     public var principal: Principal?
+    /// Why a presented token did not identify anyone, for the 401 of a route that needs a caller.
+    var authenticationFailure: Problem?
     public let remoteAddress: SocketAddress?
 
     /// Large enough for a full batch of decisions, small enough that a flood of bodies cannot exhaust memory.
@@ -37,7 +39,7 @@ public struct AppRequestContext: RequestContext {
     }
 
     func requireUser() throws(Problem) -> Principal {
-        guard let principal else { throw Problem.unauthenticated }
+        guard let principal else { throw authenticationFailure ?? Problem.unauthenticated }
         return principal
     }
 

@@ -2,8 +2,9 @@ import Hummingbird
 import Identity
 
 /// Recognises a bearer access token. It only identifies the caller; each route decides what the caller
-/// may do, so a route without a check is visible in review. A token that is present but not valid is
-/// refused outright rather than treated as anonymous.
+/// may do, so a route without a check is visible in review. A token that is present but not valid
+/// never counts as anyone: routes that need a caller answer 401 with the reason, and public routes
+/// (health checks, the JWKS, the purpose catalog) answer as they would without it.
 struct TokenAuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let identity: IdentityService
@@ -13,14 +14,15 @@ struct TokenAuthMiddleware: RouterMiddleware {
     ) async throws -> Response {
         guard let authorization = request.headers[.authorization] else { return try await next(request, context) }
         // The scheme name is case-insensitive (RFC 9110 §11.1).
-        guard authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
-            throw Problem.unauthenticated
-        }
         var context = context
-        do {
-            context.principal = try await identity.authenticate(accessToken: String(authorization.dropFirst(7)))
-        } catch let error as IdentityError {
-            throw Problem.invalidToken(error.description)
+        if authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " {
+            do {
+                context.principal = try await identity.authenticate(accessToken: String(authorization.dropFirst(7)))
+            } catch let error as IdentityError {
+                context.authenticationFailure = .invalidToken(error.description)
+            }
+        } else {
+            context.authenticationFailure = .invalidToken("the Authorization header must be 'Bearer <token>'")
         }
         return try await next(request, context)
     }
