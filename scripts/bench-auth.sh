@@ -16,13 +16,8 @@ source scripts/lib/postgres.sh
 duration=${1:-10}
 rounds=${2:-3}
 
-qspp_find_pg_bin || { qspp_apt_install postgresql; qspp_find_pg_bin; }
-command -v wrk >/dev/null || qspp_apt_install wrk
-command -v curl >/dev/null || qspp_apt_install curl
-qspp_build_dependencies
-
-swift build -c release --product qspp >&2
-binary="$(swift build -c release --show-bin-path)/qspp"
+qspp_bench_tools
+binary=$(qspp_release_binary)
 
 server_pid=
 workdir=$(mktemp -d)

@@ -6,11 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 source scripts/lib/admin.sh
-qspp_build_dependencies
 examples=${1:-60}
 command -v st >/dev/null || python3 -m pip install --quiet schemathesis
-swift build -c release --product qspp >&2
-binary="$(swift build -c release --show-bin-path)/qspp"
+binary=$(qspp_release_binary)
 workdir=$(mktemp -d)
 port=$((20000 + RANDOM % 5000))
 export QSPP_LOG_LEVEL=warning QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite" QSPP_LOGIN_RATE_LIMIT=1000000 \

@@ -36,13 +36,7 @@ struct Keys: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let configuration = try await options.load()
-            let logger = makeLogger(configuration)
-            let services = try await AppServices.open(configuration, logger: logger)
-            let keys = try await services.withRunningStore {
-                try await services.prepare(logger: logger)
-                return try await services.store.identity.signingKeys()
-            }
+            let keys = try await options.withServices { try await $0.store.identity.signingKeys() }
             print("KID                                          ALGORITHM  CREATED                  STATE")
             for key in keys.sorted(by: { $0.createdAt > $1.createdAt }) {
                 let state = key.retiredAt.map { "retired \(ISO8601DateFormatter().string(from: $0))" } ?? "signing"
@@ -77,22 +71,32 @@ struct Users: AsyncParsableCommand {
         @Option(help: "The administrator's email address.") var email: String
 
         func run() async throws {
-            let configuration = try await options.load()
             let environment = ProcessInfo.processInfo.environment
             guard let password = environment["QSPP_ADMIN_PASSWORD"] ?? readLine(strippingNewline: true),
                 !password.isEmpty
             else { throw ValidationError("give the password in QSPP_ADMIN_PASSWORD or on standard input") }
-            let logger = makeLogger(configuration)
-            let services = try await AppServices.open(configuration, logger: logger)
             do {
-                let account = try await services.withRunningStore {
-                    try await services.prepare(logger: logger)
-                    return try await services.identity.createAdministrator(email: email, password: password)
+                let account = try await options.withServices {
+                    try await $0.identity.createAdministrator(email: email, password: password)
                 }
                 print("administrator \(account.email) created with id \(account.subjectID)")
             } catch let error as IdentityError {
                 throw ValidationError(error.description)
             }
+        }
+    }
+}
+
+extension ConfigurationOptions {
+    /// Opens the services from the configuration, migrates and loads the keys, runs `body` with the
+    /// store running, and closes everything: the frame of every one-shot command.
+    func withServices<T: Sendable>(_ body: @escaping @Sendable (AppServices) async throws -> T) async throws -> T {
+        let configuration = try await load()
+        let logger = makeLogger(configuration)
+        let services = try await AppServices.open(configuration, logger: logger)
+        return try await services.withRunningStore {
+            try await services.prepare(logger: logger)
+            return try await body(services)
         }
     }
 }

@@ -25,3 +25,17 @@ qspp_python_test_tools() {
     echo "Installing pyotp and dilithium-py with pip (test-only)" >&2
     python3 -m pip install --quiet --disable-pip-version-check pyotp==2.12.1 dilithium-py==1.5.1
 }
+
+# What the benchmarks need besides the build: PostgreSQL's tools (sets PG_BIN), wrk and curl.
+qspp_bench_tools() {
+    qspp_find_pg_bin || { qspp_apt_install postgresql; qspp_find_pg_bin; }
+    command -v wrk >/dev/null || qspp_apt_install wrk
+    command -v curl >/dev/null || qspp_apt_install curl
+}
+
+# Builds the release binary (progress on standard error) and prints its path.
+qspp_release_binary() {
+    qspp_build_dependencies
+    swift build -c release --product qspp >&2
+    echo "$(swift build -c release --show-bin-path)/qspp"
+}
