@@ -20,8 +20,11 @@ public protocol IdentityRepository: Sendable {
     func accounts(withRole role: Role) async throws -> [Account]
     func setRoles(userID: UUID, roles: Set<Role>) async throws
 
-    /// Stores a new session, its first refresh token and the audit events of its creation, together.
-    func insertSession(_ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent]) async throws
+    /// Stores a new session, its first refresh token and the audit events of its creation, and clears the
+    /// login throttle that the successful authentication ends, in one transaction.
+    func insertSession(
+        _ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent], clearingThrottle key: String?
+    ) async throws
     func session(id: UUID) async throws -> Session?
     func sessions(userID: UUID) async throws -> [Session]
     /// Revokes a session and every refresh token of it. False when there was no such active session.

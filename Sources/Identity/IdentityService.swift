@@ -98,17 +98,19 @@ public final class IdentityService: Sendable {
             try await audit(.loginFailed, userID: account.id, client: client, details: ["reason": "credentials"])
             throw IdentityError.invalidCredentials
         }
-        try await repository.clearLoginThrottle(key: throttleKey)
         if needsRehash {
             try await repository.updatePasswordHash(userID: account.id, hash: try await hasher.hash(password))
             try await audit(.passwordRehashed, userID: account.id, client: client)
         }
         if account.mfaEnabled {
+            try await repository.clearLoginThrottle(key: throttleKey)
             let challenge = try await tokens.issueMFAChallenge(userID: account.id, rememberMe: rememberMe, now: now())
             try await audit(.mfaChallenged, userID: account.id, client: client)
             return .mfaRequired(challenge: challenge)
         }
-        return .authenticated(try await startSession(account, methods: ["pwd"], rememberMe: rememberMe, client: client))
+        return .authenticated(
+            try await startSession(
+                account, methods: ["pwd"], rememberMe: rememberMe, client: client, clearingThrottle: throttleKey))
     }
 
     public func completeMFALogin(challenge: String, code: String, client: ClientInfo) async throws -> TokenGrant {
@@ -121,7 +123,7 @@ public final class IdentityService: Sendable {
     }
 
     func startSession(
-        _ account: Account, methods: [String], rememberMe: Bool, client: ClientInfo
+        _ account: Account, methods: [String], rememberMe: Bool, client: ClientInfo, clearingThrottle: String? = nil
     ) async throws
         -> TokenGrant
     {
@@ -138,7 +140,8 @@ public final class IdentityService: Sendable {
         let event = AuthEvent(
             kind: .loginSucceeded, at: now, userID: account.id, sessionID: session.id, client: client,
             details: ["amr": methods.joined(separator: " ")])
-        try await repository.insertSession(session, firstToken: record, recording: [event])
+        try await repository.insertSession(
+            session, firstToken: record, recording: [event], clearingThrottle: clearingThrottle)
         return TokenGrant(
             account: account, sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
             refreshToken: refreshToken, refreshTokenExpiresAt: record.expiresAt, rememberMe: rememberMe)

@@ -104,7 +104,9 @@ public struct PasswordHashingError: Error, CustomStringConvertible {
 
 extension PasswordHasher {
     /// One hash at OWASP's minimum parameters on the calling thread, for `qspp speed`.
-    public static func hashNowForBenchmark(_ password: String, parameters: Argon2Parameters = .owaspMinimum) throws
+    public static func hashNowForBenchmark(
+        _ password: String, parameters: Argon2Parameters = .owaspMinimum
+    ) throws
         -> String
     {
         try hashNow(password, parameters: parameters)

@@ -12,7 +12,8 @@ struct Speed: AsyncParsableCommand {
         abstract: "Measure raw ML-DSA-65 verifications and Argon2id hashes per second on all cores.")
 
     @Option(help: "Seconds per measurement.") var seconds = 5.0
-    @Option(help: "Threads; defaults to the number of cores.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Threads; defaults to the number of cores.") var threads = ProcessInfo.processInfo
+        .activeProcessorCount
 
     func run() async throws {
         let key = try MLDSA65.PrivateKey()
@@ -21,7 +22,10 @@ struct Speed: AsyncParsableCommand {
         let publicKey = key.publicKey
         let verifies = measure { precondition(publicKey.isValidSignature(signature, for: message)) }
         let hashes = measure { _ = try? PasswordHasher.hashNowForBenchmark("correct horse battery staple") }
-        print(String(format: "mldsa65_verify_per_second=%.0f argon2id_hash_per_second=%.1f threads=%d", verifies, hashes, threads))
+        print(
+            String(
+                format: "mldsa65_verify_per_second=%.0f argon2id_hash_per_second=%.1f threads=%d", verifies, hashes,
+                threads))
     }
 
     /// Runs `work` in a loop on `threads` threads for `seconds`, and returns completions per second.

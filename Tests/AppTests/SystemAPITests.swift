@@ -76,8 +76,10 @@ struct SystemAPITests {
                     }
                     return "\(route.method.rawValue) /" + path.joined(separator: "/")
                 })
-            #expect(documented.subtracting(routed).isEmpty, "documented but not routed: \(documented.subtracting(routed))")
-            #expect(routed.subtracting(documented).isEmpty, "routed but not documented: \(routed.subtracting(documented))")
+            #expect(
+                documented.subtracting(routed).isEmpty, "documented but not routed: \(documented.subtracting(routed))")
+            #expect(
+                routed.subtracting(documented).isEmpty, "routed but not documented: \(routed.subtracting(documented))")
         }
     }
 }

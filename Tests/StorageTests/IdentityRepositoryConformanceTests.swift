@@ -39,7 +39,7 @@ struct IdentityRepositoryConformanceTests {
             await #expect(throws: IdentityError.emailTaken) { try await repository.insertAccount(twin) }
 
             let (session, token) = makeSession(for: account)
-            try await repository.insertSession(session, firstToken: token, recording: [])
+            try await repository.insertSession(session, firstToken: token, recording: [], clearingThrottle: nil)
             try await repository.deleteAccount(id: account.id, at: Date())
             #expect(try await repository.account(id: account.id) == nil)
             #expect(try await repository.session(id: session.id)?.revokedAt != nil)
@@ -84,7 +84,7 @@ struct IdentityRepositoryConformanceTests {
             let account = try makeAccount()
             try await repository.insertAccount(account)
             let (session, first) = makeSession(for: account)
-            try await repository.insertSession(session, firstToken: first, recording: [])
+            try await repository.insertSession(session, firstToken: first, recording: [], clearingThrottle: nil)
             let second = RefreshTokenRecord(
                 digest: OpaqueSecret.digest(OpaqueSecret.generateToken()), sessionID: session.id, userID: account.id,
                 issuedAt: Date(), expiresAt: Date().addingTimeInterval(3600))
@@ -147,18 +147,21 @@ struct IdentityRepositoryConformanceTests {
         }
     }
 
+    /// The algorithm names are unique to this test, so the real keys that other tests sign with on the
+    /// shared PostgreSQL database are never retired by it.
     @Test(arguments: Backend.all)
     func aNewSigningKeyRetiresTheOldOneOfItsAlgorithmOnly(backend: Backend) async throws {
         try await withStore(backend) { store in
             let repository = store.identity
+            let algorithm = "test-\(UUID().uuidString.prefix(8))"
             func key(_ algorithm: String) -> StoredSigningKey {
                 StoredSigningKey(
                     keyID: UUID().uuidString, algorithm: algorithm, publicKey: Data([1]), sealedPrivateKey: Data([2]),
                     createdAt: Date())
             }
-            let first = key("ML-DSA-65")
-            let other = key("EdDSA")
-            let second = key("ML-DSA-65")
+            let first = key(algorithm)
+            let other = key(algorithm + "-other")
+            let second = key(algorithm)
             try await repository.insertSigningKey(first, retiringOthersAt: Date())
             try await repository.insertSigningKey(other, retiringOthersAt: Date())
             try await repository.insertSigningKey(second, retiringOthersAt: Date())

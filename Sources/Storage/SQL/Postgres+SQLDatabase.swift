@@ -17,17 +17,16 @@ struct PostgresSQLDatabase: SQLDatabase {
         }
     }
 
-    func transaction<T: Sendable>(
-        _ durability: SQLDurability, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T
-    ) async throws -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await run { [logger] client in
             try await client.withTransaction(logger: logger) { connection in
-                if durability == .counter {
-                    try await connection.query("SET LOCAL synchronous_commit TO OFF", logger: logger)
-                }
-                return try await body(Executor(connection: connection, logger: logger))
+                try await body(Executor(connection: connection, logger: logger))
             }
         }
+    }
+
+    func write(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await select(sql, binds)
     }
 
     func isUniqueViolation(_ error: any Error) -> Bool {

@@ -58,26 +58,10 @@ protocol SQLDatabase: Sendable {
     /// `FOR UPDATE` where the backend locks rows; SQLite's write transactions are already exclusive.
     var lockRowsClause: String { get }
     func select(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
-    func transaction<T: Sendable>(
-        _ durability: SQLDurability, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T
-    ) async throws -> T
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+    /// One data-changing statement, committed on its own: a single round trip on PostgreSQL.
+    func write(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
     func isUniqueViolation(_ error: any Error) -> Bool
-}
-
-/// Whether a commit waits until it is on disk.
-enum SQLDurability: Sendable {
-    /// Acknowledged only once durable: every write a user is told about.
-    case flushed
-    /// Counters whose last moments may be lost in a crash without harm (rate limits, attempt counts).
-    /// PostgreSQL then commits without waiting for its WAL flush, so a hot counter row is not held
-    /// locked for an fsync; the data stays consistent.
-    case counter
-}
-
-extension SQLDatabase {
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await transaction(.flushed, body)
-    }
 }
 
 extension Date {

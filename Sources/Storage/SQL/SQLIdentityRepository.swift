@@ -127,9 +127,12 @@ struct SQLIdentityRepository: IdentityRepository {
             authenticationMethods: try row.text(8).split(separator: " ").map(String.init))
     }
 
-    func insertSession(_ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent]) async throws {
+    func insertSession(
+        _ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent], clearingThrottle key: String?
+    ) async throws {
         try await database.transaction { tx in
             for event in events { try await Self.insert(event, tx) }
+            if let key { try await tx.execute("DELETE FROM login_throttle WHERE key = $1", [.text(key)]) }
             try await tx.execute(
                 """
                 INSERT INTO sessions (id, user_id, created_at, last_used_at, ip_address, user_agent, remember_me, amr)
@@ -246,17 +249,13 @@ struct SQLIdentityRepository: IdentityRepository {
     func updateLoginThrottle(
         key: String, _ decide: @escaping @Sendable (LoginThrottleState?) -> (LoginThrottleState, LoginThrottleDecision)
     ) async throws -> LoginThrottleDecision {
-        try await database.transaction(.counter) { [database] tx in
-            // Insert-then-lock, so that two first attempts cannot both see "no row".
-            try await tx.execute(
-                """
-                INSERT INTO login_throttle (key, attempts, window_start, locked_until, lockouts)
-                VALUES ($1, 0, 0, NULL, 0) ON CONFLICT (key) DO NOTHING
-                """, [.text(key)])
+        try await database.transaction { tx in
+            // An upsert that always returns the row, locked: two first attempts cannot both see "no row".
             let current = try await tx.query(
                 """
-                SELECT attempts, window_start, locked_until, lockouts FROM login_throttle
-                WHERE key = $1 \(database.lockRowsClause)
+                INSERT INTO login_throttle (key, attempts, window_start, locked_until, lockouts)
+                VALUES ($1, 0, 0, NULL, 0) ON CONFLICT (key) DO UPDATE SET key = excluded.key
+                RETURNING attempts, window_start, locked_until, lockouts
                 """, [.text(key)]
             ).first.map { row in
                 LoginThrottleState(
@@ -278,25 +277,21 @@ struct SQLIdentityRepository: IdentityRepository {
     }
 
     func clearLoginThrottle(key: String) async throws {
-        try await database.transaction(.counter) { tx in
-            try await tx.execute("DELETE FROM login_throttle WHERE key = $1", [.text(key)])
-        }
+        _ = try await database.write("DELETE FROM login_throttle WHERE key = $1", [.text(key)])
     }
 
     func countRateLimitHit(key: String, windowStart: Int64) async throws -> Int {
-        try await database.transaction(.counter) { tx in
-            Int(
-                try await tx.query(
-                    """
-                    INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
-                    ON CONFLICT (key) DO UPDATE SET
-                        hits = CASE WHEN rate_limits.window_start = excluded.window_start
-                            THEN rate_limits.hits + 1 ELSE 1 END,
-                        window_start = excluded.window_start
-                    RETURNING hits
-                    """, [.text(key), .integer(windowStart)]
-                ).first?.integer(0) ?? 0)
-        }
+        Int(
+            try await database.write(
+                """
+                INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
+                ON CONFLICT (key) DO UPDATE SET
+                    hits = CASE WHEN rate_limits.window_start = excluded.window_start
+                        THEN rate_limits.hits + 1 ELSE 1 END,
+                    window_start = excluded.window_start
+                RETURNING hits
+                """, [.text(key), .integer(windowStart)]
+            ).first?.integer(0) ?? 0)
     }
 
     // MARK: Signing keys
@@ -339,18 +334,18 @@ struct SQLIdentityRepository: IdentityRepository {
 
     private static func insert(_ event: AuthEvent, _ tx: any SQLExecutor) async throws {
         let details = try JSONSerialization.data(withJSONObject: event.details, options: [.sortedKeys])
-            try await tx.execute(
-                """
-                INSERT INTO auth_events (id, kind, occurred_at, user_id, session_id, ip_address, user_agent, details)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                """,
-                [
-                    .uuid(event.id), .text(event.kind.rawValue), .time(event.occurredAt),
-                    .optional(event.userID?.uuidString.lowercased()),
-                    .optional(event.sessionID?.uuidString.lowercased()),
-                    .optional(event.client.ipAddress), .optional(event.client.userAgent),
-                    .text(String(decoding: details, as: UTF8.self)),
-                ])
+        try await tx.execute(
+            """
+            INSERT INTO auth_events (id, kind, occurred_at, user_id, session_id, ip_address, user_agent, details)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            """,
+            [
+                .uuid(event.id), .text(event.kind.rawValue), .time(event.occurredAt),
+                .optional(event.userID?.uuidString.lowercased()),
+                .optional(event.sessionID?.uuidString.lowercased()),
+                .optional(event.client.ipAddress), .optional(event.client.userAgent),
+                .text(String(decoding: details, as: UTF8.self)),
+            ])
     }
 
     func authEvents(userID: UUID?, limit: Int) async throws -> [AuthEvent] {

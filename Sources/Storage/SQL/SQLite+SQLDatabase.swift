@@ -9,11 +9,12 @@ extension SQLiteDatabaseFile: SQLDatabase {
         try await read(Self.positional(sql), binds.map(Self.sqliteData)).map(Self.row)
     }
 
-    /// SQLite's durability is per connection, so counters are flushed like everything else here.
-    func transaction<T: Sendable>(
-        _ durability: SQLDurability, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T
-    ) async throws -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await write { connection in try await body(SQLiteExecutor(connection: connection)) }
+    }
+
+    func write(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await transaction { try await $0.query(sql, binds) }
     }
 
     func isUniqueViolation(_ error: any Error) -> Bool {
