@@ -7,7 +7,8 @@
 #   me         wrk GET /v1/me: the same plus one database read;
 #   login      wrk POST /v1/auth/login with the right password (Argon2id at OWASP's minimum), spread
 #              over 64 accounts as real logins are;
-#   refresh    wrk POST /v1/auth/refresh, each connection rotating its own token chain.
+#   refresh    wrk POST /v1/auth/refresh, each connection rotating its own token chain;
+# and, once, the answer time of a wrong password against that of an unknown email.
 # Usage: scripts/bench-auth.sh [seconds per run, default 10] [rounds, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,13 @@ email="$prefix-1@example.com"
 export QSPP_BENCH_TOKEN=$(login "$email" | python3 -c 'import json, sys; print(json.load(sys.stdin)["accessToken"])')
 export QSPP_BENCH_PREFIX="$prefix" QSPP_BENCH_ACCOUNTS="$accounts" QSPP_BENCH_PASSWORD="$password"
 refresh_connections=8
+
+timing_pairs=200
+for index in $(seq "$timing_pairs"); do
+    curl -fsS -X POST "http://127.0.0.1:$port/v1/auth/register" -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$prefix-timing-$index@example.com\",\"password\":\"$password\"}" >/dev/null
+done
+timing=$(python3 scripts/bench/login-timing.py "$port" "$prefix" "$timing_pairs")
 
 median() { sort -n | awk '{ values[NR] = $1 } END { print values[int((NR + 1) / 2)] }'; }
 rate() { grep '^BENCH' | sed 's/.*rps=\([0-9.]*\).*/\1/'; }
@@ -101,3 +109,4 @@ printf '%-46s %s\n' "ratio authenticated GET / raw verify" "$(awk "BEGIN{printf 
 printf '%-46s %s\n' "ratio GET /v1/me / raw verify" "$(awk "BEGIN{printf \"%.2f\", $get/$verify}")"
 printf '%-46s %s\n' "ratio login / raw Argon2id" "$(awk "BEGIN{printf \"%.2f\", $logins/$hash}")"
 printf '%-46s %s\n' "unexpected answers" "$bad"
+printf '%-46s %s\n' "wrong password vs unknown email (medians)" "$(echo "$timing" | sed 's/^TIMING //')"

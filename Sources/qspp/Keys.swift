@@ -61,7 +61,7 @@ struct Keys: AsyncParsableCommand {
 
 struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage accounts from the command line.", subcommands: [CreateAdmin.self])
+        abstract: "Manage accounts from the command line.", subcommands: [CreateAdmin.self, SetRoles.self])
 
     struct CreateAdmin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -83,6 +83,36 @@ struct Users: AsyncParsableCommand {
             } catch let error as IdentityError {
                 throw ValidationError(error.description)
             }
+        }
+    }
+}
+
+extension Users {
+    struct SetRoles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-roles",
+            abstract: "Set an account's roles (user, admin, dpo). Takes effect with the account's next access token.")
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "The account's email address.") var email: String
+        @Option(help: "Comma-separated roles, for example user,dpo.") var roles: String
+
+        func run() async throws {
+            var parsed: Set<Role> = [.user]
+            for name in roles.split(separator: ",") {
+                guard let role = Role(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("unknown role '\(name)'; roles are user, admin and dpo")
+                }
+                parsed.insert(role)
+            }
+            let granted = parsed
+            let email = try EmailAddress(email)
+            let found = try await options.withServices { services -> Bool in
+                guard let account = try await services.store.identity.account(email: email) else { return false }
+                try await services.store.identity.setRoles(userID: account.id, roles: granted)
+                return true
+            }
+            guard found else { throw ValidationError("no account has that email") }
+            print("\(email) now has roles \(granted.map(\.rawValue).sorted().joined(separator: ", "))")
         }
     }
 }

@@ -242,4 +242,37 @@ struct AuthAPITests {
             #expect(try await api.send(.get, "/v1/me", token: stranger.accessToken).status == .ok)
         }
     }
+
+    @Test(arguments: Backend.all)
+    func raisingTheArgon2ParametersRehashesAtTheNextLogin(backend: Backend) async throws {
+        try await withApp(backend, configure: { $0.argon2.iterations = 3 }) { api in
+            // An account whose hash predates the raise (t=2).
+            let email = try EmailAddress("old-hash-\(UUID().uuidString.lowercased())@example.com")
+            let oldHash = try await PasswordHasher().hash(testPassword)
+            let account = Account(id: UUID(), email: email, passwordHash: oldHash, roles: [.user], createdAt: Date())
+            try await api.services.store.identity.insertAccount(account)
+            #expect(try await api.login(email.normalized).status == .ok)
+            let stored = try #require(try await api.services.store.identity.account(id: account.id))
+            #expect(stored.passwordHash.contains("m=19456,t=3,p=1"))
+            #expect(try await api.login(email.normalized).status == .ok)
+            let events = try await api.services.identity.authEvents(userID: account.id)
+            #expect(events.filter { $0.kind == .passwordRehashed }.count == 1)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func malformedLoginBodiesGetProblems(backend: Backend) async throws {
+        try await withApp(backend) { api in
+            for body in ["", "{", "[]", #"{"email":"a@b.co"}"#, #"{"email":1,"password":"x"}"#, #"{"password":null}"#] {
+                let response = try await api.send(.post, "/v1/auth/login", json: body.isEmpty ? nil : body, token: nil)
+                try response.expectProblem(.badRequest)
+            }
+            try await api.send(
+                .post, "/v1/auth/login", json: #"{"email":"a@b.co","password":"x"}"#, token: nil,
+                headers: [.contentType: "text/plain"]
+            ).expectProblem(.unsupportedMediaType)
+            try await api.send(.post, "/v1/auth/mfa", json: #"{"mfaToken":"not.a.jwt","code":"123456"}"#, token: nil)
+                .expectProblem(.unauthorized)
+        }
+    }
 }

@@ -20,6 +20,10 @@ struct TokenAuthMiddleware: RouterMiddleware {
                 context.principal = try await identity.authenticate(accessToken: String(authorization.dropFirst(7)))
             } catch let error as IdentityError {
                 context.authenticationFailure = .invalidToken(error.description)
+            } catch {
+                // The session could not be checked (the database is down): routes that need a caller
+                // answer that outage; public ones, such as /health, are unaffected.
+                context.authenticationFailure = Problem.from(error) ?? .unavailable
             }
         } else {
             context.authenticationFailure = .invalidToken("the Authorization header must be 'Bearer <token>'")
