@@ -9,13 +9,14 @@
 #              over 64 accounts as real logins are;
 #   refresh    wrk POST /v1/auth/refresh, each connection rotating its own token chain;
 # and, once, the answer time of a wrong password against that of an unknown email.
-# Usage: scripts/bench-auth.sh [seconds per run, default 10] [rounds, default 3]
+# Usage: scripts/bench-auth.sh [seconds per run, default 10] [rounds, default 3] [postgres|sqlite, default postgres]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 source scripts/lib/postgres.sh
 duration=${1:-10}
 rounds=${2:-3}
+backend=${3:-postgres}
 
 qspp_bench_tools
 binary=$(qspp_release_binary)
@@ -28,8 +29,13 @@ cleanup() {
     rm -rf "$workdir"
 }
 trap cleanup EXIT
-qspp_pg_start BENCH
-export QSPP_DATABASE_URL="$BENCH_URL" QSPP_LOG_LEVEL="${QSPP_LOG_LEVEL:-warning}"
+if [ "$backend" = sqlite ]; then
+    export QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite"
+else
+    qspp_pg_start BENCH
+    export QSPP_DATABASE_URL="$BENCH_URL"
+fi
+export QSPP_LOG_LEVEL="${QSPP_LOG_LEVEL:-warning}"
 export QSPP_MASTER_KEY="$("$binary" keys new-master-key)"
 export QSPP_LOGIN_RATE_LIMIT=100000000 QSPP_REGISTER_RATE_LIMIT=100000000
 "$binary" migrate >/dev/null
@@ -98,7 +104,7 @@ get=$(printf '%s\n' "${get_rates[@]}" | median)
 logins=$(printf '%s\n' "${login_rates[@]}" | median)
 refreshes=$(printf '%s\n' "${refresh_rates[@]}" | median)
 echo
-echo "medians of $rounds alternating rounds of ${duration}s on $(nproc) cores, PostgreSQL, log level $QSPP_LOG_LEVEL"
+echo "medians of $rounds alternating rounds of ${duration}s on $(nproc) cores, $backend, log level $QSPP_LOG_LEVEL"
 printf '%-46s %s\n' "raw ML-DSA-65 verifies (all cores)" "$verify /s   (rounds: ${verify_rates[*]})"
 printf '%-46s %s\n' "raw Argon2id m=19MiB t=2 p=1 (all cores)" "$hash /s   (rounds: ${hash_rates[*]})"
 printf '%-46s %s\n' "GET /v1/purposes with a token, 64 connections" "$auth req/s   (rounds: ${auth_rates[*]})"
