@@ -1,27 +1,31 @@
+import Crypto
 import Foundation
 import Synchronization
 
 /// Tokens this process has already verified, so a client that reuses its token pays for the ML-DSA
-/// signature check once. Keyed by the whole token text: equal text means an equal verdict.
+/// signature check once. Keyed by the SHA-256 of the whole token text (equal text, equal verdict),
+/// so an entry costs a few hundred bytes rather than the token's five kilobytes.
 final class VerifiedTokenCache: Sendable {
-    private let entries = Mutex<[String: AccessTokenClaims]>([:])
+    private let entries = Mutex<[SHA256Digest: AccessTokenClaims]>([:])
     private let capacity = 50_000
 
     func claims(for token: String, now: Date) -> AccessTokenClaims? {
-        guard let claims = entries.withLock({ $0[token] }) else { return nil }
+        let key = SHA256.hash(data: Data(token.utf8))
+        guard let claims = entries.withLock({ $0[key] }) else { return nil }
         // Expiry and not-before are checked on every use, not only when verified.
         guard claims.exp.value > now, claims.nbf.value <= now else { return nil }
         return claims
     }
 
     func insert(_ claims: AccessTokenClaims, for token: String) {
+        let key = SHA256.hash(data: Data(token.utf8))
         entries.withLock { entries in
             if entries.count >= capacity {
                 let now = Date()
                 entries = entries.filter { $0.value.exp.value > now }
                 if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             }
-            entries[token] = claims
+            entries[key] = claims
         }
     }
 }
