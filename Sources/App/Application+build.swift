@@ -39,7 +39,7 @@ public struct AppServices: Sendable {
             logger.info(
                 "migrations applied", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))])
         }
-        try await identity.tokens.keyRing.load()
+        try await identity.loadSigningKeys()
     }
 
     /// Runs `body` with the store's service running (the PostgreSQL pool needs it), for one-shot commands.

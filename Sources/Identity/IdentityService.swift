@@ -198,4 +198,11 @@ extension IdentityService {
     public func recordKeyRotation(keyID: String) async throws {
         try await audit(.signingKeyRotated, details: ["kid": keyID])
     }
+
+    /// Loads the signing keys, creating (and auditing) the first one on a new database.
+    public func loadSigningKeys() async throws {
+        if let created = try await tokens.keyRing.load() {
+            try await audit(.signingKeyCreated, details: ["kid": created, "alg": tokens.keyRing.algorithm.rawValue])
+        }
+    }
 }

@@ -41,11 +41,14 @@ public final class SigningKeyRing: Sendable {
         self.retention = retention
     }
 
-    /// Loads the keys; creates the first one when none of the configured algorithm exists.
-    public func load(now: Date = Date()) async throws {
+    /// Loads the keys; creates the first one when none of the configured algorithm exists, and then
+    /// returns its key id.
+    @discardableResult
+    public func load(now: Date = Date()) async throws -> String? {
         var stored = try await repository.signingKeys()
+        var created: String?
         if !stored.contains(where: { $0.algorithm == algorithm.rawValue && $0.retiredAt == nil }) {
-            _ = try await addKey(now: now)
+            created = try await addKey(now: now)
             stored = try await repository.signingKeys()
         }
         var entries: [String: Entry] = [:]
@@ -68,6 +71,7 @@ public final class SigningKeyRing: Sendable {
             $0.entries = entries
             $0.signingKeyID = signing
         }
+        return created
     }
 
     /// Creates a key, stores it sealed, and retires the previous signing key. Returns its key id.

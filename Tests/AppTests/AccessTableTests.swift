@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Identity
 import QSPPTestSupport
 import Testing
 
@@ -81,6 +82,25 @@ struct AccessTableTests {
             // What the other user attempted left no trace in the owner's history.
             let history = try await api.history(id)
             #expect(history.count == 7)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func aDPOReadsAnySubjectButWritesNone(backend: Backend) async throws {
+        try await withApp(backend) { api in
+            let subject = try await api.newUser()
+            let officer = try await api.newUser()
+            try await api.services.store.identity.setRoles(userID: UUID(uuidString: officer.id)!, roles: [.user, .dpo])
+            // Roles travel in the token: the officer logs in again to get them.
+            let token = try #require(try await api.login(officer.email).object()["accessToken"] as? String)
+            #expect(try jwtPart(token, 1)["roles"] as? [String] == ["dpo", "user"])
+            #expect(try await api.send(.get, "/v1/subjects/\(subject.id)/consents", token: token).status == .ok)
+            #expect(try await api.send(.get, "/v1/subjects/\(subject.id)/consents/history", token: token).status == .ok)
+            try await api.send(
+                .post, "/v1/subjects/\(subject.id)/consents", json: #"{"purpose":"analytics","decision":"granted"}"#,
+                token: token
+            ).expectProblem(.notFound)
+            try await api.send(.get, "/v1/users/\(subject.id)/sessions", token: token).expectProblem(.forbidden)
         }
     }
 }

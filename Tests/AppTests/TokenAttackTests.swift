@@ -197,6 +197,9 @@ struct TokenAttackTests {
             #expect(key["kty"] as? String == "OKP")
             #expect(key["crv"] as? String == "Ed25519")
             #expect(try await api.send(.get, "/v1/me", token: user.accessToken).status == .ok)
+            let created = try await api.services.identity.authEvents(userID: nil, limit: 1000)
+                .filter { $0.kind == .signingKeyCreated }
+            #expect(created.map { $0.details["alg"] } == ["EdDSA"])
         }
     }
 }
