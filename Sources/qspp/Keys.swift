@@ -121,7 +121,11 @@ extension ConfigurationOptions {
     /// Opens the services from the configuration, migrates and loads the keys, runs `body` with the
     /// store running, and closes everything: the frame of every one-shot command.
     func withServices<T: Sendable>(_ body: @escaping @Sendable (AppServices) async throws -> T) async throws -> T {
-        let configuration = try await load()
+        var configuration = try await load()
+        // A one-shot command prints its result; routine log lines would only bury it.
+        if logLevel == nil, ProcessInfo.processInfo.environment["QSPP_LOG_LEVEL"] == nil {
+            configuration.logLevel = .warning
+        }
         let logger = makeLogger(configuration)
         let services = try await AppServices.open(configuration, logger: logger)
         return try await services.withRunningStore {
