@@ -73,7 +73,9 @@ public func buildApplication(
         router: router,
         server: try HTTPServerSetup.make(configuration: configuration, metrics: metrics, logger: logger),
         configuration: .init(address: address, serverName: nil),
-        services: [services.store, KeyRingRefresher(keyRing: services.identity.tokens.keyRing, logger: logger)],
+        services: [
+            services.store, IdentityHousekeeping(identity: services.identity, logger: logger),
+        ],
         logger: logger)
     app.beforeServerStarts { try await services.prepare(logger: logger) }
     return app
@@ -114,22 +116,29 @@ public func runMigrations(configuration: AppConfiguration, logger: Logger) async
     }
 }
 
-/// Reloads the key ring every minute, so a key rotated by `qspp keys rotate` (or on another replica)
-/// signs here too, and expired keys leave the JWKS.
-struct KeyRingRefresher: Service {
-    let keyRing: SigningKeyRing
+/// Once a minute, reloads the key ring, so a key rotated by `qspp keys rotate` (or on another replica)
+/// signs here too and expired keys leave the JWKS; every ten minutes, purges expired identity rows.
+struct IdentityHousekeeping: Service {
+    let identity: IdentityService
     let logger: Logger
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            var minute = 0
             while !Task.isCancelled {
                 do {
                     try await Task.sleep(for: .seconds(60))
-                    try await keyRing.load()
+                    minute += 1
+                    try await identity.tokens.keyRing.load()
+                    if minute % 10 == 0 {
+                        let purged = try await identity.purgeExpired()
+                        logger.debug("purged expired identity rows", metadata: ["rows": "\(purged)"])
+                    }
                 } catch is CancellationError {
                     return
                 } catch {
-                    logger.warning("reloading signing keys failed", metadata: ["error": "\(error)"])
+                    // Only the error's type: its text could carry database details.
+                    logger.warning("identity housekeeping failed", metadata: ["error": "\(type(of: error))"])
                 }
             }
         }

@@ -46,6 +46,11 @@ public protocol IdentityRepository: Sendable {
     /// Counts one hit against `key` in the fixed window starting at `windowStart`, and returns the count.
     func countRateLimitHit(key: String, windowStart: Int64) async throws -> Int
 
+    /// Deletes what can no longer matter: refresh tokens past their expiry, attempt counters whose
+    /// window and lock-out are both over, and rate-limit windows that ended before `now`. Returns the
+    /// number of rows deleted.
+    func purgeExpired(now: Date, throttleWindow: TimeInterval) async throws -> Int
+
     func signingKeys() async throws -> [StoredSigningKey]
     /// Adds `key` and retires every other active key of the same algorithm, atomically.
     func insertSigningKey(_ key: StoredSigningKey, retiringOthersAt: Date) async throws

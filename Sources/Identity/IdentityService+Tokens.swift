@@ -83,6 +83,12 @@ extension IdentityService {
         }
     }
 
+    /// Deletes expired refresh tokens, finished attempt counters and old rate-limit windows, so that
+    /// an attacker cycling through made-up emails or addresses cannot grow the tables without bound.
+    public func purgeExpired() async throws -> Int {
+        try await repository.purgeExpired(now: now(), throttleWindow: configuration.loginThrottle.window)
+    }
+
     // MARK: Sessions
 
     public func logout(user: AuthenticatedUser, everywhere: Bool, client: ClientInfo) async throws {

@@ -194,4 +194,51 @@ struct IdentityRepositoryConformanceTests {
             #expect(stored.first?.sessionID == events[1].sessionID)
         }
     }
+
+    @Test(arguments: Backend.all)
+    func purgingRemovesOnlyWhatCanNoLongerMatter(backend: Backend) async throws {
+        try await withStore(backend) { store in
+            let repository = store.identity
+            let account = try makeAccount()
+            try await repository.insertAccount(account)
+            let now = Date()
+            let (session, token) = makeSession(for: account, at: now.addingTimeInterval(-7200))
+            try await repository.insertSession(session, firstToken: token, recording: [], clearingThrottle: nil)
+            let (liveSession, liveToken) = makeSession(for: account, at: now)
+            try await repository.insertSession(liveSession, firstToken: liveToken, recording: [], clearingThrottle: nil)
+            let policy = LoginThrottlePolicy.standard
+            let stale = "login:stale-\(UUID())"
+            let fresh = "login:fresh-\(UUID())"
+            _ = try await repository.updateLoginThrottle(key: stale) {
+                policy.claim($0, now: now.addingTimeInterval(-3600))
+            }
+            _ = try await repository.updateLoginThrottle(key: fresh) { policy.claim($0, now: now) }
+            let oldWindow = "login:198.51.100.7-\(UUID())"
+            _ = try await repository.countRateLimitHit(
+                key: oldWindow, windowStart: Int64(now.timeIntervalSince1970) - 7200)
+
+            #expect(try await repository.purgeExpired(now: now, throttleWindow: policy.window) >= 3)
+            // The expired token is gone; the live one still exchanges.
+            _ = try await repository.exchangeRefreshToken(digest: token.digest, at: now) { found, _ in
+                #expect(found == nil)
+                return .reject
+            }
+            _ = try await repository.exchangeRefreshToken(digest: liveToken.digest, at: now) { found, _ in
+                #expect(found != nil)
+                return .reject
+            }
+            // A fresh counter keeps counting; the stale one starts again.
+            _ = try await repository.updateLoginThrottle(key: fresh) { state in
+                #expect(state?.attempts == 1)
+                return policy.claim(state, now: now)
+            }
+            _ = try await repository.updateLoginThrottle(key: stale) { state in
+                #expect(state?.attempts == 0)
+                return policy.claim(state, now: now)
+            }
+            #expect(
+                try await repository.countRateLimitHit(key: oldWindow, windowStart: Int64(now.timeIntervalSince1970))
+                    == 1)
+        }
+    }
 }

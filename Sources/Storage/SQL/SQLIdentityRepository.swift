@@ -294,6 +294,21 @@ struct SQLIdentityRepository: IdentityRepository {
             ).first?.integer(0) ?? 0)
     }
 
+    func purgeExpired(now: Date, throttleWindow: TimeInterval) async throws -> Int {
+        let seconds = Int64(now.timeIntervalSince1970)
+        let tokens = try await database.write(
+            "DELETE FROM refresh_tokens WHERE expires_at < $1 RETURNING digest", [.time(now)])
+        let throttles = try await database.write(
+            """
+            DELETE FROM login_throttle
+            WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $2) RETURNING key
+            """, [.time(now.addingTimeInterval(-throttleWindow)), .time(now)])
+        // Windows are at most an hour long; anything older has no effect on a limit.
+        let limits = try await database.write(
+            "DELETE FROM rate_limits WHERE window_start < $1 RETURNING key", [.integer(seconds - 3600)])
+        return tokens.count + throttles.count + limits.count
+    }
+
     // MARK: Signing keys
 
     func signingKeys() async throws -> [StoredSigningKey] {
