@@ -94,50 +94,25 @@ struct TokenAttackTests {
             let account = try #require(try await api.services.identity.account(id: UUID(uuidString: user.id)!))
             let sessionID = UUID(uuidString: claims["sid"] as! String)!
             let configuration = api.services.configuration
-            let expired = TokenAuthority(
-                issuer: configuration.issuer, audience: configuration.tokenAudience, accessTokenLifetime: -120,
-                keyRing: ring)
-            attacks.append(
-                (
-                    "expired",
-                    try await expired.issueAccessToken(
-                        account: account, sessionID: sessionID, methods: ["pwd"], now: Date()
-                    ).token
-                ))
-            let genuine = api.services.identity.tokens
-            attacks.append(
-                (
-                    "not yet valid",
-                    try await genuine.issueAccessToken(
-                        account: account, sessionID: sessionID, methods: ["pwd"], now: Date().addingTimeInterval(300)
-                    ).token
-                ))
-            let otherAudience = TokenAuthority(
-                issuer: configuration.issuer, audience: "some-other-api", accessTokenLifetime: 900, keyRing: ring)
-            attacks.append(
-                (
-                    "wrong audience",
-                    try await otherAudience.issueAccessToken(
-                        account: account, sessionID: sessionID, methods: ["pwd"], now: Date()
-                    ).token
-                ))
-            let otherIssuer = TokenAuthority(
-                issuer: "https://evil.example", audience: configuration.tokenAudience, accessTokenLifetime: 900,
-                keyRing: ring)
-            attacks.append(
-                (
-                    "wrong issuer",
-                    try await otherIssuer.issueAccessToken(
-                        account: account, sessionID: sessionID, methods: ["pwd"], now: Date()
-                    ).token
-                ))
-            attacks.append(
-                (
-                    "unknown session",
-                    try await genuine.issueAccessToken(
-                        account: account, sessionID: UUID(), methods: ["pwd"], now: Date()
-                    ).token
-                ))
+            /// A token our own key signs, from an authority that differs from the server's in one way.
+            func signed(
+                issuer: String = configuration.issuer, audience: String = configuration.tokenAudience,
+                lifetime: TimeInterval = 900, at date: Date = Date(), session: UUID = sessionID
+            ) async throws -> String {
+                let authority = TokenAuthority(
+                    issuer: issuer, audience: audience, accessTokenLifetime: lifetime, keyRing: ring)
+                return try await authority.issueAccessToken(
+                    account: account, sessionID: session, methods: ["pwd"], now: date
+                )
+                .token
+            }
+            attacks.append(("expired", try await signed(lifetime: -120)))
+            attacks.append(("not yet valid", try await signed(at: Date().addingTimeInterval(300))))
+            attacks.append(("wrong audience", try await signed(audience: "some-other-api")))
+            attacks.append(("wrong issuer", try await signed(issuer: "https://evil.example")))
+            attacks.append(("unknown session", try await signed(session: UUID())))
+            // The control: the same helper with nothing changed makes a token the server accepts.
+            #expect(try await api.send(.get, "/v1/me", token: try await signed()).status == .ok)
 
             for (name, token) in attacks {
                 let response = try await api.send(.get, "/v1/me", token: token)
