@@ -14,8 +14,11 @@ public struct AppServices: Sendable {
     public let identity: IdentityService
     public let rateLimiter: RateLimiter
     public let configuration: AppConfiguration
+    public let metrics: HTTPMetrics
 
-    public static func open(_ configuration: AppConfiguration, logger: Logger) async throws -> AppServices {
+    public static func open(
+        _ configuration: AppConfiguration, logger: Logger, metrics: HTTPMetrics = HTTPMetrics()
+    ) async throws -> AppServices {
         let masterKey = try configuration.resolveMasterKey()
         let store = try await openStore(configuration.databaseURL, logger: logger)
         let keyRing = SigningKeyRing(
@@ -26,10 +29,10 @@ public struct AppServices: Sendable {
             accessTokenLifetime: configuration.accessTokenLifetime, keyRing: keyRing)
         let identity = IdentityService(
             repository: store.identity, hasher: try PasswordHasher(parameters: configuration.argon2), tokens: tokens,
-            masterKey: masterKey)
+            masterKey: masterKey, observe: metrics.authEvent)
         return AppServices(
             store: store, consents: ConsentService(repository: store.consents), identity: identity,
-            rateLimiter: RateLimiter(repository: store.identity), configuration: configuration)
+            rateLimiter: RateLimiter(repository: store.identity), configuration: configuration, metrics: metrics)
     }
 
     /// Migrates (when configured) and loads the signing keys, creating the first one if needed.
@@ -60,13 +63,12 @@ public func buildApplication(
     configuration: AppConfiguration, logger: Logger, metrics: HTTPMetrics = HTTPMetrics()
 ) async throws -> some ApplicationProtocol {
     try await buildApplication(
-        services: AppServices.open(configuration, logger: logger), logger: logger, metrics: metrics)
+        services: AppServices.open(configuration, logger: logger, metrics: metrics), logger: logger)
 }
 
-public func buildApplication(
-    services: AppServices, logger: Logger, metrics: HTTPMetrics = HTTPMetrics()
-) async throws -> some ApplicationProtocol {
+public func buildApplication(services: AppServices, logger: Logger) async throws -> some ApplicationProtocol {
     let configuration = services.configuration
+    let metrics = services.metrics
     let router = buildRouter(services: services, metrics: metrics)
     let address = BindAddress.hostname(configuration.host, port: configuration.port)
     var app = Application(

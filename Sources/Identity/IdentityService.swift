@@ -12,12 +12,16 @@ public final class IdentityService: Sendable {
     let sessionCache: SessionStatusCache
     let verifiedTokens = VerifiedTokenCache()
     let now: @Sendable () -> Date
+    /// Told of every recorded auth event, for metrics.
+    let observe: @Sendable (AuthEvent.Kind) -> Void
 
     public init(
         repository: any IdentityRepository, hasher: PasswordHasher, passwordPolicy: PasswordPolicy = .standard,
         tokens: TokenAuthority, masterKey: MasterKey, configuration: IdentityConfiguration = IdentityConfiguration(),
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        observe: @escaping @Sendable (AuthEvent.Kind) -> Void = { _ in }
     ) {
+        self.observe = observe
         self.repository = repository
         self.hasher = hasher
         self.passwordPolicy = passwordPolicy
@@ -142,6 +146,7 @@ public final class IdentityService: Sendable {
             details: ["amr": methods.joined(separator: " ")])
         try await repository.insertSession(
             session, firstToken: record, recording: [event], clearingThrottle: clearingThrottle)
+        observe(event.kind)
         return TokenGrant(
             account: account, sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
             refreshToken: refreshToken, refreshTokenExpiresAt: record.expiresAt, rememberMe: rememberMe)
@@ -187,6 +192,7 @@ public final class IdentityService: Sendable {
         let event = AuthEvent(
             kind: kind, at: now(), userID: userID, sessionID: sessionID, client: client, details: details)
         try await repository.appendAuthEvent(event)
+        observe(kind)
     }
 
     public func authEvents(userID: UUID?, limit: Int = 100) async throws -> [AuthEvent] {

@@ -31,8 +31,8 @@ func withApp(
 ) async throws {
     var configuration = try testConfiguration(backend)
     configure(&configuration)
-    let services = try await AppServices.open(configuration, logger: testLogger)
-    let app = try await buildApplication(services: services, logger: testLogger, metrics: metrics)
+    let services = try await AppServices.open(configuration, logger: testLogger, metrics: metrics)
+    let app = try await buildApplication(services: services, logger: testLogger)
     try await app.test(testing) { client in
         let email = "admin-\(UUID().uuidString.lowercased())@qspp.test"
         _ = try await services.identity.createAdministrator(email: email, password: testPassword)

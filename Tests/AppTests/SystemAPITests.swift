@@ -51,6 +51,12 @@ struct SystemAPITests {
                     || text.contains(#"route="/v1/subjects/:subjectId/consents/batch""#))
             #expect(text.contains("http_request_duration_seconds_bucket"))
             #expect(!text.contains(subject))
+            // The administrator's login (made by withApp) and a failed one are counted by kind.
+            _ = try await api.login("nobody-\(UUID())@example.com", password: "wrong password here")
+            let after = String(buffer: try await api.send(.get, "/metrics", token: nil).body)
+            #expect(after.contains(#"qspp_auth_events_total{kind="login.success"} 1"#))
+            #expect(after.contains(#"qspp_auth_events_total{kind="admin.created"} 1"#))
+            #expect(after.contains(#"qspp_auth_events_total{kind="login.failure"} 1"#))
         }
     }
 

@@ -1,3 +1,4 @@
+import Identity
 import Prometheus
 import Synchronization
 
@@ -51,19 +52,30 @@ public final class HTTPMetrics: Sendable {
     }
 
     private let tlsGroups = Mutex<[String: Counter]>([:])
+    private let authEvents = Mutex<[String: Counter]>([:])
 
-    func tlsHandshake(group: String) {
-        let counter = tlsGroups.withLock { counters in
-            if let counter = counters[group] { return counter }
+    @Sendable func authEvent(_ kind: AuthEvent.Kind) {
+        labelled(authEvents, "qspp_auth_events", "Recorded auth events by kind", ("kind", kind.rawValue)).increment()
+    }
+
+    /// The counter of `name` for one label value, made on first use.
+    private func labelled(
+        _ counters: borrowing Mutex<[String: Counter]>, _ name: String, _ help: String, _ label: (String, String)
+    ) -> Counter {
+        counters.withLock { counters in
+            if let counter = counters[label.1] { return counter }
             let counter = registry.makeCounter(
-                descriptor: .init(
-                    metricName: "qspp_tls_handshakes", unitName: "total",
-                    helpText: "Completed TLS handshakes by negotiated key-exchange group"),
-                labels: [("group", group)])
-            counters[group] = counter
+                descriptor: .init(metricName: name, unitName: "total", helpText: help), labels: [label])
+            counters[label.1] = counter
             return counter
         }
-        counter.increment()
+    }
+
+    func tlsHandshake(group: String) {
+        labelled(
+            tlsGroups, "qspp_tls_handshakes", "Completed TLS handshakes by negotiated key-exchange group",
+            ("group", group)
+        ).increment()
     }
 
     func consentEventsWritten(_ count: Int) {
