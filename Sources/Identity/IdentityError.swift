@@ -3,10 +3,10 @@
 public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable {
     public enum Kind: String, Equatable, Sendable {
         case invalidEmail, weakPassword, emailTaken
-        case invalidCredentials, mfaRequired, invalidMFACode, mfaNotEnabled, mfaAlreadyEnabled, mfaSetupMissing
+        case invalidCredentials, invalidMFACode, mfaNotEnabled, mfaAlreadyEnabled, mfaSetupMissing
         case tooManyAttempts, rateLimited
         case invalidToken, invalidRefreshToken, refreshTokenReused
-        case sessionNotFound, accountNotFound, forbidden
+        case sessionNotFound, forbidden
     }
     public let kind: Kind
     public let detail: String
@@ -41,6 +41,5 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
     public static let refreshTokenReused = Self(
         .refreshTokenReused, "This refresh token was already used; the session has been revoked.")
     public static let sessionNotFound = Self(.sessionNotFound, "No such session.")
-    public static let accountNotFound = Self(.accountNotFound, "No such account.")
     public static let forbidden = Self(.forbidden, "You may not act on this resource.")
 }

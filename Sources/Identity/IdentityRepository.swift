@@ -17,7 +17,6 @@ public protocol IdentityRepository: Sendable {
     func consumeRecoveryCode(userID: UUID, digest: String, at: Date) async throws -> Bool
     /// Deletes the account's credentials, MFA and refresh tokens, and revokes its sessions.
     func deleteAccount(id: UUID, at: Date) async throws
-    func accounts(withRole role: Role) async throws -> [Account]
     func setRoles(userID: UUID, roles: Set<Role>) async throws
 
     /// Stores a new session, its first refresh token and the audit events of its creation, and clears the

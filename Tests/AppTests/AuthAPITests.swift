@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Identity
+import PQCrypto
 import QSPPTestSupport
 import Testing
 
@@ -73,7 +74,7 @@ struct AuthAPITests {
             let key = try #require(keys.first { $0["kid"] as? String == header["kid"] as? String })
             #expect(key["kty"] as? String == "AKP")
             #expect(key["alg"] as? String == "ML-DSA-65")
-            #expect(Base64URLText.decode(key["pub"] as? String ?? "")?.count == 1952)
+            #expect(Base64URL.decode(key["pub"] as? String ?? "")?.count == 1952)
             #expect(key["priv"] == nil)
 
             let discovery = try await api.send(.get, "/.well-known/openid-configuration", token: nil).object()
@@ -97,7 +98,7 @@ struct AuthAPITests {
                 #expect(cookie.contains(attribute))
             }
             let refreshToken = try #require(try login.object()["refreshToken"] as? String)
-            #expect(Base64URLText.decode(refreshToken)?.count == 32)
+            #expect(Base64URL.decode(refreshToken)?.count == 32)
             #expect(cookie.contains("Max-Age=25919") || cookie.contains("Max-Age=2592000"))
 
             // Refresh from the cookie alone, as a browser does.

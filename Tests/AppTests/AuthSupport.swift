@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Identity
+import PQCrypto
 import QSPPTestSupport
 import Testing
 
@@ -51,25 +52,13 @@ extension API {
 /// The JSON object in one part of a JWT (0: header, 1: claims).
 func jwtPart(_ token: String, _ index: Int) throws -> [String: Any] {
     let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-    let data = try #require(Base64URLText.decode(String(parts[index])))
+    let data = try #require(Base64URL.decode(parts[index]))
     return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
 }
 
-enum Base64URLText {
-    static func decode(_ text: String) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
-    }
-
-    static func encode(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func encode(json: [String: Any]) throws -> String {
-        encode(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
-    }
+/// The base64url of a JSON object, for forging token parts.
+func base64URL(json: [String: Any]) throws -> String {
+    Base64URL.encode(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
 }
 
 /// Runs a Python helper from Tests/Interop and returns its standard output.

@@ -12,8 +12,8 @@ import Testing
 struct TokenAttackTests {
     /// Signs `claims` with `header` using a key QSPP never saw.
     func forge(header: [String: Any], claims: [String: Any], signer: (Data) throws -> Data) throws -> String {
-        let signingInput = try Base64URLText.encode(json: header) + "." + Base64URLText.encode(json: claims)
-        return signingInput + "." + Base64URLText.encode(try signer(Data(signingInput.utf8)))
+        let signingInput = try base64URL(json: header) + "." + base64URL(json: claims)
+        return signingInput + "." + Base64URL.encode(try signer(Data(signingInput.utf8)))
     }
 
     @Test(arguments: Backend.all)
@@ -31,7 +31,7 @@ struct TokenAttackTests {
             // The admin's id in the victim's claims, with the victim's signature.
             claims["roles"] = ["user", "admin"]
             attacks.append(
-                ("tampered claims", parts[0] + "." + (try Base64URLText.encode(json: claims)) + "." + parts[2]))
+                ("tampered claims", parts[0] + "." + (try base64URL(json: claims)) + "." + parts[2]))
             attacks.append(("truncated", String(user.accessToken.dropLast(12))))
             attacks.append(("two parts", parts[0] + "." + parts[1]))
             attacks.append(("garbage", "not.a.token"))
@@ -60,7 +60,7 @@ struct TokenAttackTests {
                         input in
                         Data(
                             HMAC<SHA256>.authenticationCode(
-                                for: input, using: SymmetricKey(data: Base64URLText.decode(publicKey)!)))
+                                for: input, using: SymmetricKey(data: Base64URL.decode(publicKey)!)))
                     }
                 ))
             let stranger = try MLDSA65.PrivateKey()

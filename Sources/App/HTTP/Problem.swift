@@ -111,8 +111,6 @@ extension Problem {
             return Problem(.unauthorized, "invalid-credentials", "Login failed", detail: error.description)
         case .invalidMFACode:
             return Problem(.unauthorized, "invalid-mfa-code", "Invalid code", detail: error.description)
-        case .mfaRequired:
-            return Problem(.unauthorized, "mfa-required", "Second factor required", detail: error.description)
         case .mfaNotEnabled, .mfaAlreadyEnabled, .mfaSetupMissing:
             return Problem(.conflict, "mfa-state", "Conflict", detail: error.description)
         case .tooManyAttempts, .rateLimited:
@@ -123,7 +121,7 @@ extension Problem {
             return .invalidToken(error.description)
         case .invalidRefreshToken, .refreshTokenReused:
             return Problem(.unauthorized, "invalid-refresh-token", "Invalid refresh token", detail: error.description)
-        case .sessionNotFound, .accountNotFound:
+        case .sessionNotFound:
             return Problem(.notFound, "not-found", "Not found", detail: error.description)
         case .forbidden:
             return .forbidden

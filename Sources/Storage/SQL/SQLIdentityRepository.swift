@@ -53,11 +53,6 @@ struct SQLIdentityRepository: IdentityRepository {
         ).first.map(Self.account)
     }
 
-    func accounts(withRole role: Role) async throws -> [Account] {
-        try await database.select("SELECT \(Self.accountColumns) FROM accounts ORDER BY created_at", [])
-            .map(Self.account).filter { $0.roles.contains(role) }
-    }
-
     func setRoles(userID: UUID, roles: Set<Role>) async throws {
         try await database.transaction { tx in
             try await tx.execute("UPDATE accounts SET roles = $1 WHERE id = $2", [Self.roles(roles), .uuid(userID)])
