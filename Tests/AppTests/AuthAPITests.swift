@@ -110,6 +110,12 @@ struct AuthAPITests {
             let next = try #require(try rotated.object()["refreshToken"] as? String)
             #expect(next != refreshToken)
 
+            // A token in the body wins over whatever cookie the client also carries.
+            let bodyWins = try await api.send(
+                .post, "/v1/auth/refresh", json: #"{"refreshToken":"\#(next)"}"#, token: nil,
+                headers: [.cookie: "refreshToken=stale-or-garbage"])
+            #expect(bodyWins.status == .ok)
+
             // Without rememberMe the refresh token lives seven days.
             let short = try await api.login(user.email)
             #expect(

@@ -136,11 +136,13 @@ struct AuthController {
             scope, client: context.clientAddress, rule: .init(limit: perMinute, window: 60))
     }
 
+    /// The token in the body if the client sent one (an API client means that one), else the cookie.
     private func presentedRefreshToken(_ request: inout Request, _ context: AppRequestContext) async throws -> String? {
-        if let cookie = request.cookies[Self.refreshCookie]?.value, !cookie.isEmpty { return cookie }
         let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
-        guard hasBody else { return nil }
-        return try await request.decodeJSON(RefreshInput.self, context: context).value.refreshToken
+        if hasBody, let token = try await request.decodeJSON(RefreshInput.self, context: context).value.refreshToken {
+            return token
+        }
+        return request.cookies[Self.refreshCookie]?.value.nilIfEmpty
     }
 
     /// The token response: the refresh token goes in an `HttpOnly; Secure; SameSite=Strict` cookie and,
@@ -173,4 +175,8 @@ extension Response {
         response.status = status
         return response
     }
+}
+
+extension String {
+    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
 }
