@@ -1,6 +1,8 @@
+import App
 import Consent
 import Foundation
 import Identity
+import PQCrypto
 import QSPPTestSupport
 import Storage
 import Testing
@@ -76,5 +78,29 @@ struct RFC3339Tests {
     @Test func formattingKeepsMicroseconds() {
         #expect(
             RFC3339.string(from: Date(microsecondsSince1970: 1_795_600_800_000_042)) == "2026-11-25T10:00:00.000042Z")
+    }
+}
+
+@Suite("Master key")
+struct MasterKeyStartupTests {
+    /// A wrong key-encryption key stops start-up with a clear message, and changes nothing stored.
+    @Test func aWrongMasterKeyFailsFastAndChangesNothing() async throws {
+        let url = DatabaseURL.sqlite(path: temporaryPath("qspp-kek", extension: "sqlite"))
+        let right = AppConfiguration(databaseURL: url, masterKey: testMasterKey)
+        let services = try await AppServices.open(right, logger: testLogger)
+        let before = try await services.withRunningStore {
+            try await services.prepare(logger: testLogger)
+            return try await services.store.identity.signingKeys()
+        }
+        #expect(before.count == 1)
+
+        let wrong = AppConfiguration(databaseURL: url, masterKey: MasterKey.generateSeedText())
+        let reopened = try await AppServices.open(wrong, logger: testLogger)
+        let after = try await reopened.withRunningStore {
+            await #expect(throws: PQCryptoError.cannotOpen) { try await reopened.prepare(logger: testLogger) }
+            return try await reopened.store.identity.signingKeys()
+        }
+        #expect(after == before)
+        #expect(PQCryptoError.cannotOpen.description.contains("wrong master key"))
     }
 }
