@@ -48,6 +48,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Privacy",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Consent",
             dependencies: [],
             swiftSettings: swiftSettings
@@ -55,7 +60,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Consent", "Identity",
+                "Consent", "Identity", "Privacy",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -67,7 +72,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "Consent", "Identity", "PQCrypto", "Storage",
+                "Consent", "Identity", "PQCrypto", "Privacy", "Storage",
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -96,7 +101,9 @@ let package = Package(
         ),
         .target(
             name: "QSPPTestSupport",
-            dependencies: ["Storage", "Consent", "Identity", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Storage", "Consent", "Identity", "Privacy", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -112,19 +119,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PrivacyTests",
+            dependencies: ["Privacy"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ConsentTests",
             dependencies: ["Consent"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "Consent", "Identity", "QSPPTestSupport"],
+            dependencies: ["Storage", "Consent", "Identity", "Privacy", "QSPPTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "AppTests",
             dependencies: [
-                "App", "Consent", "Identity", "PQCrypto", "Storage", "QSPPTestSupport",
+                "App", "Consent", "Identity", "PQCrypto", "Privacy", "Storage", "QSPPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -3,6 +3,7 @@ public import Hummingbird
 public import Identity
 public import Logging
 import NIOSSL
+public import Privacy
 import ServiceLifecycle
 public import Storage
 
@@ -12,6 +13,7 @@ public struct AppServices: Sendable {
     public let store: any Store
     public let consents: ConsentService
     public let identity: IdentityService
+    public let privacy: PrivacyService
     public let rateLimiter: RateLimiter
     public let configuration: AppConfiguration
     public let metrics: HTTPMetrics
@@ -32,6 +34,7 @@ public struct AppServices: Sendable {
             masterKey: masterKey, observe: metrics.authEvent)
         return AppServices(
             store: store, consents: ConsentService(repository: store.consents), identity: identity,
+            privacy: PrivacyService(repository: store.privacy),
             rateLimiter: RateLimiter(repository: store.identity), configuration: configuration, metrics: metrics)
     }
 
@@ -76,7 +79,7 @@ public func buildApplication(services: AppServices, logger: Logger) async throws
         server: try HTTPServerSetup.make(configuration: configuration, metrics: metrics, logger: logger),
         configuration: .init(address: address, serverName: nil),
         services: [
-            services.store, IdentityHousekeeping(identity: services.identity, logger: logger),
+            services.store, Housekeeping(services: services, logger: logger),
         ],
         logger: logger)
     app.beforeServerStarts { try await services.prepare(logger: logger) }
@@ -101,6 +104,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics) -> Router<A
     router.addRoutes(auth.endpoints)
     router.addRoutes(MeController(services: services).endpoints)
     router.addRoutes(UserAdminController(services: services).endpoints)
+    router.addRoutes(PrivacyController(services: services).endpoints)
     router.addRoutes(PortalController(auth: auth, consents: consents, service: services.consents).endpoints)
     return router
 }
@@ -119,10 +123,12 @@ public func runMigrations(configuration: AppConfiguration, logger: Logger) async
 }
 
 /// Once a minute, reloads the key ring, so a key rotated by `qspp keys rotate` (or on another replica)
-/// signs here too and expired keys leave the JWKS; every ten minutes, purges expired identity rows.
-struct IdentityHousekeeping: Service {
-    let identity: IdentityService
+/// signs here too and expired keys leave the JWKS, and counts overdue data-subject requests for
+/// `/metrics`; every ten minutes, purges expired identity rows.
+struct Housekeeping: Service {
+    let services: AppServices
     let logger: Logger
+    var identity: IdentityService { services.identity }
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -132,6 +138,7 @@ struct IdentityHousekeeping: Service {
                     try await Task.sleep(for: .seconds(60))
                     minute += 1
                     try await identity.tokens.keyRing.load()
+                    services.metrics.overdueRequests(try await services.privacy.overdueCount())
                     if minute % 10 == 0 {
                         let purged = try await identity.purgeExpired()
                         logger.debug("purged expired identity rows", metadata: ["rows": "\(purged)"])
@@ -140,7 +147,7 @@ struct IdentityHousekeeping: Service {
                     return
                 } catch {
                     // Only the error's type: its text could carry database details.
-                    logger.warning("identity housekeeping failed", metadata: ["error": "\(type(of: error))"])
+                    logger.warning("housekeeping failed", metadata: ["error": "\(type(of: error))"])
                 }
             }
         }

@@ -1,6 +1,7 @@
 public import Consent
 public import Identity
 public import Logging
+public import Privacy
 public import ServiceLifecycle
 
 /// An open database with its schema, as one `Service`: running it keeps connections alive;
@@ -8,6 +9,7 @@ public import ServiceLifecycle
 public protocol Store: Service {
     var consents: any ConsentRepository { get }
     var identity: any IdentityRepository { get }
+    var privacy: any PrivacyRepository { get }
     /// Applies every migration not yet applied, and returns the versions it applied. Safe to run twice,
     /// and from several processes at once.
     func migrate() async throws -> [Int]

@@ -3,6 +3,7 @@ import Foundation
 public import Hummingbird
 import Identity
 import NIOCore
+import Privacy
 import Storage
 
 /// An RFC 9457 problem detail: every error the API answers is one of these.
@@ -85,6 +86,12 @@ extension Problem {
             }
         case let error as IdentityError:
             return identityProblem(error)
+        case let error as PrivacyError:
+            return switch error.kind {
+            case .invalidInput: .invalid(error.description)
+            case .notFound: Problem(.notFound, "not-found", "Not found", detail: error.description)
+            case .conflict: Problem(.conflict, "conflict", "Conflict", detail: error.description)
+            }
         case let error as StorageError where error.isUnavailable:
             return .unavailable
         case is NIOTooManyBytesError:

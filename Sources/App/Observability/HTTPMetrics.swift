@@ -26,6 +26,11 @@ public final class HTTPMetrics: Sendable {
                 metricName: "qspp_consent_events_written", unitName: "total", helpText: "Consent events durably written"
             ),
             labels: [])
+        self.overdue = registry.makeGauge(
+            descriptor: .init(
+                metricName: "qspp_dsr_overdue", unitName: "requests",
+                helpText: "Open data-subject requests past their due date"),
+            labels: [])
     }
 
     func record(route: String, method: String, status: Int, duration: Duration) {
@@ -53,6 +58,12 @@ public final class HTTPMetrics: Sendable {
 
     private let tlsGroups = Mutex<[String: Counter]>([:])
     private let authEvents = Mutex<[String: Counter]>([:])
+    private let overdue: Gauge
+
+    /// Open data-subject requests past their statutory due date, as last counted.
+    func overdueRequests(_ count: Int) {
+        overdue.set(to: Double(count))
+    }
 
     @Sendable func authEvent(_ kind: AuthEvent.Kind) {
         labelled(authEvents, "qspp_auth_events", "Recorded auth events by kind", ("kind", kind.rawValue)).increment()

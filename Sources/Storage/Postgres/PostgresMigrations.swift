@@ -90,5 +90,6 @@ extension Migration {
                 FOR EACH ROW EXECUTE FUNCTION auth_events_append_only()
                 """,
             ]),
+        Migration.privacy(integer: "BIGINT", serial: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", strict: ""),
     ]
 }

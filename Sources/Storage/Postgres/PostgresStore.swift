@@ -3,6 +3,7 @@ import Identity
 import Logging
 import NIOSSL
 import PostgresNIO
+import Privacy
 import ServiceLifecycle
 
 /// PostgreSQL, the production database: one connection pool shared by every repository.
@@ -11,6 +12,7 @@ final class PostgresStore: Store {
     let logger: Logger
     let consents: any ConsentRepository
     let identity: any IdentityRepository
+    let privacy: any PrivacyRepository
     /// How long a request may wait for the database before it is answered 503.
     static let requestDeadline: Duration = .seconds(5)
     static let migrationDeadline: Duration = .seconds(30)
@@ -33,7 +35,9 @@ final class PostgresStore: Store {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.consents = PostgresConsentRepository(client: client, logger: logger)
-        self.identity = SQLIdentityRepository(database: PostgresSQLDatabase(client: client, logger: logger))
+        let database = PostgresSQLDatabase(client: client, logger: logger)
+        self.identity = SQLIdentityRepository(database: database)
+        self.privacy = SQLPrivacyRepository(database: database)
     }
 
     private static func tls(_ mode: DatabaseURL.PostgresLocation.TLSMode) -> PostgresClient.Configuration.TLS {
@@ -111,7 +115,7 @@ enum PostgresErrors {
         switch error {
         case let error as PostgresTransactionError:
             return translate(error.closureError ?? error.beginError ?? error.commitError ?? StorageError.unavailable)
-        case is ConsentError, is StorageError, is IdentityError:
+        case is ConsentError, is StorageError, is IdentityError, is PrivacyError:
             return error
         case let error as PSQLError:
             guard error.code == .server, let state = error.serverInfo?[.sqlState] else {

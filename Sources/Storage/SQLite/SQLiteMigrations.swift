@@ -86,5 +86,6 @@ extension Migration {
                 BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END
                 """,
             ]),
+        Migration.privacy(integer: "INTEGER", serial: "INTEGER PRIMARY KEY AUTOINCREMENT", strict: " STRICT"),
     ]
 }

@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Identity
 import Logging
+import Privacy
 import SQLiteNIO
 import ServiceLifecycle
 
@@ -11,11 +12,13 @@ final class SQLiteStore: Store {
     let database: SQLiteDatabaseFile
     let consents: any ConsentRepository
     let identity: any IdentityRepository
+    let privacy: any PrivacyRepository
 
     init(path: String, logger: Logger) async throws {
         self.database = try await SQLiteDatabaseFile(path: path, logger: logger)
         self.consents = SQLiteConsentRepository(database: database)
         self.identity = SQLIdentityRepository(database: database)
+        self.privacy = SQLPrivacyRepository(database: database)
     }
 
     func run() async throws {

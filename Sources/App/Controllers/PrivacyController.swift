@@ -1,0 +1,172 @@
+import Foundation
+import Hummingbird
+import Identity
+import Privacy
+
+/// Data-subject requests: people file and follow their own; admins and DPOs file on a person's behalf,
+/// work the queue by due date, and move requests through their lifecycle.
+struct PrivacyController {
+    let services: AppServices
+    var privacy: PrivacyService { services.privacy }
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.post("/v1/me/requests", use: fileOwn)
+        routes.get("/v1/me/requests", use: listOwn)
+        routes.post("/v1/subjects/:subjectId/requests", use: fileOnBehalf)
+        routes.get("/v1/requests", use: queue)
+        routes.get("/v1/requests/:requestId", use: show)
+        routes.get("/v1/requests/:requestId/events", use: events)
+        routes.post("/v1/requests/:requestId/transitions", use: transition)
+        routes.post("/v1/requests/:requestId/extension", use: extend)
+        return routes
+    }
+
+    struct FileInput: Decodable {
+        var kind: RequestKind
+        var identityVerification: String?
+    }
+
+    struct TransitionInput: Decodable {
+        var status: RequestStatus
+        var reason: String?
+    }
+
+    struct ExtensionInput: Decodable {
+        var reason: String
+    }
+
+    struct RequestOutput: ResponseCodable {
+        var id: String
+        var subjectId: String
+        var kind: String
+        var regime: String
+        var status: String
+        var receivedAt: String
+        var dueAt: String
+        var overdue: Bool
+        var extensionReason: String?
+        var rejectionReason: String?
+        var onBehalf: Bool
+        var identityVerification: String?
+        var updatedAt: String
+
+        init(_ request: DataSubjectRequest, now: Date = Date()) {
+            id = request.id.uuidString.lowercased()
+            subjectId = request.subjectID.uuidString.lowercased()
+            kind = request.kind.rawValue
+            regime = request.kind.regime.rawValue
+            status = request.status.rawValue
+            receivedAt = RFC3339.string(from: request.receivedAt)
+            dueAt = RFC3339.string(from: request.dueAt)
+            overdue = request.isOverdue(at: now)
+            extensionReason = request.extensionReason
+            rejectionReason = request.rejectionReason
+            onBehalf = request.filedBy != request.subjectID
+            identityVerification = request.identityVerification
+            updatedAt = RFC3339.string(from: request.updatedAt)
+        }
+    }
+
+    struct RequestList: ResponseCodable {
+        var requests: [RequestOutput]
+    }
+
+    struct EventList: ResponseCodable {
+        struct Item: Codable {
+            var from: String?
+            var to: String
+            var actor: String
+            var reason: String?
+            var at: String
+        }
+        var events: [Item]
+    }
+
+    @Sendable func fileOwn(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        var request = request
+        let body = try await request.decodeJSON(FileInput.self, context: context).value
+        let filed = try await privacy.file(body.kind, for: user.userID, by: user.userID)
+        return try RequestOutput(filed).response(from: request, context: context).with(status: .created)
+    }
+
+    @Sendable func listOwn(_ request: Request, context: AppRequestContext) async throws -> RequestList {
+        let user = try context.requireUser()
+        return RequestList(requests: try await privacy.requests(of: user.userID).map { RequestOutput($0) })
+    }
+
+    @Sendable func fileOnBehalf(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let staff = try requireStaff(context)
+        guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }),
+            try await services.identity.account(id: subject) != nil
+        else { throw Problem.notFound }
+        var request = request
+        let body = try await request.decodeJSON(FileInput.self, context: context).value
+        let filed = try await privacy.file(
+            body.kind, for: subject, by: staff.userID, identityVerification: body.identityVerification)
+        return try RequestOutput(filed).response(from: request, context: context).with(status: .created)
+    }
+
+    @Sendable func queue(_ request: Request, context: AppRequestContext) async throws -> RequestList {
+        _ = try requireStaff(context)
+        let includeClosed = request.uri.queryParameters.get("includeClosed") == "true"
+        let queue = try await privacy.queue(includeClosed: includeClosed)
+        services.metrics.overdueRequests(try await privacy.overdueCount())
+        return RequestList(requests: queue.map { RequestOutput($0) })
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> RequestOutput {
+        RequestOutput(try await visibleRequest(context))
+    }
+
+    @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> EventList {
+        let found = try await visibleRequest(context)
+        return EventList(
+            events: try await privacy.events(of: found.id).map { event in
+                EventList.Item(
+                    from: event.from?.rawValue, to: event.to.rawValue, actor: event.actor.uuidString.lowercased(),
+                    reason: event.reason, at: RFC3339.string(from: event.at))
+            })
+    }
+
+    @Sendable func transition(_ request: Request, context: AppRequestContext) async throws -> RequestOutput {
+        let staff = try requireStaff(context)
+        var request = request
+        let body = try await request.decodeJSON(TransitionInput.self, context: context).value
+        return RequestOutput(
+            try await privacy.transition(try requestID(context), to: body.status, by: staff.userID, reason: body.reason)
+        )
+    }
+
+    @Sendable func extend(_ request: Request, context: AppRequestContext) async throws -> RequestOutput {
+        let staff = try requireStaff(context)
+        var request = request
+        let body = try await request.decodeJSON(ExtensionInput.self, context: context).value
+        return RequestOutput(try await privacy.extend(try requestID(context), by: staff.userID, reason: body.reason))
+    }
+
+    // MARK: Access
+
+    /// Admins and DPOs work the queue.
+    private func requireStaff(_ context: AppRequestContext) throws -> Principal {
+        let user = try context.requireUser()
+        guard user.canReadAnySubject else { throw Problem.forbidden }
+        return user
+    }
+
+    private func requestID(_ context: AppRequestContext) throws -> UUID {
+        guard let id = context.parameters.get("requestId").flatMap({ UUID(uuidString: $0) }) else {
+            throw Problem.notFound
+        }
+        return id
+    }
+
+    /// The request if the caller is its subject or staff; anyone else's answers 404 like a missing one.
+    private func visibleRequest(_ context: AppRequestContext) async throws -> DataSubjectRequest {
+        let user = try context.requireUser()
+        let found = try await privacy.request(try requestID(context))
+        guard found.subjectID == user.userID || user.canReadAnySubject else { throw PrivacyError.requestNotFound }
+        return found
+    }
+}
