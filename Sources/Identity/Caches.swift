@@ -9,16 +9,16 @@ final class VerifiedTokenCache: Sendable {
     private let entries = Mutex<[SHA256Digest: AccessTokenClaims]>([:])
     private let capacity = 50_000
 
-    func claims(for token: String, now: Date) -> AccessTokenClaims? {
-        let key = SHA256.hash(data: Data(token.utf8))
+    static func key(for token: String) -> SHA256Digest { SHA256.hash(data: Data(token.utf8)) }
+
+    func claims(for key: SHA256Digest, now: Date) -> AccessTokenClaims? {
         guard let claims = entries.withLock({ $0[key] }) else { return nil }
         // Expiry and not-before are checked on every use, not only when verified.
         guard claims.exp.value > now, claims.nbf.value <= now else { return nil }
         return claims
     }
 
-    func insert(_ claims: AccessTokenClaims, for token: String) {
-        let key = SHA256.hash(data: Data(token.utf8))
+    func insert(_ claims: AccessTokenClaims, for key: SHA256Digest) {
         entries.withLock { entries in
             if entries.count >= capacity {
                 let now = Date()

@@ -6,11 +6,12 @@ extension IdentityService {
     public func authenticate(accessToken: String) async throws -> AuthenticatedUser {
         let now = now()
         let claims: AccessTokenClaims
-        if let cached = verifiedTokens.claims(for: accessToken, now: now) {
+        let cacheKey = VerifiedTokenCache.key(for: accessToken)
+        if let cached = verifiedTokens.claims(for: cacheKey, now: now) {
             claims = cached
         } else {
             claims = try await tokens.verifyAccessToken(accessToken)
-            verifiedTokens.insert(claims, for: accessToken)
+            verifiedTokens.insert(claims, for: cacheKey)
         }
         guard let userID = claims.userID, let sessionID = claims.sessionID else {
             throw IdentityError.invalidToken("the token is malformed")

@@ -13,7 +13,7 @@ public enum OpaqueSecret {
     }
 
     public static func digest(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(secret.utf8)))
     }
 
     /// Ten recovery codes, each 80 random bits written as four groups of four base32 characters.

@@ -1,6 +1,16 @@
 public import Foundation
 
 /// Base64url without padding (RFC 4648 §5), as JOSE uses it.
+/// Lower-case hexadecimal, for digests shown or stored as text.
+public enum Hex {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in bytes { text += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
+        return String(decoding: text, as: UTF8.self)
+    }
+}
+
 public enum Base64URL {
     public static func encode(_ bytes: some DataProtocol) -> String {
         Data(bytes).base64EncodedString()

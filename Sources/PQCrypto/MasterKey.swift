@@ -34,7 +34,7 @@ public struct MasterKey: Sendable {
 
     /// A short public identifier of this key, safe to log: which KEK sealed a value.
     public var fingerprint: String {
-        SHA256.hash(data: privateKey.publicKey.rawRepresentation).prefix(8).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: privateKey.publicKey.rawRepresentation).prefix(8))
     }
 
     /// Seals `plaintext`, bound to `context` (for example the row it belongs to), so a sealed value

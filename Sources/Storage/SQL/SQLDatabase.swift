@@ -1,3 +1,4 @@
+import Consent
 import Foundation
 
 /// A value bound to, or read from, a statement. The identity tables use only these four types, so one
@@ -14,7 +15,7 @@ enum SQLValue: Sendable, Equatable {
 
     static func optional(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
     static func optional(_ value: Data?) -> SQLValue { value.map(SQLValue.blob) ?? .null }
-    static func time(_ date: Date) -> SQLValue { .integer(date.microsecondsSince1970Storage) }
+    static func time(_ date: Date) -> SQLValue { .integer(date.microsecondsSince1970) }
     static func optionalTime(_ date: Date?) -> SQLValue { date.map(SQLValue.time) ?? .null }
     static func uuid(_ id: UUID) -> SQLValue { .text(id.uuidString.lowercased()) }
 }
@@ -37,8 +38,8 @@ struct SQLRow: Sendable {
         guard let value = UUID(uuidString: try text(index)) else { throw StorageError.corrupted("identity row") }
         return value
     }
-    func time(_ index: Int) throws -> Date { Date(microsecondsSince1970Storage: try integer(index)) }
-    func optionalTime(_ index: Int) -> Date? { self[index].integer.map(Date.init(microsecondsSince1970Storage:)) }
+    func time(_ index: Int) throws -> Date { Date(microsecondsSince1970: try integer(index)) }
+    func optionalTime(_ index: Int) -> Date? { self[index].integer.map { Date(microsecondsSince1970: $0) } }
 }
 
 /// Runs statements inside one transaction.
@@ -62,11 +63,4 @@ protocol SQLDatabase: Sendable {
     /// One data-changing statement, committed on its own: a single round trip on PostgreSQL.
     func write(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
     func isUniqueViolation(_ error: any Error) -> Bool
-}
-
-extension Date {
-    var microsecondsSince1970Storage: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
-    init(microsecondsSince1970Storage micros: Int64) {
-        self.init(timeIntervalSince1970: Double(micros) / 1_000_000)
-    }
 }
