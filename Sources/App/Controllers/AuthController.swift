@@ -67,7 +67,7 @@ struct AuthController {
     }
 
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await limit("register", context, services.configuration.registrationRateLimit)
+        try await services.limit(.registration, context)
         var request = request
         let body = try await request.decodeJSON(Credentials.self, context: context).value
         let account = try await identity.register(
@@ -77,22 +77,32 @@ struct AuthController {
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await limit("login", context, services.configuration.loginRateLimit)
+        try await login(request, context, refreshInBodyOnlyWithRememberMe: false)
+    }
+
+    /// Upstream's portal returned the refresh token in the body only with `rememberMe`; the cookie is
+    /// always set.
+    func login(
+        _ request: Request, _ context: AppRequestContext, refreshInBodyOnlyWithRememberMe: Bool
+    )
+        async throws -> Response
+    {
+        try await services.limit(.login, context)
         var request = request
         let body = try await request.decodeJSON(Credentials.self, context: context).value
+        let rememberMe = body.rememberMe ?? false
         let outcome = try await identity.login(
-            email: body.email, password: body.password, rememberMe: body.rememberMe ?? false,
-            client: context.client(request))
+            email: body.email, password: body.password, rememberMe: rememberMe, client: context.client(request))
         switch outcome {
         case .mfaRequired(let challenge):
             return try MFARequired(mfaToken: challenge).response(from: request, context: context)
         case .authenticated(let grant):
-            return try tokens(grant, request, context)
+            return try tokens(grant, request, context, refreshInBody: rememberMe || !refreshInBodyOnlyWithRememberMe)
         }
     }
 
     @Sendable func completeMFA(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await limit("mfa", context, services.configuration.mfaRateLimit)
+        try await services.limit(.mfa, context)
         var request = request
         let body = try await request.decodeJSON(MFAInput.self, context: context).value
         let grant = try await identity.completeMFALogin(
@@ -130,11 +140,6 @@ struct AuthController {
     }
 
     // MARK: Helpers
-
-    func limit(_ scope: String, _ context: AppRequestContext, _ perMinute: Int) async throws {
-        try await services.rateLimiter.hit(
-            scope, client: context.clientAddress, rule: .init(limit: perMinute, window: 60))
-    }
 
     /// The token in the body if the client sent one (an API client means that one), else the cookie.
     private func presentedRefreshToken(_ request: inout Request, _ context: AppRequestContext) async throws -> String? {
@@ -179,4 +184,22 @@ extension Response {
 
 extension String {
     fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
+}
+
+/// The route families limited per client address, each with its configured rate per minute.
+enum LimitedRoutes: String {
+    case login, registration = "register", mfa
+}
+
+extension AppServices {
+    func limit(_ routes: LimitedRoutes, _ context: AppRequestContext) async throws {
+        let perMinute =
+            switch routes {
+            case .login: configuration.loginRateLimit
+            case .registration: configuration.registrationRateLimit
+            case .mfa: configuration.mfaRateLimit
+            }
+        try await rateLimiter.hit(
+            routes.rawValue, client: context.clientAddress, rule: .init(limit: perMinute, window: 60))
+    }
 }

@@ -110,7 +110,7 @@ struct MeController {
 
     @Sendable func confirmTOTP(_ request: Request, context: AppRequestContext) async throws -> RecoveryCodes {
         let user = try context.requireUser()
-        try await AuthController(services: services).limit("mfa", context, services.configuration.mfaRateLimit)
+        try await services.limit(.mfa, context)
         var request = request
         let body = try await request.decodeJSON(CodeInput.self, context: context).value
         return RecoveryCodes(
@@ -119,7 +119,7 @@ struct MeController {
 
     @Sendable func disableMFA(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
         let user = try context.requireUser()
-        try await AuthController(services: services).limit("mfa", context, services.configuration.mfaRateLimit)
+        try await services.limit(.mfa, context)
         var request = request
         let body = try await request.decodeJSON(DisableInput.self, context: context).value
         try await identity.disableMFA(

@@ -21,20 +21,8 @@ struct PortalController {
         return routes
     }
 
-    /// Upstream returned the refresh token in the body only with `rememberMe`; the cookie is always set.
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await auth.limit("login", context, auth.services.configuration.loginRateLimit)
-        var request = request
-        let body = try await request.decodeJSON(AuthController.Credentials.self, context: context).value
-        let rememberMe = body.rememberMe ?? false
-        let outcome = try await auth.identity.login(
-            email: body.email, password: body.password, rememberMe: rememberMe, client: context.client(request))
-        switch outcome {
-        case .mfaRequired(let challenge):
-            return try AuthController.MFARequired(mfaToken: challenge).response(from: request, context: context)
-        case .authenticated(let grant):
-            return try auth.tokens(grant, request, context, refreshInBody: rememberMe)
-        }
+        try await auth.login(request, context, refreshInBodyOnlyWithRememberMe: true)
     }
 
     struct ConsentInput: Decodable {
