@@ -49,7 +49,7 @@ let package = Package(
         ),
         .target(
             name: "Privacy",
-            dependencies: [],
+            dependencies: ["PQCrypto", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -120,7 +120,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PrivacyTests",
-            dependencies: ["Privacy"],
+            dependencies: ["Privacy", "PQCrypto"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

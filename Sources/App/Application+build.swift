@@ -14,6 +14,8 @@ public struct AppServices: Sendable {
     public let consents: ConsentService
     public let identity: IdentityService
     public let privacy: PrivacyService
+    public let ledger: LedgerService
+    let receipts: ReceiptIssuer
     public let rateLimiter: RateLimiter
     public let configuration: AppConfiguration
     public let metrics: HTTPMetrics
@@ -32,9 +34,16 @@ public struct AppServices: Sendable {
         let identity = IdentityService(
             repository: store.identity, hasher: try PasswordHasher(parameters: configuration.argon2), tokens: tokens,
             masterKey: masterKey, observe: metrics.authEvent)
+        let receipts = ReceiptIssuer(
+            ring: keyRing, issuer: configuration.issuer,
+            controller: .init(name: configuration.controllerName, contact: configuration.controllerContact),
+            jurisdiction: configuration.jurisdiction)
         return AppServices(
             store: store, consents: ConsentService(repository: store.consents), identity: identity,
             privacy: PrivacyService(repository: store.privacy),
+            ledger: LedgerService(
+                repository: store.ledger, signer: RingCheckpointSigner(ring: keyRing), issuer: configuration.issuer),
+            receipts: receipts,
             rateLimiter: RateLimiter(repository: store.identity), configuration: configuration, metrics: metrics)
     }
 
@@ -105,6 +114,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics) -> Router<A
     router.addRoutes(MeController(services: services).endpoints)
     router.addRoutes(UserAdminController(services: services).endpoints)
     router.addRoutes(PrivacyController(services: services).endpoints)
+    router.addRoutes(ProofController(services: services).endpoints)
     router.addRoutes(PortalController(auth: auth, consents: consents, service: services.consents).endpoints)
     return router
 }
@@ -123,8 +133,8 @@ public func runMigrations(configuration: AppConfiguration, logger: Logger) async
 }
 
 /// Once a minute, reloads the key ring, so a key rotated by `qspp keys rotate` (or on another replica)
-/// signs here too and expired keys leave the JWKS, and counts overdue data-subject requests for
-/// `/metrics`; every ten minutes, purges expired identity rows.
+/// signs here too, and counts overdue data-subject requests for `/metrics`; every ten minutes, purges
+/// expired identity rows; every `QSPP_LEDGER_CHECKPOINT_MINUTES`, signs a checkpoint of the ledger.
 struct Housekeeping: Service {
     let services: AppServices
     let logger: Logger
@@ -139,6 +149,9 @@ struct Housekeeping: Service {
                     minute += 1
                     try await identity.tokens.keyRing.load()
                     services.metrics.overdueRequests(try await services.privacy.overdueCount())
+                    if minute % services.configuration.checkpointInterval == 0 {
+                        try await services.ledger.checkpoint()
+                    }
                     if minute % 10 == 0 {
                         let purged = try await identity.purgeExpired()
                         logger.debug("purged expired identity rows", metadata: ["rows": "\(purged)"])

@@ -27,10 +27,13 @@ public struct ConsentEvent: Sendable, Equatable {
     public var recordedAt: Date
     /// When the client says the person decided, if it told us.
     public var clientTimestamp: Date?
+    /// The event's entry in the tamper-evident ledger; set once the event is stored.
+    public var ledgerSequence: Int64?
 
     public init(
         id: UUID, subjectID: SubjectID, purposeID: PurposeID, decision: Decision, noticeVersion: Int,
-        method: ConsentMethod, sourceIP: String?, userAgent: String?, recordedAt: Date, clientTimestamp: Date?
+        method: ConsentMethod, sourceIP: String?, userAgent: String?, recordedAt: Date, clientTimestamp: Date?,
+        ledgerSequence: Int64? = nil
     ) {
         self.id = id
         self.subjectID = subjectID
@@ -43,6 +46,7 @@ public struct ConsentEvent: Sendable, Equatable {
         self.userAgent = userAgent.flatMap { $0.isEmpty ? nil : $0 }
         self.recordedAt = recordedAt.roundedToMicroseconds
         self.clientTimestamp = clientTimestamp?.roundedToMicroseconds
+        self.ledgerSequence = ledgerSequence
     }
 }
 

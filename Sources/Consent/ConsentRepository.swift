@@ -58,6 +58,8 @@ public protocol ConsentRepository: Sendable {
     func append(_ events: [ConsentEvent], claim: IdempotencyClaim?) async throws -> AppendOutcome
     /// The newest event per purpose for one subject, in log order.
     func latestEvents(subjectID: SubjectID) async throws -> [ConsentEvent]
+    /// One event by its id, if it exists.
+    func event(id: UUID) async throws -> ConsentEvent?
     /// A page of one subject's history, newest first, starting after `cursor`.
     func history(subjectID: SubjectID, after cursor: HistoryCursor?, limit: Int) async throws -> HistoryPage
 

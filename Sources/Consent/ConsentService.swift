@@ -108,6 +108,10 @@ public struct ConsentService: Sendable {
         return try await repository.history(subjectID: subjectID, after: cursor, limit: limit)
     }
 
+    public func event(_ id: UUID) async throws -> ConsentEvent? {
+        try await repository.event(id: id)
+    }
+
     // MARK: Purposes
 
     public func purposes() async throws -> [Purpose] {

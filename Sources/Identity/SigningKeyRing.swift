@@ -56,7 +56,6 @@ public final class SigningKeyRing: Sendable {
             guard let algorithm = SigningAlgorithm(rawValue: key.algorithm), algorithm == self.algorithm else {
                 continue
             }
-            if let retiredAt = key.retiredAt, now.timeIntervalSince(retiredAt) > retention { continue }
             let seed = try masterKey.open(key.sealedPrivateKey, context: Self.sealingContext(key.keyID))
             let signingKey = try SigningKey(algorithm: algorithm, privateSeed: seed)
             guard signingKey.keyID == key.keyID, signingKey.publicKey == key.publicKey else {
@@ -92,7 +91,9 @@ public final class SigningKeyRing: Sendable {
         return key.keyID
     }
 
-    /// The public JWK Set: every key that may still have signed a live token.
+    /// The public JWK Set: every key of the configured algorithm, retired ones included, so that receipts
+    /// and checkpoints signed years ago still verify. Tokens are accepted only from keys within
+    /// ``acceptsTokens(from:now:)``.
     public var jwks: [[String: String]] {
         state.withLock { state in
             state.entries.values.sorted { $0.createdAt > $1.createdAt }.map { entry in
@@ -110,6 +111,39 @@ public final class SigningKeyRing: Sendable {
 
     func entry(keyID: String) -> Entry? {
         state.withLock { $0.entries[keyID] }
+    }
+
+    /// A retired key verifies tokens only until every token it signed has expired.
+    func acceptsTokens(from entry: Entry, now: Date = Date()) -> Bool {
+        guard let retiredAt = entry.retiredAt else { return true }
+        return now.timeIntervalSince(retiredAt) <= retention
+    }
+
+    private struct Header: Decodable {
+        let alg: String?
+        let kid: String?
+        let typ: String?
+        let crit: [String]?
+    }
+
+    /// The key a compact JWS names, if its header is one we issue: the configured algorithm, the
+    /// expected `typ`, no `crit`, and a key of the ring. Everything else fails before any signature is
+    /// looked at.
+    func entry(forCompact token: String, type: String) throws(IdentityError) -> Entry {
+        guard token.utf8.count <= TokenAuthority.maximumTokenLength else {
+            throw .invalidToken("the token is too long")
+        }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]),
+            let header = try? JSONDecoder().decode(Header.self, from: headerBytes)
+        else { throw .invalidToken("the token is malformed") }
+        guard header.alg == algorithm.rawValue else { throw .invalidToken("the token's algorithm is not accepted") }
+        guard header.typ == type else { throw .invalidToken("the token is not of the expected type") }
+        guard header.crit == nil else { throw .invalidToken("the token has critical header parameters") }
+        guard let keyID = header.kid, let entry = entry(keyID: keyID), entry.algorithm.rawValue == header.alg else {
+            throw .invalidToken("the token's key is not known")
+        }
+        return entry
     }
 
     private static func sealingContext(_ keyID: String) -> String { "qspp signing key " + keyID }

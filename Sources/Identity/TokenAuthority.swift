@@ -70,26 +70,9 @@ public struct TokenAuthority: Sendable {
         return try await signer.collection.sign(claims, header: header)
     }
 
-    private struct Header: Decodable {
-        let alg: String?
-        let kid: String?
-        let typ: String?
-        let crit: [String]?
-    }
-
     private func verify<Claims: JWTPayload>(_ token: String, type: String) async throws(IdentityError) -> Claims {
-        guard token.utf8.count <= Self.maximumTokenLength else { throw .invalidToken("the token is too long") }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]),
-            let header = try? JSONDecoder().decode(Header.self, from: headerBytes)
-        else { throw .invalidToken("the token is malformed") }
-        guard header.alg == keyRing.algorithm.rawValue else {
-            throw .invalidToken("the token's algorithm is not accepted")
-        }
-        guard header.typ == type else { throw .invalidToken("the token is not of the expected type") }
-        guard header.crit == nil else { throw .invalidToken("the token has critical header parameters") }
-        guard let keyID = header.kid, let entry = keyRing.entry(keyID: keyID), entry.algorithm.rawValue == header.alg
-        else { throw .invalidToken("the token's key is not known") }
+        let entry = try keyRing.entry(forCompact: token, type: type)
+        guard keyRing.acceptsTokens(from: entry) else { throw .invalidToken("the token's key is not known") }
         do {
             return try await entry.collection.verify(token, as: Claims.self)
         } catch let error as JWTError where error.errorType == .claimVerificationFailure {

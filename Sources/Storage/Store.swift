@@ -10,6 +10,7 @@ public protocol Store: Service {
     var consents: any ConsentRepository { get }
     var identity: any IdentityRepository { get }
     var privacy: any PrivacyRepository { get }
+    var ledger: any LedgerRepository { get }
     /// Applies every migration not yet applied, and returns the versions it applied. Safe to run twice,
     /// and from several processes at once.
     func migrate() async throws -> [Int]
@@ -23,5 +24,16 @@ public func openStore(_ url: DatabaseURL, logger: Logger) async throws -> any St
     switch url {
     case .sqlite(let path): try await SQLiteStore(path: path, logger: logger)
     case .postgres(let location): PostgresStore(location: location, logger: logger)
+    }
+}
+
+extension Store {
+    /// The store's SQL, for the few tools (and tests) that must look beneath the repositories.
+    var sql: any SQLDatabase {
+        switch self {
+        case let store as SQLiteStore: store.sql
+        case let store as PostgresStore: store.sql
+        default: preconditionFailure("unknown store type")
+        }
     }
 }

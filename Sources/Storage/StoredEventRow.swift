@@ -14,6 +14,7 @@ struct StoredEventRow: Sendable {
     var userAgent: String?
     var recordedAtMicros: Int64
     var clientTimestampMicros: Int64?
+    var ledgerSequence: Int64?
 
     func event() throws -> ConsentEvent {
         guard let decision = Decision(rawValue: decision), let method = ConsentMethod(rawValue: method),
@@ -23,7 +24,8 @@ struct StoredEventRow: Sendable {
             id: id, subjectID: subjectID, purposeID: purposeID, decision: decision, noticeVersion: noticeVersion,
             method: method, sourceIP: sourceIP, userAgent: userAgent,
             recordedAt: Date(microsecondsSince1970: recordedAtMicros),
-            clientTimestamp: clientTimestampMicros.map(Date.init(microsecondsSince1970:)))
+            clientTimestamp: clientTimestampMicros.map(Date.init(microsecondsSince1970:)),
+            ledgerSequence: ledgerSequence)
     }
 
     static func page(_ rows: [StoredEventRow], limit: Int) throws -> HistoryPage {
@@ -37,6 +39,15 @@ struct StoredEventRow: Sendable {
 struct AppendUnit: Sendable {
     var events: [ConsentEvent]
     var claim: IdempotencyClaim?
+
+    /// Gives the units' new events their ledger sequences, in order, and returns the events.
+    static func sequenced(_ events: [ConsentEvent], _ sequences: [Int64]) -> [ConsentEvent] {
+        zip(events, sequences).map { event, sequence in
+            var event = event
+            event.ledgerSequence = sequence
+            return event
+        }
+    }
 
     /// The ids as the idempotency record keeps them.
     var eventIDList: String { events.map { $0.id.uuidString.lowercased() }.joined(separator: ",") }

@@ -10,7 +10,9 @@ struct QSPP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qspp",
         abstract: "QSPP, the Quantum-Safe Privacy Portal.",
-        subcommands: [Serve.self, Migrate.self, Keys.self, Users.self, DevCert.self, Speed.self],
+        subcommands: [
+            Serve.self, Migrate.self, Keys.self, Users.self, Ledger.self, Receipt.self, DevCert.self, Speed.self,
+        ],
         defaultSubcommand: Serve.self)
 }
 

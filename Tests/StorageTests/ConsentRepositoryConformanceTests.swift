@@ -11,9 +11,9 @@ struct ConsentRepositoryConformanceTests {
     func migrationsAreRecordedAndRunningThemAgainChangesNothing(backend: Backend) async throws {
         try await withStore(backend) { store in
             let appliedAtOpen = try await store.appliedMigrations()
-            #expect(appliedAtOpen == [1, 2, 3, 4, 5])
+            #expect(appliedAtOpen == [1, 2, 3, 4, 5, 6])
             #expect(try await store.migrate() == [])
-            #expect(try await store.appliedMigrations() == [1, 2, 3, 4, 5])
+            #expect(try await store.appliedMigrations() == [1, 2, 3, 4, 5, 6])
         }
     }
 
@@ -93,9 +93,13 @@ struct ConsentRepositoryConformanceTests {
                     userAgent: "Mozilla/5.0 (X11; Linux) \"quoted\" ünïcode",
                     clientTimestamp: Date(timeIntervalSince1970: 1_700_000_000.123456)),
             ]
-            #expect(try await store.consents.append(written, claim: nil) == .recorded(written))
+            let outcome = try await store.consents.append(written, claim: nil)
+            #expect(outcome.unsequenced == .recorded(written))
+            // Each event has its own ledger entry, in the order written.
+            let sequences = outcome.events.compactMap(\.ledgerSequence)
+            #expect(sequences.count == 2 && sequences[1] == sequences[0] + 1)
             let page = try await store.consents.history(subjectID: subject, after: nil, limit: 10)
-            #expect(page.events == written.reversed())
+            #expect(page.events == outcome.events.reversed())
             #expect(page.next == nil)
         }
     }
@@ -123,7 +127,7 @@ struct ConsentRepositoryConformanceTests {
                 pages += 1
             } while cursor != nil
             #expect(pages == 3)
-            #expect(seen == written.reversed())
+            #expect(seen.unsequenced == written.reversed())
         }
     }
 
@@ -138,7 +142,7 @@ struct ConsentRepositoryConformanceTests {
             let third = makeEvent(subject, marketing, .withdrawn)
             _ = try await store.consents.append([first, second], claim: nil)
             _ = try await store.consents.append([third], claim: nil)
-            #expect(try await store.consents.latestEvents(subjectID: subject) == [second, third])
+            #expect(try await store.consents.latestEvents(subjectID: subject).unsequenced == [second, third])
             #expect(try await store.consents.latestEvents(subjectID: try uniqueSubject()) == [])
         }
     }
@@ -150,9 +154,11 @@ struct ConsentRepositoryConformanceTests {
             let marketing = try PurposeID(validating: "marketing")
             let claim = IdempotencyClaim(scope: "test", key: UUID().uuidString, fingerprint: "f1")
             let original = [makeEvent(subject, marketing, .granted)]
-            #expect(try await store.consents.append(original, claim: claim) == .recorded(original))
+            let first = try await store.consents.append(original, claim: claim)
+            #expect(first.unsequenced == .recorded(original))
             let retry = [makeEvent(subject, marketing, .granted)]
-            #expect(try await store.consents.append(retry, claim: claim) == .replayed(original))
+            // A replay answers with the first request's events, ledger sequences included.
+            #expect(try await store.consents.append(retry, claim: claim) == .replayed(first.events))
             var changed = claim
             changed.fingerprint = "f2"
             await #expect(throws: ConsentError.idempotencyKeyReused) {
@@ -160,9 +166,9 @@ struct ConsentRepositoryConformanceTests {
             }
             var otherScope = claim
             otherScope.scope = "someone-else"
-            #expect(try await store.consents.append(retry, claim: otherScope) == .recorded(retry))
+            #expect(try await store.consents.append(retry, claim: otherScope).unsequenced == .recorded(retry))
             let history = try await store.consents.history(subjectID: subject, after: nil, limit: 10)
-            #expect(history.events == retry + original)
+            #expect(history.events.unsequenced == retry + original)
         }
     }
 
@@ -198,7 +204,7 @@ struct ConsentRepositoryConformanceTests {
                         let event = makeEvent(
                             subject, purposes[index % 3], Bool.random() ? .granted : .withdrawn)
                         let outcome = try await store.consents.append([event], claim: nil)
-                        #expect(outcome == .recorded([event]))
+                        #expect(outcome.unsequenced == .recorded([event]))
                     }
                 }
                 try await group.waitForAll()

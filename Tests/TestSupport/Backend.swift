@@ -89,3 +89,25 @@ public func makeEvent(
 public let testMasterKey = "q1q7sPz0i4eWcB0m2cX5i0Dk7m8iQ3mJ0r3m5y6k9/0="
 /// A password that passes the policy.
 public let testPassword = "correct horse battery staple"
+
+extension ConsentEvent {
+    /// The event as written, before the store gave it a ledger sequence.
+    public var unsequenced: ConsentEvent {
+        var event = self
+        event.ledgerSequence = nil
+        return event
+    }
+}
+
+extension Array where Element == ConsentEvent {
+    public var unsequenced: [ConsentEvent] { map(\.unsequenced) }
+}
+
+extension AppendOutcome {
+    public var unsequenced: AppendOutcome {
+        switch self {
+        case .recorded(let events): .recorded(events.unsequenced)
+        case .replayed(let events): .replayed(events.unsequenced)
+        }
+    }
+}

@@ -32,6 +32,13 @@ public struct AppConfiguration: Sendable {
     /// PEM files; with both set, `serve` speaks TLS 1.3 only, offering X25519MLKEM768 first.
     public var tlsCertificateFile: String?
     public var tlsPrivateKeyFile: String?
+    /// Named in every consent receipt as the controller (GDPR Art. 4(7)).
+    public var controllerName = "QSPP"
+    public var controllerContact: String?
+    /// The law consent receipts are given under, such as `EU` (GDPR) or `US-CA` (CCPA/CPRA).
+    public var jurisdiction = "EU"
+    /// How often a moved ledger head gets a signed checkpoint.
+    public var checkpointInterval = 10
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqlite(path: "./data/qspp.sqlite"),
@@ -70,6 +77,10 @@ public struct AppConfiguration: Sendable {
         case mfaRateLimit = "QSPP_MFA_RATE_LIMIT"
         case tlsCertificateFile = "QSPP_TLS_CERT_FILE"
         case tlsPrivateKeyFile = "QSPP_TLS_KEY_FILE"
+        case controllerName = "QSPP_CONTROLLER_NAME"
+        case controllerContact = "QSPP_CONTROLLER_CONTACT"
+        case jurisdiction = "QSPP_JURISDICTION"
+        case checkpointInterval = "QSPP_LEDGER_CHECKPOINT_MINUTES"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.
@@ -155,6 +166,10 @@ public struct AppConfiguration: Sendable {
             throw InvalidValue(
                 key: .tlsCertificateFile, reason: "set both QSPP_TLS_CERT_FILE and QSPP_TLS_KEY_FILE, or neither")
         }
+        if let name = value(.controllerName) { self.controllerName = name }
+        self.controllerContact = value(.controllerContact)
+        if let jurisdiction = value(.jurisdiction) { self.jurisdiction = jurisdiction }
+        self.checkpointInterval = try number(.checkpointInterval, atLeast: 1, current: checkpointInterval)
         if let text = value(.migrateOnStart) {
             switch text.lowercased() {
             case "true", "1", "yes": self.migrateOnStart = true

@@ -55,6 +55,10 @@ struct ConsentEventOutput: Codable, Equatable {
     var userAgent: String?
     var recordedAt: String
     var clientTimestamp: String?
+    /// The event's place in the tamper-evident ledger.
+    var ledgerSequence: Int64?
+    /// Where the signed receipt of this decision is fetched.
+    var receipt: String?
 
     init(_ event: ConsentEvent) {
         id = event.id.uuidString.lowercased()
@@ -67,6 +71,8 @@ struct ConsentEventOutput: Codable, Equatable {
         userAgent = event.userAgent
         recordedAt = RFC3339.string(from: event.recordedAt)
         clientTimestamp = event.clientTimestamp.map(RFC3339.string(from:))
+        ledgerSequence = event.ledgerSequence
+        receipt = event.ledgerSequence == nil ? nil : "/v1/consent-receipts/" + id
     }
 }
 
@@ -99,10 +105,15 @@ struct EventsOutput: ResponseGenerator {
             member("clientTimestamp", event.clientTimestamp)
             member("decision", event.decision)
             member("id", event.id)
+            if let sequence = event.ledgerSequence {
+                JSONText.appendMember("ledgerSequence", to: &json)
+                json.append(contentsOf: String(sequence).utf8)
+            }
             member("method", event.method)
             JSONText.appendMember("noticeVersion", to: &json)
             json.append(contentsOf: String(event.noticeVersion).utf8)
             member("purpose", event.purpose)
+            member("receipt", event.receipt)
             member("recordedAt", event.recordedAt)
             member("sourceIp", event.sourceIp)
             member("subjectId", event.subjectId)

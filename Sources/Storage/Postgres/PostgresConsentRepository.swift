@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Logging
 import PostgresNIO
+import Privacy
 
 struct PostgresConsentRepository: ConsentRepository {
     let client: PostgresClient
@@ -20,7 +21,8 @@ struct PostgresConsentRepository: ConsentRepository {
 
     private static let eventColumns = """
         seq, id, subject_id, purpose_id, decision, notice_version, method, source_ip, user_agent,
-        (extract(epoch FROM recorded_at) * 1000000)::int8, (extract(epoch FROM client_timestamp) * 1000000)::int8
+        (extract(epoch FROM recorded_at) * 1000000)::int8, (extract(epoch FROM client_timestamp) * 1000000)::int8,
+        ledger_seq
         """
 
     /// Runs one database call under the request deadline, with driver errors translated.
@@ -122,18 +124,23 @@ struct PostgresConsentRepository: ConsentRepository {
     {
         try await withDeadline(PostgresStore.requestDeadline) {
             do {
-                // Without idempotency claims the batch is one INSERT statement, atomic on its own: skipping
-                // BEGIN and COMMIT saves two round trips per group commit.
+                // Without idempotency claims the batch is one statement, atomic on its own: the events, their
+                // ledger entries and the head's update, with no BEGIN and COMMIT round trips. The head's lock
+                // is then held only while that statement runs and commits.
                 if units.allSatisfy({ $0.claim == nil }) {
-                    try await client.withConnection { connection in
-                        try await Self.insert(units.flatMap(\.events), on: connection, logger: logger)
+                    let events = units.flatMap(\.events)
+                    let sequenced = try await client.withConnection { connection in
+                        try await Self.insert(events, on: connection, logger: logger)
                     }
-                    return units.map { .success(.recorded($0.events)) }
+                    return Self.split(
+                        sequenced, into: units.indices.map { ($0, units[$0].events.count) }, count: units.count
+                    )
+                    .map { $0! }
                 }
                 let (decided, replays) = try await client.withTransaction(logger: logger) { connection in
                     var decided: [Result<AppendOutcome, any Error>?] = Array(repeating: nil, count: units.count)
                     var replays: [Int: [UUID]] = [:]
-                    var fresh: [ConsentEvent] = []
+                    var fresh: [(index: Int, count: Int)] = []
                     for (index, unit) in units.enumerated() {
                         if let claim = unit.claim {
                             switch try await Self.claim(claim, for: unit, on: connection, logger: logger) {
@@ -146,10 +153,14 @@ struct PostgresConsentRepository: ConsentRepository {
                                 continue
                             }
                         }
-                        fresh += unit.events
-                        decided[index] = .success(.recorded(unit.events))
+                        fresh.append((index, unit.events.count))
                     }
-                    if !fresh.isEmpty { try await Self.insert(fresh, on: connection, logger: logger) }
+                    let sequenced = try await Self.insert(
+                        fresh.flatMap { units[$0.index].events }, on: connection, logger: logger)
+                    for (index, result) in Self.split(sequenced, into: fresh, count: units.count).enumerated()
+                    where result != nil {
+                        decided[index] = result
+                    }
                     return (decided, replays)
                 }
                 var results = decided
@@ -187,26 +198,59 @@ struct PostgresConsentRepository: ConsentRepository {
         return .replay(AppendUnit.parseEventIDList(ids))
     }
 
-    private static func insert(_ events: [ConsentEvent], on connection: PostgresConnection, logger: Logger) async throws
+    /// Hands each unit its slice of the sequenced events.
+    private static func split(
+        _ sequenced: [ConsentEvent], into parts: [(index: Int, count: Int)], count: Int
+    ) -> [Result<AppendOutcome, any Error>?] {
+        var results: [Result<AppendOutcome, any Error>?] = Array(repeating: nil, count: count)
+        var offset = 0
+        for (index, length) in parts {
+            results[index] = .success(.recorded(Array(sequenced[offset..<offset + length])))
+            offset += length
+        }
+        return results
+    }
+
+    /// Inserts the events and their ledger entries in one statement; returns the events with their
+    /// ledger sequences.
+    private static func insert(
+        _ events: [ConsentEvent], on connection: PostgresConnection, logger: Logger
+    ) async throws
+        -> [ConsentEvent]
     {
-        try await connection.query(
+        guard !events.isEmpty else { return [] }
+        let records = events.map(LedgerRecord.init(consent:))
+        let rows = try await connection.query(
             """
-            INSERT INTO consent_events (id, subject_id, purpose_id, decision, notice_version, method, source_ip,
-                user_agent, recorded_at, client_timestamp)
-            SELECT u.id, u.subject, u.purpose, u.decision, u.version, u.method, nullif(u.ip, ''), nullif(u.agent, ''),
-                'epoch'::timestamptz + u.recorded * interval '1 microsecond',
-                CASE WHEN u.has_client THEN 'epoch'::timestamptz + u.client * interval '1 microsecond' END
-            FROM unnest(\(events.map(\.id))::uuid[], \(events.map(\.subjectID.rawValue))::text[],
-                \(events.map(\.purposeID.rawValue))::text[], \(events.map(\.decision.rawValue))::text[],
-                \(events.map { Int32($0.noticeVersion) })::int4[], \(events.map(\.method.rawValue))::text[],
-                \(events.map { $0.sourceIP ?? "" })::text[], \(events.map { $0.userAgent ?? "" })::text[],
-                \(events.map(\.recordedAt.microsecondsSince1970))::int8[],
-                \(events.map { $0.clientTimestamp != nil })::bool[],
-                \(events.map { $0.clientTimestamp?.microsecondsSince1970 ?? 0 })::int8[])
-                WITH ORDINALITY AS u(id, subject, purpose, decision, version, method, ip, agent, recorded, has_client,
-                    client, position)
-            ORDER BY u.position
+            WITH appended AS (
+                SELECT entry_ord, entry_seq
+                FROM ledger_append(\(records.map(\.reference))::text[], \(records.map { ByteBuffer(bytes: $0.content) })::bytea[])
+            ), inserted AS (
+                INSERT INTO consent_events (id, subject_id, purpose_id, decision, notice_version, method, source_ip,
+                    user_agent, recorded_at, client_timestamp, ledger_seq)
+                SELECT u.id, u.subject, u.purpose, u.decision, u.version, u.method, nullif(u.ip, ''), nullif(u.agent, ''),
+                    'epoch'::timestamptz + u.recorded * interval '1 microsecond',
+                    CASE WHEN u.has_client THEN 'epoch'::timestamptz + u.client * interval '1 microsecond' END,
+                    a.entry_seq
+                FROM unnest(\(events.map(\.id))::uuid[], \(events.map(\.subjectID.rawValue))::text[],
+                    \(events.map(\.purposeID.rawValue))::text[], \(events.map(\.decision.rawValue))::text[],
+                    \(events.map { Int32($0.noticeVersion) })::int4[], \(events.map(\.method.rawValue))::text[],
+                    \(events.map { $0.sourceIP ?? "" })::text[], \(events.map { $0.userAgent ?? "" })::text[],
+                    \(events.map(\.recordedAt.microsecondsSince1970))::int8[],
+                    \(events.map { $0.clientTimestamp != nil })::bool[],
+                    \(events.map { $0.clientTimestamp?.microsecondsSince1970 ?? 0 })::int8[])
+                    WITH ORDINALITY AS u(id, subject, purpose, decision, version, method, ip, agent, recorded, has_client,
+                        client, position)
+                JOIN appended a ON a.entry_ord = u.position
+                ORDER BY u.position
+                RETURNING ledger_seq
+            )
+            SELECT ledger_seq FROM inserted ORDER BY ledger_seq
             """, logger: logger)
+        var sequences: [Int64] = []
+        for try await sequence in rows.decode(Int64.self) { sequences.append(sequence) }
+        guard sequences.count == events.count else { throw StorageError.corrupted("ledger append") }
+        return AppendUnit.sequenced(events, sequences)
     }
 
     private static func events(ids: [UUID], client: PostgresClient, logger: Logger) async throws -> [ConsentEvent] {
@@ -230,6 +274,10 @@ struct PostgresConsentRepository: ConsentRepository {
                     """, logger: logger)
             ).map { try $0.event() }
         }
+    }
+
+    func event(id: UUID) async throws -> ConsentEvent? {
+        try await run { [logger] client in try await Self.events(ids: [id], client: client, logger: logger).first }
     }
 
     func history(subjectID: SubjectID, after cursor: HistoryCursor?, limit: Int) async throws -> HistoryPage {
@@ -256,13 +304,13 @@ struct PostgresConsentRepository: ConsentRepository {
     {
         var rows: [StoredEventRow] = []
         for try await row in try await query().decode(
-            (Int64, UUID, String, String, String, Int, String, String?, String?, Int64, Int64?).self)
+            (Int64, UUID, String, String, String, Int, String, String?, String?, Int64, Int64?, Int64?).self)
         {
             rows.append(
                 StoredEventRow(
                     sequence: row.0, id: row.1, subjectID: row.2, purposeID: row.3, decision: row.4,
                     noticeVersion: row.5, method: row.6, sourceIP: row.7, userAgent: row.8,
-                    recordedAtMicros: row.9, clientTimestampMicros: row.10))
+                    recordedAtMicros: row.9, clientTimestampMicros: row.10, ledgerSequence: row.11))
         }
         return rows
     }

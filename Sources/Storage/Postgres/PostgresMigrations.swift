@@ -91,5 +91,53 @@ extension Migration {
                 """,
             ]),
         Migration.privacy(integer: "BIGINT", serial: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", strict: ""),
+        Migration.ledger(
+            integer: "BIGINT", blob: "BYTEA", zeroHash: "'\\x\(String(repeating: "0", count: 64))'::bytea", strict: "",
+            appendOnly: [
+                // Links entries to the chain inside the database, in the statement that appends them, so the
+                // head's lock is held only from that statement to the commit: one round trip, not one per
+                // step. The hashes are the ones LedgerChain documents; the tests check both agree.
+                """
+                CREATE FUNCTION ledger_append(refs TEXT[], contents BYTEA[])
+                RETURNS TABLE (entry_ord BIGINT, entry_seq BIGINT) LANGUAGE plpgsql AS $$
+                DECLARE
+                    head_size BIGINT;
+                    head_hash BYTEA;
+                    content_hash BYTEA;
+                    entry_hash BYTEA;
+                BEGIN
+                    SELECT h.size, h.hash INTO head_size, head_hash FROM ledger_head h WHERE h.id = 1 FOR UPDATE;
+                    FOR i IN 1 .. coalesce(array_length(contents, 1), 0) LOOP
+                        head_size := head_size + 1;
+                        content_hash := sha256(contents[i]);
+                        entry_hash := sha256(convert_to('qspp-ledger-v1', 'UTF8') || int8send(head_size) || head_hash
+                            || content_hash);
+                        INSERT INTO ledger_entries (seq, reference, content, content_hash, prev_hash, entry_hash)
+                        VALUES (head_size, refs[i], contents[i], content_hash, head_hash, entry_hash);
+                        head_hash := entry_hash;
+                        entry_ord := i;
+                        entry_seq := head_size;
+                        RETURN NEXT;
+                    END LOOP;
+                    UPDATE ledger_head SET size = head_size, hash = head_hash WHERE id = 1;
+                END
+                $$
+                """,
+                """
+                CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries
+                FOR EACH ROW EXECUTE FUNCTION ledger_append_only()
+                """,
+                """
+                CREATE TRIGGER ledger_checkpoints_append_only BEFORE UPDATE OR DELETE ON ledger_checkpoints
+                FOR EACH ROW EXECUTE FUNCTION ledger_append_only()
+                """,
+            ]),
     ]
 }

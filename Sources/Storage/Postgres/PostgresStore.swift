@@ -13,6 +13,8 @@ final class PostgresStore: Store {
     let consents: any ConsentRepository
     let identity: any IdentityRepository
     let privacy: any PrivacyRepository
+    let ledger: any LedgerRepository
+    let sql: PostgresSQLDatabase
     /// How long a request may wait for the database before it is answered 503.
     static let requestDeadline: Duration = .seconds(5)
     static let migrationDeadline: Duration = .seconds(30)
@@ -36,8 +38,10 @@ final class PostgresStore: Store {
         self.logger = logger
         self.consents = PostgresConsentRepository(client: client, logger: logger)
         let database = PostgresSQLDatabase(client: client, logger: logger)
+        self.sql = database
         self.identity = SQLIdentityRepository(database: database)
         self.privacy = SQLPrivacyRepository(database: database)
+        self.ledger = SQLLedgerRepository(database: database)
     }
 
     private static func tls(_ mode: DatabaseURL.PostgresLocation.TLSMode) -> PostgresClient.Configuration.TLS {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Privacy
 
 /// PostgreSQL behind the shared SQL repositories, with the request deadline and error translation
 /// every PostgreSQL call gets.
@@ -39,9 +40,23 @@ struct PostgresSQLDatabase: SQLDatabase {
         }
     }
 
-    private struct Executor: SQLExecutor {
+    struct Executor: SQLExecutor {
         let connection: PostgresConnection
         let logger: Logger
+        var lockRowsClause: String { "FOR UPDATE" }
+        func appendLedger(_ records: [LedgerRecord]) async throws -> [Int64] {
+            guard !records.isEmpty else { return [] }
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(records.map(\.reference))
+            bindings.append(records.map { ByteBuffer(bytes: $0.content) })
+            let rows = try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "SELECT entry_seq FROM ledger_append($1, $2) ORDER BY entry_ord", binds: bindings),
+                logger: logger)
+            var sequences: [Int64] = []
+            for try await sequence in rows.decode(Int64.self) { sequences.append(sequence) }
+            return sequences
+        }
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
             try await PostgresSQLDatabase.collect(
                 try await connection.query(PostgresSQLDatabase.query(sql, binds), logger: logger))

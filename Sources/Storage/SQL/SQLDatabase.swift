@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import Privacy
 
 /// A value bound to, or read from, a statement. The identity tables use only these four types, so one
 /// repository implementation serves both backends.
@@ -12,6 +13,14 @@ enum SQLValue: Sendable, Equatable {
     var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
     var text: String? { if case .text(let value) = self { value } else { nil } }
     var blob: Data? { if case .blob(let value) = self { value } else { nil } }
+    /// A blob, or a text's UTF-8: what a column holds, whatever type a damaged row gave it.
+    var bytes: Data? {
+        switch self {
+        case .blob(let value): value
+        case .text(let value): Data(value.utf8)
+        case .null, .integer: nil
+        }
+    }
 
     static func optional(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
     static func optional(_ value: Data?) -> SQLValue { value.map(SQLValue.blob) ?? .null }
@@ -44,8 +53,13 @@ struct SQLRow: Sendable {
 
 /// Runs statements inside one transaction.
 protocol SQLExecutor: Sendable {
+    /// `FOR UPDATE` where the backend locks rows; SQLite's write transactions are already exclusive.
+    var lockRowsClause: String { get }
     /// `sql` uses PostgreSQL's `$1`, `$2`… placeholders on both backends.
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+    /// Links `records` to the ledger and returns their sequences. It locks the ledger's head until the
+    /// transaction ends, so it is the last statement of every transaction that calls it.
+    func appendLedger(_ records: [LedgerRecord]) async throws -> [Int64]
 }
 
 extension SQLExecutor {

@@ -1,5 +1,6 @@
 import Foundation
 import Identity
+import Privacy
 
 /// The identity tables, in SQL both SQLite and PostgreSQL run unchanged.
 struct SQLIdentityRepository: IdentityRepository {
@@ -126,7 +127,6 @@ struct SQLIdentityRepository: IdentityRepository {
         _ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent], clearingThrottle key: String?
     ) async throws {
         try await database.transaction { tx in
-            for event in events { try await Self.insert(event, tx) }
             if let key { try await tx.execute("DELETE FROM login_throttle WHERE key = $1", [.text(key)]) }
             try await tx.execute(
                 """
@@ -139,6 +139,8 @@ struct SQLIdentityRepository: IdentityRepository {
                     .integer(session.rememberMe ? 1 : 0), .text(session.authenticationMethods.joined(separator: " ")),
                 ])
             try await Self.insertToken(firstToken, tx)
+            for event in events { try await Self.insert(event, tx) }
+            _ = try await tx.appendLedger(events.map(LedgerRecord.init(auth:)))
         }
     }
 
@@ -339,7 +341,10 @@ struct SQLIdentityRepository: IdentityRepository {
     // MARK: Audit
 
     func appendAuthEvent(_ event: AuthEvent) async throws {
-        try await database.transaction { tx in try await Self.insert(event, tx) }
+        try await database.transaction { tx in
+            try await Self.insert(event, tx)
+            _ = try await tx.appendLedger([LedgerRecord(auth: event)])
+        }
     }
 
     private static func insert(_ event: AuthEvent, _ tx: any SQLExecutor) async throws {

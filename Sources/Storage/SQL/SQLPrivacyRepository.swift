@@ -29,6 +29,8 @@ struct SQLPrivacyRepository: PrivacyRepository {
                 .uuid(event.requestID), .optional(event.from?.rawValue), .text(event.to.rawValue), .uuid(event.actor),
                 .optional(event.reason), .time(event.at),
             ])
+        // Last in every transaction that calls it: the ledger's head stays locked until the commit.
+        _ = try await tx.appendLedger([LedgerRecord(request: event)])
     }
 
     func insertRequest(_ request: DataSubjectRequest, event: RequestEvent) async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Privacy
 import SQLiteNIO
 
 extension SQLiteDatabaseFile: SQLDatabase {
@@ -10,7 +11,7 @@ extension SQLiteDatabaseFile: SQLDatabase {
     }
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await write { connection in try await body(SQLiteExecutor(connection: connection)) }
+        try await write { connection in try await body(Executor(connection: connection)) }
     }
 
     func write(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
@@ -21,8 +22,12 @@ extension SQLiteDatabaseFile: SQLDatabase {
         Self.isUniqueViolation(error) as Bool
     }
 
-    private struct SQLiteExecutor: SQLExecutor {
+    struct Executor: SQLExecutor {
         let connection: SQLiteConnection
+        var lockRowsClause: String { "" }
+        func appendLedger(_ records: [LedgerRecord]) async throws -> [Int64] {
+            try await LedgerWriter.append(records, self)
+        }
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
             try await connection.query(SQLiteDatabaseFile.positional(sql), binds.map(SQLiteDatabaseFile.sqliteData))
                 .map(SQLiteDatabaseFile.row)

@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import Privacy
 import SQLiteNIO
 
 struct SQLiteConsentRepository: ConsentRepository {
@@ -18,7 +19,7 @@ struct SQLiteConsentRepository: ConsentRepository {
 
     private static let eventColumns = """
         seq, id, subject_id, purpose_id, decision, notice_version, method, source_ip, user_agent, recorded_at,
-        client_timestamp
+        client_timestamp, ledger_seq
         """
 
     // MARK: Purposes
@@ -108,6 +109,7 @@ struct SQLiteConsentRepository: ConsentRepository {
         let (decided, replays) = try await database.write { connection in
             var decided: [Result<AppendOutcome, any Error>?] = Array(repeating: nil, count: units.count)
             var replays: [Int: [UUID]] = [:]
+            var fresh: [(index: Int, count: Int)] = []
             for (index, unit) in units.enumerated() {
                 if let claim = unit.claim {
                     let inserted = try await connection.query(
@@ -129,8 +131,17 @@ struct SQLiteConsentRepository: ConsentRepository {
                         continue
                     }
                 }
-                for event in unit.events { try await insert(event, on: connection) }
-                decided[index] = .success(.recorded(unit.events))
+                fresh.append((index, unit.events.count))
+            }
+            let events = fresh.flatMap { units[$0.index].events }
+            let sequences = try await LedgerWriter.append(
+                events.map(LedgerRecord.init(consent:)), SQLiteDatabaseFile.Executor(connection: connection))
+            let sequenced = AppendUnit.sequenced(events, sequences)
+            for event in sequenced { try await insert(event, on: connection) }
+            var offset = 0
+            for (index, count) in fresh {
+                decided[index] = .success(.recorded(Array(sequenced[offset..<offset + count])))
+                offset += count
             }
             return (decided, replays)
         }
@@ -149,8 +160,8 @@ struct SQLiteConsentRepository: ConsentRepository {
         _ = try await connection.query(
             """
             INSERT INTO consent_events (id, subject_id, purpose_id, decision, notice_version, method, source_ip,
-                user_agent, recorded_at, client_timestamp)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                user_agent, recorded_at, client_timestamp, ledger_seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(event.id.uuidString.lowercased()), .text(event.subjectID.rawValue),
@@ -159,6 +170,7 @@ struct SQLiteConsentRepository: ConsentRepository {
                 .optionalText(event.sourceIP), .optionalText(event.userAgent),
                 .integer(Int(event.recordedAt.microsecondsSince1970)),
                 event.clientTimestamp.map { .integer(Int($0.microsecondsSince1970)) } ?? .null,
+                event.ledgerSequence.map { .integer(Int($0)) } ?? .null,
             ])
     }
 
@@ -171,6 +183,12 @@ struct SQLiteConsentRepository: ConsentRepository {
             ORDER BY seq
             """, [.text(subjectID.rawValue)]
         ).map { try $0.storedEvent().event() }
+    }
+
+    func event(id: UUID) async throws -> ConsentEvent? {
+        try await database.read(
+            "SELECT \(Self.eventColumns) FROM consent_events WHERE id = ?", [.text(id.uuidString.lowercased())]
+        ).first?.storedEvent().event()
     }
 
     func history(subjectID: SubjectID, after cursor: HistoryCursor?, limit: Int) async throws -> HistoryPage {
@@ -215,6 +233,7 @@ extension SQLiteRow {
             decision: try text("decision"), noticeVersion: Int(try integer("notice_version")),
             method: try text("method"),
             sourceIP: optionalText("source_ip"), userAgent: optionalText("user_agent"),
-            recordedAtMicros: try integer("recorded_at"), clientTimestampMicros: clientTimestamp.map { Int64($0) })
+            recordedAtMicros: try integer("recorded_at"), clientTimestampMicros: clientTimestamp.map { Int64($0) },
+            ledgerSequence: self.column("ledger_seq").flatMap { $0 == .null ? nil : $0.integer }.map { Int64($0) })
     }
 }

@@ -87,5 +87,15 @@ extension Migration {
                 """,
             ]),
         Migration.privacy(integer: "INTEGER", serial: "INTEGER PRIMARY KEY AUTOINCREMENT", strict: " STRICT"),
+        Migration.ledger(
+            integer: "INTEGER", blob: "BLOB", zeroHash: "zeroblob(32)", strict: " STRICT",
+            appendOnly: ["ledger_entries", "ledger_checkpoints"].flatMap { table in
+                ["UPDATE", "DELETE"].map { change in
+                    """
+                    CREATE TRIGGER \(table)_no_\(change.lowercased()) BEFORE \(change) ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END
+                    """
+                }
+            }),
     ]
 }

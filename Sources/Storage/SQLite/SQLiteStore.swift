@@ -13,12 +13,15 @@ final class SQLiteStore: Store {
     let consents: any ConsentRepository
     let identity: any IdentityRepository
     let privacy: any PrivacyRepository
+    let ledger: any LedgerRepository
+    var sql: SQLiteDatabaseFile { database }
 
     init(path: String, logger: Logger) async throws {
         self.database = try await SQLiteDatabaseFile(path: path, logger: logger)
         self.consents = SQLiteConsentRepository(database: database)
         self.identity = SQLIdentityRepository(database: database)
         self.privacy = SQLPrivacyRepository(database: database)
+        self.ledger = SQLLedgerRepository(database: database)
     }
 
     func run() async throws {

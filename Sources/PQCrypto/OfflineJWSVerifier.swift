@@ -1,0 +1,74 @@
+import Crypto
+public import Foundation
+
+/// Checks a compact JWS against a public JWK Set and nothing else: no database, no server, no key
+/// ring. This is the offline procedure for consent receipts and ledger checkpoints, done with
+/// swift-crypto directly, so it does not share code with the path that signed them.
+public struct OfflineJWSVerifier: Sendable {
+    public struct Verified: Sendable {
+        public let keyID: String
+        public let type: String?
+        /// The payload's bytes, exactly as signed.
+        public let payload: Data
+    }
+
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case malformed, unknownKey, unsupportedAlgorithm, badSignature, wrongType(String?)
+
+        public var description: String {
+            switch self {
+            case .malformed: "the JWS is not a well-formed compact JWS"
+            case .unknownKey: "no key of the JWKS has the JWS's kid"
+            case .unsupportedAlgorithm: "the JWS's algorithm does not match its key"
+            case .badSignature: "the signature is not valid"
+            case .wrongType(let type): "the JWS has type \(type ?? "none"), not the one expected"
+            }
+        }
+    }
+
+    private let keys: [String: [String: String]]
+
+    /// `jwks` is the JSON of a JWK Set, as `/.well-known/jwks.json` serves it.
+    public init(jwks: Data) throws(Failure) {
+        guard let object = try? JSONSerialization.jsonObject(with: jwks) as? [String: Any],
+            let list = object["keys"] as? [[String: Any]]
+        else { throw .malformed }
+        var keys: [String: [String: String]] = [:]
+        for key in list {
+            let strings = key.compactMapValues { $0 as? String }
+            if let kid = strings["kid"] { keys[kid] = strings }
+        }
+        self.keys = keys
+    }
+
+    public func verify(_ compact: String, type expectedType: String) throws(Failure) -> Verified {
+        let parts = compact.trimmingCharacters(in: .whitespacesAndNewlines)
+            .split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]), let payload = Base64URL.decode(parts[1]),
+            let signature = Base64URL.decode(parts[2]),
+            let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any],
+            header["crit"] == nil, let alg = header["alg"] as? String, let kid = header["kid"] as? String
+        else { throw .malformed }
+        let type = header["typ"] as? String
+        guard type == expectedType else { throw .wrongType(type) }
+        guard let jwk = keys[kid] else { throw .unknownKey }
+        let signingInput = Data("\(parts[0]).\(parts[1])".utf8)
+        let valid: Bool
+        switch (alg, jwk["kty"], jwk["alg"]) {
+        case ("ML-DSA-65", "AKP", "ML-DSA-65"):
+            guard let raw = jwk["pub"].flatMap(Base64URL.decode),
+                let key = try? MLDSA65.PublicKey(rawRepresentation: raw)
+            else { throw .malformed }
+            valid = key.isValidSignature(signature, for: signingInput)
+        case ("EdDSA", "OKP", _) where jwk["crv"] == "Ed25519":
+            guard let raw = jwk["x"].flatMap(Base64URL.decode),
+                let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
+            else { throw .malformed }
+            valid = key.isValidSignature(signature, for: signingInput)
+        default:
+            throw .unsupportedAlgorithm
+        }
+        guard valid else { throw .badSignature }
+        return Verified(keyID: kid, type: type, payload: payload)
+    }
+}

@@ -1,0 +1,107 @@
+import Crypto
+import Foundation
+
+/// Something that happened, before the ledger gives it a place in the chain.
+///
+/// The content is pseudonymous by construction: identifiers, kinds and times, never an email, an
+/// IP address or a user agent. Erasure shreds personal data, and the ledger must outlive it.
+public struct LedgerRecord: Sendable, Equatable {
+    /// What the entry is about, as `type:id` (say `consent:<event id>`), for looking it up.
+    public var reference: String
+    public var content: Data
+
+    public init(type: String, id: String, fields: [String: String]) {
+        self.reference = type + ":" + id
+        var all = fields
+        all["type"] = type
+        all["id"] = id
+        self.content = LedgerChain.canonical(all)
+    }
+
+    public init(reference: String, content: Data) {
+        self.reference = reference
+        self.content = content
+    }
+}
+
+/// One link of the chain, as stored. Hashes are taken as read, so a damaged row is reported by
+/// verification instead of being rejected while it is read.
+public struct LedgerEntry: Sendable, Equatable {
+    public var sequence: Int64
+    public var reference: String
+    public var content: Data
+    public var contentHash: Data
+    public var previousHash: Data
+    public var entryHash: Data
+
+    public init(
+        sequence: Int64, reference: String, content: Data, contentHash: Data, previousHash: Data, entryHash: Data
+    ) {
+        self.sequence = sequence
+        self.reference = reference
+        self.content = content
+        self.contentHash = contentHash
+        self.previousHash = previousHash
+        self.entryHash = entryHash
+    }
+}
+
+/// The last entry: how many there are and the hash that commits to all of them.
+public struct LedgerHead: Sendable, Equatable {
+    public var size: Int64
+    public var hash: Data
+
+    public init(size: Int64, hash: Data) {
+        self.size = size
+        self.hash = hash
+    }
+
+    public static let empty = LedgerHead(size: 0, hash: LedgerChain.genesisHash)
+}
+
+/// The hashing rules, documented in docs/architecture.md so that anyone can re-check a chain.
+///
+/// - content hash = SHA-256(content)
+/// - entry hash = SHA-256("qspp-ledger-v1" ‖ sequence as 8 bytes big-endian ‖ previous entry hash ‖ content hash)
+/// - the first entry's previous hash is 32 zero bytes.
+public enum LedgerChain {
+    public static let genesisHash = Data(repeating: 0, count: 32)
+    static let domain = Data("qspp-ledger-v1".utf8)
+
+    /// JSON with sorted keys and string values only: one byte sequence per record.
+    static func canonical(_ fields: [String: String]) -> Data {
+        (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
+    }
+
+    public static func contentHash(_ content: Data) -> Data { Data(SHA256.hash(data: content)) }
+
+    public static func entryHash(sequence: Int64, previous: Data, contentHash: Data) -> Data {
+        var hasher = SHA256()
+        hasher.update(data: domain)
+        withUnsafeBytes(of: UInt64(bitPattern: sequence).bigEndian) { hasher.update(bufferPointer: $0) }
+        hasher.update(data: previous)
+        hasher.update(data: contentHash)
+        return Data(hasher.finalize())
+    }
+
+    /// Links `records` after `head`, in order.
+    public static func extend(
+        _ head: LedgerHead, with records: [LedgerRecord]
+    ) -> (entries: [LedgerEntry], head: LedgerHead) {
+        var head = head
+        var entries: [LedgerEntry] = []
+        entries.reserveCapacity(records.count)
+        for record in records {
+            let sequence = head.size + 1
+            let contentHash = contentHash(record.content)
+            let hash = entryHash(sequence: sequence, previous: head.hash, contentHash: contentHash)
+            entries.append(
+                LedgerEntry(
+                    sequence: sequence, reference: record.reference, content: record.content, contentHash: contentHash,
+                    previousHash: head.hash, entryHash: hash))
+            head = LedgerHead(size: sequence, hash: hash)
+        }
+        return (entries, head)
+    }
+}

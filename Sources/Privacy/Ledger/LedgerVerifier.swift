@@ -1,0 +1,82 @@
+import Foundation
+import PQCrypto
+
+/// Where verification found the chain broken: the first bad entry and what is wrong with it.
+public struct LedgerProblem: Sendable, Equatable, Codable {
+    public var sequence: Int64
+    public var reason: String
+
+    public init(sequence: Int64, reason: String) {
+        self.sequence = sequence
+        self.reason = reason
+    }
+}
+
+/// Checks entries one by one, in sequence order, holding only the running head: memory stays flat
+/// however long the ledger is.
+public struct LedgerVerifier: Sendable {
+    public private(set) var head = LedgerHead.empty
+    public private(set) var problem: LedgerProblem?
+    /// Checkpoint sizes and the head hashes their valid signatures vouch for.
+    private let checkpoints: [Int64: Data]
+
+    public init(checkpoints: [Int64: Data]) {
+        self.checkpoints = checkpoints
+    }
+
+    /// Returns false once a problem is found; later entries are not looked at.
+    @discardableResult
+    public mutating func check(_ entry: LedgerEntry) -> Bool {
+        guard problem == nil else { return false }
+        let expected = head.size + 1
+        func fail(_ reason: String) -> Bool {
+            problem = LedgerProblem(sequence: expected, reason: reason)
+            return false
+        }
+        guard entry.sequence == expected else {
+            return fail(
+                entry.sequence > expected
+                    ? "entry \(expected) is missing (the next stored entry is \(entry.sequence))"
+                    : "entry \(entry.sequence) appears out of order")
+        }
+        guard entry.contentHash.count == 32, entry.contentHash == LedgerChain.contentHash(entry.content) else {
+            return fail("the entry's content does not match its content hash")
+        }
+        guard entry.previousHash == head.hash else {
+            return fail("the entry does not link to entry \(head.size)")
+        }
+        let hash = LedgerChain.entryHash(sequence: expected, previous: head.hash, contentHash: entry.contentHash)
+        guard entry.entryHash == hash else { return fail("the entry's hash is wrong") }
+        if let vouched = checkpoints[expected], vouched != hash {
+            return fail("the entry differs from the signed checkpoint of size \(expected)")
+        }
+        head = LedgerHead(size: expected, hash: hash)
+        return true
+    }
+
+    /// Checks what only the end can show: entries cut off after a checkpoint, or a head record that
+    /// disagrees with the entries.
+    public mutating func finish(storedHead: LedgerHead) {
+        guard problem == nil else { return }
+        if let covered = checkpoints.keys.max(), covered > head.size {
+            problem = LedgerProblem(
+                sequence: head.size + 1,
+                reason: "the ledger ends at entry \(head.size), but a signed checkpoint covers \(covered) entries")
+        } else if storedHead != head {
+            problem = LedgerProblem(
+                sequence: min(storedHead.size, head.size) + 1,
+                reason: "the head record (size \(storedHead.size)) does not match the entries (size \(head.size))")
+        }
+    }
+}
+
+/// What `qspp ledger verify` and the admin route report.
+public struct LedgerReport: Sendable, Equatable {
+    public var entries: Int64
+    public var head: LedgerHead
+    public var checkpointCount: Int
+    public var latestCheckpoint: LedgerCheckpoint?
+    public var problem: LedgerProblem?
+
+    public var isIntact: Bool { problem == nil }
+}
