@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Consent", "Identity", "Privacy",
+                "Consent", "Identity", "PQCrypto", "Privacy",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "QSPPTestSupport",
             dependencies: [
-                "Storage", "Consent", "Identity", "Privacy", .product(name: "Logging", package: "swift-log"),
+                "Storage", "Consent", "Identity", "PQCrypto", "Privacy", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings

@@ -24,7 +24,7 @@ public struct AppServices: Sendable {
         _ configuration: AppConfiguration, logger: Logger, metrics: HTTPMetrics = HTTPMetrics()
     ) async throws -> AppServices {
         let masterKey = try configuration.resolveMasterKey()
-        let store = try await openStore(configuration.databaseURL, logger: logger)
+        let store = try await openStore(configuration.databaseURL, logger: logger, masterKey: masterKey)
         let keyRing = SigningKeyRing(
             algorithm: configuration.tokenAlgorithm, repository: store.identity, masterKey: masterKey,
             retention: configuration.accessTokenLifetime + 5 * 60)
@@ -55,6 +55,7 @@ public struct AppServices: Sendable {
                 "migrations applied", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))])
         }
         try await identity.loadSigningKeys()
+        try await store.preparePersonalData()
     }
 
     /// Runs `body` with the store's service running (the PostgreSQL pool needs it), for one-shot commands.

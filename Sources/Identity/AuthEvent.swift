@@ -26,6 +26,7 @@ public struct AuthEvent: Sendable, Equatable {
         case adminCreated = "admin.created"
         case signingKeyCreated = "key.created"
         case signingKeyRotated = "key.rotated"
+        case masterKeyRotated = "key.master_rotated"
     }
 
     public let id: UUID

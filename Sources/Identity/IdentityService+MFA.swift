@@ -81,6 +81,6 @@ extension IdentityService {
         try await audit(.mfaSucceeded, userID: account.id, client: client)
     }
 
-    static func totpContext(_ userID: UUID) -> String { "qspp totp " + userID.uuidString.lowercased() }
+    public static func totpContext(_ userID: UUID) -> String { "qspp totp " + userID.uuidString.lowercased() }
     static func mfaThrottleKey(_ userID: UUID) -> String { "mfa:" + userID.uuidString.lowercased() }
 }

@@ -146,7 +146,8 @@ public final class SigningKeyRing: Sendable {
         return entry
     }
 
-    private static func sealingContext(_ keyID: String) -> String { "qspp signing key " + keyID }
+    /// What a signing key's seed is sealed to; `qspp keys rotate-kek` re-seals under the same context.
+    public static func sealingContext(_ keyID: String) -> String { "qspp signing key " + keyID }
 
     private static func collection(for key: SigningKey) async throws -> JWTKeyCollection {
         let collection = JWTKeyCollection()

@@ -7,6 +7,8 @@ public import Foundation
 /// today or to a quantum attacker later.
 public struct MasterKey: Sendable {
     private let privateKey: XWingMLKEM768X25519.PrivateKey
+    /// Keys being rotated away from: they still open what they sealed, but never seal.
+    private var previousKeys: [XWingMLKEM768X25519.PrivateKey] = []
     private static let ciphersuite = HPKE.Ciphersuite.XWingMLKEM768X25519_SHA256_AES_GCM_256
     /// The first byte of every sealed value: lets a later format coexist with this one.
     private static let formatVersion: UInt8 = 1
@@ -33,8 +35,21 @@ public struct MasterKey: Sendable {
     }
 
     /// A short public identifier of this key, safe to log: which KEK sealed a value.
-    public var fingerprint: String {
-        Hex.encode(SHA256.hash(data: privateKey.publicKey.rawRepresentation).prefix(8))
+    public var fingerprint: String { Self.fingerprint(privateKey) }
+
+    /// The fingerprints of the keys being rotated away from.
+    public var previousFingerprints: [String] { previousKeys.map(Self.fingerprint) }
+
+    private static func fingerprint(_ key: XWingMLKEM768X25519.PrivateKey) -> String {
+        Hex.encode(SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8))
+    }
+
+    /// This key, also able to open what `previous` sealed: the state of every server during a
+    /// rotation, until `qspp keys rotate-kek` has re-sealed everything.
+    public func opening(previous: [MasterKey]) -> MasterKey {
+        var key = self
+        key.previousKeys = previous.map(\.privateKey).filter { Self.fingerprint($0) != fingerprint }
+        return key
     }
 
     /// Seals `plaintext`, bound to `context` (for example the row it belongs to), so a sealed value
@@ -50,15 +65,25 @@ public struct MasterKey: Sendable {
         }
     }
 
+    /// Opens with this key, or else with a previous one.
     public func open(_ sealed: some DataProtocol, context: String) throws(PQCryptoError) -> Data {
+        for key in [privateKey] + previousKeys {
+            if let plaintext = try? Self.open(sealed, context: context, with: key) { return plaintext }
+        }
+        throw .cannotOpen
+    }
+
+    private static func open(
+        _ sealed: some DataProtocol, context: String, with privateKey: XWingMLKEM768X25519.PrivateKey
+    ) throws(PQCryptoError) -> Data {
         let bytes = Data(sealed)
         let encapsulatedLength = 1120
-        guard bytes.count > 1 + encapsulatedLength, bytes.first == Self.formatVersion else { throw .cannotOpen }
+        guard bytes.count > 1 + encapsulatedLength, bytes.first == formatVersion else { throw .cannotOpen }
         let encapsulated = bytes.dropFirst().prefix(encapsulatedLength)
         let ciphertext = bytes.dropFirst(1 + encapsulatedLength)
         do {
             var recipient = try HPKE.Recipient(
-                privateKey: privateKey, ciphersuite: Self.ciphersuite, info: Data(context.utf8),
+                privateKey: privateKey, ciphersuite: ciphersuite, info: Data(context.utf8),
                 encapsulatedKey: Data(encapsulated))
             return try recipient.open(Data(ciphertext))
         } catch {

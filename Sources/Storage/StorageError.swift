@@ -3,6 +3,7 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
     private enum Base: Sendable, Equatable {
         case unavailable
         case corrupted(String)
+        case noMasterKey
     }
 
     private let base: Base
@@ -13,12 +14,16 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
     /// Stored data does not match the schema, such as an unknown enum value.
     static func corrupted(_ what: String) -> Self { Self(.corrupted(what)) }
 
+    /// Personal data was to be sealed or opened by a store opened without the master key.
+    static let noMasterKey = Self(.noMasterKey)
+
     public var isUnavailable: Bool { base == .unavailable }
 
     public var description: String {
         switch base {
         case .unavailable: "the database is unavailable"
         case .corrupted(let what): "stored data is not readable: \(what)"
+        case .noMasterKey: "personal data needs the master key, and this store was opened without it"
         }
     }
 }

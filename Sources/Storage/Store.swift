@@ -1,6 +1,7 @@
 public import Consent
 public import Identity
 public import Logging
+public import PQCrypto
 public import Privacy
 public import ServiceLifecycle
 
@@ -11,6 +12,8 @@ public protocol Store: Service {
     var identity: any IdentityRepository { get }
     var privacy: any PrivacyRepository { get }
     var ledger: any LedgerRepository { get }
+    /// Seals and opens personal data under per-subject keys.
+    var vault: PersonalDataVault { get }
     /// Applies every migration not yet applied, and returns the versions it applied. Safe to run twice,
     /// and from several processes at once.
     func migrate() async throws -> [Int]
@@ -19,11 +22,11 @@ public protocol Store: Service {
 }
 
 /// Opens the store a URL names. SQLite opens its file at once; PostgreSQL connects only once the
-/// store's service runs.
-public func openStore(_ url: DatabaseURL, logger: Logger) async throws -> any Store {
+/// store's service runs. Without `masterKey` the store can migrate but not read or write personal data.
+public func openStore(_ url: DatabaseURL, logger: Logger, masterKey: MasterKey? = nil) async throws -> any Store {
     switch url {
-    case .sqlite(let path): try await SQLiteStore(path: path, logger: logger)
-    case .postgres(let location): PostgresStore(location: location, logger: logger)
+    case .sqlite(let path): try await SQLiteStore(path: path, logger: logger, masterKey: masterKey)
+    case .postgres(let location): PostgresStore(location: location, logger: logger, masterKey: masterKey)
     }
 }
 

@@ -16,7 +16,15 @@ struct StoredEventRow: Sendable {
     var clientTimestampMicros: Int64?
     var ledgerSequence: Int64?
 
-    func event() throws -> ConsentEvent {
+    /// The event, with its address and agent opened; nil where the subject's keys are destroyed.
+    func event(_ vault: PersonalDataVault) async throws -> ConsentEvent {
+        var row = self
+        row.sourceIP = try await vault.open(sourceIP, subject: subjectID, field: "ip")
+        row.userAgent = try await vault.open(userAgent, subject: subjectID, field: "user_agent")
+        return try row.event()
+    }
+
+    private func event() throws -> ConsentEvent {
         guard let decision = Decision(rawValue: decision), let method = ConsentMethod(rawValue: method),
             let subjectID = try? SubjectID(validating: subjectID), let purposeID = try? PurposeID(validating: purposeID)
         else { throw StorageError.corrupted("consent event \(sequence)") }
@@ -28,10 +36,17 @@ struct StoredEventRow: Sendable {
             ledgerSequence: ledgerSequence)
     }
 
-    static func page(_ rows: [StoredEventRow], limit: Int) throws -> HistoryPage {
+    static func page(_ rows: [StoredEventRow], limit: Int, vault: PersonalDataVault) async throws -> HistoryPage {
         let visible = rows.prefix(limit)
         let next = rows.count > limit ? visible.last.map { HistoryCursor(sequence: $0.sequence) } : nil
-        return HistoryPage(events: try visible.map { try $0.event() }, next: next)
+        return HistoryPage(events: try await events(Array(visible), vault), next: next)
+    }
+
+    static func events(_ rows: [StoredEventRow], _ vault: PersonalDataVault) async throws -> [ConsentEvent] {
+        var events: [ConsentEvent] = []
+        events.reserveCapacity(rows.count)
+        for row in rows { events.append(try await row.event(vault)) }
+        return events
     }
 }
 
@@ -39,6 +54,24 @@ struct StoredEventRow: Sendable {
 struct AppendUnit: Sendable {
     var events: [ConsentEvent]
     var claim: IdempotencyClaim?
+
+    /// The events as stored: address and agent sealed for their subject, with the key rows to store.
+    static func sealed(
+        _ events: [ConsentEvent], _ vault: PersonalDataVault
+    ) throws -> (events: [ConsentEvent], keys: [PersonalDataVault.KeyRow]) {
+        var keys: [PersonalDataVault.KeyRow] = []
+        let sealed = try events.map { event in
+            var event = event
+            let ip = try vault.seal(event.sourceIP, subject: event.subjectID.rawValue, field: "ip")
+            let agent = try vault.seal(event.userAgent, subject: event.subjectID.rawValue, field: "user_agent")
+            event.sourceIP = ip.sealed
+            event.userAgent = agent.sealed
+            keys += [ip.newKey, agent.newKey].compactMap { $0 }
+            return event
+        }
+        var seen = Set<UUID>()
+        return (sealed, keys.filter { seen.insert($0.id).inserted })
+    }
 
     /// Gives the units' new events their ledger sequences, in order, and returns the events.
     static func sequenced(_ events: [ConsentEvent], _ sequences: [Int64]) -> [ConsentEvent] {

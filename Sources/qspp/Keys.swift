@@ -7,7 +7,7 @@ import PQCrypto
 struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage token-signing keys and the master key.",
-        subcommands: [Rotate.self, List.self, NewMasterKey.self])
+        subcommands: [Rotate.self, List.self, NewMasterKey.self, RotateKEK.self])
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -45,6 +45,35 @@ struct Keys: AsyncParsableCommand {
                     "\(key.keyID.padding(toLength: 44, withPad: " ", startingAt: 0)) \(key.algorithm.padding(toLength: 10, withPad: " ", startingAt: 0)) \(created.padding(toLength: 24, withPad: " ", startingAt: 0)) \(state)"
                 )
             }
+        }
+    }
+
+    struct RotateKEK: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-kek",
+            abstract: "Re-seal every data key and secret under the current master key.",
+            discussion: """
+                Set QSPP_MASTER_KEY (or QSPP_MASTER_KEY_FILE) to the new key and QSPP_PREVIOUS_MASTER_KEYS to the \
+                old one on every server, restart them one by one, then run this. Personal data rows are not \
+                rewritten. Once it has finished, remove the old key from QSPP_PREVIOUS_MASTER_KEYS.
+                """)
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let report = try await options.withServices { services in
+                let report = try await services.store.rewrapUnderCurrentMasterKey()
+                try await services.store.identity.appendAuthEvent(
+                    AuthEvent(
+                        kind: .masterKeyRotated, at: Date(),
+                        details: [
+                            "data_keys": String(report.dataKeys), "signing_keys": String(report.signingKeys),
+                        ]))
+                return report
+            }
+            print(
+                "re-sealed \(report.dataKeys) data keys, \(report.secrets) secrets, \(report.signingKeys) signing keys and \(report.totpSecrets) TOTP secrets under the current master key"
+            )
+            print("every server may now drop QSPP_PREVIOUS_MASTER_KEYS")
         }
     }
 

@@ -35,6 +35,16 @@ struct LedgerChainTests {
         #expect(firstProblem(entries) == nil)
     }
 
+    @Test func canonicalContentIsJSONThatReadsBackExactly() throws {
+        let fields = ["z": "last", "a": "quote \" backslash \\ slash / tab \t nul \u{0} é 🙂", "detail.x": ""]
+        let record = LedgerRecord(type: "t", id: "1", fields: fields)
+        let parsed = try JSONSerialization.jsonObject(with: record.content) as? [String: String]
+        #expect(parsed == fields.merging(["type": "t", "id": "1"]) { $1 })
+        let text = String(decoding: record.content, as: UTF8.self)
+        #expect(
+            text.hasPrefix(#"{"a":"quote \" backslash \\ slash / tab \u0009 nul \u0000 é 🙂","detail.x":"","id":"1""#))
+    }
+
     @Test func aChangedEntryIsFoundAtItsPlace() {
         var entries = chain(10)
         entries[3].content = Data(#"{"id":"4","n":"40","type":"test"}"#.utf8)

@@ -186,19 +186,16 @@ func withIsolatedStore<T: Sendable>(
 ) async throws
     -> T
 {
-    guard backend == .postgres, let url = Backend.postgresURL else { return try await withStore(backend, body) }
+    try await EncryptionAtRestTests.withKey(
+        try await isolatedDatabaseURL(backend), try MasterKey(base64Seed: testMasterKey), body)
+}
+
+/// A database no other test uses: a new SQLite file, or a new database in the PostgreSQL test cluster.
+func isolatedDatabaseURL(_ backend: Backend) async throws -> DatabaseURL {
+    guard backend == .postgres, let url = Backend.postgresURL else { return try backend.databaseURL() }
     let name = "qspp_isolated_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
     try await withStore(.postgres) { store in _ = try await store.sql.write("CREATE DATABASE \(name)", []) }
     var components = URLComponents(string: url)!
     components.path = "/" + name
-    let store = try await openStore(try DatabaseURL(parsing: components.string!), logger: testLogger)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            try await store.run()
-            return nil
-        }
-        defer { group.cancelAll() }
-        _ = try await store.migrate()
-        return try await body(store)
-    }
+    return try DatabaseURL(parsing: components.string!)
 }

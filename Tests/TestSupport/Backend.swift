@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Logging
+import PQCrypto
 import Storage
 
 /// The storage backends a test runs against: SQLite always, PostgreSQL when the test command
@@ -49,7 +50,8 @@ public let testLogger: Logger = {
 public func withStore<T: Sendable>(
     _ backend: Backend, _ body: @Sendable (any Store) async throws -> T
 ) async throws -> T {
-    let store = try await openStore(try backend.databaseURL(), logger: testLogger)
+    let store = try await openStore(
+        try backend.databaseURL(), logger: testLogger, masterKey: try MasterKey(base64Seed: testMasterKey))
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             try await store.run()

@@ -19,6 +19,9 @@ public struct AppConfiguration: Sendable {
     /// keeps one in `master.key` beside its database file; PostgreSQL deployments must name one.
     public var masterKey: String?
     public var masterKeyFile: String?
+    /// Master keys being rotated away from: they open what they sealed until `qspp keys rotate-kek`
+    /// has re-sealed it under the current one.
+    public var previousMasterKeys: [String] = []
     public var tokenAlgorithm: SigningAlgorithm = .mldsa65
     /// `iss` of every token; defaults to the server's own URL.
     public var tokenIssuer: String?
@@ -65,6 +68,7 @@ public struct AppConfiguration: Sendable {
         case migrateOnStart = "QSPP_MIGRATE_ON_START"
         case masterKey = "QSPP_MASTER_KEY"
         case masterKeyFile = "QSPP_MASTER_KEY_FILE"
+        case previousMasterKeys = "QSPP_PREVIOUS_MASTER_KEYS"
         case tokenAlgorithm = "QSPP_TOKEN_ALGORITHM"
         case tokenIssuer = "QSPP_TOKEN_ISSUER"
         case tokenAudience = "QSPP_TOKEN_AUDIENCE"
@@ -86,7 +90,7 @@ public struct AppConfiguration: Sendable {
         /// to the upper-case name.
         var configKey: ConfigKey { ConfigKey(rawValue.lowercased().replacingOccurrences(of: "_", with: ".")) }
 
-        var isSecret: Bool { self == .masterKey || self == .databaseURL }
+        var isSecret: Bool { self == .masterKey || self == .previousMasterKeys || self == .databaseURL }
     }
 
     /// A configuration value that is missing or wrong. The message names the key and never repeats a secret.
@@ -138,6 +142,15 @@ public struct AppConfiguration: Sendable {
             self.masterKey = text
         }
         self.masterKeyFile = value(.masterKeyFile)
+        if let text = value(.previousMasterKeys) {
+            let keys = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard keys.allSatisfy({ (try? MasterKey(base64Seed: $0)) != nil }) else {
+                throw InvalidValue(
+                    key: .previousMasterKeys,
+                    reason: "must be comma-separated master keys: " + PQCryptoError.invalidMasterKey.description)
+            }
+            self.previousMasterKeys = keys
+        }
         if let text = value(.tokenAlgorithm) {
             guard let algorithm = SigningAlgorithm(rawValue: text) else {
                 let names = SigningAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")

@@ -6,7 +6,12 @@ extension AppConfiguration {
     /// Finds the key-encryption key: the configured value, the configured file, or — for the embedded
     /// SQLite default only — `master.key` beside the database, created on first start with mode 0600.
     /// Never the database itself: a stolen database must not carry its own key.
+    /// The current master key, able to open what the previous ones (`QSPP_PREVIOUS_MASTER_KEYS`) sealed.
     public func resolveMasterKey() throws -> MasterKey {
+        try resolveCurrentMasterKey().opening(previous: previousMasterKeys.map { try MasterKey(base64Seed: $0) })
+    }
+
+    private func resolveCurrentMasterKey() throws -> MasterKey {
         if let masterKey { return try MasterKey(base64Seed: masterKey) }
         let path: String
         if let masterKeyFile {

@@ -7,15 +7,17 @@ import Privacy
 struct PostgresConsentRepository: ConsentRepository {
     let client: PostgresClient
     let logger: Logger
+    let vault: PersonalDataVault
     private let appends: WriteCoalescer<AppendUnit, AppendOutcome>
 
-    init(client: PostgresClient, logger: Logger) {
+    init(client: PostgresClient, logger: Logger, vault: PersonalDataVault) {
         self.client = client
         self.logger = logger
+        self.vault = vault
         self.appends = WriteCoalescer(
             maximumBatch: 512, isSystemic: PostgresErrors.isSystemic
         ) { [client, logger] units in
-            try await Self.flush(units, client: client, logger: logger)
+            try await Self.flush(units, client: client, logger: logger, vault: vault)
         }
     }
 
@@ -118,7 +120,7 @@ struct PostgresConsentRepository: ConsentRepository {
 
     /// One group commit: claims first, then every new event in a single multi-row insert.
     private static func flush(
-        _ units: [AppendUnit], client: PostgresClient, logger: Logger
+        _ units: [AppendUnit], client: PostgresClient, logger: Logger, vault: PersonalDataVault
     ) async throws
         -> [Result<AppendOutcome, any Error>]
     {
@@ -129,15 +131,16 @@ struct PostgresConsentRepository: ConsentRepository {
                 // is then held only while that statement runs and commits.
                 if units.allSatisfy({ $0.claim == nil }) {
                     let events = units.flatMap(\.events)
-                    let sequenced = try await client.withConnection { connection in
-                        try await Self.insert(events, on: connection, logger: logger)
+                    let (sequenced, keys) = try await client.withConnection { connection in
+                        try await Self.insert(events, on: connection, logger: logger, vault: vault)
                     }
+                    vault.confirm(keys)
                     return Self.split(
                         sequenced, into: units.indices.map { ($0, units[$0].events.count) }, count: units.count
                     )
                     .map { $0! }
                 }
-                let (decided, replays) = try await client.withTransaction(logger: logger) { connection in
+                let (decided, replays, keys) = try await client.withTransaction(logger: logger) { connection in
                     var decided: [Result<AppendOutcome, any Error>?] = Array(repeating: nil, count: units.count)
                     var replays: [Int: [UUID]] = [:]
                     var fresh: [(index: Int, count: Int)] = []
@@ -155,18 +158,19 @@ struct PostgresConsentRepository: ConsentRepository {
                         }
                         fresh.append((index, unit.events.count))
                     }
-                    let sequenced = try await Self.insert(
-                        fresh.flatMap { units[$0.index].events }, on: connection, logger: logger)
+                    let (sequenced, keys) = try await Self.insert(
+                        fresh.flatMap { units[$0.index].events }, on: connection, logger: logger, vault: vault)
                     for (index, result) in Self.split(sequenced, into: fresh, count: units.count).enumerated()
                     where result != nil {
                         decided[index] = result
                     }
-                    return (decided, replays)
+                    return (decided, replays, keys)
                 }
+                vault.confirm(keys)
                 var results = decided
                 for (index, ids) in replays {
                     results[index] = .success(
-                        .replayed(try await Self.events(ids: ids, client: client, logger: logger)))
+                        .replayed(try await Self.events(ids: ids, client: client, logger: logger, vault: vault)))
                 }
                 return results.map { $0! }
             } catch {
@@ -214,15 +218,22 @@ struct PostgresConsentRepository: ConsentRepository {
     /// Inserts the events and their ledger entries in one statement; returns the events with their
     /// ledger sequences.
     private static func insert(
-        _ events: [ConsentEvent], on connection: PostgresConnection, logger: Logger
+        _ plain: [ConsentEvent], on connection: PostgresConnection, logger: Logger, vault: PersonalDataVault
     ) async throws
-        -> [ConsentEvent]
+        -> (events: [ConsentEvent], keys: [PersonalDataVault.KeyRow])
     {
-        guard !events.isEmpty else { return [] }
-        let records = events.map(LedgerRecord.init(consent:))
+        guard !plain.isEmpty else { return ([], []) }
+        let records = plain.map(LedgerRecord.init(consent:))
+        let (events, keys) = try AppendUnit.sealed(plain, vault)
         let rows = try await connection.query(
             """
-            WITH appended AS (
+            WITH keys AS (
+                INSERT INTO subject_keys (id, subject_id, wrapped, kek, created_at)
+                SELECT * FROM unnest(\(keys.map { $0.id.uuidString.lowercased() })::text[], \(keys.map(\.subject))::text[],
+                    \(keys.map { ByteBuffer(bytes: $0.wrapped) })::bytea[], \(keys.map(\.kek))::text[],
+                    \(keys.map(\.createdAt.microsecondsSince1970))::int8[])
+                ON CONFLICT (id) DO NOTHING
+            ), appended AS (
                 SELECT entry_ord, entry_seq
                 FROM ledger_append(\(records.map(\.reference))::text[], \(records.map { ByteBuffer(bytes: $0.content) })::bytea[])
             ), inserted AS (
@@ -250,38 +261,45 @@ struct PostgresConsentRepository: ConsentRepository {
         var sequences: [Int64] = []
         for try await sequence in rows.decode(Int64.self) { sequences.append(sequence) }
         guard sequences.count == events.count else { throw StorageError.corrupted("ledger append") }
-        return AppendUnit.sequenced(events, sequences)
+        return (AppendUnit.sequenced(plain, sequences), keys)
     }
 
-    private static func events(ids: [UUID], client: PostgresClient, logger: Logger) async throws -> [ConsentEvent] {
+    private static func events(
+        ids: [UUID], client: PostgresClient, logger: Logger, vault: PersonalDataVault
+    ) async throws
+        -> [ConsentEvent]
+    {
         let rows = try await collect(
             await client.query(
                 "SELECT \(unescaped: eventColumns) FROM consent_events WHERE id = ANY(\(ids)) ORDER BY seq",
                 logger: logger))
-        return try rows.map { try $0.event() }
+        return try await StoredEventRow.events(rows, vault)
     }
 
     func latestEvents(subjectID: SubjectID) async throws -> [ConsentEvent] {
-        try await run { [logger] client in
-            try await Self.collect(
-                await client.query(
-                    """
-                    SELECT \(unescaped: Self.eventColumns) FROM consent_events WHERE seq IN (
-                        SELECT (SELECT max(seq) FROM consent_events e WHERE e.subject_id = \(subjectID.rawValue)
-                            AND e.purpose_id = p.id)
-                        FROM purposes p)
-                    ORDER BY seq
-                    """, logger: logger)
-            ).map { try $0.event() }
+        try await run { [logger, vault] client in
+            try await StoredEventRow.events(
+                try await Self.collect(
+                    await client.query(
+                        """
+                        SELECT \(unescaped: Self.eventColumns) FROM consent_events WHERE seq IN (
+                            SELECT (SELECT max(seq) FROM consent_events e WHERE e.subject_id = \(subjectID.rawValue)
+                                AND e.purpose_id = p.id)
+                            FROM purposes p)
+                        ORDER BY seq
+                        """, logger: logger)
+                ), vault)
         }
     }
 
     func event(id: UUID) async throws -> ConsentEvent? {
-        try await run { [logger] client in try await Self.events(ids: [id], client: client, logger: logger).first }
+        try await run { [logger, vault] client in
+            try await Self.events(ids: [id], client: client, logger: logger, vault: vault).first
+        }
     }
 
     func history(subjectID: SubjectID, after cursor: HistoryCursor?, limit: Int) async throws -> HistoryPage {
-        try await run { [logger] client in
+        try await run { [logger, vault] client in
             let rows = try await Self.collect(
                 await client.query(
                     """
@@ -289,7 +307,7 @@ struct PostgresConsentRepository: ConsentRepository {
                     WHERE subject_id = \(subjectID.rawValue) AND seq < \(cursor?.sequence ?? Int64.max)
                     ORDER BY seq DESC LIMIT \(limit + 1)
                     """, logger: logger))
-            return try StoredEventRow.page(rows, limit: limit)
+            return try await StoredEventRow.page(rows, limit: limit, vault: vault)
         }
     }
 

@@ -103,23 +103,25 @@ extension Migration {
                 DECLARE
                     head_size BIGINT;
                     head_hash BYTEA;
-                    content_hash BYTEA;
-                    entry_hash BYTEA;
+                    n INT := coalesce(array_length(contents, 1), 0);
+                    content_hashes BYTEA[] := '{}';
+                    prev_hashes BYTEA[] := '{}';
+                    entry_hashes BYTEA[] := '{}';
+                    domain BYTEA := convert_to('qspp-ledger-v1', 'UTF8');
                 BEGIN
                     SELECT h.size, h.hash INTO head_size, head_hash FROM ledger_head h WHERE h.id = 1 FOR UPDATE;
-                    FOR i IN 1 .. coalesce(array_length(contents, 1), 0) LOOP
-                        head_size := head_size + 1;
-                        content_hash := sha256(contents[i]);
-                        entry_hash := sha256(convert_to('qspp-ledger-v1', 'UTF8') || int8send(head_size) || head_hash
-                            || content_hash);
-                        INSERT INTO ledger_entries (seq, reference, content, content_hash, prev_hash, entry_hash)
-                        VALUES (head_size, refs[i], contents[i], content_hash, head_hash, entry_hash);
-                        head_hash := entry_hash;
-                        entry_ord := i;
-                        entry_seq := head_size;
-                        RETURN NEXT;
+                    FOR i IN 1 .. n LOOP
+                        content_hashes[i] := sha256(contents[i]);
+                        prev_hashes[i] := head_hash;
+                        head_hash := sha256(domain || int8send(head_size + i) || head_hash || content_hashes[i]);
+                        entry_hashes[i] := head_hash;
                     END LOOP;
-                    UPDATE ledger_head SET size = head_size, hash = head_hash WHERE id = 1;
+                    INSERT INTO ledger_entries (seq, reference, content, content_hash, prev_hash, entry_hash)
+                    SELECT head_size + u.ord, u.ref, u.content, u.content_hash, u.prev_hash, u.entry_hash
+                    FROM unnest(refs, contents, content_hashes, prev_hashes, entry_hashes)
+                        WITH ORDINALITY AS u(ref, content, content_hash, prev_hash, entry_hash, ord);
+                    UPDATE ledger_head SET size = head_size + n, hash = head_hash WHERE id = 1;
+                    RETURN QUERY SELECT g::BIGINT, head_size + g FROM generate_series(1, n) g;
                 END
                 $$
                 """,
@@ -139,5 +141,6 @@ extension Migration {
                 FOR EACH ROW EXECUTE FUNCTION ledger_append_only()
                 """,
             ]),
+        Migration.personalData(integer: "BIGINT", blob: "BYTEA", strict: ""),
     ]
 }

@@ -2,6 +2,7 @@ import Consent
 import Identity
 import Logging
 import NIOSSL
+import PQCrypto
 import PostgresNIO
 import Privacy
 import ServiceLifecycle
@@ -21,7 +22,9 @@ final class PostgresStore: Store {
     /// Any constant unique to this application: serialises concurrent migrators.
     private static let migrationLockID: Int64 = 0x5153_5050_4D49_4752
 
-    init(location: DatabaseURL.PostgresLocation, logger: Logger) {
+    let vault: PersonalDataVault
+
+    init(location: DatabaseURL.PostgresLocation, logger: Logger, masterKey: MasterKey?) {
         var configuration: PostgresClient.Configuration
         if let socket = location.unixSocketPath {
             configuration = .init(
@@ -34,12 +37,16 @@ final class PostgresStore: Store {
         }
         configuration.options.connectTimeout = .seconds(3)
         configuration.options.maximumConnections = 16
+        // A transaction left open (a client cancelled mid-way) would hold its locks, the ledger head's
+        // among them, until its connection closed: the server ends such a session instead.
+        configuration.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", "30000")]
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
-        self.consents = PostgresConsentRepository(client: client, logger: logger)
         let database = PostgresSQLDatabase(client: client, logger: logger)
         self.sql = database
-        self.identity = SQLIdentityRepository(database: database)
+        self.vault = .sql(masterKey: masterKey, database: database)
+        self.consents = PostgresConsentRepository(client: client, logger: logger, vault: vault)
+        self.identity = SQLIdentityRepository(database: database, vault: vault)
         self.privacy = SQLPrivacyRepository(database: database)
         self.ledger = SQLLedgerRepository(database: database)
     }

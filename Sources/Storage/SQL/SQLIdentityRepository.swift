@@ -5,6 +5,11 @@ import Privacy
 /// The identity tables, in SQL both SQLite and PostgreSQL run unchanged.
 struct SQLIdentityRepository: IdentityRepository {
     let database: any SQLDatabase
+    let vault: PersonalDataVault
+
+    /// Audit records of no known account (a login attempt for an unknown email, say) are sealed under
+    /// this subject's keys.
+    static let unattributed = "unattributed"
 
     // MARK: Accounts
 
@@ -13,9 +18,11 @@ struct SQLIdentityRepository: IdentityRepository {
         (SELECT count(*) FROM recovery_codes WHERE user_id = accounts.id AND used_at IS NULL)
         """
 
-    private static func account(_ row: SQLRow) throws -> Account {
-        Account(
-            id: try row.uuid(0), email: try EmailAddress(try row.text(1)), passwordHash: try row.text(2),
+    private func account(_ row: SQLRow) async throws -> Account {
+        let id = try row.uuid(0)
+        let email = try await vault.open(try row.text(1), subject: id.subjectText, field: "email") ?? ""
+        return Account(
+            id: id, email: try EmailAddress(email), passwordHash: try row.text(2),
             roles: Set(try row.text(3).split(separator: " ").compactMap { Role(rawValue: String($0)) }),
             createdAt: try row.time(4), sealedTOTPSecret: row[5].blob, mfaEnabled: try row.integer(6) == 1,
             recoveryCodesRemaining: Int(try row.integer(7)))
@@ -26,32 +33,44 @@ struct SQLIdentityRepository: IdentityRepository {
     }
 
     func insertAccount(_ account: Account) async throws {
+        let (sealed, newKey) = try vault.seal(account.email.normalized, subject: account.subjectID, field: "email")
+        let index = try await vault.emailIndex(account.email.normalized)
         do {
             try await database.transaction { tx in
+                try await PersonalDataVault.insert(newKey.map { [$0] } ?? [], tx)
                 try await tx.execute(
                     """
-                    INSERT INTO accounts (id, email, password_hash, roles, created_at, mfa_enabled)
-                    VALUES ($1, $2, $3, $4, $5, 0)
+                    INSERT INTO accounts (id, email, email_index, password_hash, roles, created_at, mfa_enabled)
+                    VALUES ($1, $2, $3, $4, $5, $6, 0)
                     """,
                     [
-                        .uuid(account.id), .text(account.email.normalized), .text(account.passwordHash),
+                        .uuid(account.id), .optional(sealed), .text(index), .text(account.passwordHash),
                         Self.roles(account.roles), .time(account.createdAt),
                     ])
             }
+            vault.confirm(newKey.map { [$0] } ?? [])
         } catch  where database.isUniqueViolation(error) {
             throw IdentityError.emailTaken
         }
     }
 
     func account(id: UUID) async throws -> Account? {
-        try await database.select("SELECT \(Self.accountColumns) FROM accounts WHERE id = $1", [.uuid(id)])
-            .first.map(Self.account)
+        guard
+            let row = try await database.select(
+                "SELECT \(Self.accountColumns) FROM accounts WHERE id = $1", [.uuid(id)]
+            ).first
+        else { return nil }
+        return try await account(row)
     }
 
     func account(email: EmailAddress) async throws -> Account? {
-        try await database.select(
-            "SELECT \(Self.accountColumns) FROM accounts WHERE email = $1", [.text(email.normalized)]
-        ).first.map(Self.account)
+        guard
+            let row = try await database.select(
+                "SELECT \(Self.accountColumns) FROM accounts WHERE email_index = $1",
+                [.text(try await vault.emailIndex(email.normalized))]
+            ).first
+        else { return nil }
+        return try await account(row)
     }
 
     func setRoles(userID: UUID, roles: Set<Role>) async throws {
@@ -115,10 +134,12 @@ struct SQLIdentityRepository: IdentityRepository {
     private static let sessionColumns =
         "id, user_id, created_at, last_used_at, ip_address, user_agent, revoked_at, remember_me, amr"
 
-    private static func session(_ row: SQLRow) throws -> Session {
-        Session(
-            id: try row.uuid(0), userID: try row.uuid(1), createdAt: try row.time(2), lastUsedAt: try row.time(3),
-            client: ClientInfo(ipAddress: row[4].text, userAgent: row[5].text), revokedAt: row.optionalTime(6),
+    private func session(_ row: SQLRow) async throws -> Session {
+        let userID = try row.uuid(1)
+        return Session(
+            id: try row.uuid(0), userID: userID, createdAt: try row.time(2), lastUsedAt: try row.time(3),
+            client: try await vault.openClient(row[4].text, row[5].text, subject: userID.subjectText),
+            revokedAt: row.optionalTime(6),
             rememberMe: try row.integer(7) == 1,
             authenticationMethods: try row.text(8).split(separator: " ").map(String.init))
     }
@@ -126,7 +147,11 @@ struct SQLIdentityRepository: IdentityRepository {
     func insertSession(
         _ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent], clearingThrottle key: String?
     ) async throws {
+        let client = try vault.sealClient(session.client, subject: session.userID.subjectText)
+        let sealedEvents = try events.map(sealed)
+        let keys = client.keys + sealedEvents.flatMap(\.keys)
         try await database.transaction { tx in
+            try await PersonalDataVault.insert(keys, tx)
             if let key { try await tx.execute("DELETE FROM login_throttle WHERE key = $1", [.text(key)]) }
             try await tx.execute(
                 """
@@ -135,13 +160,14 @@ struct SQLIdentityRepository: IdentityRepository {
                 """,
                 [
                     .uuid(session.id), .uuid(session.userID), .time(session.createdAt), .time(session.lastUsedAt),
-                    .optional(session.client.ipAddress), .optional(session.client.userAgent),
+                    .optional(client.ip), .optional(client.agent),
                     .integer(session.rememberMe ? 1 : 0), .text(session.authenticationMethods.joined(separator: " ")),
                 ])
             try await Self.insertToken(firstToken, tx)
-            for event in events { try await Self.insert(event, tx) }
+            for event in sealedEvents { try await Self.insert(event, tx) }
             _ = try await tx.appendLedger(events.map(LedgerRecord.init(auth:)))
         }
+        vault.confirm(keys)
     }
 
     private static func insertToken(_ token: RefreshTokenRecord, _ tx: any SQLExecutor) async throws {
@@ -157,14 +183,22 @@ struct SQLIdentityRepository: IdentityRepository {
     }
 
     func session(id: UUID) async throws -> Session? {
-        try await database.select("SELECT \(Self.sessionColumns) FROM sessions WHERE id = $1", [.uuid(id)])
-            .first.map(Self.session)
+        guard
+            let row = try await database.select(
+                "SELECT \(Self.sessionColumns) FROM sessions WHERE id = $1", [.uuid(id)]
+            ).first
+        else { return nil }
+        return try await session(row)
     }
 
     func sessions(userID: UUID) async throws -> [Session] {
-        try await database.select(
-            "SELECT \(Self.sessionColumns) FROM sessions WHERE user_id = $1 ORDER BY created_at DESC", [.uuid(userID)]
-        ).map(Self.session)
+        var sessions: [Session] = []
+        for row in try await database.select(
+            "SELECT \(Self.sessionColumns) FROM sessions WHERE user_id = $1 ORDER BY created_at DESC", [.uuid(userID)])
+        {
+            sessions.append(try await session(row))
+        }
+        return sessions
     }
 
     func revokeSession(id: UUID, at date: Date) async throws -> Bool {
@@ -203,7 +237,7 @@ struct SQLIdentityRepository: IdentityRepository {
         digest: String, at date: Date,
         decide: @escaping @Sendable (RefreshTokenRecord?, Session?) -> RefreshExchangePlan
     ) async throws -> RefreshExchangePlan {
-        try await database.transaction { [database] tx in
+        try await database.transaction { [database, self] tx in
             let token = try await tx.query(
                 """
                 SELECT digest, session_id, user_id, issued_at, expires_at, rotated_at, grace_reuses
@@ -217,9 +251,11 @@ struct SQLIdentityRepository: IdentityRepository {
             }
             var session: Session?
             if let token {
-                session = try await tx.query(
+                if let row = try await tx.query(
                     "SELECT \(Self.sessionColumns) FROM sessions WHERE id = $1", [.uuid(token.sessionID)]
-                ).first.map(Self.session)
+                ).first {
+                    session = try await self.session(row)
+                }
             }
             let plan = decide(token, session)
             switch plan {
@@ -341,13 +377,30 @@ struct SQLIdentityRepository: IdentityRepository {
     // MARK: Audit
 
     func appendAuthEvent(_ event: AuthEvent) async throws {
+        let sealedEvent = try sealed(event)
         try await database.transaction { tx in
-            try await Self.insert(event, tx)
+            try await PersonalDataVault.insert(sealedEvent.keys, tx)
+            try await Self.insert(sealedEvent, tx)
             _ = try await tx.appendLedger([LedgerRecord(auth: event)])
         }
+        vault.confirm(sealedEvent.keys)
     }
 
-    private static func insert(_ event: AuthEvent, _ tx: any SQLExecutor) async throws {
+    /// An audit event with its address and agent sealed for its user (or ``unattributed``).
+    private struct SealedEvent {
+        let event: AuthEvent
+        let ip: String?
+        let agent: String?
+        let keys: [PersonalDataVault.KeyRow]
+    }
+
+    private func sealed(_ event: AuthEvent) throws -> SealedEvent {
+        let client = try vault.sealClient(event.client, subject: event.userID?.subjectText ?? Self.unattributed)
+        return SealedEvent(event: event, ip: client.ip, agent: client.agent, keys: client.keys)
+    }
+
+    private static func insert(_ sealed: SealedEvent, _ tx: any SQLExecutor) async throws {
+        let event = sealed.event
         let details = try JSONSerialization.data(withJSONObject: event.details, options: [.sortedKeys])
         try await tx.execute(
             """
@@ -358,28 +411,31 @@ struct SQLIdentityRepository: IdentityRepository {
                 .uuid(event.id), .text(event.kind.rawValue), .time(event.occurredAt),
                 .optional(event.userID?.uuidString.lowercased()),
                 .optional(event.sessionID?.uuidString.lowercased()),
-                .optional(event.client.ipAddress), .optional(event.client.userAgent),
-                .text(String(decoding: details, as: UTF8.self)),
+                .optional(sealed.ip), .optional(sealed.agent), .text(String(decoding: details, as: UTF8.self)),
             ])
     }
 
     func authEvents(userID: UUID?, limit: Int) async throws -> [AuthEvent] {
         let filter = userID == nil ? "" : "WHERE user_id = $2"
-        return try await database.select(
+        var events: [AuthEvent] = []
+        for row in try await database.select(
             """
             SELECT id, kind, occurred_at, user_id, session_id, ip_address, user_agent, details
             FROM auth_events \(filter) ORDER BY seq DESC LIMIT $1
-            """, [.integer(Int64(limit))] + (userID.map { [.uuid($0)] } ?? [])
-        ).map { row in
+            """, [.integer(Int64(limit))] + (userID.map { [.uuid($0)] } ?? []))
+        {
             let details =
                 (try? JSONSerialization.jsonObject(with: Data(try row.text(7).utf8))) as? [String: String] ?? [:]
             guard let kind = AuthEvent.Kind(rawValue: try row.text(1)) else { throw StorageError.corrupted("event") }
-            return AuthEvent(
-                id: try row.uuid(0), kind: kind, occurredAt: try row.time(2),
-                userID: row[3].text.flatMap { UUID(uuidString: $0) },
-                sessionID: row[4].text.flatMap { UUID(uuidString: $0) },
-                client: ClientInfo(ipAddress: row[5].text, userAgent: row[6].text),
-                details: details)
+            let user = row[3].text.flatMap { UUID(uuidString: $0) }
+            events.append(
+                AuthEvent(
+                    id: try row.uuid(0), kind: kind, occurredAt: try row.time(2), userID: user,
+                    sessionID: row[4].text.flatMap { UUID(uuidString: $0) },
+                    client: try await vault.openClient(
+                        row[5].text, row[6].text, subject: user?.subjectText ?? Self.unattributed),
+                    details: details))
         }
+        return events
     }
 }

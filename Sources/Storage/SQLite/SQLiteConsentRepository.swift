@@ -5,15 +5,17 @@ import SQLiteNIO
 
 struct SQLiteConsentRepository: ConsentRepository {
     let database: SQLiteDatabaseFile
+    let vault: PersonalDataVault
     private let appends: WriteCoalescer<AppendUnit, AppendOutcome>
 
-    init(database: SQLiteDatabaseFile) {
+    init(database: SQLiteDatabaseFile, vault: PersonalDataVault) {
         self.database = database
+        self.vault = vault
         self.appends = WriteCoalescer(
             maximumBatch: 512,
             isSystemic: { ($0 as? StorageError)?.isUnavailable ?? false }
         ) { units in
-            try await Self.flush(units, database: database)
+            try await Self.flush(units, database: database, vault: vault)
         }
     }
 
@@ -102,11 +104,11 @@ struct SQLiteConsentRepository: ConsentRepository {
     }
 
     private static func flush(
-        _ units: [AppendUnit], database: SQLiteDatabaseFile
+        _ units: [AppendUnit], database: SQLiteDatabaseFile, vault: PersonalDataVault
     ) async throws
         -> [Result<AppendOutcome, any Error>]
     {
-        let (decided, replays) = try await database.write { connection in
+        let (decided, replays, stored) = try await database.write { connection in
             var decided: [Result<AppendOutcome, any Error>?] = Array(repeating: nil, count: units.count)
             var replays: [Int: [UUID]] = [:]
             var fresh: [(index: Int, count: Int)] = []
@@ -134,24 +136,28 @@ struct SQLiteConsentRepository: ConsentRepository {
                 fresh.append((index, unit.events.count))
             }
             let events = fresh.flatMap { units[$0.index].events }
-            let sequences = try await LedgerWriter.append(
-                events.map(LedgerRecord.init(consent:)), SQLiteDatabaseFile.Executor(connection: connection))
+            let executor = SQLiteDatabaseFile.Executor(connection: connection)
+            let sequences = try await LedgerWriter.append(events.map(LedgerRecord.init(consent:)), executor)
             let sequenced = AppendUnit.sequenced(events, sequences)
-            for event in sequenced { try await insert(event, on: connection) }
+            let sealed = try AppendUnit.sealed(sequenced, vault)
+            try await PersonalDataVault.insert(sealed.keys, executor)
+            for event in sealed.events { try await insert(event, on: connection) }
             var offset = 0
             for (index, count) in fresh {
                 decided[index] = .success(.recorded(Array(sequenced[offset..<offset + count])))
                 offset += count
             }
-            return (decided, replays)
+            return (decided, replays, sealed.keys)
         }
+        vault.confirm(stored)
         var results = decided
         for (index, ids) in replays {
             let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
             let rows = try await database.read(
                 "SELECT \(eventColumns) FROM consent_events WHERE id IN (\(placeholders)) ORDER BY seq",
                 ids.map { .text($0.uuidString.lowercased()) })
-            results[index] = .success(.replayed(try rows.map { try $0.storedEvent().event() }))
+            results[index] = .success(
+                .replayed(try await StoredEventRow.events(try rows.map { try $0.storedEvent() }, vault)))
         }
         return results.map { $0! }
     }
@@ -175,20 +181,21 @@ struct SQLiteConsentRepository: ConsentRepository {
     }
 
     func latestEvents(subjectID: SubjectID) async throws -> [ConsentEvent] {
-        try await database.read(
-            """
-            SELECT \(Self.eventColumns) FROM consent_events WHERE seq IN (
-                SELECT (SELECT max(seq) FROM consent_events e WHERE e.subject_id = ?1 AND e.purpose_id = p.id)
-                FROM purposes p)
-            ORDER BY seq
-            """, [.text(subjectID.rawValue)]
-        ).map { try $0.storedEvent().event() }
+        try await StoredEventRow.events(
+            try await database.read(
+                """
+                SELECT \(Self.eventColumns) FROM consent_events WHERE seq IN (
+                    SELECT (SELECT max(seq) FROM consent_events e WHERE e.subject_id = ?1 AND e.purpose_id = p.id)
+                    FROM purposes p)
+                ORDER BY seq
+                """, [.text(subjectID.rawValue)]
+            ).map { try $0.storedEvent() }, vault)
     }
 
     func event(id: UUID) async throws -> ConsentEvent? {
         try await database.read(
             "SELECT \(Self.eventColumns) FROM consent_events WHERE id = ?", [.text(id.uuidString.lowercased())]
-        ).first?.storedEvent().event()
+        ).first?.storedEvent().event(vault)
     }
 
     func history(subjectID: SubjectID, after cursor: HistoryCursor?, limit: Int) async throws -> HistoryPage {
@@ -197,7 +204,7 @@ struct SQLiteConsentRepository: ConsentRepository {
             SELECT \(Self.eventColumns) FROM consent_events WHERE subject_id = ? AND seq < ?
             ORDER BY seq DESC LIMIT ?
             """, [.text(subjectID.rawValue), .integer(Int(cursor?.sequence ?? Int64.max)), .integer(limit + 1)])
-        return try StoredEventRow.page(try rows.map { try $0.storedEvent() }, limit: limit)
+        return try await StoredEventRow.page(try rows.map { try $0.storedEvent() }, limit: limit, vault: vault)
     }
 
     func ping() async throws {

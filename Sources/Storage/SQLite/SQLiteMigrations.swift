@@ -97,5 +97,6 @@ extension Migration {
                     """
                 }
             }),
+        Migration.personalData(integer: "INTEGER", blob: "BLOB", strict: " STRICT"),
     ]
 }

@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Identity
 import Logging
+import PQCrypto
 import Privacy
 import SQLiteNIO
 import ServiceLifecycle
@@ -16,10 +17,13 @@ final class SQLiteStore: Store {
     let ledger: any LedgerRepository
     var sql: SQLiteDatabaseFile { database }
 
-    init(path: String, logger: Logger) async throws {
+    let vault: PersonalDataVault
+
+    init(path: String, logger: Logger, masterKey: MasterKey?) async throws {
         self.database = try await SQLiteDatabaseFile(path: path, logger: logger)
-        self.consents = SQLiteConsentRepository(database: database)
-        self.identity = SQLIdentityRepository(database: database)
+        self.vault = .sql(masterKey: masterKey, database: database)
+        self.consents = SQLiteConsentRepository(database: database, vault: vault)
+        self.identity = SQLIdentityRepository(database: database, vault: vault)
         self.privacy = SQLPrivacyRepository(database: database)
         self.ledger = SQLLedgerRepository(database: database)
     }

@@ -1,0 +1,51 @@
+import Foundation
+import PQCrypto
+
+/// The vault's rows, in SQL both backends run unchanged.
+extension PersonalDataVault {
+    static let emailIndexSecret = "email-index"
+
+    static func sql(masterKey: MasterKey?, database: any SQLDatabase) -> PersonalDataVault {
+        PersonalDataVault(
+            masterKey: masterKey,
+            fetch: { id in
+                guard
+                    let row = try await database.select(
+                        "SELECT subject_id, wrapped FROM subject_keys WHERE id = $1", [.uuid(id)]
+                    ).first
+                else { return nil }
+                return (try row.text(0), row[1].blob ?? Data())
+            },
+            loadIndexKey: {
+                guard let masterKey else { throw StorageError.noMasterKey }
+                let material = try await sealedSecret(Self.emailIndexSecret, masterKey: masterKey, database: database)
+                return try BlindIndex(material: material)
+            })
+    }
+
+    /// A random 256-bit secret kept sealed in `sealed_secrets`, made on first use.
+    static func sealedSecret(_ name: String, masterKey: MasterKey, database: any SQLDatabase) async throws -> Data {
+        let context = "qspp secret " + name
+        if let row = try await database.select("SELECT sealed FROM sealed_secrets WHERE name = $1", [.text(name)]).first
+        {
+            return try masterKey.open(row[0].blob ?? Data(), context: context)
+        }
+        let material = DataKey.generate().material
+        _ = try await database.write(
+            "INSERT INTO sealed_secrets (name, sealed, kek) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            [.text(name), .blob(try masterKey.seal(material, context: context)), .text(masterKey.fingerprint)])
+        // Another process may have won the race: whichever row is stored is the secret.
+        return try await sealedSecret(name, masterKey: masterKey, database: database)
+    }
+
+    /// Stores data keys that writes in this transaction use; a key already stored is left alone.
+    static func insert(_ rows: [KeyRow], _ tx: any SQLExecutor) async throws {
+        for row in rows {
+            try await tx.execute(
+                """
+                INSERT INTO subject_keys (id, subject_id, wrapped, kek, created_at) VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (id) DO NOTHING
+                """, [.uuid(row.id), .text(row.subject), .blob(row.wrapped), .text(row.kek), .time(row.createdAt)])
+        }
+    }
+}
