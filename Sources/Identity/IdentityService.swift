@@ -71,7 +71,18 @@ public final class IdentityService: Sendable {
         try await audit(.passwordChanged, userID: account.id, sessionID: user.sessionID, client: client)
     }
 
-    /// Until erasure (issue #4) lands, deleting an account deletes its credentials and ends every session.
+    /// Removes an account for an erasure request: credentials, MFA and refresh tokens deleted, every
+    /// session ended. Nothing happens for an account already gone.
+    public func eraseAccount(_ userID: UUID, requestedBy staff: UUID) async throws {
+        guard let account = try await repository.account(id: userID) else { return }
+        let sessions = try await repository.sessions(userID: account.id)
+        try await repository.deleteAccount(id: account.id, at: now())
+        sessions.map(\.id).forEach(sessionCache.markRevoked)
+        try await audit(.accountDeleted, userID: account.id, details: ["by": staff.uuidString.lowercased()])
+    }
+
+    /// Deleting an account deletes its credentials and ends every session; erasure (a data-subject
+    /// request) also destroys the person's data keys.
     public func deleteAccount(user: AuthenticatedUser, password: String, client: ClientInfo) async throws {
         let account = try await requireAccount(user.userID)
         try await checkPassword(password, of: account, client: client)

@@ -19,6 +19,7 @@ struct PrivacyController {
         routes.get("/v1/requests/:requestId/events", use: events)
         routes.post("/v1/requests/:requestId/transitions", use: transition)
         routes.post("/v1/requests/:requestId/extension", use: extend)
+        routes.post("/v1/requests/:requestId/erasure", use: erase)
         return routes
     }
 
@@ -144,6 +145,42 @@ struct PrivacyController {
         var request = request
         let body = try await request.decodeJSON(ExtensionInput.self, context: context).value
         return RequestOutput(try await privacy.extend(try requestID(context), by: staff.userID, reason: body.reason))
+    }
+
+    struct ErasureOutput: ResponseCodable {
+        var request: RequestOutput
+        var subjectId: String
+        var erasedAt: String
+    }
+
+    /// Fulfils a verified erasure (GDPR Art. 17) or deletion (CCPA) request: the account's credentials
+    /// and sessions go, the subject's data keys are destroyed, and the request completes. Repeating it
+    /// answers the same erasure.
+    @Sendable func erase(_ request: Request, context: AppRequestContext) async throws -> ErasureOutput {
+        let staff = try requireStaff(context)
+        var found = try await privacy.request(try requestID(context))
+        guard found.kind == .erasure || found.kind == .delete else {
+            throw Problem(
+                .conflict, "not-an-erasure", "Not an erasure request",
+                detail: "only erasure and delete requests are fulfilled by erasing")
+        }
+        let subject = found.subjectID.uuidString.lowercased()
+        if found.status == .completed, let erasedAt = try await services.store.erasure(of: subject) {
+            return ErasureOutput(
+                request: RequestOutput(found), subjectId: subject, erasedAt: RFC3339.string(from: erasedAt))
+        }
+        guard found.status == .verified || found.status == .inProgress else {
+            throw PrivacyError.transitionRefused(from: found.status, to: .completed)
+        }
+        if found.status == .verified {
+            found = try await privacy.transition(found.id, to: .inProgress, by: staff.userID, reason: nil)
+        }
+        try await services.identity.eraseAccount(found.subjectID, requestedBy: staff.userID)
+        let erasedAt = try await services.store.shred(subject: subject, requestID: found.id, at: Date())
+        found = try await privacy.transition(
+            found.id, to: .completed, by: staff.userID, reason: "erased by crypto-shredding")
+        return ErasureOutput(
+            request: RequestOutput(found), subjectId: subject, erasedAt: RFC3339.string(from: erasedAt))
     }
 
     // MARK: Access

@@ -231,7 +231,8 @@ struct PostgresConsentRepository: ConsentRepository {
                 INSERT INTO subject_keys (id, subject_id, wrapped, kek, created_at)
                 SELECT * FROM unnest(\(keys.map { $0.id.uuidString.lowercased() })::text[], \(keys.map(\.subject))::text[],
                     \(keys.map { ByteBuffer(bytes: $0.wrapped) })::bytea[], \(keys.map(\.kek))::text[],
-                    \(keys.map(\.createdAt.microsecondsSince1970))::int8[])
+                    \(keys.map(\.createdAt.microsecondsSince1970))::int8[]) AS k(id, subject_id, wrapped, kek, created_at)
+                WHERE NOT EXISTS (SELECT 1 FROM erased_subjects e WHERE e.subject_id = k.subject_id)
                 ON CONFLICT (id) DO NOTHING
             ), appended AS (
                 SELECT entry_ord, entry_seq

@@ -38,12 +38,14 @@ extension PersonalDataVault {
         return try await sealedSecret(name, masterKey: masterKey, database: database)
     }
 
-    /// Stores data keys that writes in this transaction use; a key already stored is left alone.
+    /// Stores data keys that writes in this transaction use; a key already stored is left alone, and no
+    /// key is stored for an erased subject (what a stale cache seals for them stays unreadable).
     static func insert(_ rows: [KeyRow], _ tx: any SQLExecutor) async throws {
         for row in rows {
             try await tx.execute(
                 """
-                INSERT INTO subject_keys (id, subject_id, wrapped, kek, created_at) VALUES ($1, $2, $3, $4, $5)
+                INSERT INTO subject_keys (id, subject_id, wrapped, kek, created_at)
+                SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM erased_subjects WHERE subject_id = $2)
                 ON CONFLICT (id) DO NOTHING
                 """, [.uuid(row.id), .text(row.subject), .blob(row.wrapped), .text(row.kek), .time(row.createdAt)])
         }

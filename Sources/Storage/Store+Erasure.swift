@@ -1,0 +1,38 @@
+import Foundation
+import Privacy
+
+extension Store {
+    /// Erases a subject by crypto-shredding: destroys every data key of theirs, so every field sealed
+    /// under them (consent origins, audit addresses, the email) is noise from now on, wherever a copy of
+    /// it lives. Records the erasure, and chains it into the ledger, in the same transaction. What the
+    /// law keeps (who decided what, when, under which notice) is pseudonymous and stays readable.
+    ///
+    /// Idempotent: erasing again changes nothing and returns the first erasure's time.
+    public func shred(subject: String, requestID: UUID?, at date: Date) async throws -> Date {
+        let erasedAt = try await sql.transaction { tx in
+            let inserted = try await tx.query(
+                """
+                INSERT INTO erased_subjects (subject_id, erased_at, request_id) VALUES ($1, $2, $3)
+                ON CONFLICT (subject_id) DO NOTHING RETURNING erased_at
+                """, [.text(subject), .time(date), .optional(requestID?.uuidString.lowercased())])
+            guard inserted.first != nil else {
+                let existing = try await tx.query(
+                    "SELECT erased_at FROM erased_subjects WHERE subject_id = $1", [.text(subject)])
+                return try existing.first?.time(0) ?? date
+            }
+            try await tx.execute("DELETE FROM subject_keys WHERE subject_id = $1", [.text(subject)])
+            var fields = ["erased_at": String(date.microsecondsSince1970)]
+            fields["request"] = requestID?.uuidString.lowercased()
+            _ = try await tx.appendLedger([LedgerRecord(type: "erasure", id: subject, fields: fields)])
+            return date
+        }
+        vault.forget(subject: subject)
+        return erasedAt
+    }
+
+    /// When the subject was erased, if they were.
+    public func erasure(of subject: String) async throws -> Date? {
+        try await sql.select("SELECT erased_at FROM erased_subjects WHERE subject_id = $1", [.text(subject)])
+            .first?.time(0)
+    }
+}
