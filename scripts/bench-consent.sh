@@ -48,15 +48,24 @@ idle_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
   done ) > /tmp/qspp-bench-rss.$$ &
 sampler=$!
 
-pg_rates=() qspp_rates=() p50s=() p99s=() failures=0
+# CPU time (clock ticks) of qspp and of every PostgreSQL process, to report CPU per request.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() {
+    local total=0 pid
+    for pid in $(pgrep -u postgres postgres); do total=$((total + $(ticks "$pid"))); done
+    echo "$total"
+}
+pg_rates=() qspp_rates=() p50s=() p99s=() failures=0 qspp_cpu=0 pg_cpu=0 requests=0
 for round in $(seq "$rounds"); do
     echo "== round $round/$rounds: pgbench INSERT INTO consent_events, $connections connections, ${duration}s" >&2
     pg_output=$("$PG_BIN/pgbench" -h 127.0.0.1 -p "$BENCH_PORT" -U qspp -n -M prepared -c "$connections" -j 2 \
         -T "$duration" -f scripts/bench/insert.sql postgres)
     pg_rates+=("$(echo "$pg_output" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')")
     echo "== round $round/$rounds: qspp POST /v1/subjects/{id}/consents, $connections connections, ${duration}s" >&2
+    q0=$(ticks "$server_pid") p0=$(pg_ticks)
     summary=$(wrk -t 2 -c "$connections" -d "${duration}s" --timeout 10s -s scripts/bench/consent-write.lua \
         "http://127.0.0.1:$port" | grep '^BENCH')
+    qspp_cpu=$((qspp_cpu + $(ticks "$server_pid") - q0)) pg_cpu=$((pg_cpu + $(pg_ticks) - p0))
     qspp_rates+=("$(echo "$summary" | sed 's/.*rps=\([0-9.]*\).*/\1/')")
     p50s+=("$(echo "$summary" | sed 's/.*p50_us=\([0-9]*\).*/\1/')")
     p99s+=("$(echo "$summary" | sed 's/.*p99_us=\([0-9]*\).*/\1/')")
@@ -72,7 +81,7 @@ rps=$(printf '%s\n' "${qspp_rates[@]}" | median)
 p50=$(printf '%s\n' "${p50s[@]}" | median)
 p99=$(printf '%s\n' "${p99s[@]}" | median)
 stored=$(qspp_as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$BENCH_PORT" -U qspp -At -c \
-    "SELECT count(*) FROM consent_events WHERE user_agent = 'wrk/4.1'" postgres 2>/dev/null || echo "?")
+    "SELECT count(*) FROM consent_events WHERE ledger_seq IS NOT NULL" postgres 2>/dev/null || echo "?")
 
 echo
 echo "medians of $rounds alternating rounds of ${duration}s, $connections connections, log level $QSPP_LOG_LEVEL"
@@ -83,3 +92,8 @@ printf '%-44s %s\n' "ratio qspp / pgbench" "$(awk "BEGIN{printf \"%.2f\", $rps/$
 printf '%-44s %s\n' "startup to ready" "${ready_ms} ms"
 printf '%-44s %s\n' "RSS idle / peak under load" "$((idle_rss_kb / 1024)) MiB / $((peak_rss_kb / 1024)) MiB"
 printf '%-44s %s\n' "rows written by the qspp rounds" "$stored"
+hz=$(getconf CLK_TCK)
+if [ "$stored" -gt 0 ] 2>/dev/null; then
+    printf '%-44s %s\n' "CPU per request: qspp / PostgreSQL" \
+        "$(awk "BEGIN{printf \"%.0f µs / %.0f µs\", $qspp_cpu * 1000000 / $hz / $stored, $pg_cpu * 1000000 / $hz / $stored}")"
+fi

@@ -4,17 +4,27 @@ extension Migration {
         Migration(
             version: 7, name: "personal_data_keys",
             statements: [
+                // One per process: a random AES key sealed to the master key. Data keys are wrapped under
+                // it, so a new subject costs an AES operation, not an X-Wing encapsulation.
+                """
+                CREATE TABLE wrapping_keys (
+                    id TEXT PRIMARY KEY,
+                    sealed \(blob) NOT NULL,
+                    kek TEXT NOT NULL,
+                    created_at \(integer) NOT NULL
+                )\(strict)
+                """,
+                "CREATE INDEX wrapping_keys_kek ON wrapping_keys (kek)",
                 """
                 CREATE TABLE subject_keys (
                     id TEXT PRIMARY KEY,
                     subject_id TEXT NOT NULL,
                     wrapped \(blob) NOT NULL,
-                    kek TEXT NOT NULL,
+                    wrapping_key_id TEXT NOT NULL,
                     created_at \(integer) NOT NULL
                 )\(strict)
                 """,
                 "CREATE INDEX subject_keys_subject ON subject_keys (subject_id)",
-                "CREATE INDEX subject_keys_kek ON subject_keys (kek)",
                 """
                 CREATE TABLE sealed_secrets (
                     name TEXT PRIMARY KEY,

@@ -1,27 +1,47 @@
+import Crypto
 public import Foundation
 public import PQCrypto
 import Synchronization
 
-/// Encrypts personal data fields under per-subject data keys (AES-256-GCM), each wrapped with the
-/// post-quantum master key (X-Wing HPKE) in `subject_keys`. The master key never reaches the
-/// database, so a copy of it (a backup, a replica, a stolen disk) holds only ciphertext.
+/// Encrypts personal data fields under per-subject data keys (AES-256-GCM). The keys form a
+/// hierarchy whose root never reaches the database:
+///
+/// - the **master key** (X-Wing, from configuration) seals each process's **wrapping key** (a random
+///   AES-256 key) with HPKE, in `wrapping_keys`;
+/// - the wrapping key wraps each **data key** (AES-256-GCM, bound to subject and key id), in
+///   `subject_keys`;
+/// - data keys seal the fields.
+///
+/// A copy of the database (a backup, a replica, a stolen disk) thus holds only ciphertext, and a new
+/// subject costs one AES operation instead of an X-Wing encapsulation.
 ///
 /// A process makes a new data key the first time it writes for a subject and keeps it in memory; the
-/// key's row travels with the write that first uses it (inserted if absent, in the same transaction),
-/// so a key is stored exactly when something sealed under it is. A subject can thus hold several keys
-/// (one per process that wrote for it); erasure deletes them all.
+/// key's row (and the wrapping key's, the first time) travels with the write that first uses it,
+/// inserted if absent in the same transaction, so a key is stored exactly when something sealed
+/// under it is. A subject can thus hold several keys; erasure deletes them all.
 public final class PersonalDataVault: Sendable {
-    /// A data key as `subject_keys` stores it.
-    struct KeyRow: Sendable {
+    /// A wrapping key as `wrapping_keys` stores it.
+    struct WrappingRow: Sendable {
         let id: UUID
-        let subject: String
-        let wrapped: Data
+        let sealed: Data
         let kek: String
         let createdAt: Date
     }
 
-    /// Fetches a wrapped key by id: its subject and wrapped bytes, or nil once shredded.
-    typealias Fetch = @Sendable (UUID) async throws -> (subject: String, wrapped: Data)?
+    /// A data key as `subject_keys` stores it, with its wrapping key's row while that is not yet stored.
+    struct KeyRow: Sendable {
+        let id: UUID
+        let subject: String
+        let wrapped: Data
+        let wrappingKeyID: UUID
+        let createdAt: Date
+        let wrapping: WrappingRow?
+    }
+
+    /// A stored data key: its subject, wrapped bytes and wrapping key.
+    typealias StoredKey = (subject: String, wrapped: Data, wrappingKeyID: UUID)
+    typealias Fetch = @Sendable (UUID) async throws -> StoredKey?
+    typealias FetchWrapping = @Sendable (UUID) async throws -> Data?
 
     private struct WritingKey {
         let key: DataKey
@@ -35,9 +55,16 @@ public final class PersonalDataVault: Sendable {
         let loadedAt: Date
     }
 
+    private struct Wrapping {
+        let key: DataKey
+        var pendingRow: WrappingRow?
+    }
+
     private struct State {
         var writing: [String: WritingKey] = [:]
         var reading: [UUID: ReadingKey] = [:]
+        var wrapping: Wrapping?
+        var openedWrapping: [UUID: DataKey] = [:]
     }
 
     /// Bounds memory; a subject whose key was dropped simply gets a new one at its next write.
@@ -55,15 +82,17 @@ public final class PersonalDataVault: Sendable {
     }
     private let state = Mutex(State())
     private let fetch: Fetch
-
+    private let fetchWrapping: FetchWrapping
     private let loadIndexKey: @Sendable () async throws -> BlindIndex
     private let indexKey = Mutex<BlindIndex?>(nil)
 
     init(
-        masterKey: MasterKey?, fetch: @escaping Fetch, loadIndexKey: @escaping @Sendable () async throws -> BlindIndex
+        masterKey: MasterKey?, fetch: @escaping Fetch, fetchWrapping: @escaping FetchWrapping,
+        loadIndexKey: @escaping @Sendable () async throws -> BlindIndex
     ) {
         self.optionalMasterKey = masterKey
         self.fetch = fetch
+        self.fetchWrapping = fetchWrapping
         self.loadIndexKey = loadIndexKey
     }
 
@@ -86,8 +115,9 @@ public final class PersonalDataVault: Sendable {
     func confirm(_ rows: [KeyRow]) {
         guard !rows.isEmpty else { return }
         state.withLock { state in
-            for row in rows where state.writing[row.subject]?.key.id == row.id {
-                state.writing[row.subject]?.pendingRow = nil
+            for row in rows {
+                if state.writing[row.subject]?.key.id == row.id { state.writing[row.subject]?.pendingRow = nil }
+                if let wrapping = row.wrapping, state.wrapping?.key.id == wrapping.id { state.wrapping?.pendingRow = nil }
             }
         }
     }
@@ -110,24 +140,35 @@ public final class PersonalDataVault: Sendable {
         }
     }
 
-    func unwrap(_ wrapped: Data, subject: String, keyID: UUID) throws -> DataKey {
-        try DataKey(
-            id: keyID,
-            material: try masterKey.open(wrapped, context: DataKey.wrappingContext(subject: subject, keyID: keyID)))
-    }
-
-    func wrap(_ key: DataKey, subject: String) throws -> Data {
-        try masterKey.seal(key.material, context: DataKey.wrappingContext(subject: subject, keyID: key.id))
-    }
+    /// The context a wrapping key is sealed to the master key under.
+    static func wrappingContext(_ id: UUID) -> String { "qspp wrapping key " + id.uuidString.lowercased() }
 
     private static func context(_ subject: String, _ field: String) -> String { subject + "/" + field }
 
+    private func currentWrapping() throws -> Wrapping {
+        if let wrapping = state.withLock({ $0.wrapping }) { return wrapping }
+        let key = DataKey.generate()
+        let masterKey = try masterKey
+        let row = WrappingRow(
+            id: key.id, sealed: try masterKey.seal(key.material, context: Self.wrappingContext(key.id)),
+            kek: masterKey.fingerprint, createdAt: Date())
+        return state.withLock { state in
+            if let existing = state.wrapping { return existing }
+            let wrapping = Wrapping(key: key, pendingRow: row)
+            state.wrapping = wrapping
+            state.openedWrapping[key.id] = key
+            return wrapping
+        }
+    }
+
     private func writingKey(for subject: String) throws -> WritingKey {
         if let existing = state.withLock({ $0.writing[subject] }) { return existing }
+        let wrapping = try currentWrapping()
         let key = DataKey.generate()
         let row = KeyRow(
-            id: key.id, subject: subject, wrapped: try wrap(key, subject: subject), kek: try masterKey.fingerprint,
-            createdAt: Date())
+            id: key.id, subject: subject,
+            wrapped: Data(try wrapping.key.seal(key.material.base64EncodedString(), context: Self.keyContext(subject, key.id)).utf8),
+            wrappingKeyID: wrapping.key.id, createdAt: Date(), wrapping: wrapping.pendingRow)
         return state.withLock { state in
             // Another task may have made one meanwhile: use the first, so one process writes one key.
             if let existing = state.writing[subject] { return existing }
@@ -139,24 +180,40 @@ public final class PersonalDataVault: Sendable {
         }
     }
 
+    /// What a data key is wrapped under: a wrapped key moved to another subject does not open.
+    private static func keyContext(_ subject: String, _ id: UUID) -> String {
+        DataKey.wrappingContext(subject: subject, keyID: id)
+    }
+
     private func readingKey(_ id: UUID) async throws -> DataKey? {
         let now = Date()
-        if let cached = state.withLock({ $0.reading[id] }),
-            now.timeIntervalSince(cached.loadedAt) < Self.readingLifetime
-                || cached.loadedAt == .distantFuture
-                    && state.withLock({ $0.writing[cached.subject]?.pendingRow != nil })
-        {
-            return cached.key
+        if let cached = state.withLock({ $0.reading[id] }) {
+            // A key this process made stays until evicted; others are fetched again after a while,
+            // so an erasure elsewhere takes effect here too.
+            if cached.loadedAt == .distantFuture || now.timeIntervalSince(cached.loadedAt) < Self.readingLifetime {
+                return cached.key
+            }
         }
-        guard let (subject, wrapped) = try await fetch(id) else {
+        guard let stored = try await fetch(id) else {
             state.withLock { _ = $0.reading.removeValue(forKey: id) }
             return nil
         }
-        let key = try unwrap(wrapped, subject: subject, keyID: id)
+        let wrapping = try await openedWrapping(stored.wrappingKeyID)
+        let material = try wrapping.open(String(decoding: stored.wrapped, as: UTF8.self), context: Self.keyContext(stored.subject, id))
+        guard let bytes = Data(base64Encoded: material) else { throw PQCryptoError.cannotOpen }
+        let key = try DataKey(id: id, material: bytes)
         state.withLock { state in
             if state.reading.count >= Self.cacheLimit { state.reading.removeAll(keepingCapacity: true) }
-            state.reading[id] = ReadingKey(key: key, subject: subject, loadedAt: now)
+            state.reading[id] = ReadingKey(key: key, subject: stored.subject, loadedAt: now)
         }
+        return key
+    }
+
+    private func openedWrapping(_ id: UUID) async throws -> DataKey {
+        if let key = state.withLock({ $0.openedWrapping[id] }) { return key }
+        guard let sealed = try await fetchWrapping(id) else { throw StorageError.corrupted("wrapping key") }
+        let key = try DataKey(id: id, material: try masterKey.open(sealed, context: Self.wrappingContext(id)))
+        state.withLock { $0.openedWrapping[id] = key }
         return key
     }
 }

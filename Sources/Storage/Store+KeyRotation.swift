@@ -4,31 +4,30 @@ import PQCrypto
 
 /// What `qspp keys rotate-kek` re-sealed.
 public struct RewrapReport: Sendable, Equatable {
-    public var dataKeys = 0
+    /// The keys that wrap the subjects' data keys; the data keys themselves need no change.
+    public var wrappingKeys = 0
     public var secrets = 0
     public var signingKeys = 0
     public var totpSecrets = 0
 }
 
 extension Store {
-    /// Re-seals every sealed key under the current master key: the subjects' data keys, the blind
-    /// index secret, the signing keys and the TOTP secrets. The rows of personal data are not touched:
-    /// they are sealed under the data keys, which do not change. Servers keep working throughout,
+    /// Re-seals every key sealed to the master key under the current one: the wrapping keys (which
+    /// wrap the subjects' data keys), the blind index secret, the signing keys and the TOTP secrets.
+    /// Neither the data keys nor the rows of personal data are touched. Servers keep working throughout,
     /// because they open with the current and the previous master keys alike.
     public func rewrapUnderCurrentMasterKey() async throws -> RewrapReport {
         let masterKey = try vault.masterKey
         let current = masterKey.fingerprint
         var report = RewrapReport()
-        for row in try await sql.select(
-            "SELECT id, subject_id, wrapped FROM subject_keys WHERE kek <> $1", [.text(current)])
-        {
+        for row in try await sql.select("SELECT id, sealed FROM wrapping_keys WHERE kek <> $1", [.text(current)]) {
             let id = try row.uuid(0)
-            let subject = try row.text(1)
-            let key = try vault.unwrap(row[2].blob ?? Data(), subject: subject, keyID: id)
+            let context = PersonalDataVault.wrappingContext(id)
+            let key = try masterKey.open(row[1].blob ?? Data(), context: context)
             _ = try await sql.write(
-                "UPDATE subject_keys SET wrapped = $1, kek = $2 WHERE id = $3",
-                [.blob(try vault.wrap(key, subject: subject)), .text(current), .uuid(id)])
-            report.dataKeys += 1
+                "UPDATE wrapping_keys SET sealed = $1, kek = $2 WHERE id = $3",
+                [.blob(try masterKey.seal(key, context: context)), .text(current), .uuid(id)])
+            report.wrappingKeys += 1
         }
         for row in try await sql.select("SELECT name, sealed FROM sealed_secrets WHERE kek <> $1", [.text(current)]) {
             let name = try row.text(0)

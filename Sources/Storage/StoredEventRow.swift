@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import Privacy
 
 /// A consent event as both backends store it: plain columns, timestamps in microseconds.
 struct StoredEventRow: Sendable {
@@ -50,17 +51,22 @@ struct StoredEventRow: Sendable {
     }
 }
 
-/// A write waiting for the next group commit.
+/// A write waiting for the next group commit, prepared by its caller (sealed, and described for the
+/// ledger) so that the one flushing task does only database work.
 struct AppendUnit: Sendable {
     var events: [ConsentEvent]
     var claim: IdempotencyClaim?
+    /// The events as stored: address and agent sealed for their subject.
+    var sealed: [ConsentEvent]
+    /// Data keys the sealed events need stored.
+    var keys: [PersonalDataVault.KeyRow]
+    var records: [LedgerRecord]
 
-    /// The events as stored: address and agent sealed for their subject, with the key rows to store.
-    static func sealed(
-        _ events: [ConsentEvent], _ vault: PersonalDataVault
-    ) throws -> (events: [ConsentEvent], keys: [PersonalDataVault.KeyRow]) {
+    init(events: [ConsentEvent], claim: IdempotencyClaim?, vault: PersonalDataVault) throws {
+        self.events = events
+        self.claim = claim
         var keys: [PersonalDataVault.KeyRow] = []
-        let sealed = try events.map { event in
+        self.sealed = try events.map { event in
             var event = event
             let ip = try vault.seal(event.sourceIP, subject: event.subjectID.rawValue, field: "ip")
             let agent = try vault.seal(event.userAgent, subject: event.subjectID.rawValue, field: "user_agent")
@@ -70,10 +76,34 @@ struct AppendUnit: Sendable {
             return event
         }
         var seen = Set<UUID>()
-        return (sealed, keys.filter { seen.insert($0.id).inserted })
+        self.keys = keys.filter { seen.insert($0.id).inserted }
+        self.records = events.map(LedgerRecord.init(consent:))
     }
 
-    /// Gives the units' new events their ledger sequences, in order, and returns the events.
+    /// Several units' new events as one write.
+    struct Batch {
+        var events: [ConsentEvent] = []
+        var sealed: [ConsentEvent] = []
+        var keys: [PersonalDataVault.KeyRow] = []
+        var records: [LedgerRecord] = []
+
+        init(_ units: some Sequence<AppendUnit>) {
+            var seen = Set<UUID>()
+            for unit in units {
+                events += unit.events
+                sealed += unit.sealed
+                records += unit.records
+                keys += unit.keys.filter { seen.insert($0.id).inserted }
+            }
+        }
+
+        var wrappings: [PersonalDataVault.WrappingRow] {
+            var seen = Set<UUID>()
+            return keys.compactMap(\.wrapping).filter { seen.insert($0.id).inserted }
+        }
+    }
+
+    /// Gives the events their ledger sequences, in order, and returns them.
     static func sequenced(_ events: [ConsentEvent], _ sequences: [Int64]) -> [ConsentEvent] {
         zip(events, sequences).map { event, sequence in
             var event = event

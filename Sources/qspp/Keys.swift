@@ -66,12 +66,12 @@ struct Keys: AsyncParsableCommand {
                     AuthEvent(
                         kind: .masterKeyRotated, at: Date(),
                         details: [
-                            "data_keys": String(report.dataKeys), "signing_keys": String(report.signingKeys),
+                            "wrapping_keys": String(report.wrappingKeys), "signing_keys": String(report.signingKeys),
                         ]))
                 return report
             }
             print(
-                "re-sealed \(report.dataKeys) data keys, \(report.secrets) secrets, \(report.signingKeys) signing keys and \(report.totpSecrets) TOTP secrets under the current master key"
+                "re-sealed \(report.wrappingKeys) wrapping keys (data keys unchanged), \(report.secrets) secrets, \(report.signingKeys) signing keys and \(report.totpSecrets) TOTP secrets under the current master key"
             )
             print("every server may now drop QSPP_PREVIOUS_MASTER_KEYS")
         }

@@ -104,10 +104,10 @@ struct EncryptionAtRestTests {
             let rowAfter = try await store.sql.select("SELECT email FROM accounts WHERE id = $1", [.uuid(id)]).first?[0]
             #expect(rowAfter == rowBefore)
             let again = try await store.rewrapUnderCurrentMasterKey()
-            #expect(again.dataKeys == 0 && again.secrets == 0)
+            #expect(again.wrappingKeys == 0 && again.secrets == 0)
             return report
         }
-        #expect(report.dataKeys >= 1)
+        #expect(report.wrappingKeys >= 1)
         #expect(report.secrets >= 1)
         try await Self.withKey(url, new) { store in
             try await store.preparePersonalData()

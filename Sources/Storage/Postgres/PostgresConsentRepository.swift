@@ -115,7 +115,7 @@ struct PostgresConsentRepository: ConsentRepository {
     // MARK: Events
 
     func append(_ events: [ConsentEvent], claim: IdempotencyClaim?) async throws -> AppendOutcome {
-        try await appends.submit(AppendUnit(events: events, claim: claim))
+        try await appends.submit(try AppendUnit(events: events, claim: claim, vault: vault))
     }
 
     /// One group commit: claims first, then every new event in a single multi-row insert.
@@ -130,9 +130,9 @@ struct PostgresConsentRepository: ConsentRepository {
                 // ledger entries and the head's update, with no BEGIN and COMMIT round trips. The head's lock
                 // is then held only while that statement runs and commits.
                 if units.allSatisfy({ $0.claim == nil }) {
-                    let events = units.flatMap(\.events)
+                    let batch = AppendUnit.Batch(units)
                     let (sequenced, keys) = try await client.withConnection { connection in
-                        try await Self.insert(events, on: connection, logger: logger, vault: vault)
+                        try await Self.insert(batch, on: connection, logger: logger)
                     }
                     vault.confirm(keys)
                     return Self.split(
@@ -159,7 +159,7 @@ struct PostgresConsentRepository: ConsentRepository {
                         fresh.append((index, unit.events.count))
                     }
                     let (sequenced, keys) = try await Self.insert(
-                        fresh.flatMap { units[$0.index].events }, on: connection, logger: logger, vault: vault)
+                        AppendUnit.Batch(fresh.map { units[$0.index] }), on: connection, logger: logger)
                     for (index, result) in Self.split(sequenced, into: fresh, count: units.count).enumerated()
                     where result != nil {
                         decided[index] = result
@@ -218,20 +218,27 @@ struct PostgresConsentRepository: ConsentRepository {
     /// Inserts the events and their ledger entries in one statement; returns the events with their
     /// ledger sequences.
     private static func insert(
-        _ plain: [ConsentEvent], on connection: PostgresConnection, logger: Logger, vault: PersonalDataVault
+        _ batch: AppendUnit.Batch, on connection: PostgresConnection, logger: Logger
     ) async throws
         -> (events: [ConsentEvent], keys: [PersonalDataVault.KeyRow])
     {
-        guard !plain.isEmpty else { return ([], []) }
-        let records = plain.map(LedgerRecord.init(consent:))
-        let (events, keys) = try AppendUnit.sealed(plain, vault)
+        guard !batch.events.isEmpty else { return ([], []) }
+        let (events, keys, records, wrappings) = (batch.sealed, batch.keys, batch.records, batch.wrappings)
         let rows = try await connection.query(
             """
-            WITH keys AS (
-                INSERT INTO subject_keys (id, subject_id, wrapped, kek, created_at)
+            WITH wrapping AS (
+                INSERT INTO wrapping_keys (id, sealed, kek, created_at)
+                SELECT * FROM unnest(\(wrappings.map { $0.id.uuidString.lowercased() })::text[],
+                    \(wrappings.map { ByteBuffer(bytes: $0.sealed) })::bytea[], \(wrappings.map(\.kek))::text[],
+                    \(wrappings.map(\.createdAt.microsecondsSince1970))::int8[])
+                ON CONFLICT (id) DO NOTHING
+            ), keys AS (
+                INSERT INTO subject_keys (id, subject_id, wrapped, wrapping_key_id, created_at)
                 SELECT * FROM unnest(\(keys.map { $0.id.uuidString.lowercased() })::text[], \(keys.map(\.subject))::text[],
-                    \(keys.map { ByteBuffer(bytes: $0.wrapped) })::bytea[], \(keys.map(\.kek))::text[],
-                    \(keys.map(\.createdAt.microsecondsSince1970))::int8[]) AS k(id, subject_id, wrapped, kek, created_at)
+                    \(keys.map { ByteBuffer(bytes: $0.wrapped) })::bytea[],
+                    \(keys.map { $0.wrappingKeyID.uuidString.lowercased() })::text[],
+                    \(keys.map(\.createdAt.microsecondsSince1970))::int8[])
+                    AS k(id, subject_id, wrapped, wrapping_key_id, created_at)
                 WHERE NOT EXISTS (SELECT 1 FROM erased_subjects e WHERE e.subject_id = k.subject_id)
                 ON CONFLICT (id) DO NOTHING
             ), appended AS (
@@ -262,7 +269,7 @@ struct PostgresConsentRepository: ConsentRepository {
         var sequences: [Int64] = []
         for try await sequence in rows.decode(Int64.self) { sequences.append(sequence) }
         guard sequences.count == events.count else { throw StorageError.corrupted("ledger append") }
-        return (AppendUnit.sequenced(plain, sequences), keys)
+        return (AppendUnit.sequenced(batch.events, sequences), keys)
     }
 
     private static func events(

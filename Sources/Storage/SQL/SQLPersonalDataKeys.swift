@@ -11,10 +11,13 @@ extension PersonalDataVault {
             fetch: { id in
                 guard
                     let row = try await database.select(
-                        "SELECT subject_id, wrapped FROM subject_keys WHERE id = $1", [.uuid(id)]
+                        "SELECT subject_id, wrapped, wrapping_key_id FROM subject_keys WHERE id = $1", [.uuid(id)]
                     ).first
                 else { return nil }
-                return (try row.text(0), row[1].blob ?? Data())
+                return (try row.text(0), row[1].blob ?? Data(), try row.uuid(2))
+            },
+            fetchWrapping: { id in
+                try await database.select("SELECT sealed FROM wrapping_keys WHERE id = $1", [.uuid(id)]).first?[0].blob
             },
             loadIndexKey: {
                 guard let masterKey else { throw StorageError.noMasterKey }
@@ -41,13 +44,22 @@ extension PersonalDataVault {
     /// Stores data keys that writes in this transaction use; a key already stored is left alone, and no
     /// key is stored for an erased subject (what a stale cache seals for them stays unreadable).
     static func insert(_ rows: [KeyRow], _ tx: any SQLExecutor) async throws {
+        var wrappingIDs = Set<UUID>()
+        for wrapping in rows.compactMap(\.wrapping) where wrappingIDs.insert(wrapping.id).inserted {
+            try await tx.execute(
+                """
+                INSERT INTO wrapping_keys (id, sealed, kek, created_at) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (id) DO NOTHING
+                """, [.uuid(wrapping.id), .blob(wrapping.sealed), .text(wrapping.kek), .time(wrapping.createdAt)])
+        }
         for row in rows {
             try await tx.execute(
                 """
-                INSERT INTO subject_keys (id, subject_id, wrapped, kek, created_at)
+                INSERT INTO subject_keys (id, subject_id, wrapped, wrapping_key_id, created_at)
                 SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM erased_subjects WHERE subject_id = $2)
                 ON CONFLICT (id) DO NOTHING
-                """, [.uuid(row.id), .text(row.subject), .blob(row.wrapped), .text(row.kek), .time(row.createdAt)])
+                """,
+                [.uuid(row.id), .text(row.subject), .blob(row.wrapped), .uuid(row.wrappingKeyID), .time(row.createdAt)])
         }
     }
 }

@@ -100,7 +100,7 @@ struct SQLiteConsentRepository: ConsentRepository {
     // MARK: Events
 
     func append(_ events: [ConsentEvent], claim: IdempotencyClaim?) async throws -> AppendOutcome {
-        try await appends.submit(AppendUnit(events: events, claim: claim))
+        try await appends.submit(try AppendUnit(events: events, claim: claim, vault: vault))
     }
 
     private static func flush(
@@ -135,19 +135,18 @@ struct SQLiteConsentRepository: ConsentRepository {
                 }
                 fresh.append((index, unit.events.count))
             }
-            let events = fresh.flatMap { units[$0.index].events }
+            let batch = AppendUnit.Batch(fresh.map { units[$0.index] })
             let executor = SQLiteDatabaseFile.Executor(connection: connection)
-            let sequences = try await LedgerWriter.append(events.map(LedgerRecord.init(consent:)), executor)
-            let sequenced = AppendUnit.sequenced(events, sequences)
-            let sealed = try AppendUnit.sealed(sequenced, vault)
-            try await PersonalDataVault.insert(sealed.keys, executor)
-            for event in sealed.events { try await insert(event, on: connection) }
+            let sequences = try await LedgerWriter.append(batch.records, executor)
+            let sequenced = AppendUnit.sequenced(batch.events, sequences)
+            try await PersonalDataVault.insert(batch.keys, executor)
+            for event in AppendUnit.sequenced(batch.sealed, sequences) { try await insert(event, on: connection) }
             var offset = 0
             for (index, count) in fresh {
                 decided[index] = .success(.recorded(Array(sequenced[offset..<offset + count])))
                 offset += count
             }
-            return (decided, replays, sealed.keys)
+            return (decided, replays, batch.keys)
         }
         vault.confirm(stored)
         var results = decided
