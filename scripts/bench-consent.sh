@@ -50,9 +50,11 @@ sampler=$!
 
 # CPU time (clock ticks) of qspp and of every PostgreSQL process, to report CPU per request.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-pg_ticks() {
+pg_ticks() { # utime + stime, and the reaped children's (exited backends), of every PostgreSQL process
     local total=0 pid
-    for pid in $(pgrep -u postgres postgres); do total=$((total + $(ticks "$pid"))); done
+    for pid in $(pgrep -u postgres postgres); do
+        total=$((total + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
     echo "$total"
 }
 pg_rates=() qspp_rates=() p50s=() p99s=() failures=0 qspp_cpu=0 pg_cpu=0 requests=0

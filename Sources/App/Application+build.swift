@@ -116,6 +116,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics) -> Router<A
     router.addRoutes(UserAdminController(services: services).endpoints)
     router.addRoutes(PrivacyController(services: services).endpoints)
     router.addRoutes(ProofController(services: services).endpoints)
+    router.addRoutes(ExportController(services: services).endpoints)
     router.addRoutes(PortalController(auth: auth, consents: consents, service: services.consents).endpoints)
     return router
 }

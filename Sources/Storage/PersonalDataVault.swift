@@ -117,7 +117,9 @@ public final class PersonalDataVault: Sendable {
         state.withLock { state in
             for row in rows {
                 if state.writing[row.subject]?.key.id == row.id { state.writing[row.subject]?.pendingRow = nil }
-                if let wrapping = row.wrapping, state.wrapping?.key.id == wrapping.id { state.wrapping?.pendingRow = nil }
+                if let wrapping = row.wrapping, state.wrapping?.key.id == wrapping.id {
+                    state.wrapping?.pendingRow = nil
+                }
             }
         }
     }
@@ -167,7 +169,9 @@ public final class PersonalDataVault: Sendable {
         let key = DataKey.generate()
         let row = KeyRow(
             id: key.id, subject: subject,
-            wrapped: Data(try wrapping.key.seal(key.material.base64EncodedString(), context: Self.keyContext(subject, key.id)).utf8),
+            wrapped: Data(
+                try wrapping.key.seal(key.material.base64EncodedString(), context: Self.keyContext(subject, key.id))
+                    .utf8),
             wrappingKeyID: wrapping.key.id, createdAt: Date(), wrapping: wrapping.pendingRow)
         return state.withLock { state in
             // Another task may have made one meanwhile: use the first, so one process writes one key.
@@ -199,7 +203,8 @@ public final class PersonalDataVault: Sendable {
             return nil
         }
         let wrapping = try await openedWrapping(stored.wrappingKeyID)
-        let material = try wrapping.open(String(decoding: stored.wrapped, as: UTF8.self), context: Self.keyContext(stored.subject, id))
+        let material = try wrapping.open(
+            String(decoding: stored.wrapped, as: UTF8.self), context: Self.keyContext(stored.subject, id))
         guard let bytes = Data(base64Encoded: material) else { throw PQCryptoError.cannotOpen }
         let key = try DataKey(id: id, material: bytes)
         state.withLock { state in

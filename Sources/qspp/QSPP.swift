@@ -11,7 +11,8 @@ struct QSPP: AsyncParsableCommand {
         commandName: "qspp",
         abstract: "QSPP, the Quantum-Safe Privacy Portal.",
         subcommands: [
-            Serve.self, Migrate.self, Keys.self, Users.self, Ledger.self, Receipt.self, DevCert.self, Speed.self,
+            Serve.self, Migrate.self, Keys.self, Users.self, Ledger.self, Receipt.self, Export.self, DevCert.self,
+            Speed.self,
         ],
         defaultSubcommand: Serve.self)
 }

@@ -1,0 +1,215 @@
+import Consent
+public import Foundation
+import Identity
+import Privacy
+
+/// Writes, page by page, everything the store holds about one person into files of a directory:
+/// each dataset as JSON (an array, or JSON lines for the long ones) and as CSV. Memory stays flat
+/// however long the history: rows go to disk as they are read.
+extension Store {
+    /// The files written, by name.
+    public func writeExport(of userID: UUID, into directory: URL, at date: Date = Date()) async throws -> [String] {
+        let subject = userID.uuidString.lowercased()
+        var files: [String] = []
+
+        let account = try await identity.account(id: userID)
+        try writeJSON(
+            ExportProfile(
+                id: subject, email: account?.email.normalized, roles: account.map { $0.roles.map(\.rawValue).sorted() },
+                createdAt: account.map { ExportTime.text($0.createdAt) }, mfaEnabled: account?.mfaEnabled),
+            to: directory.appendingPathComponent("profile.json"))
+        files.append("profile.json")
+
+        files += try await writeTable(
+            "consent-events", in: directory,
+            columns: [
+                "id", "purpose", "decision", "noticeVersion", "method", "recordedAt", "clientTimestamp", "sourceIp",
+                "userAgent", "ledgerSequence",
+            ]
+        ) { emit in
+            let subjectID = try SubjectID(validating: subject)
+            var cursor: HistoryCursor?
+            repeat {
+                let page = try await consents.history(subjectID: subjectID, after: cursor, limit: 500)
+                for event in page.events {
+                    try emit([
+                        event.id.uuidString.lowercased(), event.purposeID.rawValue, event.decision.rawValue,
+                        String(event.noticeVersion), event.method.rawValue, ExportTime.text(event.recordedAt),
+                        event.clientTimestamp.map(ExportTime.text), event.sourceIP, event.userAgent,
+                        event.ledgerSequence.map(String.init),
+                    ])
+                }
+                cursor = page.next
+            } while cursor != nil
+        }
+
+        files += try await writeTable(
+            "sessions", in: directory,
+            columns: ["id", "createdAt", "lastUsedAt", "revokedAt", "ipAddress", "userAgent", "rememberMe", "methods"]
+        ) { emit in
+            for session in try await identity.sessions(userID: userID) {
+                try emit([
+                    session.id.uuidString.lowercased(), ExportTime.text(session.createdAt),
+                    ExportTime.text(session.lastUsedAt), session.revokedAt.map(ExportTime.text),
+                    session.client.ipAddress, session.client.userAgent, String(session.rememberMe),
+                    session.authenticationMethods.joined(separator: " "),
+                ])
+            }
+        }
+
+        files += try await writeTable(
+            "auth-events", in: directory,
+            columns: ["id", "kind", "occurredAt", "sessionId", "ipAddress", "userAgent", "details"]
+        ) { emit in
+            var after: Int64 = 0
+            while true {
+                let page = try await authEventPage(userID: userID, after: after)
+                for (_, event) in page {
+                    let details = try JSONSerialization.data(withJSONObject: event.details, options: [.sortedKeys])
+                    try emit([
+                        event.id.uuidString.lowercased(), event.kind.rawValue, ExportTime.text(event.occurredAt),
+                        event.sessionID?.uuidString.lowercased(), event.client.ipAddress, event.client.userAgent,
+                        String(decoding: details, as: UTF8.self),
+                    ])
+                }
+                guard let last = page.last?.sequence, page.count == Self.exportPage else { break }
+                after = last
+            }
+        }
+
+        files += try await writeTable(
+            "requests", in: directory,
+            columns: ["id", "kind", "status", "receivedAt", "dueAt", "changedAt", "from", "to", "reason"]
+        ) { emit in
+            for request in try await privacy.requests(subjectID: userID) {
+                for event in try await privacy.events(requestID: request.id) {
+                    try emit([
+                        request.id.uuidString.lowercased(), request.kind.rawValue, request.status.rawValue,
+                        ExportTime.text(request.receivedAt), ExportTime.text(request.dueAt), ExportTime.text(event.at),
+                        event.from?.rawValue, event.to.rawValue, event.reason,
+                    ])
+                }
+            }
+        }
+
+        try writeJSON(
+            ExportManifest(subject: subject, generatedAt: ExportTime.text(date), files: files),
+            to: directory.appendingPathComponent("manifest.json"))
+        return files + ["manifest.json"]
+    }
+
+    private static var exportPage: Int { 1000 }
+
+    /// One page of a user's audit events in log order, after `sequence`, opened.
+    private func authEventPage(
+        userID: UUID, after sequence: Int64
+    ) async throws -> [(sequence: Int64, event: AuthEvent)] {
+        var page: [(Int64, AuthEvent)] = []
+        for row in try await sql.select(
+            """
+            SELECT seq, id, kind, occurred_at, session_id, ip_address, user_agent, details FROM auth_events
+            WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
+            """, [.uuid(userID), .integer(sequence), .integer(Int64(Self.exportPage))])
+        {
+            guard let kind = AuthEvent.Kind(rawValue: try row.text(2)) else { throw StorageError.corrupted("event") }
+            let details =
+                (try? JSONSerialization.jsonObject(with: Data(try row.text(7).utf8))) as? [String: String] ?? [:]
+            page.append(
+                (
+                    try row.integer(0),
+                    AuthEvent(
+                        id: try row.uuid(1), kind: kind, occurredAt: try row.time(3), userID: userID,
+                        sessionID: row[4].text.flatMap { UUID(uuidString: $0) },
+                        client: try await vault.openClient(row[5].text, row[6].text, subject: userID.subjectText),
+                        details: details)
+                ))
+        }
+        return page
+    }
+
+    /// Writes `name.csv` and `name.jsonl` (one JSON object per line) side by side as rows arrive.
+    private func writeTable(
+        _ name: String, in directory: URL, columns: [String],
+        rows: (_ emit: ([String?]) throws -> Void) async throws -> Void
+    ) async throws -> [String] {
+        let csv = try ExportFile(directory.appendingPathComponent(name + ".csv"))
+        let jsonLines = try ExportFile(directory.appendingPathComponent(name + ".jsonl"))
+        defer {
+            csv.close()
+            jsonLines.close()
+        }
+        try csv.write(columns.map(ExportFile.csvField).joined(separator: ",") + "\r\n")
+        try await rows { values in
+            try csv.write(values.map { ExportFile.csvField($0 ?? "") }.joined(separator: ",") + "\r\n")
+            var object: [String: String] = [:]
+            for (column, value) in zip(columns, values) { object[column] = value }
+            let line = try JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            try jsonLines.write(String(decoding: line, as: UTF8.self) + "\n")
+        }
+        try csv.flush()
+        try jsonLines.flush()
+        return [name + ".csv", name + ".jsonl"]
+    }
+
+    private func writeJSON(_ value: some Encodable, to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        try encoder.encode(value).write(to: url)
+    }
+}
+
+private struct ExportProfile: Encodable {
+    var id: String
+    var email: String?
+    var roles: [String]?
+    var createdAt: String?
+    var mfaEnabled: Bool?
+}
+
+private struct ExportManifest: Encodable {
+    var format = "qspp-export-1"
+    var subject: String
+    var generatedAt: String
+    var files: [String]
+    var notes = [
+        "Each dataset is in two forms: .csv (RFC 4180) and .jsonl (one JSON object per line).",
+        "Times are RFC 3339 in UTC. Addresses and user agents are absent where they were never recorded.",
+    ]
+}
+
+enum ExportTime {
+    static func text(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+    }
+}
+
+/// A file written through a 64 KiB buffer.
+final class ExportFile {
+    private let handle: FileHandle
+    private var buffer = Data()
+
+    init(_ url: URL) throws {
+        FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        handle = try FileHandle(forWritingTo: url)
+        buffer.reserveCapacity(64 * 1024)
+    }
+
+    func write(_ text: String) throws {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 64 * 1024 { try flush() }
+    }
+
+    func flush() throws {
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() { try? handle.close() }
+
+    /// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled.
+    static func csvField(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
