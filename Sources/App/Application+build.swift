@@ -15,6 +15,7 @@ public struct AppServices: Sendable {
     public let identity: IdentityService
     public let privacy: PrivacyService
     public let ledger: LedgerService
+    public let restrictions: RestrictionRegistry
     let receipts: ReceiptIssuer
     public let rateLimiter: RateLimiter
     public let configuration: AppConfiguration
@@ -43,6 +44,7 @@ public struct AppServices: Sendable {
             privacy: PrivacyService(repository: store.privacy),
             ledger: LedgerService(
                 repository: store.ledger, signer: RingCheckpointSigner(ring: keyRing), issuer: configuration.issuer),
+            restrictions: RestrictionRegistry(repository: store.privacy),
             receipts: receipts,
             rateLimiter: RateLimiter(repository: store.identity), configuration: configuration, metrics: metrics)
     }
@@ -104,7 +106,8 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics) -> Router<A
         ProblemMiddleware()
         TokenAuthMiddleware(identity: services.identity)
     }
-    let consents = ConsentController(service: services.consents, metrics: metrics)
+    let consents = ConsentController(
+        service: services.consents, restrictions: services.restrictions, metrics: metrics)
     let auth = AuthController(services: services)
     router.addRoutes(SystemController(service: services.consents, metrics: metrics).endpoints)
     router.addRoutes(WellKnownController(services: services).endpoints)

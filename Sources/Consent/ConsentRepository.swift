@@ -49,8 +49,10 @@ public protocol ConsentRepository: Sendable {
     func allPurposes() async throws -> [Purpose]
     /// Throws ``ConsentError/purposeExists(_:)`` when the id is taken.
     func insertPurpose(_ purpose: Purpose) async throws
-    /// Changes title, description and the sale-or-sharing flag; notices are untouched.
-    func updatePurpose(id: PurposeID, title: String, description: String, isSaleOrSharing: Bool) async throws
+    /// Changes title, description, the sale-or-sharing flag and the lawful basis; notices are untouched.
+    func updatePurpose(
+        id: PurposeID, title: String, description: String, isSaleOrSharing: Bool, lawfulBasis: LawfulBasis
+    ) async throws
     /// Adds the next notice version and returns it.
     func appendNotice(purposeID: PurposeID, text: String?, url: String?, effectiveAt: Date) async throws -> Notice
 

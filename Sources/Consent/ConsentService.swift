@@ -128,14 +128,14 @@ public struct ConsentService: Sendable {
             version: 1, text: draft.noticeText, url: draft.noticeURL, effectiveAt: draft.effectiveAt ?? now())
         let purpose = Purpose(
             id: draft.id, title: draft.title, description: draft.description,
-            isSaleOrSharing: draft.isSaleOrSharing, notices: [notice])
+            isSaleOrSharing: draft.isSaleOrSharing, lawfulBasis: draft.lawfulBasis, notices: [notice])
         try await repository.insertPurpose(purpose)
         catalog.invalidate()
         return purpose
     }
 
     public func updatePurpose(
-        _ id: PurposeID, title: String?, description: String?, isSaleOrSharing: Bool?
+        _ id: PurposeID, title: String?, description: String?, isSaleOrSharing: Bool?, lawfulBasis: LawfulBasis? = nil
     ) async throws -> Purpose {
         let existing = try await purpose(id)
         let title = title ?? existing.title
@@ -143,7 +143,8 @@ public struct ConsentService: Sendable {
         try Self.validate(title: title, description: description)
         try await repository.updatePurpose(
             id: id, title: title, description: description,
-            isSaleOrSharing: isSaleOrSharing ?? existing.isSaleOrSharing)
+            isSaleOrSharing: isSaleOrSharing ?? existing.isSaleOrSharing,
+            lawfulBasis: lawfulBasis ?? existing.lawfulBasis)
         catalog.invalidate()
         return try await purpose(id)
     }

@@ -15,6 +15,17 @@ public struct Notice: Sendable, Equatable {
     }
 }
 
+/// Why processing for a purpose is lawful (GDPR Art. 6(1)). An objection (Art. 21) withdraws every
+/// purpose based on legitimate interests.
+public enum LawfulBasis: String, Sendable, CaseIterable {
+    case consent
+    case contract
+    case legalObligation = "legal_obligation"
+    case vitalInterests = "vital_interests"
+    case publicTask = "public_task"
+    case legitimateInterests = "legitimate_interests"
+}
+
 /// Something personal data is used for, and that a person can agree to or refuse.
 public struct Purpose: Sendable, Equatable {
     public var id: PurposeID
@@ -22,14 +33,19 @@ public struct Purpose: Sendable, Equatable {
     public var description: String
     /// Sale or sharing of personal data: a Global Privacy Control signal withdraws these.
     public var isSaleOrSharing: Bool
+    public var lawfulBasis: LawfulBasis
     /// Every notice version, oldest first. Never empty.
     public var notices: [Notice]
 
-    public init(id: PurposeID, title: String, description: String, isSaleOrSharing: Bool, notices: [Notice]) {
+    public init(
+        id: PurposeID, title: String, description: String, isSaleOrSharing: Bool,
+        lawfulBasis: LawfulBasis = .consent, notices: [Notice]
+    ) {
         self.id = id
         self.title = title
         self.description = description
         self.isSaleOrSharing = isSaleOrSharing
+        self.lawfulBasis = lawfulBasis
         self.notices = notices.sorted { $0.version < $1.version }
     }
 
@@ -49,18 +65,20 @@ public struct PurposeDraft: Sendable {
     public var title: String
     public var description: String
     public var isSaleOrSharing: Bool
+    public var lawfulBasis: LawfulBasis
     public var noticeText: String?
     public var noticeURL: String?
     public var effectiveAt: Date?
 
     public init(
-        id: PurposeID, title: String, description: String, isSaleOrSharing: Bool,
+        id: PurposeID, title: String, description: String, isSaleOrSharing: Bool, lawfulBasis: LawfulBasis = .consent,
         noticeText: String?, noticeURL: String?, effectiveAt: Date?
     ) {
         self.id = id
         self.title = title
         self.description = description
         self.isSaleOrSharing = isSaleOrSharing
+        self.lawfulBasis = lawfulBasis
         self.noticeText = noticeText
         self.noticeURL = noticeURL
         self.effectiveAt = effectiveAt

@@ -11,6 +11,8 @@ public enum Role: String, Sendable, CaseIterable, Codable {
 public struct Account: Sendable, Equatable {
     public let id: UUID
     public var email: EmailAddress
+    /// How the person wants to be addressed; optional, sealed at rest like the email.
+    public var displayName: String?
     public var passwordHash: String
     public var roles: Set<Role>
     public let createdAt: Date
@@ -22,9 +24,11 @@ public struct Account: Sendable, Equatable {
 
     public init(
         id: UUID, email: EmailAddress, passwordHash: String, roles: Set<Role>, createdAt: Date,
-        sealedTOTPSecret: Data? = nil, mfaEnabled: Bool = false, recoveryCodesRemaining: Int = 0
+        sealedTOTPSecret: Data? = nil, mfaEnabled: Bool = false, recoveryCodesRemaining: Int = 0,
+        displayName: String? = nil
     ) {
         self.recoveryCodesRemaining = recoveryCodesRemaining
+        self.displayName = displayName
         self.id = id
         self.email = email
         self.passwordHash = passwordHash

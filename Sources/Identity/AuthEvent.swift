@@ -23,6 +23,7 @@ public struct AuthEvent: Sendable, Equatable {
         case passwordChanged = "password.changed"
         case passwordRehashed = "password.rehashed"
         case accountDeleted = "account.deleted"
+        case profileRectified = "profile.rectified"
         case adminCreated = "admin.created"
         case signingKeyCreated = "key.created"
         case signingKeyRotated = "key.rotated"

@@ -2,7 +2,7 @@
 /// whether an account exists, and never contain a password, token or code.
 public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable {
     public enum Kind: String, Equatable, Sendable {
-        case invalidEmail, weakPassword, emailTaken
+        case invalidEmail, weakPassword, emailTaken, invalidField
         case invalidCredentials, invalidMFACode, mfaNotEnabled, mfaAlreadyEnabled, mfaSetupMissing
         case tooManyAttempts, rateLimited
         case invalidToken, invalidRefreshToken, refreshTokenReused
@@ -23,6 +23,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
 
     public static func invalidEmail(_ why: String) -> Self { Self(.invalidEmail, why) }
     public static func weakPassword(_ why: String) -> Self { Self(.weakPassword, why) }
+    public static func invalidField(_ field: String, _ why: String) -> Self { Self(.invalidField, "\(field): \(why)") }
     public static let emailTaken = Self(.emailTaken, "An account with this email already exists.")
     /// The one answer for an unknown email and for a wrong password.
     public static let invalidCredentials = Self(.invalidCredentials, "The email or password is incorrect.")

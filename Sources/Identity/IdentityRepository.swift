@@ -6,6 +6,9 @@ import Foundation
 public protocol IdentityRepository: Sendable {
     /// Throws `IdentityError.emailTaken` when the email is in use.
     func insertAccount(_ account: Account) async throws
+    /// Replaces the email and display name, recording `event` in the same transaction. Throws
+    /// `IdentityError.emailTaken` when another account has the email.
+    func updateProfile(userID: UUID, email: EmailAddress, displayName: String?, recording event: AuthEvent) async throws
     func account(id: UUID) async throws -> Account?
     func account(email: EmailAddress) async throws -> Account?
     func updatePasswordHash(userID: UUID, hash: String) async throws

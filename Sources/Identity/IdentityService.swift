@@ -71,6 +71,37 @@ public final class IdentityService: Sendable {
         try await audit(.passwordChanged, userID: account.id, sessionID: user.sessionID, client: client)
     }
 
+    public static let maximumDisplayNameLength = 200
+
+    /// Rectification (GDPR Art. 16, CCPA right to correct): replaces the email and/or display name
+    /// (an empty display name removes it) and audits which fields changed, never their values.
+    @discardableResult
+    public func rectify(
+        _ userID: UUID, email rawEmail: String?, displayName: String?, by actor: UUID, client: ClientInfo
+    ) async throws -> Account {
+        let account = try await requireAccount(userID)
+        let email = try rawEmail.map { try EmailAddress($0) } ?? account.email
+        let name = displayName.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        if let name, name.count > Self.maximumDisplayNameLength {
+            throw IdentityError.invalidField(
+                "displayName", "must be at most \(Self.maximumDisplayNameLength) characters")
+        }
+        let newName = name.map { $0.isEmpty ? nil : $0 } ?? account.displayName
+        var fields: [String] = []
+        if email != account.email { fields.append("email") }
+        if newName != account.displayName { fields.append("displayName") }
+        guard !fields.isEmpty else { return account }
+        let event = AuthEvent(
+            kind: .profileRectified, at: now(), userID: userID, client: client,
+            details: ["fields": fields.joined(separator: ","), "by": actor.uuidString.lowercased()])
+        try await repository.updateProfile(userID: userID, email: email, displayName: newName, recording: event)
+        observe(event.kind)
+        var updated = account
+        updated.email = email
+        updated.displayName = newName
+        return updated
+    }
+
     /// Removes an account for an erasure request: credentials, MFA and refresh tokens deleted, every
     /// session ended. Nothing happens for an account already gone.
     public func eraseAccount(_ userID: UUID, requestedBy staff: UUID) async throws {

@@ -16,4 +16,11 @@ public protocol PrivacyRepository: Sendable {
     ) async throws -> DataSubjectRequest
     func events(requestID: UUID) async throws -> [RequestEvent]
     func overdueCount(at: Date) async throws -> Int
+
+    /// Every subject whose processing is restricted (GDPR Art. 18), with the time it began.
+    func restrictions() async throws -> [String: Date]
+    /// Restricts processing for `subject`; restricting again keeps the first time.
+    func restrict(subject: String, requestID: UUID?, at: Date) async throws
+    /// Lifts a restriction; false when there was none.
+    func liftRestriction(subject: String, at: Date) async throws -> Bool
 }

@@ -122,7 +122,7 @@ struct AppendUnit: Sendable {
 
 /// Builds purposes from their rows and their notices' rows.
 struct StoredPurposeRows {
-    var purposes: [(id: String, title: String, description: String, saleOrSharing: Bool)] = []
+    var purposes: [(id: String, title: String, description: String, saleOrSharing: Bool, lawfulBasis: String)] = []
     var notices: [(purposeID: String, version: Int, text: String?, url: String?, effectiveAtMicros: Int64)] = []
 
     func purposeList() throws -> [Purpose] {
@@ -132,6 +132,7 @@ struct StoredPurposeRows {
             else { throw StorageError.corrupted("purpose \(row.id)") }
             return Purpose(
                 id: id, title: row.title, description: row.description, isSaleOrSharing: row.saleOrSharing,
+                lawfulBasis: LawfulBasis(rawValue: row.lawfulBasis) ?? .consent,
                 notices: notices.map {
                     Notice(
                         version: $0.version, text: $0.text, url: $0.url,

@@ -11,9 +11,9 @@ struct ConsentRepositoryConformanceTests {
     func migrationsAreRecordedAndRunningThemAgainChangesNothing(backend: Backend) async throws {
         try await withStore(backend) { store in
             let appliedAtOpen = try await store.appliedMigrations()
-            #expect(appliedAtOpen == [1, 2, 3, 4, 5, 6, 7])
+            #expect(appliedAtOpen == [1, 2, 3, 4, 5, 6, 7, 8])
             #expect(try await store.migrate() == [])
-            #expect(try await store.appliedMigrations() == [1, 2, 3, 4, 5, 6, 7])
+            #expect(try await store.appliedMigrations() == [1, 2, 3, 4, 5, 6, 7, 8])
         }
     }
 
@@ -51,9 +51,11 @@ struct ConsentRepositoryConformanceTests {
             let purpose = makePurpose(try uniquePurposeID())
             try await store.consents.insertPurpose(purpose)
             try await store.consents.updatePurpose(
-                id: purpose.id, title: "Renamed", description: "New words", isSaleOrSharing: true)
+                id: purpose.id, title: "Renamed", description: "New words", isSaleOrSharing: true,
+                lawfulBasis: .legitimateInterests)
             let stored = try #require(try await store.consents.allPurposes().first { $0.id == purpose.id })
             #expect(stored.title == "Renamed")
+            #expect(stored.lawfulBasis == .legitimateInterests)
             #expect(stored.description == "New words")
             #expect(stored.isSaleOrSharing)
             #expect(stored.notices == purpose.notices)

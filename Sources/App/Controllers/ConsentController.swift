@@ -2,10 +2,12 @@ import Consent
 import Crypto
 import Foundation
 import Hummingbird
+import Privacy
 
 /// The `/v1` consent ledger: record decisions, read current state and history.
 struct ConsentController {
     let service: ConsentService
+    let restrictions: RestrictionRegistry
     let metrics: HTTPMetrics
 
     var endpoints: RouteCollection<AppRequestContext> {
@@ -78,6 +80,12 @@ struct ConsentController {
             return IdempotencyClaim(
                 scope: principal.idempotencyScope, key: key,
                 fingerprint: Self.fingerprint(request: request, body: body, gpc: gpc))
+        }
+        if try await restrictions.isRestricted(subject.rawValue) {
+            // Art. 18: while processing is restricted, only the person may still withdraw.
+            let ownWithdrawals =
+                principal.subjectID == subject.rawValue && decisions.allSatisfy { $0.decision == .withdrawn }
+            guard ownWithdrawals else { throw Problem.processingRestricted }
         }
         let origin = RequestOrigin(
             sourceIP: context.remoteAddress?.ipAddress,

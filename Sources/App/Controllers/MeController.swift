@@ -10,6 +10,7 @@ struct MeController {
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("/v1/me", use: me)
+        routes.patch("/v1/me", use: rectify)
         routes.delete("/v1/me", use: deleteAccount)
         routes.post("/v1/me/password", use: changePassword)
         routes.get("/v1/me/sessions", use: sessions)
@@ -23,12 +24,30 @@ struct MeController {
     struct Profile: ResponseCodable {
         var id: String
         var email: String
+        var displayName: String?
         var roles: [String]
+        /// Set while processing is restricted (GDPR Art. 18).
+        var restrictedSince: String?
         var mfaEnabled: Bool
         var recoveryCodesRemaining: Int
         var createdAt: String
         var sessionId: String
         var amr: [String]
+    }
+
+    struct ProfileInput: Decodable {
+        var email: String?
+        /// An empty string removes the display name.
+        var displayName: String?
+
+        enum CodingKeys: String, CodingKey { case email, displayName }
+
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            email = try container.decodeIfPresent(String.self, forKey: .email)
+            displayName = try container.decodeIfPresent(String.self, forKey: .displayName)
+        }
     }
 
     struct PasswordInput: Decodable {
@@ -61,8 +80,26 @@ struct MeController {
     @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> Profile {
         let user = try context.requireUser()
         guard let account = try await identity.account(id: user.userID) else { throw Problem.notFound }
-        return Profile(
-            id: account.subjectID, email: account.email.normalized, roles: account.roles.map(\.rawValue).sorted(),
+        return try await profile(account, user)
+    }
+
+    /// Rectification by the person themselves (GDPR Art. 16): email and display name.
+    @Sendable func rectify(_ request: Request, context: AppRequestContext) async throws -> Profile {
+        let user = try context.requireUser()
+        var request = request
+        let input = try await request.decodeJSON(ProfileInput.self, context: context).value
+        if try await services.restrictions.isRestricted(user.subjectID) { throw Problem.processingRestricted }
+        let account = try await identity.rectify(
+            user.userID, email: input.email, displayName: input.displayName, by: user.userID,
+            client: context.client(request))
+        return try await profile(account, user)
+    }
+
+    private func profile(_ account: Account, _ user: Principal) async throws -> Profile {
+        Profile(
+            id: account.subjectID, email: account.email.normalized, displayName: account.displayName,
+            roles: account.roles.map(\.rawValue).sorted(),
+            restrictedSince: try await services.restrictions.restrictedSince(account.subjectID).map(RFC3339.string),
             mfaEnabled: account.mfaEnabled,
             recoveryCodesRemaining: account.recoveryCodesRemaining,
             createdAt: RFC3339.string(from: account.createdAt), sessionId: user.sessionID.uuidString.lowercased(),

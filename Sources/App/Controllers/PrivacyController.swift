@@ -1,3 +1,4 @@
+import Consent
 import Foundation
 import Hummingbird
 import Identity
@@ -20,6 +21,8 @@ struct PrivacyController {
         routes.post("/v1/requests/:requestId/transitions", use: transition)
         routes.post("/v1/requests/:requestId/extension", use: extend)
         routes.post("/v1/requests/:requestId/erasure", use: erase)
+        routes.post("/v1/requests/:requestId/fulfilment", use: fulfil)
+        routes.delete("/v1/subjects/:subjectId/restriction", use: liftRestriction)
         return routes
     }
 
@@ -181,6 +184,85 @@ struct PrivacyController {
             found.id, to: .completed, by: staff.userID, reason: "erased by crypto-shredding")
         return ErasureOutput(
             request: RequestOutput(found), subjectId: subject, erasedAt: RFC3339.string(from: erasedAt))
+    }
+
+    struct FulfilmentInput: Decodable {
+        var email: String?
+        var displayName: String?
+    }
+
+    struct FulfilmentOutput: ResponseCodable {
+        var request: RequestOutput
+        /// What was done: `restricted`, `withdrawn` (with the purposes), `rectified` or `erased`.
+        var outcome: String
+        var purposes: [String]?
+    }
+
+    /// Carries out a verified request of a kind QSPP can act on by itself, then completes it:
+    /// restriction (processing frozen), objection (every purpose based on legitimate interests
+    /// withdrawn), opt-out of sale or sharing (every such purpose withdrawn), rectification and
+    /// correction (the body's `email` and/or `displayName`), erasure and deletion (crypto-shredding).
+    /// Access, portability and know are delivered with `GET /v1/subjects/{id}/export`.
+    @Sendable func fulfil(_ request: Request, context: AppRequestContext) async throws -> FulfilmentOutput {
+        let staff = try requireStaff(context)
+        let found = try await privacy.request(try requestID(context))
+        if found.kind == .erasure || found.kind == .delete {
+            let erased = try await erase(request, context: context)
+            return FulfilmentOutput(request: erased.request, outcome: "erased")
+        }
+        guard found.status == .verified || found.status == .inProgress else {
+            throw PrivacyError.transitionRefused(from: found.status, to: .completed)
+        }
+        let subject = found.subjectID.uuidString.lowercased()
+        var outcome: String
+        var purposes: [String]?
+        switch found.kind {
+        case .restriction:
+            try await services.restrictions.restrict(subject, requestID: found.id)
+            outcome = "restricted"
+        case .objection, .optOut:
+            let targets = try await services.consents.purposes().filter {
+                found.kind == .objection ? $0.lawfulBasis == .legitimateInterests : $0.isSaleOrSharing
+            }
+            if !targets.isEmpty {
+                _ = try await services.consents.record(
+                    targets.map { DecisionRequest(purposeID: $0.id, decision: .withdrawn, method: .explicit) },
+                    for: try SubjectID(validating: subject), origin: RequestOrigin())
+            }
+            outcome = "withdrawn"
+            purposes = targets.map(\.id.rawValue)
+        case .rectification, .correct:
+            var request = request
+            let input = try await request.decodeJSON(FulfilmentInput.self, context: context).value
+            guard input.email != nil || input.displayName != nil else {
+                throw Problem.invalid("give the corrected email and/or displayName")
+            }
+            try await services.identity.rectify(
+                found.subjectID, email: input.email, displayName: input.displayName, by: staff.userID,
+                client: context.client(request))
+            outcome = "rectified"
+        case .access, .portability, .know:
+            throw Problem(
+                .conflict, "deliver-export", "Deliver the export",
+                detail: "download GET /v1/subjects/\(subject)/export for the person, then complete the request")
+        case .erasure, .delete:
+            preconditionFailure("handled above")
+        }
+        var updated = found
+        if updated.status == .verified {
+            updated = try await privacy.transition(found.id, to: .inProgress, by: staff.userID, reason: nil)
+        }
+        updated = try await privacy.transition(found.id, to: .completed, by: staff.userID, reason: outcome)
+        return FulfilmentOutput(request: RequestOutput(updated), outcome: outcome, purposes: purposes)
+    }
+
+    /// Ends a restriction (the person's request to restrict has run its course).
+    @Sendable func liftRestriction(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try requireStaff(context)
+        guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }),
+            try await services.restrictions.lift(subject.uuidString.lowercased())
+        else { throw Problem.notFound }
+        return Response(status: .noContent)
     }
 
     // MARK: Access

@@ -35,6 +35,7 @@ struct PurposeController {
         var title: String
         var description: String
         var saleOrSharing: Bool
+        var lawfulBasis: String
         var currentNotice: NoticeOutput
         var notices: [NoticeOutput]
 
@@ -43,6 +44,7 @@ struct PurposeController {
             title = purpose.title
             description = purpose.description
             saleOrSharing = purpose.isSaleOrSharing
+            lawfulBasis = purpose.lawfulBasis.rawValue
             currentNotice = NoticeOutput(purpose.currentNotice(at: date))
             notices = purpose.notices.map(NoticeOutput.init)
         }
@@ -71,7 +73,7 @@ struct PurposeController {
     struct CreateInput: Decodable {
         var draft: PurposeDraft
 
-        enum CodingKeys: String, CodingKey { case id, title, description, saleOrSharing, notice }
+        enum CodingKeys: String, CodingKey { case id, title, description, saleOrSharing, lawfulBasis, notice }
 
         init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -82,6 +84,7 @@ struct PurposeController {
                 title: try container.decode(String.self, forKey: .title),
                 description: try container.decodeIfPresent(String.self, forKey: .description) ?? "",
                 isSaleOrSharing: try container.decodeIfPresent(Bool.self, forKey: .saleOrSharing) ?? false,
+                lawfulBasis: try container.decodeIfPresent(.lawfulBasis, as: LawfulBasis.parse) ?? .consent,
                 noticeText: notice.text, noticeURL: notice.url, effectiveAt: notice.effectiveAt)
         }
     }
@@ -90,8 +93,9 @@ struct PurposeController {
         var title: String?
         var description: String?
         var saleOrSharing: Bool?
+        var lawfulBasis: LawfulBasis?
 
-        enum CodingKeys: String, CodingKey { case title, description, saleOrSharing }
+        enum CodingKeys: String, CodingKey { case title, description, saleOrSharing, lawfulBasis }
 
         init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -99,6 +103,7 @@ struct PurposeController {
             title = try container.decodeIfPresent(String.self, forKey: .title)
             description = try container.decodeIfPresent(String.self, forKey: .description)
             saleOrSharing = try container.decodeIfPresent(Bool.self, forKey: .saleOrSharing)
+            lawfulBasis = try container.decodeIfPresent(.lawfulBasis, as: LawfulBasis.parse)
         }
     }
 
@@ -125,7 +130,8 @@ struct PurposeController {
         let input = try await request.decodeJSON(UpdateInput.self, context: context).value
         return PurposeOutput(
             try await service.updatePurpose(
-                id, title: input.title, description: input.description, isSaleOrSharing: input.saleOrSharing))
+                id, title: input.title, description: input.description, isSaleOrSharing: input.saleOrSharing,
+                lawfulBasis: input.lawfulBasis))
     }
 
     @Sendable func publishNotice(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -148,5 +154,14 @@ struct PurposeController {
 
     private func purposeID(_ context: AppRequestContext) throws -> PurposeID {
         try PurposeID(validating: context.parameters.get("purposeId") ?? "")
+    }
+}
+
+extension LawfulBasis {
+    static func parse(_ text: String) throws -> LawfulBasis {
+        guard let basis = LawfulBasis(rawValue: text) else {
+            throw FieldError("must be one of " + allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return basis
     }
 }

@@ -61,6 +61,10 @@ extension Problem {
         problem.headers[.retryAfter] = "5"
         return problem
     }()
+    static let processingRestricted = Problem(
+        .conflict, "processing-restricted", "Processing restricted",
+        detail: "processing of this person's data is restricted (GDPR Art. 18); only their own withdrawals are accepted"
+    )
     static let internalError = Problem(.internalServerError, "internal", "Internal error")
 
     static func invalid(_ detail: String) -> Problem {
@@ -110,7 +114,7 @@ extension Problem {
     private static func identityProblem(_ error: IdentityError) -> Problem {
         var problem: Problem
         switch error.kind {
-        case .invalidEmail, .weakPassword:
+        case .invalidEmail, .weakPassword, .invalidField:
             return Problem(.badRequest, "invalid-request", "Invalid request", detail: error.description)
         case .emailTaken:
             return Problem(.conflict, "email-taken", "Email already registered", detail: error.description)

@@ -40,8 +40,8 @@ struct PostgresConsentRepository: ConsentRepository {
         try await run { [logger] client in
             var rows = StoredPurposeRows()
             for try await row in try await client.query(
-                "SELECT id, title, description, sale_or_sharing FROM purposes", logger: logger
-            ).decode((String, String, String, Bool).self) {
+                "SELECT id, title, description, sale_or_sharing, lawful_basis FROM purposes", logger: logger
+            ).decode((String, String, String, Bool, String).self) {
                 rows.purposes.append(row)
             }
             for try await row in try await client.query(
@@ -62,8 +62,9 @@ struct PostgresConsentRepository: ConsentRepository {
                 try await client.withTransaction(logger: logger) { connection in
                     try await connection.query(
                         """
-                        INSERT INTO purposes (id, title, description, sale_or_sharing)
-                        VALUES (\(purpose.id.rawValue), \(purpose.title), \(purpose.description), \(purpose.isSaleOrSharing))
+                        INSERT INTO purposes (id, title, description, sale_or_sharing, lawful_basis)
+                        VALUES (\(purpose.id.rawValue), \(purpose.title), \(purpose.description), \(purpose.isSaleOrSharing),
+                            \(purpose.lawfulBasis.rawValue))
                         """, logger: logger)
                     for notice in purpose.notices {
                         try await connection.query(
@@ -80,11 +81,14 @@ struct PostgresConsentRepository: ConsentRepository {
         }
     }
 
-    func updatePurpose(id: PurposeID, title: String, description: String, isSaleOrSharing: Bool) async throws {
+    func updatePurpose(
+        id: PurposeID, title: String, description: String, isSaleOrSharing: Bool, lawfulBasis: LawfulBasis
+    ) async throws {
         try await run { [logger] client in
             try await client.query(
                 """
                 UPDATE purposes SET title = \(title), description = \(description), sale_or_sharing = \(isSaleOrSharing),
+                    lawful_basis = \(lawfulBasis.rawValue),
                     updated_at = now()
                 WHERE id = \(id.rawValue)
                 """, logger: logger)

@@ -142,5 +142,6 @@ extension Migration {
                 """,
             ]),
         Migration.personalData(integer: "BIGINT", blob: "BYTEA", strict: ""),
+        Migration.rights(integer: "BIGINT", strict: ""),
     ]
 }

@@ -15,7 +15,7 @@ struct SQLIdentityRepository: IdentityRepository {
 
     private static let accountColumns = """
         id, email, password_hash, roles, created_at, totp_secret, mfa_enabled,
-        (SELECT count(*) FROM recovery_codes WHERE user_id = accounts.id AND used_at IS NULL)
+        (SELECT count(*) FROM recovery_codes WHERE user_id = accounts.id AND used_at IS NULL), display_name
         """
 
     private func account(_ row: SQLRow) async throws -> Account {
@@ -25,7 +25,8 @@ struct SQLIdentityRepository: IdentityRepository {
             id: id, email: try EmailAddress(email), passwordHash: try row.text(2),
             roles: Set(try row.text(3).split(separator: " ").compactMap { Role(rawValue: String($0)) }),
             createdAt: try row.time(4), sealedTOTPSecret: row[5].blob, mfaEnabled: try row.integer(6) == 1,
-            recoveryCodesRemaining: Int(try row.integer(7)))
+            recoveryCodesRemaining: Int(try row.integer(7)),
+            displayName: try await vault.open(row[8].text, subject: id.subjectText, field: "display_name"))
     }
 
     private static func roles(_ roles: Set<Role>) -> SQLValue {
@@ -52,6 +53,29 @@ struct SQLIdentityRepository: IdentityRepository {
         } catch  where database.isUniqueViolation(error) {
             throw IdentityError.emailTaken
         }
+    }
+
+    func updateProfile(userID: UUID, email: EmailAddress, displayName: String?, recording event: AuthEvent) async throws
+    {
+        let subject = userID.subjectText
+        let sealedEmail = try vault.seal(email.normalized, subject: subject, field: "email")
+        let sealedName = try vault.seal(displayName, subject: subject, field: "display_name")
+        let sealedEvent = try sealed(event)
+        let keys = [sealedEmail.newKey, sealedName.newKey].compactMap { $0 } + sealedEvent.keys
+        let index = try await vault.emailIndex(email.normalized)
+        do {
+            try await database.transaction { tx in
+                try await PersonalDataVault.insert(keys, tx)
+                try await tx.execute(
+                    "UPDATE accounts SET email = $1, email_index = $2, display_name = $3 WHERE id = $4",
+                    [.optional(sealedEmail.sealed), .text(index), .optional(sealedName.sealed), .uuid(userID)])
+                try await Self.insert(sealedEvent, tx)
+                _ = try await tx.appendLedger([LedgerRecord(auth: event)])
+            }
+        } catch  where database.isUniqueViolation(error) {
+            throw IdentityError.emailTaken
+        }
+        vault.confirm(keys)
     }
 
     func account(id: UUID) async throws -> Account? {

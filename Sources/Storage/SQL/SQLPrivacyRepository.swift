@@ -128,4 +128,42 @@ struct SQLPrivacyRepository: PrivacyRepository {
                 [.time(date)]
             ).first?.integer(0) ?? 0)
     }
+
+    // MARK: Restriction
+
+    func restrictions() async throws -> [String: Date] {
+        var subjects: [String: Date] = [:]
+        for row in try await database.select("SELECT subject_id, since FROM restrictions", []) {
+            subjects[try row.text(0)] = try row.time(1)
+        }
+        return subjects
+    }
+
+    func restrict(subject: String, requestID: UUID?, at date: Date) async throws {
+        try await database.transaction { tx in
+            let inserted = try await tx.query(
+                """
+                INSERT INTO restrictions (subject_id, since, request_id) VALUES ($1, $2, $3)
+                ON CONFLICT (subject_id) DO NOTHING RETURNING subject_id
+                """, [.text(subject), .time(date), .optional(requestID?.uuidString.lowercased())])
+            guard !inserted.isEmpty else { return }
+            var fields = ["at": String(date.microsecondsSince1970), "change": "restricted"]
+            fields["request"] = requestID?.uuidString.lowercased()
+            _ = try await tx.appendLedger([LedgerRecord(type: "restriction", id: subject, fields: fields)])
+        }
+    }
+
+    func liftRestriction(subject: String, at date: Date) async throws -> Bool {
+        try await database.transaction { tx in
+            let deleted = try await tx.query(
+                "DELETE FROM restrictions WHERE subject_id = $1 RETURNING subject_id", [.text(subject)])
+            guard !deleted.isEmpty else { return false }
+            _ = try await tx.appendLedger([
+                LedgerRecord(
+                    type: "restriction", id: subject,
+                    fields: ["at": String(date.microsecondsSince1970), "change": "lifted"])
+            ])
+            return true
+        }
+    }
 }

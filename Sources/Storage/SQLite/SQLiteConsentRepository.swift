@@ -28,11 +28,13 @@ struct SQLiteConsentRepository: ConsentRepository {
 
     func allPurposes() async throws -> [Purpose] {
         var rows = StoredPurposeRows()
-        for row in try await database.read("SELECT id, title, description, sale_or_sharing FROM purposes") {
+        for row in try await database.read(
+            "SELECT id, title, description, sale_or_sharing, lawful_basis FROM purposes")
+        {
             rows.purposes.append(
                 (
                     try row.text("id"), try row.text("title"), try row.text("description"),
-                    try row.integer("sale_or_sharing") == 1
+                    try row.integer("sale_or_sharing") == 1, try row.text("lawful_basis")
                 ))
         }
         for row in try await database.read("SELECT purpose_id, version, text, url, effective_at FROM purpose_notices") {
@@ -49,10 +51,10 @@ struct SQLiteConsentRepository: ConsentRepository {
         do {
             try await database.write { connection in
                 _ = try await connection.query(
-                    "INSERT INTO purposes (id, title, description, sale_or_sharing) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO purposes (id, title, description, sale_or_sharing, lawful_basis) VALUES (?, ?, ?, ?, ?)",
                     [
                         .text(purpose.id.rawValue), .text(purpose.title), .text(purpose.description),
-                        .integer(purpose.isSaleOrSharing ? 1 : 0),
+                        .integer(purpose.isSaleOrSharing ? 1 : 0), .text(purpose.lawfulBasis.rawValue),
                     ])
                 for notice in purpose.notices {
                     _ = try await connection.query(
@@ -68,15 +70,20 @@ struct SQLiteConsentRepository: ConsentRepository {
         }
     }
 
-    func updatePurpose(id: PurposeID, title: String, description: String, isSaleOrSharing: Bool) async throws {
+    func updatePurpose(
+        id: PurposeID, title: String, description: String, isSaleOrSharing: Bool, lawfulBasis: LawfulBasis
+    ) async throws {
         try await database.write { connection in
             _ = try await connection.query(
                 """
-                UPDATE purposes SET title = ?, description = ?, sale_or_sharing = ?,
+                UPDATE purposes SET title = ?, description = ?, sale_or_sharing = ?, lawful_basis = ?,
                     updated_at = CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)
                 WHERE id = ?
                 """,
-                [.text(title), .text(description), .integer(isSaleOrSharing ? 1 : 0), .text(id.rawValue)])
+                [
+                    .text(title), .text(description), .integer(isSaleOrSharing ? 1 : 0), .text(lawfulBasis.rawValue),
+                    .text(id.rawValue),
+                ])
         }
     }
 

@@ -98,5 +98,6 @@ extension Migration {
                 }
             }),
         Migration.personalData(integer: "INTEGER", blob: "BLOB", strict: " STRICT"),
+        Migration.rights(integer: "INTEGER", strict: " STRICT"),
     ]
 }
