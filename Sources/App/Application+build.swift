@@ -43,7 +43,8 @@ public struct AppServices: Sendable {
             store: store, consents: ConsentService(repository: store.consents), identity: identity,
             privacy: PrivacyService(repository: store.privacy),
             ledger: LedgerService(
-                repository: store.ledger, signer: RingCheckpointSigner(ring: keyRing), issuer: configuration.issuer),
+                repository: store.ledger, signer: RingCheckpointSigner(ring: keyRing, repository: store.identity),
+                issuer: configuration.issuer),
             restrictions: RestrictionRegistry(repository: store.privacy),
             receipts: receipts,
             rateLimiter: RateLimiter(repository: store.identity), configuration: configuration, metrics: metrics)
@@ -92,6 +93,7 @@ public func buildApplication(services: AppServices, logger: Logger) async throws
         configuration: .init(address: address, serverName: nil),
         services: [
             services.store, Housekeeping(services: services, logger: logger),
+            RetentionService(services: services, logger: logger),
         ],
         logger: logger)
     app.beforeServerStarts { try await services.prepare(logger: logger) }

@@ -41,7 +41,8 @@ struct ErasureAPITests {
             #expect(after.first?["decision"] as? String == "granted")
             #expect(after.first?["userAgent"] == nil && after.first?["sourceIp"] == nil)
             #expect(try await api.services.store.erasure(of: user.id) != nil)
-            #expect(try await api.services.ledger.verify().isIntact)
+            let report = try await api.services.ledger.verify()
+            #expect(report.isIntact, "\(String(describing: report.problem))")
 
             // Idempotent: the same answer again, nothing more destroyed or written.
             let again = try await api.send(.post, "/v1/requests/\(id)/erasure").object()

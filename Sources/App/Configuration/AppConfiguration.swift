@@ -42,6 +42,8 @@ public struct AppConfiguration: Sendable {
     public var jurisdiction = "EU"
     /// How often a moved ledger head gets a signed checkpoint.
     public var checkpointInterval = 10
+    /// Days each class of personal data is kept before the retention job purges it.
+    public var retentionDays: [RetentionClass: Int] = [.sessions: 90, .authEvents: 365, .closedRequests: 1095]
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqlite(path: "./data/qspp.sqlite"),
@@ -85,6 +87,9 @@ public struct AppConfiguration: Sendable {
         case controllerContact = "QSPP_CONTROLLER_CONTACT"
         case jurisdiction = "QSPP_JURISDICTION"
         case checkpointInterval = "QSPP_LEDGER_CHECKPOINT_MINUTES"
+        case sessionRetention = "QSPP_RETENTION_SESSIONS_DAYS"
+        case authEventRetention = "QSPP_RETENTION_AUTH_EVENTS_DAYS"
+        case closedRequestRetention = "QSPP_RETENTION_CLOSED_REQUESTS_DAYS"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.
@@ -183,6 +188,12 @@ public struct AppConfiguration: Sendable {
         self.controllerContact = value(.controllerContact)
         if let jurisdiction = value(.jurisdiction) { self.jurisdiction = jurisdiction }
         self.checkpointInterval = try number(.checkpointInterval, atLeast: 1, current: checkpointInterval)
+        for (key, retention) in [
+            (Key.sessionRetention, RetentionClass.sessions), (.authEventRetention, .authEvents),
+            (.closedRequestRetention, .closedRequests),
+        ] {
+            retentionDays[retention] = try number(key, atLeast: 1, current: retentionDays[retention] ?? 1)
+        }
         if let text = value(.migrateOnStart) {
             switch text.lowercased() {
             case "true", "1", "yes": self.migrateOnStart = true

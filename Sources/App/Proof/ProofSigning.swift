@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Identity
+import PQCrypto
 import Privacy
 
 /// The JWS types QSPP signs besides tokens; a verifier must check `typ`, so one kind of statement can
@@ -10,16 +11,31 @@ enum ProofType {
     static let ledgerCheckpoint = "ledger-checkpoint+jwt"
 }
 
-/// Checkpoints are signed with the token keys, so the public JWKS verifies them.
+/// Checkpoints are signed with the token keys, so the public JWKS verifies them. They are checked the
+/// way anyone would check them, against the public keys alone (every stored key, whatever this
+/// process's ring has loaded so far).
 struct RingCheckpointSigner: CheckpointSigner {
     let ring: SigningKeyRing
+    let repository: any IdentityRepository
 
     func sign(_ statement: CheckpointStatement) async throws -> String {
         try await ring.signDocument(statement, type: ProofType.ledgerCheckpoint)
     }
 
-    func verify(_ signature: String) async -> CheckpointStatement? {
-        await ring.verifyDocument(signature, type: ProofType.ledgerCheckpoint, as: CheckpointStatement.self)
+    func makeVerifier() async throws -> @Sendable (String) -> CheckpointStatement? {
+        let keys = try await repository.signingKeys().compactMap { stored -> [String: String]? in
+            guard let algorithm = SigningAlgorithm(rawValue: stored.algorithm) else { return nil }
+            let jwk: [String: String] =
+                algorithm == .mldsa65
+                ? ["kty": "AKP", "alg": algorithm.rawValue, "pub": Base64URL.encode(stored.publicKey)]
+                : ["kty": "OKP", "crv": "Ed25519", "alg": algorithm.rawValue, "x": Base64URL.encode(stored.publicKey)]
+            return jwk.merging(["kid": stored.keyID]) { current, _ in current }
+        }
+        let verifier = try OfflineJWSVerifier(jwks: JSONSerialization.data(withJSONObject: ["keys": keys]))
+        return { signature in
+            guard let verified = try? verifier.verify(signature, type: ProofType.ledgerCheckpoint) else { return nil }
+            return try? JSONDecoder().decode(CheckpointStatement.self, from: verified.payload)
+        }
     }
 }
 

@@ -44,6 +44,7 @@ public struct CheckpointStatement: Codable, Sendable, Equatable {
 /// JWKS that verifies tokens also verifies checkpoints.
 public protocol CheckpointSigner: Sendable {
     func sign(_ statement: CheckpointStatement) async throws -> String
-    /// The statement, if the signature is valid under a published key.
-    func verify(_ signature: String) async -> CheckpointStatement?
+    /// A checker for one verification run: the statement of a signature valid under any key ever
+    /// published (keys made since this process started, or of another algorithm, included).
+    func makeVerifier() async throws -> @Sendable (String) -> CheckpointStatement?
 }

@@ -44,8 +44,9 @@ public struct LedgerService: Sendable {
         let head = try await repository.ledgerHead()
         var vouched: [Int64: Data] = [:]
         var problem: LedgerProblem?
+        let verifySignature = try await signer.makeVerifier()
         for checkpoint in stored {
-            guard let statement = await signer.verify(checkpoint.signature),
+            guard let statement = verifySignature(checkpoint.signature),
                 statement.ledgerSize == checkpoint.size, statement.ledgerHead == Hex.encode(checkpoint.headHash)
             else {
                 problem =

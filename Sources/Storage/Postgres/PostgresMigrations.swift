@@ -143,5 +143,20 @@ extension Migration {
             ]),
         Migration.personalData(integer: "BIGINT", blob: "BYTEA", strict: ""),
         Migration.rights(integer: "BIGINT", strict: ""),
+        Migration(
+            version: 9, name: "retention",
+            statements: [
+                // The retention job, and only inside its own transaction, may delete old audit rows.
+                """
+                CREATE OR REPLACE FUNCTION auth_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP = 'DELETE' AND current_setting('qspp.retention_purge', true) = 'on' THEN
+                        RETURN OLD;
+                    END IF;
+                    RAISE EXCEPTION 'auth_events is append-only';
+                END
+                $$
+                """
+            ]),
     ]
 }

@@ -11,6 +11,9 @@ struct PostgresSQLDatabase: SQLDatabase {
     let logger: Logger
 
     var lockRowsClause: String { "FOR UPDATE" }
+    var allowAuditPurgeStatements: (on: [String], off: [String]) {
+        (["SET LOCAL qspp.retention_purge = 'on'"], ["SET LOCAL qspp.retention_purge = 'off'"])
+    }
 
     func select(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         try await run { [logger] client in

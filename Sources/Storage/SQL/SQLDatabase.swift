@@ -77,4 +77,7 @@ protocol SQLDatabase: Sendable {
     /// One data-changing statement, committed on its own: a single round trip on PostgreSQL.
     func write(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
     func isUniqueViolation(_ error: any Error) -> Bool
+    /// Statements that let, then stop letting, the retention job delete audit rows inside its own
+    /// transaction; everything else still meets the append-only trigger.
+    var allowAuditPurgeStatements: (on: [String], off: [String]) { get }
 }

@@ -5,6 +5,9 @@ import SQLiteNIO
 
 extension SQLiteDatabaseFile: SQLDatabase {
     var lockRowsClause: String { "" }
+    var allowAuditPurgeStatements: (on: [String], off: [String]) {
+        (["INSERT INTO retention_purge (active) VALUES (1)"], ["DELETE FROM retention_purge"])
+    }
 
     func select(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         try await read(Self.positional(sql), binds.map(Self.sqliteData)).map(Self.row)

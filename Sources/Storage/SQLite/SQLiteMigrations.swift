@@ -99,5 +99,17 @@ extension Migration {
             }),
         Migration.personalData(integer: "INTEGER", blob: "BLOB", strict: " STRICT"),
         Migration.rights(integer: "INTEGER", strict: " STRICT"),
+        Migration(
+            version: 9, name: "retention",
+            statements: [
+                // The retention job, and only inside its own transaction, may delete old audit rows.
+                "CREATE TABLE retention_purge (active INTEGER NOT NULL) STRICT",
+                "DROP TRIGGER auth_events_no_delete",
+                """
+                CREATE TRIGGER auth_events_no_delete BEFORE DELETE ON auth_events
+                WHEN NOT EXISTS (SELECT 1 FROM retention_purge)
+                BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END
+                """,
+            ]),
     ]
 }
