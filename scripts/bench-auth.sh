@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 source scripts/lib/postgres.sh
+source scripts/lib/bench.sh
 duration=${1:-10}
 rounds=${2:-3}
 backend=${3:-postgres}
@@ -21,28 +22,8 @@ backend=${3:-postgres}
 qspp_bench_tools
 binary=$(qspp_release_binary)
 
-server_pid=
-workdir=$(mktemp -d)
-cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-    [ -n "${BENCH_DIR:-}" ] && qspp_pg_stop "$BENCH_DIR"
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-if [ "$backend" = sqlite ]; then
-    export QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite"
-else
-    qspp_pg_start BENCH
-    export QSPP_DATABASE_URL="$BENCH_URL"
-fi
-export QSPP_LOG_LEVEL="${QSPP_LOG_LEVEL:-warning}"
-export QSPP_MASTER_KEY="$("$binary" keys new-master-key)"
-export QSPP_LOGIN_RATE_LIMIT=100000000 QSPP_REGISTER_RATE_LIMIT=100000000
-"$binary" migrate >/dev/null
-port=$(qspp_free_port 18080)
-"$binary" serve --port "$port" >"$workdir/server.log" 2>&1 &
-server_pid=$!
-until curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.05; done
+qspp_bench_start "$binary" "$backend"
+workdir=$bench_workdir
 
 password="bench password $(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 login() {

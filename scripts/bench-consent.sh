@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 source scripts/lib/postgres.sh
 source scripts/lib/admin.sh
+source scripts/lib/bench.sh
 duration=${1:-15}
 rounds=${2:-3}
 connections=32
@@ -19,25 +20,10 @@ connections=32
 qspp_bench_tools
 binary=$(qspp_release_binary)
 
-server_pid=
-cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-    [ -n "${BENCH_DIR:-}" ] && qspp_pg_stop "$BENCH_DIR"
-}
-trap cleanup EXIT
-qspp_pg_start BENCH
-export QSPP_DATABASE_URL="$BENCH_URL" QSPP_LOG_LEVEL="${QSPP_LOG_LEVEL:-warning}"
-export QSPP_MASTER_KEY="$("$binary" keys new-master-key)" QSPP_LOGIN_RATE_LIMIT=1000000
-"$binary" migrate >/dev/null
+qspp_bench_start "$binary" postgres
 
 median() { sort -n | awk '{ values[NR] = $1 } END { print values[int((NR + 1) / 2)] }'; }
 
-port=$(qspp_free_port 18080)
-start_ns=$(date +%s%N)
-"$binary" serve --port "$port" >/dev/null 2>&1 &
-server_pid=$!
-until curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.01; done
-ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 QSPP_BENCH_TOKEN=$(qspp_admin_token "$binary" "$port")
 export QSPP_BENCH_TOKEN
 sleep 1

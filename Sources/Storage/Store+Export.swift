@@ -143,9 +143,7 @@ extension Store {
             try csv.write(values.map { ExportFile.csvField($0 ?? "") }.joined(separator: ",") + "\r\n")
             var object: [String: String] = [:]
             for (column, value) in zip(columns, values) { object[column] = value }
-            let line = try JSONSerialization.data(
-                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-            try jsonLines.write(String(decoding: line, as: UTF8.self) + "\n")
+            try jsonLines.write(String(decoding: CanonicalJSON.object(object), as: UTF8.self) + "\n")
         }
         try csv.flush()
         try jsonLines.flush()
@@ -178,9 +176,21 @@ private struct ExportManifest: Encodable {
     ]
 }
 
+/// RFC 3339 in UTC with microseconds, formatted by hand: Foundation's formatters dominated the time
+/// to export a long history.
 enum ExportTime {
     static func text(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        let micros = date.microsecondsSince1970
+        var seconds = time_t(micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let fraction = pad(Int(micros - Int64(seconds) * 1_000_000), 6)
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(fraction)Z"
     }
 }
 

@@ -67,16 +67,16 @@ struct EncryptionAtRestTests {
         let right = try MasterKey(base64Seed: testMasterKey)
         let email = "wrong-key-\(UUID().uuidString.lowercased())@example.com"
         let id = UUID()
-        try await Self.withKey(url, right) { store in
+        try await withStore(url, masterKey: right) { store in
             try await store.preparePersonalData()
             try await store.identity.insertAccount(
                 Account(id: id, email: try EmailAddress(email), passwordHash: "x", roles: [.user], createdAt: Date()))
         }
-        try await Self.withKey(url, try MasterKey(base64Seed: MasterKey.generateSeedText())) { store in
+        try await withStore(url, masterKey: try MasterKey(base64Seed: MasterKey.generateSeedText())) { store in
             await #expect(throws: PQCryptoError.cannotOpen) { try await store.preparePersonalData() }
             await #expect(throws: (any Error).self) { _ = try await store.identity.account(id: id) }
         }
-        try await Self.withKey(url, right) { store in
+        try await withStore(url, masterKey: right) { store in
             let account = try await store.identity.account(id: id)
             #expect(account?.email.normalized == email)
         }
@@ -91,13 +91,13 @@ struct EncryptionAtRestTests {
         let new = try MasterKey(base64Seed: MasterKey.generateSeedText())
         let id = UUID()
         let email = "rotate-\(id.uuidString.lowercased())@example.com"
-        let rowBefore = try await Self.withKey(url, old) { store in
+        let rowBefore = try await withStore(url, masterKey: old) { store in
             try await store.preparePersonalData()
             try await store.identity.insertAccount(
                 Account(id: id, email: try EmailAddress(email), passwordHash: "x", roles: [.user], createdAt: Date()))
             return try await store.sql.select("SELECT email FROM accounts WHERE id = $1", [.uuid(id)]).first?[0]
         }
-        let report = try await Self.withKey(url, new.opening(previous: [old])) { store in
+        let report = try await withStore(url, masterKey: new.opening(previous: [old])) { store in
             let account = try await store.identity.account(email: try EmailAddress(email))
             #expect(account?.id == id)
             let report = try await store.rewrapUnderCurrentMasterKey()
@@ -109,26 +109,10 @@ struct EncryptionAtRestTests {
         }
         #expect(report.wrappingKeys >= 1)
         #expect(report.secrets >= 1)
-        try await Self.withKey(url, new) { store in
+        try await withStore(url, masterKey: new) { store in
             try await store.preparePersonalData()
             let account = try await store.identity.account(email: try EmailAddress(email))
             #expect(account?.email.normalized == email)
-        }
-    }
-
-    @discardableResult
-    static func withKey<T: Sendable>(
-        _ url: DatabaseURL, _ key: MasterKey, _ body: @Sendable (any Store) async throws -> T
-    ) async throws -> T {
-        let store = try await openStore(url, logger: testLogger, masterKey: key)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await store.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            _ = try await store.migrate()
-            return try await body(store)
         }
     }
 

@@ -190,8 +190,8 @@ func withIsolatedStore<T: Sendable>(
 ) async throws
     -> T
 {
-    try await EncryptionAtRestTests.withKey(
-        try await isolatedDatabaseURL(backend), try MasterKey(base64Seed: testMasterKey), body)
+    try await withStore(
+        try await isolatedDatabaseURL(backend), masterKey: try MasterKey(base64Seed: testMasterKey), body)
 }
 
 /// A database no other test uses: a new SQLite file, or a new database in the PostgreSQL test cluster.

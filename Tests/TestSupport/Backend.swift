@@ -50,8 +50,15 @@ public let testLogger: Logger = {
 public func withStore<T: Sendable>(
     _ backend: Backend, _ body: @Sendable (any Store) async throws -> T
 ) async throws -> T {
-    let store = try await openStore(
-        try backend.databaseURL(), logger: testLogger, masterKey: try MasterKey(base64Seed: testMasterKey))
+    try await withStore(try backend.databaseURL(), masterKey: try MasterKey(base64Seed: testMasterKey), body)
+}
+
+/// The same, for a given database and master key.
+@discardableResult
+public func withStore<T: Sendable>(
+    _ url: DatabaseURL, masterKey: MasterKey, _ body: @Sendable (any Store) async throws -> T
+) async throws -> T {
+    let store = try await openStore(url, logger: testLogger, masterKey: masterKey)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             try await store.run()

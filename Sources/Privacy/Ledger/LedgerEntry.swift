@@ -68,34 +68,7 @@ public enum LedgerChain {
     public static let genesisHash = Data(repeating: 0, count: 32)
     static let domain = Data("qspp-ledger-v1".utf8)
 
-    /// JSON with keys sorted by their UTF-8 bytes, string values only, no whitespace, and only `"`, `\\`
-    /// and control characters escaped: one byte sequence per record. Written by hand because
-    /// `JSONSerialization` took a quarter of the consent write path's CPU.
-    static func canonical(_ fields: [String: String]) -> Data {
-        var bytes: [UInt8] = [UInt8(ascii: "{")]
-        bytes.reserveCapacity(256)
-        for (index, key) in fields.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            appendString(key, to: &bytes)
-            bytes.append(UInt8(ascii: ":"))
-            appendString(fields[key]!, to: &bytes)
-        }
-        bytes.append(UInt8(ascii: "}"))
-        return Data(bytes)
-    }
-
-    private static func appendString(_ text: String, to bytes: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), byte]
-            case 0..<0x20: bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
+    static func canonical(_ fields: [String: String]) -> Data { CanonicalJSON.object(fields) }
 
     public static func contentHash(_ content: Data) -> Data { Data(SHA256.hash(data: content)) }
 
@@ -126,5 +99,38 @@ public enum LedgerChain {
             head = LedgerHead(size: sequence, hash: hash)
         }
         return (entries, head)
+    }
+}
+
+/// JSON objects of string values in one canonical form: what the ledger hashes, and the export's
+/// JSON lines.
+public enum CanonicalJSON {
+    /// JSON with keys sorted by their UTF-8 bytes, string values only, no whitespace, and only `"`, `\\`
+    /// and control characters escaped: one byte sequence per record. Written by hand because
+    /// `JSONSerialization` took a quarter of the consent write path's CPU.
+    public static func object(_ fields: [String: String]) -> Data {
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(256)
+        for (index, key) in fields.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            appendString(key, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            appendString(fields[key]!, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return Data(bytes)
+    }
+
+    private static func appendString(_ text: String, to bytes: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), byte]
+            case 0..<0x20: bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
     }
 }
