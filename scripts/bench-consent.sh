@@ -6,7 +6,8 @@
 # and prints both rates, their ratio, our p50/p99, startup-to-ready time and idle/under-load RSS.
 # The two alternate for several rounds and the medians are compared, because a shared 2-core
 # machine's speed drifts by tens of percent from minute to minute.
-# Usage: scripts/bench-consent.sh [seconds per run, default 15] [rounds, default 3]
+# Usage: scripts/bench-consent.sh [seconds per run, default 15] [rounds, default 3] [subjects, default 1000000]
+# (the decisions come from that many different people: a million makes nearly every one a new person)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -15,6 +16,7 @@ source scripts/lib/admin.sh
 source scripts/lib/bench.sh
 duration=${1:-15}
 rounds=${2:-3}
+export QSPP_BENCH_SUBJECTS=${3:-1000000}
 connections=32
 
 qspp_bench_tools
@@ -72,7 +74,7 @@ stored=$(qspp_as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$BENCH_PORT" -U qspp -
     "SELECT count(*) FROM consent_events WHERE ledger_seq IS NOT NULL" postgres 2>/dev/null || echo "?")
 
 echo
-echo "medians of $rounds alternating rounds of ${duration}s, $connections connections, log level $QSPP_LOG_LEVEL"
+echo "medians of $rounds alternating rounds of ${duration}s, $connections connections, log level $QSPP_LOG_LEVEL, $QSPP_BENCH_SUBJECTS subjects"
 printf '%-44s %s\n' "pgbench INSERT (PostgreSQL ceiling)" "$pg_tps tx/s   (rounds: ${pg_rates[*]})"
 printf '%-44s %s\n' "qspp POST /v1/subjects/{id}/consents" "$rps req/s   (rounds: ${qspp_rates[*]})"
 printf '%-44s %s\n' "qspp latency" "p50 $(awk "BEGIN{printf \"%.2f\", $p50/1000}") ms, p99 $(awk "BEGIN{printf \"%.2f\", $p99/1000}") ms, non-201 answers $failures"

@@ -19,7 +19,6 @@ extension Migration {
                     entry_hash \(blob) NOT NULL
                 )\(strict)
                 """,
-                "CREATE INDEX ledger_entries_reference ON ledger_entries (reference)",
                 // One row: the lock every append takes, held only for its own transaction.
                 """
                 CREATE TABLE ledger_head (

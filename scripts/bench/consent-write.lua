@@ -1,10 +1,13 @@
 -- wrk script: one consent decision per request, for a random subject, with an admin access token.
 local token = os.getenv("QSPP_BENCH_TOKEN")
+-- How many different people the decisions come from: a million makes nearly every request a new
+-- person (a new data key); a thousand models returning people.
+local subjects = tonumber(os.getenv("QSPP_BENCH_SUBJECTS") or "1000000")
 local counter = 0
 
 request = function()
     counter = counter + 1
-    local subject = "bench-" .. math.random(1, 1000000)
+    local subject = "bench-" .. math.random(1, subjects)
     local body = '{"purpose":"marketing","decision":"granted"}'
     return wrk.format("POST", "/v1/subjects/" .. subject .. "/consents", {
         ["Authorization"] = "Bearer " .. token,
