@@ -104,7 +104,8 @@ let package = Package(
         .target(
             name: "QSPPTestSupport",
             dependencies: [
-                "Storage", "Consent", "Identity", "PQCrypto", "Privacy", .product(name: "Logging", package: "swift-log"),
+                "Storage", "Consent", "Identity", "PQCrypto", "Privacy",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
