@@ -30,13 +30,15 @@ struct BruteForceTests {
         try await withApp(backend) { api in
             let user = try await api.newUser()
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
-                for _ in 0..<30 {
+                // Fifteen at once: enough to race past a check-then-act limit, few enough to stay within
+                // the request deadline while the rest of the suite loads both cores.
+                for _ in 0..<15 {
                     group.addTask { try await api.login(user.email, password: "wrong password here").status }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(statuses.filter { $0 == .unauthorized }.count <= 5)
-            #expect(statuses.filter { $0 == .tooManyRequests }.count >= 25)
+            #expect(statuses.filter { $0 == .tooManyRequests }.count >= 10)
             #expect(Set(statuses).isSubset(of: [.unauthorized, .tooManyRequests]))
         }
     }
