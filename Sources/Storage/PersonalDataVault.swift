@@ -179,7 +179,7 @@ public final class PersonalDataVault: Sendable {
             if state.writing.count >= Self.cacheLimit { state.writing.removeAll(keepingCapacity: true) }
             let writing = WritingKey(key: key, pendingRow: row)
             state.writing[subject] = writing
-            state.reading[key.id] = ReadingKey(key: key, subject: subject, loadedAt: .distantFuture)
+            state.reading[key.id] = ReadingKey(key: key, subject: subject, loadedAt: Date())
             return writing
         }
     }
@@ -191,12 +191,12 @@ public final class PersonalDataVault: Sendable {
 
     private func readingKey(_ id: UUID) async throws -> DataKey? {
         let now = Date()
-        if let cached = state.withLock({ $0.reading[id] }) {
-            // A key this process made stays until evicted; others are fetched again after a while,
-            // so an erasure elsewhere takes effect here too.
-            if cached.loadedAt == .distantFuture || now.timeIntervalSince(cached.loadedAt) < Self.readingLifetime {
-                return cached.key
-            }
+        // Fetched again after a while, even a key this process made, so that an erasure on another
+        // replica takes effect here too.
+        if let cached = state.withLock({ $0.reading[id] }),
+            now.timeIntervalSince(cached.loadedAt) < Self.readingLifetime
+        {
+            return cached.key
         }
         guard let stored = try await fetch(id) else {
             state.withLock { _ = $0.reading.removeValue(forKey: id) }
