@@ -56,8 +56,7 @@ public struct ConsentReceipt: Codable, Sendable, Equatable {
         self.noticeVersion = event.noticeVersion
         self.decision = event.decision.rawValue
         self.method = event.method.rawValue
-        self.consentTimestamp = event.recordedAt.formatted(
-            .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        self.consentTimestamp = RFC3339.string(from: event.recordedAt)
         self.ledgerSequence = ledgerSequence
     }
 }

@@ -12,16 +12,10 @@ extension SigningKeyRing {
         header.kid = signer.keyID
         return try await signer.collection.sign(SignedDocument(body: body), header: header)
     }
-
-    /// The document, if `token` is one of ours of this type with a valid signature by any key of the
-    /// ring, retired or not.
-    public func verifyDocument<Body: Codable & Sendable>(_ token: String, type: String, as: Body.Type) async -> Body? {
-        guard let entry = try? entry(forCompact: token, type: type) else { return nil }
-        return try? await entry.collection.verify(token, as: SignedDocument<Body>.self).body
-    }
 }
 
-/// Wraps any body as a JWT payload whose only check is the signature.
+/// Wraps any body as a JWT payload. Documents are verified with the public JWKS alone
+/// (`OfflineJWSVerifier`), as anyone holding them would.
 private struct SignedDocument<Body: Codable & Sendable>: JWTPayload {
     var body: Body
 

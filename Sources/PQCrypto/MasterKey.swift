@@ -37,9 +37,6 @@ public struct MasterKey: Sendable {
     /// A short public identifier of this key, safe to log: which KEK sealed a value.
     public var fingerprint: String { Self.fingerprint(privateKey) }
 
-    /// The fingerprints of the keys being rotated away from.
-    public var previousFingerprints: [String] { previousKeys.map(Self.fingerprint) }
-
     private static func fingerprint(_ key: XWingMLKEM768X25519.PrivateKey) -> String {
         Hex.encode(SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8))
     }

@@ -16,7 +16,7 @@ extension Store {
         try writeJSON(
             ExportProfile(
                 id: subject, email: account?.email.normalized, roles: account.map { $0.roles.map(\.rawValue).sorted() },
-                createdAt: account.map { ExportTime.text($0.createdAt) }, mfaEnabled: account?.mfaEnabled),
+                createdAt: account.map { RFC3339.string(from: $0.createdAt) }, mfaEnabled: account?.mfaEnabled),
             to: directory.appendingPathComponent("profile.json"))
         files.append("profile.json")
 
@@ -34,8 +34,8 @@ extension Store {
                 for event in page.events {
                     try emit([
                         event.id.uuidString.lowercased(), event.purposeID.rawValue, event.decision.rawValue,
-                        String(event.noticeVersion), event.method.rawValue, ExportTime.text(event.recordedAt),
-                        event.clientTimestamp.map(ExportTime.text), event.sourceIP, event.userAgent,
+                        String(event.noticeVersion), event.method.rawValue, RFC3339.string(from: event.recordedAt),
+                        event.clientTimestamp.map(RFC3339.string(from:)), event.sourceIP, event.userAgent,
                         event.ledgerSequence.map(String.init),
                     ])
                 }
@@ -49,8 +49,8 @@ extension Store {
         ) { emit in
             for session in try await identity.sessions(userID: userID) {
                 try emit([
-                    session.id.uuidString.lowercased(), ExportTime.text(session.createdAt),
-                    ExportTime.text(session.lastUsedAt), session.revokedAt.map(ExportTime.text),
+                    session.id.uuidString.lowercased(), RFC3339.string(from: session.createdAt),
+                    RFC3339.string(from: session.lastUsedAt), session.revokedAt.map(RFC3339.string(from:)),
                     session.client.ipAddress, session.client.userAgent, String(session.rememberMe),
                     session.authenticationMethods.joined(separator: " "),
                 ])
@@ -67,7 +67,7 @@ extension Store {
                 for (_, event) in page {
                     let details = try JSONSerialization.data(withJSONObject: event.details, options: [.sortedKeys])
                     try emit([
-                        event.id.uuidString.lowercased(), event.kind.rawValue, ExportTime.text(event.occurredAt),
+                        event.id.uuidString.lowercased(), event.kind.rawValue, RFC3339.string(from: event.occurredAt),
                         event.sessionID?.uuidString.lowercased(), event.client.ipAddress, event.client.userAgent,
                         String(decoding: details, as: UTF8.self),
                     ])
@@ -85,7 +85,8 @@ extension Store {
                 for event in try await privacy.events(requestID: request.id) {
                     try emit([
                         request.id.uuidString.lowercased(), request.kind.rawValue, request.status.rawValue,
-                        ExportTime.text(request.receivedAt), ExportTime.text(request.dueAt), ExportTime.text(event.at),
+                        RFC3339.string(from: request.receivedAt), RFC3339.string(from: request.dueAt),
+                        RFC3339.string(from: event.at),
                         event.from?.rawValue, event.to.rawValue, event.reason,
                     ])
                 }
@@ -93,7 +94,7 @@ extension Store {
         }
 
         try writeJSON(
-            ExportManifest(subject: subject, generatedAt: ExportTime.text(date), files: files),
+            ExportManifest(subject: subject, generatedAt: RFC3339.string(from: date), files: files),
             to: directory.appendingPathComponent("manifest.json"))
         return files + ["manifest.json"]
     }
@@ -174,24 +175,6 @@ private struct ExportManifest: Encodable {
         "Each dataset is in two forms: .csv (RFC 4180) and .jsonl (one JSON object per line).",
         "Times are RFC 3339 in UTC. Addresses and user agents are absent where they were never recorded.",
     ]
-}
-
-/// RFC 3339 in UTC with microseconds, formatted by hand: Foundation's formatters dominated the time
-/// to export a long history.
-enum ExportTime {
-    static func text(_ date: Date) -> String {
-        let micros = date.microsecondsSince1970
-        var seconds = time_t(micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        let fraction = pad(Int(micros - Int64(seconds) * 1_000_000), 6)
-        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
-            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(fraction)Z"
-    }
 }
 
 /// A file written through a 64 KiB buffer.

@@ -56,7 +56,7 @@ struct Ledger: AsyncParsableCommand {
         @Option(help: "The JWK Set, saved from /.well-known/jwks.json.") var jwks: String
 
         func run() throws {
-            print(try OfflineCheck.verify(file: file, jwks: jwks, type: "ledger-checkpoint+jwt"))
+            print(try OfflineCheck.verify(file: file, jwks: jwks, type: ProofType.ledgerCheckpoint))
         }
     }
 }
@@ -73,7 +73,7 @@ struct Receipt: ParsableCommand {
         @Option(help: "The JWK Set, saved from /.well-known/jwks.json.") var jwks: String
 
         func run() throws {
-            print(try OfflineCheck.verify(file: file, jwks: jwks, type: "consent-receipt+jwt"))
+            print(try OfflineCheck.verify(file: file, jwks: jwks, type: ProofType.consentReceipt))
         }
     }
 }

@@ -1,3 +1,4 @@
+import Consent
 import Foundation
 import HTTPTypes
 import PQCrypto
@@ -43,7 +44,8 @@ struct ExportAPITests {
             #expect(recordedAt.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z/) != nil)
             let history = try await api.history(user.id)
             let apiTime = try #require(history.first?["recordedAt"] as? String)
-            #expect(RFC3339Check.sameInstant(recordedAt, apiTime))
+            #expect(
+                RFC3339.date(from: recordedAt) != nil && RFC3339.date(from: recordedAt) == RFC3339.date(from: apiTime))
             let csv = String(decoding: files["consent-events.csv"]!, as: UTF8.self)
             #expect(csv.contains("\"Export, \"\"quoted\"\" agent\""))
             #expect(csv.split(separator: "\r\n").count == 4)
@@ -135,21 +137,5 @@ struct ExportAPITests {
             files[entry.path] = content
         }
         return files
-    }
-}
-
-enum RFC3339Check {
-    /// Both texts name the same microsecond.
-    static func sameInstant(_ a: String, _ b: String) -> Bool {
-        func micros(_ text: String) -> Int64? {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime]
-            let parts = text.split(separator: ".")
-            guard parts.count == 2, let base = formatter.date(from: parts[0] + "Z") else { return nil }
-            let fraction = parts[1].prefix { $0.isNumber }
-            let padded = (fraction + String(repeating: "0", count: 6)).prefix(6)
-            return Int64(base.timeIntervalSince1970) * 1_000_000 + Int64(padded)!
-        }
-        return micros(a) != nil && micros(a) == micros(b)
     }
 }

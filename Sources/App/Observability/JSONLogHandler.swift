@@ -1,3 +1,4 @@
+import Consent
 import Foundation
 public import Logging
 import Synchronization

@@ -6,9 +6,9 @@ import Privacy
 
 /// The JWS types QSPP signs besides tokens; a verifier must check `typ`, so one kind of statement can
 /// never pass for another.
-enum ProofType {
-    static let consentReceipt = "consent-receipt+jwt"
-    static let ledgerCheckpoint = "ledger-checkpoint+jwt"
+public enum ProofType {
+    public static let consentReceipt = "consent-receipt+jwt"
+    public static let ledgerCheckpoint = "ledger-checkpoint+jwt"
 }
 
 /// Checkpoints are signed with the token keys, so the public JWKS verifies them. They are checked the

@@ -1,10 +1,10 @@
-import Foundation
+public import Foundation
 
 /// RFC 3339 timestamps with microseconds, the precision the ledger stores.
-enum RFC3339 {
+public enum RFC3339 {
     /// Formats in UTC with six fractional digits. Written out by hand: `String(format:)` costs more than
     /// the rest of a consent write's encoding on Linux.
-    static func string(from date: Date) -> String {
+    public static func string(from date: Date) -> String {
         let micros = date.microsecondsSince1970
         var seconds = time_t(micros.quotient(dividingBy: 1_000_000))
         let fraction = Int(micros - Int64(seconds) * 1_000_000)
@@ -41,7 +41,7 @@ enum RFC3339 {
 
     /// Parses `2026-11-25T10:00:00Z`, with optional fractional seconds (kept to the microsecond) and a
     /// `Z` or `±hh:mm` offset. A time zone is required: a local time would be ambiguous evidence.
-    static func date(from text: String) -> Date? {
+    public static func date(from text: String) -> Date? {
         let bytes = Array(text.utf8)
         guard (20...40).contains(bytes.count) else { return nil }
         func number(_ range: Range<Int>) -> Int? {
