@@ -54,6 +54,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Valuation",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Consent",
             dependencies: [],
             swiftSettings: swiftSettings
@@ -61,7 +66,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Consent", "Identity", "PQCrypto", "Privacy",
+                "Consent", "Identity", "PQCrypto", "Privacy", "Valuation",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -124,6 +129,12 @@ let package = Package(
         .testTarget(
             name: "PrivacyTests",
             dependencies: ["Privacy", "PQCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ValuationTests",
+            dependencies: ["Valuation"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
