@@ -3,7 +3,7 @@ import Privacy
 
 extension Store {
     /// Erases a subject by crypto-shredding: destroys every data key of theirs, so every field sealed
-    /// under them (consent origins, audit addresses, the email) is noise from now on, wherever a copy of
+    /// under them (consent origins, audit addresses, the email, data records) is noise from now on, wherever a copy of
     /// it lives. Records the erasure, and chains it into the ledger, in the same transaction. What the
     /// law keeps (who decided what, when, under which notice) is pseudonymous and stays readable.
     ///
@@ -21,6 +21,9 @@ extension Store {
                 return try existing.first?.time(0) ?? date
             }
             try await tx.execute("DELETE FROM subject_keys WHERE subject_id = $1", [.text(subject)])
+            // Sealed already, so unreadable once the keys go; deleted too, so no trace of them stays.
+            try await tx.execute("DELETE FROM data_records WHERE subject_id = $1", [.text(subject)])
+            try await tx.execute("DELETE FROM valuation_values WHERE subject_id = $1", [.text(subject)])
             var fields = ["erased_at": String(date.microsecondsSince1970)]
             fields["request"] = requestID?.uuidString.lowercased()
             _ = try await tx.appendLedger([LedgerRecord(type: "erasure", id: subject, fields: fields)])

@@ -2,6 +2,7 @@ import Consent
 public import Foundation
 import Identity
 import Privacy
+import Valuation
 
 /// Writes, page by page, everything the store holds about one person into files of a directory:
 /// each dataset as JSON (an array, or JSON lines for the long ones) and as CSV. Memory stays flat
@@ -93,6 +94,34 @@ extension Store {
             }
         }
 
+        files += try await writeTable(
+            "data-records", in: directory,
+            columns: ["id", "category", "purpose", "recordedAt", "createdAt", "source", "label", "attributes"]
+        ) { emit in
+            for (header, content) in try await valuation.records(subjectID: subject) {
+                let attributes = try content.map { String(decoding: try Self.sortedEncoder.encode($0.attributes), as: UTF8.self) }
+                try emit([
+                    header.id.subjectText, header.category, header.purposeID, RFC3339.string(from: header.recordedAt),
+                    RFC3339.string(from: header.createdAt), content?.source, content?.label, attributes,
+                ])
+            }
+        }
+
+        files += try await writeTable(
+            "valuations", in: directory,
+            columns: ["jobId", "taskId", "finishedAt", "method", "recordId", "value", "standardError", "excluded"]
+        ) { emit in
+            for (job, values) in try await valuation.latestValues(subjectID: subject) {
+                for value in values {
+                    try emit([
+                        job.id.subjectText, job.taskID.subjectText, job.finishedAt.map(RFC3339.string(from:)),
+                        job.summary?.method.name.rawValue, value.recordID.subjectText, value.value.map { "\($0)" },
+                        value.standardError.map { "\($0)" }, value.excluded?.rawValue,
+                    ])
+                }
+            }
+        }
+
         try writeJSON(
             ExportManifest(subject: subject, generatedAt: RFC3339.string(from: date), files: files),
             to: directory.appendingPathComponent("manifest.json"))
@@ -100,6 +129,12 @@ extension Store {
     }
 
     private static var exportPage: Int { 1000 }
+
+    private static var sortedEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }
 
     /// One page of a user's audit events in log order, after `sequence`, opened.
     private func authEventPage(

@@ -4,6 +4,7 @@ public import Logging
 public import PQCrypto
 public import Privacy
 public import ServiceLifecycle
+public import Valuation
 
 /// An open database with its schema, as one `Service`: running it keeps connections alive;
 /// graceful shutdown closes them.
@@ -12,6 +13,7 @@ public protocol Store: Service {
     var identity: any IdentityRepository { get }
     var privacy: any PrivacyRepository { get }
     var ledger: any LedgerRepository { get }
+    var valuation: any ValuationRepository { get }
     /// Seals and opens personal data under per-subject keys.
     var vault: PersonalDataVault { get }
     /// Applies every migration not yet applied, and returns the versions it applied. Safe to run twice,

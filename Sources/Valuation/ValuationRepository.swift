@@ -21,8 +21,9 @@ public protocol ValuationRepository: Sendable {
     func job(id: UUID) async throws -> ValuationJob?
     func jobs(limit: Int) async throws -> [ValuationJob]
     /// Takes the oldest queued job, or a running one whose lease ran out (its runner died), and
-    /// marks it running under a new lease. Several runners never take the same job.
-    func claimJob(leaseUntil: Date, now: Date) async throws -> ValuationJob?
+    /// marks it running under a new lease; only job `id` when given. Several runners never take the
+    /// same job.
+    func claimJob(id: UUID?, leaseUntil: Date, now: Date) async throws -> ValuationJob?
     /// Records progress and extends the lease; returns whether cancellation was requested.
     func reportProgress(jobID: UUID, progress: Double, leaseUntil: Date) async throws -> Bool
     /// Ends a job: its status, summary or error, and every record's outcome, in one transaction.

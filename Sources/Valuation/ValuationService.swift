@@ -67,12 +67,25 @@ public final class ValuationService: Sendable {
         return job
     }
 
-    /// Claims one waiting job and runs it to its end. Returns false when none was waiting.
-    public func runNextJob(lease: TimeInterval = 60, now: Date = Date()) async throws -> Bool {
-        guard let job = try await repository.claimJob(leaseUntil: now.addingTimeInterval(lease), now: now) else {
-            return false
+    /// A job claimed more often than this (its runner died each time) fails instead of running again.
+    public static let maximumAttempts = 3
+
+    /// Claims one waiting job (job `id`, when given) and runs it to its end. Returns false when none
+    /// was waiting.
+    @discardableResult
+    public func runNextJob(id: UUID? = nil, lease: TimeInterval = 60, now: Date = Date()) async throws -> Bool {
+        guard let job = try await repository.claimJob(id: id, leaseUntil: now.addingTimeInterval(lease), now: now)
+        else { return false }
+        if job.attempts > Self.maximumAttempts {
+            try await repository.finishJob(
+                jobID: job.id, status: .failed, summary: nil,
+                error: "stopped after \(Self.maximumAttempts) attempts that did not finish", values: [], at: Date())
+        } else if job.cancelRequested {
+            try await repository.finishJob(
+                jobID: job.id, status: .cancelled, summary: nil, error: "cancelled", values: [], at: Date())
+        } else {
+            await run(job, lease: lease)
         }
-        await run(job, lease: lease)
         return true
     }
 

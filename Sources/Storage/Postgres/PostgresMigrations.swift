@@ -158,5 +158,6 @@ extension Migration {
                 $$
                 """
             ]),
+        Migration.valuation(integer: "BIGINT", strict: ""),
     ]
 }

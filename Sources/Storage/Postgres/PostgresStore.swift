@@ -6,6 +6,7 @@ import PQCrypto
 import PostgresNIO
 import Privacy
 import ServiceLifecycle
+import Valuation
 
 /// PostgreSQL, the production database: one connection pool shared by every repository.
 final class PostgresStore: Store {
@@ -15,6 +16,7 @@ final class PostgresStore: Store {
     let identity: any IdentityRepository
     let privacy: any PrivacyRepository
     let ledger: any LedgerRepository
+    let valuation: any ValuationRepository
     let sql: PostgresSQLDatabase
     /// How long a request may wait for the database before it is answered 503.
     static let requestDeadline: Duration = .seconds(5)
@@ -49,6 +51,7 @@ final class PostgresStore: Store {
         self.identity = SQLIdentityRepository(database: database, vault: vault)
         self.privacy = SQLPrivacyRepository(database: database)
         self.ledger = SQLLedgerRepository(database: database)
+        self.valuation = SQLValuationRepository(database: database, vault: vault)
     }
 
     private static func tls(_ mode: DatabaseURL.PostgresLocation.TLSMode) -> PostgresClient.Configuration.TLS {

@@ -111,5 +111,6 @@ extension Migration {
                 BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END
                 """,
             ]),
+        Migration.valuation(integer: "INTEGER", strict: " STRICT"),
     ]
 }

@@ -6,6 +6,7 @@ import PQCrypto
 import Privacy
 import SQLiteNIO
 import ServiceLifecycle
+import Valuation
 
 /// The embedded default: one SQLite file in WAL mode with full synchronous commits, so an
 /// acknowledged write survives a crash or power loss. One connection writes; one reads.
@@ -15,6 +16,7 @@ final class SQLiteStore: Store {
     let identity: any IdentityRepository
     let privacy: any PrivacyRepository
     let ledger: any LedgerRepository
+    let valuation: any ValuationRepository
     var sql: SQLiteDatabaseFile { database }
 
     let vault: PersonalDataVault
@@ -26,6 +28,7 @@ final class SQLiteStore: Store {
         self.identity = SQLIdentityRepository(database: database, vault: vault)
         self.privacy = SQLPrivacyRepository(database: database)
         self.ledger = SQLLedgerRepository(database: database)
+        self.valuation = SQLValuationRepository(database: database, vault: vault)
     }
 
     func run() async throws {
