@@ -55,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "Valuation",
-            dependencies: [],
+            dependencies: ["Consent"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -6,6 +6,7 @@ import NIOSSL
 public import Privacy
 import ServiceLifecycle
 public import Storage
+public import Valuation
 
 /// The long-lived parts of QSPP, opened from the configuration. `serve`, the command-line tools and
 /// the tests all build these the same way.
@@ -16,6 +17,7 @@ public struct AppServices: Sendable {
     public let privacy: PrivacyService
     public let ledger: LedgerService
     public let restrictions: RestrictionRegistry
+    public let valuation: ValuationService
     let receipts: ReceiptIssuer
     public let rateLimiter: RateLimiter
     public let configuration: AppConfiguration
@@ -39,14 +41,22 @@ public struct AppServices: Sendable {
             ring: keyRing, issuer: configuration.issuer,
             controller: .init(name: configuration.controllerName, contact: configuration.controllerContact),
             jurisdiction: configuration.jurisdiction)
+        let consents = ConsentService(repository: store.consents)
+        let restrictions = RestrictionRegistry(repository: store.privacy)
+        let valuation = ValuationService(
+            repository: store.valuation, priceBook: configuration.priceBook, limits: configuration.valuationLimits,
+            parallelism: configuration.valuationThreads
+        ) { subject in
+            try await SubjectStanding(
+                grantedPurposes: consents.grantedPurposes(of: subject), restricted: restrictions.isRestricted(subject))
+        }
         return AppServices(
-            store: store, consents: ConsentService(repository: store.consents), identity: identity,
+            store: store, consents: consents, identity: identity,
             privacy: PrivacyService(repository: store.privacy),
             ledger: LedgerService(
                 repository: store.ledger, signer: RingCheckpointSigner(ring: keyRing, repository: store.identity),
                 issuer: configuration.issuer),
-            restrictions: RestrictionRegistry(repository: store.privacy),
-            receipts: receipts,
+            restrictions: restrictions, valuation: valuation, receipts: receipts,
             rateLimiter: RateLimiter(repository: store.identity), configuration: configuration, metrics: metrics)
     }
 
@@ -94,6 +104,7 @@ public func buildApplication(services: AppServices, logger: Logger) async throws
         services: [
             services.store, Housekeeping(services: services, logger: logger),
             RetentionService(services: services, logger: logger),
+            ValuationRunner(service: services.valuation, logger: logger),
         ],
         logger: logger)
     app.beforeServerStarts { try await services.prepare(logger: logger) }
@@ -122,6 +133,8 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics) -> Router<A
     router.addRoutes(PrivacyController(services: services).endpoints)
     router.addRoutes(ProofController(services: services).endpoints)
     router.addRoutes(ExportController(services: services).endpoints)
+    router.addRoutes(ValuationController(services: services).endpoints)
+    router.addRoutes(ValyzeLegacyController(priceBook: services.valuation.priceBook).endpoints)
     router.addRoutes(PortalController(auth: auth, consents: consents, service: services.consents).endpoints)
     return router
 }

@@ -101,6 +101,14 @@ public struct ConsentService: Sendable {
         }
     }
 
+    /// The purposes the subject currently grants under the notice now in effect: a grant given under an
+    /// older notice needs re-consent and does not count. An invalid subject id grants nothing.
+    public func grantedPurposes(of subject: String) async throws -> Set<String> {
+        guard let subjectID = try? SubjectID(validating: subject) else { return [] }
+        let states = try await currentState(of: subjectID)
+        return Set(states.filter { $0.isGranted && !$0.needsReconsent }.map(\.purposeID.rawValue))
+    }
+
     public func history(of subjectID: SubjectID, after cursor: HistoryCursor?, limit: Int) async throws -> HistoryPage {
         guard (1...Self.maximumHistoryPageSize).contains(limit) else {
             throw ConsentError.invalidField("limit", "must be between 1 and \(Self.maximumHistoryPageSize)")

@@ -15,6 +15,15 @@ public struct PriceBook: Sendable, Codable, Equatable {
         /// The attributes a complete record of this category has.
         public var expectedAttributes: [String]
         public var source: String
+
+        public init(base: Double, low: Double, high: Double, special: Bool, expectedAttributes: [String], source: String) {
+            self.base = base
+            self.low = low
+            self.high = high
+            self.special = special
+            self.expectedAttributes = expectedAttributes
+            self.source = source
+        }
     }
 
     public var currency: String

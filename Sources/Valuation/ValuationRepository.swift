@@ -24,6 +24,8 @@ public protocol ValuationRepository: Sendable {
     /// marks it running under a new lease; only job `id` when given. Several runners never take the
     /// same job.
     func claimJob(id: UUID?, leaseUntil: Date, now: Date) async throws -> ValuationJob?
+    /// Puts a running job back in the queue, for a runner that is shutting down.
+    func requeue(jobID: UUID) async throws
     /// Records progress and extends the lease; returns whether cancellation was requested.
     func reportProgress(jobID: UUID, progress: Double, leaseUntil: Date) async throws -> Bool
     /// Ends a job: its status, summary or error, and every record's outcome, in one transaction.

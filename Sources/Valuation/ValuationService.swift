@@ -38,6 +38,8 @@ public final class ValuationService: Sendable {
         self.standing = standing
     }
 
+    func standingOf(_ subject: String) async throws -> SubjectStanding { try await standing(subject) }
+
     public func store(_ record: DataRecord) async throws {
         try record.validate(priceBook: priceBook)
         try await repository.insertRecord(record)
@@ -94,28 +96,51 @@ public final class ValuationService: Sendable {
         do {
             guard let task = try await repository.task(id: job.taskID) else { throw ValuationError.taskNotFound }
             let dataset = try await assemble(task)
-            let outcome = try await withThrowingTaskGroup(of: ValuationOutcome?.self) { group in
-                group.addTask { try await ComputeControl.offload { try dataset.value(task.method, self, control) } }
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: .seconds(1))
-                        let cancel = try await self.repository.reportProgress(
-                            jobID: job.id, progress: control.progress, leaseUntil: Date().addingTimeInterval(lease))
-                        if cancel { control.cancel() }
-                    }
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!!
+            let outcome = try await withTaskCancellationHandler {
+                try await compute(dataset, task: task, job: job, lease: lease, control: control)
+            } onCancel: {
+                control.cancel()
             }
-            let values = dataset.recordValues(outcome)
-            let summary = dataset.summary(task: task, outcome: outcome, currency: priceBook.currency)
             try await repository.finishJob(
-                jobID: job.id, status: .completed, summary: summary, error: nil, values: values, at: Date())
+                jobID: job.id, status: .completed,
+                summary: dataset.summary(task: task, outcome: outcome, currency: priceBook.currency), error: nil,
+                values: dataset.recordValues(outcome), at: Date())
+        } catch where Task.isCancelled {
+            // The runner is shutting down, not the job being cancelled: another runner (or this one
+            // after a restart) takes it from the start. Detached, because this task is cancelled.
+            let repository = self.repository
+            try? await Task.detached { try await repository.requeue(jobID: job.id) }.value
         } catch {
             let status: JobStatus = error is CancellationError ? .cancelled : .failed
-            let reason = (error as? ValuationError)?.description ?? (status == .cancelled ? "cancelled" : "internal error")
+            let reason =
+                (error as? ValuationError)?.description ?? (status == .cancelled ? "cancelled" : "internal error")
             try? await repository.finishJob(
                 jobID: job.id, status: status, summary: nil, error: reason, values: [], at: Date())
+        }
+    }
+
+    /// Runs the method on its own threads while reporting progress (and renewing the lease) every
+    /// second; a cancellation requested through the API stops it at the next report.
+    private func compute(
+        _ dataset: ValuationDataset, task: ValuationTask, job: ValuationJob, lease: TimeInterval,
+        control: ComputeControl
+    ) async throws -> ValuationOutcome {
+        try await withThrowingTaskGroup(of: ValuationOutcome?.self) { group in
+            group.addTask { try await ComputeControl.offload { try dataset.value(task.method, self, control) } }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: .seconds(1))
+                    let cancel = try await self.repository.reportProgress(
+                        jobID: job.id, progress: control.progress, leaseUntil: Date().addingTimeInterval(lease))
+                    if cancel { control.cancel() }
+                }
+            }
+            defer {
+                control.cancel()
+                group.cancelAll()
+            }
+            guard let outcome = try await group.next() ?? nil else { throw CancellationError() }
+            return outcome
         }
     }
 

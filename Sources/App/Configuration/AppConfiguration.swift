@@ -4,6 +4,7 @@ public import Identity
 public import Logging
 public import PQCrypto
 public import Storage
+public import Valuation
 
 /// Everything `qspp serve` needs, read once at start and validated.
 ///
@@ -44,6 +45,11 @@ public struct AppConfiguration: Sendable {
     public var checkpointInterval = 10
     /// Days each class of personal data is kept before the retention job purges it.
     public var retentionDays: [RetentionClass: Int] = [.sessions: 90, .authEvents: 365, .closedRequests: 1095]
+    /// What each category of data is worth; docs/valuation.md documents the default.
+    public var priceBook = PriceBook.standard
+    public var valuationLimits = ValuationLimits()
+    /// Threads a valuation job may use: by default half the cores, so requests keep the rest.
+    public var valuationThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqlite(path: "./data/qspp.sqlite"),
@@ -90,6 +96,10 @@ public struct AppConfiguration: Sendable {
         case sessionRetention = "QSPP_RETENTION_SESSIONS_DAYS"
         case authEventRetention = "QSPP_RETENTION_AUTH_EVENTS_DAYS"
         case closedRequestRetention = "QSPP_RETENTION_CLOSED_REQUESTS_DAYS"
+        case priceBook = "QSPP_PRICE_BOOK"
+        case valuationThreads = "QSPP_VALUATION_THREADS"
+        case valuationMaxValidation = "QSPP_VALUATION_MAX_VALIDATION_POINTS"
+        case valuationMaxMonteCarlo = "QSPP_VALUATION_MAX_MONTE_CARLO_RECORDS"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.
@@ -194,6 +204,22 @@ public struct AppConfiguration: Sendable {
         ] {
             retentionDays[retention] = try number(key, atLeast: 1, current: retentionDays[retention] ?? 1)
         }
+        if let path = value(.priceBook) {
+            do {
+                let book = try JSONDecoder().decode(PriceBook.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+                try book.validate()
+                self.priceBook = book
+            } catch let error as ValuationError {
+                throw InvalidValue(key: .priceBook, reason: error.description)
+            } catch {
+                throw InvalidValue(key: .priceBook, reason: "cannot read '\(path)' as a price book (see docs/valuation.md)")
+            }
+        }
+        self.valuationThreads = try number(.valuationThreads, atLeast: 1, current: valuationThreads)
+        valuationLimits.maximumValidationPoints = try number(
+            .valuationMaxValidation, atLeast: 1, current: valuationLimits.maximumValidationPoints)
+        valuationLimits.maximumMonteCarloRecords = try number(
+            .valuationMaxMonteCarlo, atLeast: 2, current: valuationLimits.maximumMonteCarloRecords)
         if let text = value(.migrateOnStart) {
             switch text.lowercased() {
             case "true", "1", "yes": self.migrateOnStart = true

@@ -101,7 +101,7 @@ struct PrivacyController {
     }
 
     @Sendable func fileOnBehalf(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let staff = try requireStaff(context)
+        let staff = try context.requireStaff()
         guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }),
             try await services.identity.account(id: subject) != nil
         else { throw Problem.notFound }
@@ -113,7 +113,7 @@ struct PrivacyController {
     }
 
     @Sendable func queue(_ request: Request, context: AppRequestContext) async throws -> RequestList {
-        _ = try requireStaff(context)
+        _ = try context.requireStaff()
         let includeClosed = request.uri.queryParameters.get("includeClosed") == "true"
         let queue = try await privacy.queue(includeClosed: includeClosed)
         services.metrics.overdueRequests(try await privacy.overdueCount())
@@ -135,7 +135,7 @@ struct PrivacyController {
     }
 
     @Sendable func transition(_ request: Request, context: AppRequestContext) async throws -> RequestOutput {
-        let staff = try requireStaff(context)
+        let staff = try context.requireStaff()
         var request = request
         let body = try await request.decodeJSON(TransitionInput.self, context: context).value
         return RequestOutput(
@@ -144,7 +144,7 @@ struct PrivacyController {
     }
 
     @Sendable func extend(_ request: Request, context: AppRequestContext) async throws -> RequestOutput {
-        let staff = try requireStaff(context)
+        let staff = try context.requireStaff()
         var request = request
         let body = try await request.decodeJSON(ExtensionInput.self, context: context).value
         return RequestOutput(try await privacy.extend(try requestID(context), by: staff.userID, reason: body.reason))
@@ -160,7 +160,7 @@ struct PrivacyController {
     /// and sessions go, the subject's data keys are destroyed, and the request completes. Repeating it
     /// answers the same erasure.
     @Sendable func erase(_ request: Request, context: AppRequestContext) async throws -> ErasureOutput {
-        let staff = try requireStaff(context)
+        let staff = try context.requireStaff()
         var found = try await privacy.request(try requestID(context))
         guard found.kind == .erasure || found.kind == .delete else {
             throw Problem(
@@ -204,7 +204,7 @@ struct PrivacyController {
     /// correction (the body's `email` and/or `displayName`), erasure and deletion (crypto-shredding).
     /// Access, portability and know are delivered with `GET /v1/subjects/{id}/export`.
     @Sendable func fulfil(_ request: Request, context: AppRequestContext) async throws -> FulfilmentOutput {
-        let staff = try requireStaff(context)
+        let staff = try context.requireStaff()
         let found = try await privacy.request(try requestID(context))
         if found.kind == .erasure || found.kind == .delete {
             let erased = try await erase(request, context: context)
@@ -258,7 +258,7 @@ struct PrivacyController {
 
     /// Ends a restriction (the person's request to restrict has run its course).
     @Sendable func liftRestriction(_ request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try requireStaff(context)
+        _ = try context.requireStaff()
         guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }),
             try await services.restrictions.lift(subject.uuidString.lowercased())
         else { throw Problem.notFound }
@@ -268,12 +268,6 @@ struct PrivacyController {
     // MARK: Access
 
     /// Admins and DPOs work the queue.
-    private func requireStaff(_ context: AppRequestContext) throws -> Principal {
-        let user = try context.requireUser()
-        guard user.canReadAnySubject else { throw Problem.forbidden }
-        return user
-    }
-
     private func requestID(_ context: AppRequestContext) throws -> UUID {
         guard let id = context.parameters.get("requestId").flatMap({ UUID(uuidString: $0) }) else {
             throw Problem.notFound

@@ -59,6 +59,13 @@ public struct AppRequestContext: RequestContext {
         return principal
     }
 
+    /// Fails unless the caller is staff: an administrator or the DPO.
+    func requireStaff() throws(Problem) -> Principal {
+        let principal = try requireUser()
+        guard principal.canReadAnySubject else { throw Problem.forbidden }
+        return principal
+    }
+
     /// The address and user agent recorded on sessions and audit events.
     func client(_ request: Request) -> ClientInfo {
         ClientInfo(ipAddress: remoteAddress?.ipAddress, userAgent: request.headers[.userAgent])

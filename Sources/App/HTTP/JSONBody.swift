@@ -11,8 +11,9 @@ struct JSONBody<Value: Decodable> {
 
 extension Request {
     /// Reads and decodes a JSON body, answering every way it can be wrong with a 4xx problem that says what is wrong.
+    /// `limit` raises the body limit for the few routes whose bodies are documents (a valuation task).
     mutating func decodeJSON<Value: Decodable>(
-        _: Value.Type, context: AppRequestContext
+        _: Value.Type, context: AppRequestContext, limit: Int? = nil
     ) async throws -> JSONBody<Value> {
         if let contentType = headers[.contentType], let mediaType = MediaType(from: contentType),
             !(mediaType.isType(.applicationJson) || mediaType.subType.hasSuffix("+json"))
@@ -21,7 +22,7 @@ extension Request {
                 .unsupportedMediaType, "unsupported-media-type", "Unsupported media type",
                 detail: "send the body as application/json")
         }
-        let bytes = try await collectBody(upTo: context.maxUploadSize)
+        let bytes = try await collectBody(upTo: limit ?? context.maxUploadSize)
         guard bytes.readableBytes > 0 else { throw Problem.invalid("the request needs a JSON body") }
         do {
             return JSONBody(value: try Self.decoder.decode(Value.self, from: bytes), bytes: bytes)

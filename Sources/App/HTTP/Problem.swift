@@ -5,6 +5,7 @@ import Identity
 import NIOCore
 import Privacy
 import Storage
+import Valuation
 
 /// An RFC 9457 problem detail: every error the API answers is one of these.
 public struct Problem: Error, HTTPResponseError, Sendable {
@@ -93,6 +94,13 @@ extension Problem {
         case let error as PrivacyError:
             return switch error.kind {
             case .invalidInput: .invalid(error.description)
+            case .notFound: Problem(.notFound, "not-found", "Not found", detail: error.description)
+            case .conflict: Problem(.conflict, "conflict", "Conflict", detail: error.description)
+            }
+        case let error as ValuationError:
+            return switch error.kind {
+            case .invalidInput:
+                Problem(.unprocessableContent, "unprocessable", "Unprocessable request", detail: error.description)
             case .notFound: Problem(.notFound, "not-found", "Not found", detail: error.description)
             case .conflict: Problem(.conflict, "conflict", "Conflict", detail: error.description)
             }

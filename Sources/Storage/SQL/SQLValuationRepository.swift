@@ -157,6 +157,14 @@ struct SQLValuationRepository: ValuationRepository {
         ).first.map(Self.job)
     }
 
+    func requeue(jobID: UUID) async throws {
+        _ = try await database.write(
+            """
+            UPDATE valuation_jobs SET status = 'queued', lease_until = NULL, attempts = attempts - 1
+            WHERE id = $1 AND status = 'running'
+            """, [.uuid(jobID)])
+    }
+
     func reportProgress(jobID: UUID, progress: Double, leaseUntil: Date) async throws -> Bool {
         let rows = try await database.write(
             """
