@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "qspp",
             dependencies: [
-                "App", "Identity", "PQCrypto",
+                "App", "Identity", "PQCrypto", "Valuation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),

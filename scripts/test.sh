@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: every test against the embedded SQLite store and against a throwaway
 # PostgreSQL 15 cluster that this script starts and removes. Installs what it needs first if missing:
-# PostgreSQL and libargon2-dev from apt, and the test-only pyotp and dilithium-py from PyPI.
+# PostgreSQL and libargon2-dev from apt, and the test-only pyotp, dilithium-py and pyDVL from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh

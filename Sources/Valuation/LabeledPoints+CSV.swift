@@ -14,7 +14,8 @@ extension LabeledPoints {
                 throw .invalid("line \(number + 1): expected \(dimension ?? 0) features")
             }
             for field in fields.dropLast() {
-                guard let value = Double(field.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+                guard let value = Double(field) ?? Double(field.trimmingCharacters(in: .whitespaces)), value.isFinite
+                else {
                     throw .invalid("line \(number + 1): features must be finite numbers")
                 }
                 features.append(value)

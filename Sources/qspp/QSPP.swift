@@ -12,7 +12,7 @@ struct QSPP: AsyncParsableCommand {
         abstract: "QSPP, the Quantum-Safe Privacy Portal.",
         subcommands: [
             Serve.self, Migrate.self, Keys.self, Users.self, Ledger.self, Receipt.self, Export.self, DevCert.self,
-            Speed.self,
+            Speed.self, ValuationCommand.self,
         ],
         defaultSubcommand: Serve.self)
 }

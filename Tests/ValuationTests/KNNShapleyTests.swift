@@ -29,6 +29,28 @@ struct KNNShapleyTests {
         #expect(ours.contains { abs($0) > 1e-4 })
     }
 
+    @Test("equal distances are ordered by index, as the straightforward recursion with a stable sort does")
+    func tiesFollowRecordOrder() throws {
+        // Iris as it is: one decimal place, many duplicate points, many equal distances.
+        let (training, validation) = Datasets.split(try Datasets.iris, validationFraction: 0.3, seed: 11)
+        let k = 3
+        let ours = try KNNShapley.values(training: training, validation: validation, k: k)
+        var reference = [Double](repeating: 0, count: training.count)
+        let n = training.count
+        for v in 0..<validation.count {
+            let order = (0..<n).map { (distance(training, $0, validation, v), $0) }.sorted { $0 < $1 }.map(\.1)
+            var s = [Double](repeating: 0, count: n)
+            let y = validation.labels[v]
+            func match(_ i: Int) -> Double { training.labels[order[i]] == y ? 1 : 0 }
+            s[n - 1] = match(n - 1) / Double(n)
+            for i in stride(from: n - 2, through: 0, by: -1) {
+                s[i] = s[i + 1] + (match(i) - match(i + 1)) / Double(max(k, i + 1))
+            }
+            for i in 0..<n { reference[order[i]] += s[i] / Double(validation.count) }
+        }
+        #expect(zip(ours, reference).allSatisfy { abs($0 - $1) < 1e-12 })
+    }
+
     @Test("one thread and two give the same values")
     func parallelismDoesNotChangeValues() throws {
         let (training, validation) = try points("synthetic")

@@ -21,9 +21,10 @@ qspp_build_dependencies() {
 
 # Test-only Python tools: pyotp (an independent TOTP) and dilithium-py (an independent ML-DSA).
 qspp_python_test_tools() {
-    python3 -c 'import pyotp, dilithium_py' 2>/dev/null && return 0
-    echo "Installing pyotp and dilithium-py with pip (test-only)" >&2
-    python3 -m pip install --quiet --disable-pip-version-check pyotp==2.12.1 dilithium-py==1.5.1
+    python3 -c 'import pyotp, dilithium_py, pydvl, psutil' 2>/dev/null && return 0
+    echo "Installing pyotp, dilithium-py and pyDVL with pip (test-only)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check pyotp==2.12.1 dilithium-py==1.5.1 pydvl==0.10.0 \
+        psutil
 }
 
 # What the benchmarks need besides the build: PostgreSQL's tools (sets PG_BIN), wrk and curl.

@@ -9,8 +9,9 @@ import Synchronization
 ///     s(α_N) = 1[y(α_N) = y] / N
 ///     s(α_i) = s(α_{i+1}) + (1[y(α_i) = y] − 1[y(α_{i+1}) = y]) / max(K, i)
 ///
-/// which is O(N log N) per validation point. The value of a training point is the mean of its `s`
-/// over the validation points.
+/// which is O(N log N) per validation point with a comparison sort, and linear here with a radix
+/// sort (``DistanceOrder``). The value of a training point is the mean of its `s` over the
+/// validation points.
 public enum KNNShapley {
     /// Runs on the calling thread and `parallelism − 1` others (Dispatch's, not Swift's task pool).
     public static func values(
@@ -57,26 +58,25 @@ public enum KNNShapley {
     ) throws -> [Double] {
         let n = training.count
         var total = [Double](repeating: 0, count: n)
-        var order = [Neighbour](repeating: Neighbour(distance: 0, index: 0), count: n)
+        var order = DistanceOrder(count: n)
         let trainingLabels = training.labels
         try training.features.withUnsafeBufferPointer { train in
             try validation.features.withUnsafeBufferPointer { valid in
                 for point in points {
                     for i in 0..<n {
-                        order[i] = Neighbour(
-                            distance: LabeledPoints.squaredDistance(
-                                train, i, valid, point, dimension: training.dimension),
-                            index: Int32(i))
+                        order.set(
+                            i, distance: LabeledPoints.squaredDistance(train, i, valid, point, dimension: training.dimension))
                     }
                     order.sort()
+                    let sorted = order.indices
                     let label = validation.labels[point]
-                    let farthest = Int(order[n - 1].index)
+                    let farthest = Int(sorted[n - 1])
                     var previousMatch = trainingLabels[farthest] == label ? 1.0 : 0.0
                     var previousValue = previousMatch / Double(n)
                     total[farthest] += previousValue
                     var position = n - 1
                     while position >= 1 {
-                        let index = Int(order[position - 1].index)
+                        let index = Int(sorted[position - 1])
                         let match = trainingLabels[index] == label ? 1.0 : 0.0
                         previousValue += (match - previousMatch) / Double(max(k, position))
                         total[index] += previousValue
