@@ -99,7 +99,9 @@ extension Store {
             columns: ["id", "category", "purpose", "recordedAt", "createdAt", "source", "label", "attributes"]
         ) { emit in
             for (header, content) in try await valuation.records(subjectID: subject) {
-                let attributes = try content.map { String(decoding: try Self.sortedEncoder.encode($0.attributes), as: UTF8.self) }
+                let attributes = try content.map {
+                    String(decoding: try Self.sortedEncoder.encode($0.attributes), as: UTF8.self)
+                }
                 try emit([
                     header.id.subjectText, header.category, header.purposeID, RFC3339.string(from: header.recordedAt),
                     RFC3339.string(from: header.createdAt), content?.source, content?.label, attributes,

@@ -92,13 +92,16 @@ public struct DataRecord: Sendable, Equatable, Identifiable {
     /// Checks a record before it is stored.
     public func validate(priceBook: PriceBook) throws(ValuationError) {
         guard priceBook.categories[category] != nil else {
-            throw .invalid("category: unknown; the price book has \(priceBook.categories.keys.sorted().joined(separator: ", "))")
+            throw .invalid(
+                "category: unknown; the price book has \(priceBook.categories.keys.sorted().joined(separator: ", "))")
         }
         guard !content.attributes.isEmpty, content.attributes.count <= Self.maximumAttributes else {
             throw .invalid("attributes: between 1 and \(Self.maximumAttributes) are needed")
         }
         for (name, value) in content.attributes {
-            guard !name.isEmpty, name.count <= 64 else { throw .invalid("attributes: names must be 1 to 64 characters") }
+            guard !name.isEmpty, name.count <= 64 else {
+                throw .invalid("attributes: names must be 1 to 64 characters")
+            }
             if case .number(let number) = value, !number.isFinite {
                 throw .invalid("attributes.\(name): must be a finite number")
             }
@@ -106,7 +109,9 @@ public struct DataRecord: Sendable, Equatable, Identifiable {
                 throw .invalid("attributes.\(name): longer than \(Self.maximumTextLength) characters")
             }
         }
-        guard !content.source.isEmpty, content.source.count <= 256 else { throw .invalid("source: 1 to 256 characters") }
+        guard !content.source.isEmpty, content.source.count <= 256 else {
+            throw .invalid("source: 1 to 256 characters")
+        }
         if let label = content.label, label.isEmpty || label.count > 256 {
             throw .invalid("label: 1 to 256 characters")
         }

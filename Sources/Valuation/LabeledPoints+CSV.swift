@@ -49,7 +49,9 @@ extension LabeledPoints {
         var spread = [Double](repeating: 0, count: dimension)
         for index in 0..<count { for (f, value) in row(index).enumerated() { mean[f] += value / Double(count) } }
         for index in 0..<count {
-            for (f, value) in row(index).enumerated() { spread[f] += (value - mean[f]) * (value - mean[f]) / Double(count) }
+            for (f, value) in row(index).enumerated() {
+                spread[f] += (value - mean[f]) * (value - mean[f]) / Double(count)
+            }
         }
         let deviation = spread.map { $0 > 0 ? $0.squareRoot() : 1 }
         let scaled = features.enumerated().map { offset, value in

@@ -31,6 +31,7 @@ extension PriceBook {
                 source: policy),
             "measurements": .init(
                 base: 0.01, low: 0.001, high: 0.05, special: false, expectedAttributes: [], source: policy),
-            "other": .init(base: 0.0005, low: 0.0001, high: 0.005, special: false, expectedAttributes: [], source: policy),
+            "other": .init(
+                base: 0.0005, low: 0.0001, high: 0.005, special: false, expectedAttributes: [], source: policy),
         ])
 }

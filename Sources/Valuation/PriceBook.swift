@@ -16,7 +16,9 @@ public struct PriceBook: Sendable, Codable, Equatable {
         public var expectedAttributes: [String]
         public var source: String
 
-        public init(base: Double, low: Double, high: Double, special: Bool, expectedAttributes: [String], source: String) {
+        public init(
+            base: Double, low: Double, high: Double, special: Bool, expectedAttributes: [String], source: String
+        ) {
             self.base = base
             self.low = low
             self.high = high

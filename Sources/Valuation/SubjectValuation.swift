@@ -83,7 +83,8 @@ extension ValuationService {
             contributions.append(
                 .init(
                     jobId: job.id.uuidString.lowercased(), taskId: job.taskID.uuidString.lowercased(),
-                    taskName: task?.name, method: job.summary?.method, finishedAt: job.finishedAt.map(RFC3339.string(from:)), value: share.value,
+                    taskName: task?.name, method: job.summary?.method,
+                    finishedAt: job.finishedAt.map(RFC3339.string(from:)), value: share.value,
                     recordsCounted: share.records, recordsExcluded: reasons,
                     payout: share.payout(
                         pool: job.summary?.payoutPool, totalPositive: job.summary?.totalPositiveValue ?? 0)))

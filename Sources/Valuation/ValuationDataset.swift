@@ -56,12 +56,14 @@ struct ValuationDataset: Sendable {
         return (training, validation)
     }
 
-    func value(_ method: MethodSpec, _ service: ValuationService, _ control: ComputeControl) throws -> ValuationOutcome {
+    func value(_ method: MethodSpec, _ service: ValuationService, _ control: ComputeControl) throws -> ValuationOutcome
+    {
         let (training, validation) = try points()
         guard method.k <= training.count else { throw ValuationError.neighbours(method.k, count: training.count) }
         if method.name != .knnShapley, training.count > service.limits.maximumMonteCarloRecords {
             throw ValuationError.invalid(
-                "\(method.name.rawValue) is limited to \(service.limits.maximumMonteCarloRecords) records; use knn_shapley")
+                "\(method.name.rawValue) is limited to \(service.limits.maximumMonteCarloRecords) records; use knn_shapley"
+            )
         }
         let utility = try KNNUtility(
             training: training, validation: validation, k: method.k, cacheDistances: method.name != .knnShapley)
@@ -73,13 +75,11 @@ struct ValuationDataset: Sendable {
             return ValuationOutcome(
                 values: values, standardErrors: nil, samples: nil, converged: true,
                 accuracy: utility.accuracy(of: 0..<training.count))
-        case .tmcShapley:
-            let estimate = try method.tmc.values(utility: utility, control: control)
-            return ValuationOutcome(
-                values: estimate.values, standardErrors: estimate.standardErrors, samples: estimate.samples,
-                converged: estimate.converged, accuracy: utility.accuracy(of: 0..<training.count))
-        case .dataBanzhaf:
-            let estimate = try method.banzhaf.values(utility: utility, control: control)
+        case .tmcShapley, .dataBanzhaf:
+            let estimate =
+                method.name == .tmcShapley
+                ? try method.tmc.values(utility: utility, control: control)
+                : try method.banzhaf.values(utility: utility, control: control)
             return ValuationOutcome(
                 values: estimate.values, standardErrors: estimate.standardErrors, samples: estimate.samples,
                 converged: estimate.converged, accuracy: utility.accuracy(of: 0..<training.count))
@@ -93,7 +93,8 @@ struct ValuationDataset: Sendable {
                 standardError: outcome.standardErrors?[index], excluded: nil)
         }
             + excluded.map { header, reason in
-                RecordValue(recordID: header.id, subjectID: header.subjectID, value: nil, standardError: nil, excluded: reason)
+                RecordValue(
+                    recordID: header.id, subjectID: header.subjectID, value: nil, standardError: nil, excluded: reason)
             }
     }
 

@@ -7,7 +7,9 @@ public protocol ValuationRepository: Sendable {
     /// `nil` content.
     func records(subjectID: String) async throws -> [(record: DataRecord.Header, content: DataRecord.Content?)]
     /// One page of a category's records, by id.
-    func records(category: String, after: UUID?, limit: Int) async throws
+    func records(
+        category: String, after: UUID?, limit: Int
+    ) async throws
         -> [(record: DataRecord.Header, content: DataRecord.Content?)]
     func countRecords(category: String) async throws -> Int
     /// Deletes one of a subject's records; false if there is none.
@@ -50,7 +52,8 @@ extension DataRecord {
         public var recordedAt: Date
         public var createdAt: Date
 
-        public init(id: UUID, subjectID: String, category: String, purposeID: String, recordedAt: Date, createdAt: Date) {
+        public init(id: UUID, subjectID: String, category: String, purposeID: String, recordedAt: Date, createdAt: Date)
+        {
             self.id = id
             self.subjectID = subjectID
             self.category = category

@@ -105,7 +105,7 @@ public final class ValuationService: Sendable {
                 jobID: job.id, status: .completed,
                 summary: dataset.summary(task: task, outcome: outcome, currency: priceBook.currency), error: nil,
                 values: dataset.recordValues(outcome), at: Date())
-        } catch where Task.isCancelled {
+        } catch  where Task.isCancelled {
             // The runner is shutting down, not the job being cancelled: another runner (or this one
             // after a restart) takes it from the start. Detached, because this task is cancelled.
             let repository = self.repository

@@ -48,7 +48,9 @@ struct ValuationCommand: AsyncParsableCommand {
         @Option(help: "Output file.") var output: String
 
         func validate() throws {
-            guard count > 0, dimension > 0, classes > 0 else { throw ValidationError("count, dimension and classes must be positive") }
+            guard count > 0, dimension > 0, classes > 0 else {
+                throw ValidationError("count, dimension and classes must be positive")
+            }
         }
 
         func run() throws {

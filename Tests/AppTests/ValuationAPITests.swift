@@ -13,14 +13,20 @@ struct ValuationAPITests {
         _ body: @Sendable (API, String) async throws -> Void
     ) async throws {
         let category = "test_\(UUID().uuidString.lowercased().prefix(8))"
-        try await withApp(backend, configure: { configuration in
-            configuration.priceBook.categories[category] = .init(
-                base: 0.5, low: 0.25, high: 1, special: false, expectedAttributes: ["x", "y", "kind"], source: "test")
-            configure(&configuration)
-        }) { api in try await body(api, category) }
+        try await withApp(
+            backend,
+            configure: { configuration in
+                configuration.priceBook.categories[category] = .init(
+                    base: 0.5, low: 0.25, high: 1, special: false, expectedAttributes: ["x", "y", "kind"],
+                    source: "test")
+                configure(&configuration)
+            }
+        ) { api in try await body(api, category) }
     }
 
-    static func recordJSON(_ category: String, x: Double, y: Double, kind: String, purpose: String = "analytics") -> String {
+    static func recordJSON(
+        _ category: String, x: Double, y: Double, kind: String, purpose: String = "analytics"
+    ) -> String {
         #"{"category":"\#(category)","purpose":"\#(purpose)","attributes":{"x":\#(x),"y":\#(y),"kind":"\#(kind)"},"source":"test-sensor"}"#
     }
 
@@ -44,7 +50,9 @@ struct ValuationAPITests {
         return try job.object()
     }
 
-    @Test("withdrawing consent removes a person's records from the next run, and their valuation says so", arguments: Backend.all)
+    @Test(
+        "withdrawing consent removes a person's records from the next run, and their valuation says so",
+        arguments: Backend.all)
     func consentGatesValuation(backend: Backend) async throws {
         try await Self.withValuationApp(backend) { api, category in
             let alice = try await api.newUser()
@@ -57,12 +65,14 @@ struct ValuationAPITests {
             }
             for (x, kind) in [(0.1, "a"), (0.3, "a"), (5.2, "b")] {
                 let stored = try await api.send(
-                    .post, "/v1/me/data-records", json: Self.recordJSON(category, x: x, y: x, kind: kind), token: alice.accessToken)
+                    .post, "/v1/me/data-records", json: Self.recordJSON(category, x: x, y: x, kind: kind),
+                    token: alice.accessToken)
                 #expect(stored.status == .created)
             }
             for (x, kind) in [(4.8, "b"), (0.2, "b"), (5.5, "b")] {
                 try await api.send(
-                    .post, "/v1/me/data-records", json: Self.recordJSON(category, x: x, y: x, kind: kind), token: bob.accessToken)
+                    .post, "/v1/me/data-records", json: Self.recordJSON(category, x: x, y: x, kind: kind),
+                    token: bob.accessToken)
             }
             let listed = try await api.send(.get, "/v1/me/data-records", token: alice.accessToken).object()
             #expect((listed["records"] as? [[String: Any]])?.count == 3)
@@ -99,7 +109,9 @@ struct ValuationAPITests {
             mine = try await api.send(.get, "/v1/me/valuation", token: alice.accessToken).object()
             #expect(mine["priceBookValue"] as? Double == 0)
             #expect(mine["recordsExcluded"] as? [String: Int] == ["no_consent": 3])
-            #expect((mine["records"] as? [[String: Any]])?.allSatisfy { $0["excludedBecause"] as? String == "no_consent" } == true)
+            #expect(
+                (mine["records"] as? [[String: Any]])?.allSatisfy { $0["excludedBecause"] as? String == "no_consent" }
+                    == true)
             let second = try await runJob(api, task: taskID)
             #expect((second["summary"] as? [String: Any])?["recordsCounted"] as? Int == 3)
             mine = try await api.send(.get, "/v1/me/valuation", token: alice.accessToken).object()
@@ -120,7 +132,8 @@ struct ValuationAPITests {
             let export = try await api.send(.get, "/v1/me/export", token: alice.accessToken)
             let files = try ExportAPITests.unzip(Data(export.body.readableBytesView))
             #expect(String(decoding: files["data-records.csv"] ?? Data(), as: UTF8.self).contains("test-sensor"))
-            #expect(String(decoding: files["valuations.jsonl"] ?? Data(), as: UTF8.self).split(separator: "\n").count == 3)
+            #expect(
+                String(decoding: files["valuations.jsonl"] ?? Data(), as: UTF8.self).split(separator: "\n").count == 3)
         }
     }
 
@@ -130,33 +143,42 @@ struct ValuationAPITests {
             let alice = try await api.newUser()
             let mallory = try await api.newUser()
             let stored = try await api.send(
-                .post, "/v1/me/data-records", json: Self.recordJSON(category, x: 1, y: 1, kind: "a"), token: alice.accessToken
+                .post, "/v1/me/data-records", json: Self.recordJSON(category, x: 1, y: 1, kind: "a"),
+                token: alice.accessToken
             ).object()
             let record = try #require(stored["id"] as? String)
-            try await api.send(.delete, "/v1/me/data-records/\(record)", token: mallory.accessToken).expectProblem(.notFound)
+            try await api.send(.delete, "/v1/me/data-records/\(record)", token: mallory.accessToken).expectProblem(
+                .notFound)
             try await api.send(
                 .post, "/v1/subjects/\(alice.id)/data-records", json: Self.recordJSON(category, x: 1, y: 1, kind: "a"),
                 token: mallory.accessToken
             ).expectProblem(.forbidden)
-            try await api.send(.post, "/v1/admin/valuation/tasks", json: Self.taskJSON(category), token: mallory.accessToken)
-                .expectProblem(.forbidden)
+            try await api.send(
+                .post, "/v1/admin/valuation/tasks", json: Self.taskJSON(category), token: mallory.accessToken
+            )
+            .expectProblem(.forbidden)
             try await api.send(.get, "/v1/admin/valuation/jobs", token: mallory.accessToken).expectProblem(.forbidden)
             try await api.send(.get, "/v1/me/valuation", token: nil).expectProblem(.unauthorized)
             // An integration (admin) stores for Alice; Alice sees it; she deletes her own record.
             let onBehalf = try await api.send(
                 .post, "/v1/subjects/\(alice.id)/data-records", json: Self.recordJSON(category, x: 2, y: 2, kind: "a"))
             #expect(onBehalf.status == .created)
-            try await api.send(.post, "/v1/subjects/\(UUID())/data-records", json: Self.recordJSON(category, x: 2, y: 2, kind: "a"))
-                .expectProblem(.notFound)
+            try await api.send(
+                .post, "/v1/subjects/\(UUID())/data-records", json: Self.recordJSON(category, x: 2, y: 2, kind: "a")
+            )
+            .expectProblem(.notFound)
             let listed = try await api.send(.get, "/v1/me/data-records", token: alice.accessToken).object()
             #expect((listed["records"] as? [[String: Any]])?.count == 2)
-            #expect(try await api.send(.delete, "/v1/me/data-records/\(record)", token: alice.accessToken).status == .noContent)
+            #expect(
+                try await api.send(.delete, "/v1/me/data-records/\(record)", token: alice.accessToken).status
+                    == .noContent)
         }
     }
 
     @Test("bad records, tasks and jobs get a clear 4xx and nothing is stored", arguments: Backend.all)
     func badInputIsRefused(backend: Backend) async throws {
-        try await Self.withValuationApp(backend, configure: { $0.valuationLimits.maximumValidationPoints = 3 }) { api, category in
+        try await Self.withValuationApp(backend, configure: { $0.valuationLimits.maximumValidationPoints = 3 }) {
+            api, category in
             let user = try await api.newUser()
             func record(_ json: String) async throws -> String {
                 let response = try await api.send(.post, "/v1/me/data-records", json: json, token: user.accessToken)
@@ -164,11 +186,14 @@ struct ValuationAPITests {
                 return try response.expectProblem(response.status)
             }
             #expect(try await record(Self.recordJSON("no_such_category", x: 1, y: 1, kind: "a")).contains("category"))
-            #expect(try await record(Self.recordJSON(category, x: 1, y: 1, kind: "a", purpose: "nope")).contains("purpose"))
-            _ = try await record(#"{"category":"\#(category)","purpose":"analytics","attributes":{"x":[1]},"source":"s"}"#)
+            #expect(
+                try await record(Self.recordJSON(category, x: 1, y: 1, kind: "a", purpose: "nope")).contains("purpose"))
+            _ = try await record(
+                #"{"category":"\#(category)","purpose":"analytics","attributes":{"x":[1]},"source":"s"}"#)
             _ = try await record(#"{"category":"\#(category)","purpose":"analytics","attributes":{},"source":"s"}"#)
             _ = try await record(#"{"category":"\#(category)","purpose":"analytics","attributes":{"x":1}}"#)
-            _ = try await record(#"{"category":"\#(category)","purpose":"analytics","attributes":{"x":1e999},"source":"s"}"#)
+            _ = try await record(
+                #"{"category":"\#(category)","purpose":"analytics","attributes":{"x":1e999},"source":"s"}"#)
             let listed = try await api.send(.get, "/v1/me/data-records", token: user.accessToken).object()
             #expect((listed["records"] as? [[String: Any]])?.isEmpty == true)
 
@@ -189,16 +214,22 @@ struct ValuationAPITests {
             let four = base.replacingOccurrences(
                 of: #"{"features":{"x":0,"y":0},"label":"a"},"#,
                 with: #"{"features":{"x":0,"y":0},"label":"a"},{"features":{"x":1,"y":0},"label":"a"},"#)
-            #expect(try await api.send(.post, "/v1/admin/valuation/tasks", json: four).expectProblem(.unprocessableContent)
-                .contains("at most 3"))
+            #expect(
+                try await api.send(.post, "/v1/admin/valuation/tasks", json: four).expectProblem(.unprocessableContent)
+                    .contains("at most 3"))
 
             // Jobs that cannot work are refused before they are queued.
-            let created = try await api.send(.post, "/v1/admin/valuation/tasks", json: Self.taskJSON(category, k: 2)).object()
+            let created = try await api.send(.post, "/v1/admin/valuation/tasks", json: Self.taskJSON(category, k: 2))
+                .object()
             let taskID = try #require(created["id"] as? String)
             try await api.send(.post, "/v1/admin/valuation/tasks/\(taskID)/jobs").expectProblem(.unprocessableContent)
             try await api.send(
-                .post, "/v1/me/data-records", json: Self.recordJSON(category, x: 1, y: 1, kind: "a"), token: user.accessToken)
-            #expect(try await api.send(.post, "/v1/admin/valuation/tasks/\(taskID)/jobs").expectProblem(.unprocessableContent)
+                .post, "/v1/me/data-records", json: Self.recordJSON(category, x: 1, y: 1, kind: "a"),
+                token: user.accessToken)
+            #expect(
+                try await api.send(.post, "/v1/admin/valuation/tasks/\(taskID)/jobs").expectProblem(
+                    .unprocessableContent
+                )
                 .contains("k must be"))
             try await api.send(.post, "/v1/admin/valuation/tasks/\(UUID())/jobs").expectProblem(.notFound)
             try await api.send(.get, "/v1/admin/valuation/jobs/\(UUID())").expectProblem(.notFound)
@@ -206,11 +237,13 @@ struct ValuationAPITests {
 
             // A job whose records do not count fails with its reason; the server carries on.
             try await api.send(
-                .post, "/v1/me/data-records", json: Self.recordJSON(category, x: 2, y: 2, kind: "a"), token: user.accessToken)
+                .post, "/v1/me/data-records", json: Self.recordJSON(category, x: 2, y: 2, kind: "a"),
+                token: user.accessToken)
             let job = try await runJob(api, task: taskID)
             #expect(job["status"] as? String == "failed")
             #expect((job["error"] as? String)?.contains("no record") == true)
-            try await api.send(.post, "/v1/admin/valuation/jobs/\(job["id"] as! String)/cancel").expectProblem(.conflict)
+            try await api.send(.post, "/v1/admin/valuation/jobs/\(job["id"] as! String)/cancel").expectProblem(
+                .conflict)
         }
     }
 
@@ -220,15 +253,18 @@ struct ValuationAPITests {
             let user = try await api.newUser()
             for x in [0.0, 1, 2, 3] {
                 try await api.send(
-                    .post, "/v1/me/data-records", json: Self.recordJSON(category, x: x, y: x, kind: "a"), token: user.accessToken)
+                    .post, "/v1/me/data-records", json: Self.recordJSON(category, x: x, y: x, kind: "a"),
+                    token: user.accessToken)
             }
             let task = try await api.send(.post, "/v1/admin/valuation/tasks", json: Self.taskJSON(category)).object()
             let job = try await api.send(.post, "/v1/admin/valuation/tasks/\(task["id"] as! String)/jobs").object()
-            let cancelled = try await api.send(.post, "/v1/admin/valuation/jobs/\(job["id"] as! String)/cancel").object()
+            let cancelled = try await api.send(.post, "/v1/admin/valuation/jobs/\(job["id"] as! String)/cancel")
+                .object()
             #expect(cancelled["status"] as? String == "cancelled")
             #expect(try await !api.services.valuation.runNextJob(id: UUID(uuidString: job["id"] as! String)!))
             let listed = try await api.send(.get, "/v1/admin/valuation/jobs").object()
-            #expect((listed["jobs"] as? [[String: Any]])?.contains { $0["id"] as? String == job["id"] as? String } == true)
+            #expect(
+                (listed["jobs"] as? [[String: Any]])?.contains { $0["id"] as? String == job["id"] as? String } == true)
         }
     }
 
@@ -242,9 +278,11 @@ struct ValuationAPITests {
             }
             let plain = try await value(
                 #"{"data_id":"d1","category":"demographics","value_points":10,"is_sensitive":false,"source":"web"}"#)
-            #expect(Set(plain.keys) == [
-                "valuation_score", "confidence_score", "valuation_timestamp", "model_used", "model_version", "message",
-            ])
+            #expect(
+                Set(plain.keys) == [
+                    "valuation_score", "confidence_score", "valuation_timestamp", "model_used", "model_version",
+                    "message",
+                ])
             #expect(abs((plain["valuation_score"] as! Double) - 0.007) < 1e-9)
             let sensitive = try await value(
                 #"{"data_id":"d1","category":"demographics","value_points":10,"is_sensitive":true,"source":"web"}"#)

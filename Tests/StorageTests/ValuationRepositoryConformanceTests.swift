@@ -2,8 +2,9 @@ import Foundation
 import QSPPTestSupport
 import Synchronization
 import Testing
-@testable import Storage
 import Valuation
+
+@testable import Storage
 
 @Suite("ValuationRepository conformance")
 struct ValuationRepositoryConformanceTests {
@@ -18,10 +19,13 @@ struct ValuationRepositoryConformanceTests {
         }
     }
 
-    static func record(_ subject: String, x: Double, y: Double, label: String, purpose: String = "analytics") -> DataRecord {
+    static func record(
+        _ subject: String, x: Double, y: Double, label: String, purpose: String = "analytics"
+    ) -> DataRecord {
         DataRecord(
             subjectID: subject, category: "measurements", purposeID: purpose,
-            content: .init(attributes: ["x": .number(x), "y": .number(y), "kind": .text(label)], label: nil,
+            content: .init(
+                attributes: ["x": .number(x), "y": .number(y), "kind": .text(label)], label: nil,
                 source: "sensor-\(label)"),
             recordedAt: Date().addingTimeInterval(-86_400))
     }
@@ -35,6 +39,16 @@ struct ValuationRepositoryConformanceTests {
                 ValidationPoint(features: ["x": 0.5, "y": 0.2], label: "a"),
             ],
             method: MethodSpec(name: method, k: k, maximumSamples: 200), payoutPool: 100, createdBy: "admin")
+    }
+
+    /// Three records of three people who granted nothing, and a queued job over them.
+    static func queuedJobNobodyConsentedTo(_ store: any Store) async throws -> (ValuationService, ValuationJob) {
+        let service = ValuationService(repository: store.valuation) { _ in
+            .init(grantedPurposes: [], restricted: false)
+        }
+        for x in [0.0, 1, 2] { try await service.store(Self.record("s-\(UUID())", x: x, y: x, label: "a")) }
+        let task = try await service.createTask(Self.task())
+        return (service, try await service.createJob(taskID: task.id))
     }
 
     @Test("records are sealed at rest, read back whole, and deleted only by their subject", arguments: Backend.all)
@@ -71,8 +85,12 @@ struct ValuationRepositoryConformanceTests {
             standings.set(alice, granted: ["analytics"])
             standings.set(bob, granted: ["analytics"])
             standings.set(carol, granted: ["analytics"], restricted: true)
-            for (x, label) in [(0.1, "a"), (0.2, "a"), (4.9, "b")] { try await service.store(Self.record(alice, x: x, y: x, label: label)) }
-            for (x, label) in [(5.1, "b"), (0.3, "b"), (5.5, "b")] { try await service.store(Self.record(bob, x: x, y: x, label: label)) }
+            for (x, label) in [(0.1, "a"), (0.2, "a"), (4.9, "b")] {
+                try await service.store(Self.record(alice, x: x, y: x, label: label))
+            }
+            for (x, label) in [(5.1, "b"), (0.3, "b"), (5.5, "b")] {
+                try await service.store(Self.record(bob, x: x, y: x, label: label))
+            }
             try await service.store(Self.record(carol, x: 0, y: 0, label: "a"))
             try await service.store(Self.record(alice, x: 1, y: 1, label: "a", purpose: "marketing"))
 
@@ -103,18 +121,26 @@ struct ValuationRepositoryConformanceTests {
             #expect(latest.count == 1)
             #expect(latest.first?.job.id == rerun.id)
             #expect(latest.first?.values.allSatisfy { $0.value == nil && $0.excluded == .noConsent } == true)
-            #expect(try await store.valuation.shares(jobID: rerun.id, limit: 10).first { $0.subjectID == alice }?.records == 0)
+            #expect(
+                try await store.valuation.shares(jobID: rerun.id, limit: 10).first { $0.subjectID == alice }?.records
+                    == 0)
         }
     }
 
-    @Test("K above the number of records, and an empty dataset, are refused before a job is queued", arguments: Backend.all)
+    @Test(
+        "K above the number of records, and an empty dataset, are refused before a job is queued",
+        arguments: Backend.all)
     func impossibleJobsAreRefused(backend: Backend) async throws {
         try await withIsolatedStore(backend) { store in
-            let service = ValuationService(repository: store.valuation) { _ in .init(grantedPurposes: [], restricted: false) }
+            let service = ValuationService(repository: store.valuation) { _ in
+                .init(grantedPurposes: [], restricted: false)
+            }
             let task = try await service.createTask(Self.task(k: 2))
             await #expect(throws: ValuationError.emptyDataset) { try await service.createJob(taskID: task.id) }
             try await service.store(Self.record("s-\(UUID())", x: 0, y: 0, label: "a"))
-            await #expect(throws: ValuationError.neighbours(2, count: 1)) { try await service.createJob(taskID: task.id) }
+            await #expect(throws: ValuationError.neighbours(2, count: 1)) {
+                try await service.createJob(taskID: task.id)
+            }
             await #expect(throws: ValuationError.taskNotFound) { try await service.createJob(taskID: UUID()) }
         }
     }
@@ -122,10 +148,7 @@ struct ValuationRepositoryConformanceTests {
     @Test("a job fails with its reason when no record is counted", arguments: Backend.all)
     func jobsFailWithAReason(backend: Backend) async throws {
         try await withIsolatedStore(backend) { store in
-            let service = ValuationService(repository: store.valuation) { _ in .init(grantedPurposes: [], restricted: false) }
-            for x in [0.0, 1, 2] { try await service.store(Self.record("s-\(UUID())", x: x, y: x, label: "a")) }
-            let task = try await service.createTask(Self.task())
-            let job = try await service.createJob(taskID: task.id)
+            let (service, job) = try await Self.queuedJobNobodyConsentedTo(store)
             try await service.runNextJob(id: job.id)
             let failed = try #require(try await store.valuation.job(id: job.id))
             #expect(failed.status == .failed)
@@ -133,32 +156,39 @@ struct ValuationRepositoryConformanceTests {
         }
     }
 
-    @Test("one runner claims a job; a dead runner's job is claimed again once its lease ends; cancel stops it", arguments: Backend.all)
+    @Test(
+        "one runner claims a job; a dead runner's job is claimed again once its lease ends; cancel stops it",
+        arguments: Backend.all)
     func claimsLeasesAndCancellation(backend: Backend) async throws {
         try await withIsolatedStore(backend) { store in
-            let service = ValuationService(repository: store.valuation) { _ in .init(grantedPurposes: [], restricted: false) }
-            for x in [0.0, 1, 2] { try await service.store(Self.record("s-\(UUID())", x: x, y: x, label: "a")) }
-            let task = try await service.createTask(Self.task())
-            let job = try await service.createJob(taskID: task.id)
+            let (service, job) = try await Self.queuedJobNobodyConsentedTo(store)
             let now = Date()
             let claims = try await withThrowingTaskGroup(of: ValuationJob?.self) { group in
                 for _ in 0..<4 {
-                    group.addTask { try await store.valuation.claimJob(id: nil, leaseUntil: now.addingTimeInterval(60), now: now) }
+                    group.addTask {
+                        try await store.valuation.claimJob(id: nil, leaseUntil: now.addingTimeInterval(60), now: now)
+                    }
                 }
                 return try await group.reduce(into: [ValuationJob]()) { if let job = $1 { $0.append(job) } }
             }
             #expect(claims.map(\.id) == [job.id])
-            #expect(try await store.valuation.claimJob(id: nil, leaseUntil: now.addingTimeInterval(60), now: now) == nil)
+            #expect(
+                try await store.valuation.claimJob(id: nil, leaseUntil: now.addingTimeInterval(60), now: now) == nil)
             // The runner "dies": after the lease, another takes the job over.
             let later = now.addingTimeInterval(61)
-            let reclaimed = try await store.valuation.claimJob(id: nil, leaseUntil: later.addingTimeInterval(60), now: later)
+            let reclaimed = try await store.valuation.claimJob(
+                id: nil, leaseUntil: later.addingTimeInterval(60), now: later)
             #expect(reclaimed?.id == job.id && reclaimed?.attempts == 2)
-            #expect(try await !store.valuation.reportProgress(jobID: job.id, progress: 0.5, leaseUntil: later.addingTimeInterval(60)))
+            #expect(
+                try await !store.valuation.reportProgress(
+                    jobID: job.id, progress: 0.5, leaseUntil: later.addingTimeInterval(60)))
             _ = try await service.cancel(jobID: job.id)
-            #expect(try await store.valuation.reportProgress(jobID: job.id, progress: 0.6, leaseUntil: later.addingTimeInterval(60)))
+            #expect(
+                try await store.valuation.reportProgress(
+                    jobID: job.id, progress: 0.6, leaseUntil: later.addingTimeInterval(60)))
             #expect(try await store.valuation.job(id: job.id)?.progress == 0.6)
 
-            let queued = try await service.createJob(taskID: task.id)
+            let queued = try await service.createJob(taskID: job.taskID)
             #expect(try await service.cancel(jobID: queued.id).status == .cancelled)
             #expect(try await !service.runNextJob(id: queued.id))
         }

@@ -27,7 +27,9 @@ struct BadInputTests {
         let wide = try LabeledPoints(rows: [[0, 0, 0]], labels: [0])
         #expect(throws: ValuationError.self) { try KNNShapley.values(training: training, validation: wide, k: 1) }
         let empty = try LabeledPoints(dimension: 2, features: [], labels: [])
-        #expect(throws: ValuationError.emptyDataset) { try KNNShapley.values(training: empty, validation: validation, k: 1) }
+        #expect(throws: ValuationError.emptyDataset) {
+            try KNNShapley.values(training: empty, validation: validation, k: 1)
+        }
         #expect(throws: ValuationError.self) { try KNNShapley.values(training: training, validation: empty, k: 1) }
     }
 
@@ -42,17 +44,21 @@ struct BadInputTests {
         var limits = ValuationLimits()
         #expect(throws: Never.self) { try task([good]).validate(limits: limits, priceBook: .standard) }
         #expect(throws: ValuationError.self) {
-            try task([ValidationPoint(features: ["a": 1, "b": 2], label: "")]).validate(limits: limits, priceBook: .standard)
+            try task([ValidationPoint(features: ["a": 1, "b": 2], label: "")]).validate(
+                limits: limits, priceBook: .standard)
         }
         #expect(throws: ValuationError.self) {
             try task([ValidationPoint(features: ["a": 1], label: "x")]).validate(limits: limits, priceBook: .standard)
         }
         #expect(throws: ValuationError.self) {
-            try task([ValidationPoint(features: ["a": 1, "b": .nan], label: "x")]).validate(limits: limits, priceBook: .standard)
+            try task([ValidationPoint(features: ["a": 1, "b": .nan], label: "x")]).validate(
+                limits: limits, priceBook: .standard)
         }
         #expect(throws: ValuationError.self) { try task([], k: 1).validate(limits: limits, priceBook: .standard) }
         #expect(throws: ValuationError.self) { try task([good], k: 0).validate(limits: limits, priceBook: .standard) }
         limits.maximumValidationPoints = 2
-        #expect(throws: ValuationError.self) { try task([good, good, good]).validate(limits: limits, priceBook: .standard) }
+        #expect(throws: ValuationError.self) {
+            try task([good, good, good]).validate(limits: limits, priceBook: .standard)
+        }
     }
 }

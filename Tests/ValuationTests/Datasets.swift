@@ -19,7 +19,9 @@ enum Datasets {
     }
 
     /// A seeded split: every `validationEvery`-th point (after a seeded shuffle) is for validation.
-    static func split(_ points: LabeledPoints, validationFraction: Double, seed: UInt64) -> (LabeledPoints, LabeledPoints) {
+    static func split(
+        _ points: LabeledPoints, validationFraction: Double, seed: UInt64
+    ) -> (LabeledPoints, LabeledPoints) {
         var generator = SeededGenerator(seed: seed)
         let order = Array(0..<points.count).shuffled(using: &generator)
         let cut = Int(Double(points.count) * (1 - validationFraction))

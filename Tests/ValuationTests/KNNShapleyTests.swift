@@ -4,7 +4,9 @@ import Valuation
 
 @Suite("Exact KNN-Shapley")
 struct KNNShapleyTests {
-    static let cases: [(name: String, k: Int)] = [("breast_cancer", 5), ("breast_cancer", 1), ("iris", 3), ("synthetic", 7)]
+    static let cases: [(name: String, k: Int)] = [
+        ("breast_cancer", 5), ("breast_cancer", 1), ("iris", 3), ("synthetic", 7),
+    ]
 
     private func points(_ name: String) throws -> (LabeledPoints, LabeledPoints) {
         switch name {
@@ -13,7 +15,8 @@ struct KNNShapleyTests {
         // ranking: with ties, the values depend on how each implementation orders equals. A seeded
         // jitter far below the data's precision makes the ranking strict; both sides get the same points.
         case "iris": Datasets.split(Datasets.jittered(try Datasets.iris, seed: 13), validationFraction: 0.3, seed: 11)
-        default: Datasets.split(.synthetic(count: 600, dimension: 8, classes: 3, seed: 3), validationFraction: 0.25, seed: 5)
+        default:
+            Datasets.split(.synthetic(count: 600, dimension: 8, classes: 3, seed: 3), validationFraction: 0.25, seed: 5)
         }
     }
 

@@ -16,13 +16,16 @@ struct MonteCarloTests {
     func tmcAgreesWithEnumeration() throws {
         let utility = try smallProblem()
         let exact = try EnumeratedShapley.values(utility: utility)
-        let estimate = try TruncatedMonteCarloShapley(errorTolerance: 0.005, truncationTolerance: 0, maximumPermutations: 20_000)
-            .values(utility: utility)
+        let estimate = try TruncatedMonteCarloShapley(
+            errorTolerance: 0.005, truncationTolerance: 0, maximumPermutations: 20_000
+        )
+        .values(utility: utility)
         #expect(estimate.converged)
         for (index, value) in exact.enumerated() {
             let error = abs(estimate.values[index] - value)
             // Three standard errors: the chance that any of eight is off by more is under 2%.
-            #expect(error <= 3 * estimate.standardErrors[index] + 1e-12,
+            #expect(
+                error <= 3 * estimate.standardErrors[index] + 1e-12,
                 "record \(index): \(estimate.values[index]) vs exact \(value), error \(estimate.standardErrors[index])")
         }
         // Efficiency holds for the exact values: they sum to v(D) − v(∅).
@@ -33,12 +36,15 @@ struct MonteCarloTests {
     func truncationKeepsValuesClose() throws {
         let utility = try smallProblem()
         let exact = try EnumeratedShapley.values(utility: utility)
-        let estimate = try TruncatedMonteCarloShapley(errorTolerance: 0.01, maximumPermutations: 5_000).values(utility: utility)
+        let estimate = try TruncatedMonteCarloShapley(errorTolerance: 0.01, maximumPermutations: 5_000).values(
+            utility: utility)
         #expect(estimate.converged)
         let worst = zip(exact, estimate.values).map { abs($0 - $1) }.max()!
         #expect(worst < 0.08, "largest difference \(worst)")
-        let capped = try TruncatedMonteCarloShapley(errorTolerance: 1e-6, minimumPermutations: 10, maximumPermutations: 20)
-            .values(utility: utility)
+        let capped = try TruncatedMonteCarloShapley(
+            errorTolerance: 1e-6, minimumPermutations: 10, maximumPermutations: 20
+        )
+        .values(utility: utility)
         #expect(!capped.converged && capped.samples == 20)
     }
 

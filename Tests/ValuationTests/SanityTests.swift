@@ -7,7 +7,8 @@ import Valuation
 struct SanityTests {
     @Test("with 10% of labels flipped, the lowest-valued 20% hold a clear majority of the flipped records")
     func flippedLabelsAreFound() throws {
-        let (clean, validation) = Datasets.split(try Datasets.breastCancer.standardised(), validationFraction: 0.3, seed: 21)
+        let (clean, validation) = Datasets.split(
+            try Datasets.breastCancer.standardised(), validationFraction: 0.3, seed: 21)
         var generator = SeededGenerator(seed: 99)
         let flipped = Set(Array(0..<clean.count).shuffled(using: &generator).prefix(clean.count / 10))
         let labels = clean.labels.enumerated().map { flipped.contains($0.offset) ? 1 - $0.element : $0.element }

@@ -212,7 +212,8 @@ public struct AppConfiguration: Sendable {
             } catch let error as ValuationError {
                 throw InvalidValue(key: .priceBook, reason: error.description)
             } catch {
-                throw InvalidValue(key: .priceBook, reason: "cannot read '\(path)' as a price book (see docs/valuation.md)")
+                throw InvalidValue(
+                    key: .priceBook, reason: "cannot read '\(path)' as a price book (see docs/valuation.md)")
             }
         }
         self.valuationThreads = try number(.valuationThreads, atLeast: 1, current: valuationThreads)

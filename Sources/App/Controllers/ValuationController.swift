@@ -102,7 +102,8 @@ struct ValuationController {
     @Sendable func listTasks(_ request: Request, context: AppRequestContext) async throws -> TaskList {
         _ = try context.requireStaff()
         return TaskList(
-            tasks: try await valuation.repository.tasks().map { TaskOutput($0, currency: valuation.priceBook.currency) })
+            tasks: try await valuation.repository.tasks().map { TaskOutput($0, currency: valuation.priceBook.currency) }
+        )
     }
 
     @Sendable func showTask(_ request: Request, context: AppRequestContext) async throws -> TaskOutput {

@@ -77,7 +77,9 @@ struct ValyzeLegacyController {
         _ = try context.requireUser()
         var request = request
         let input = try await request.decodeJSON(Input.self, context: context).value.inputData
-        guard !input.dataId.isEmpty, input.dataId.count <= 256 else { throw Problem.invalid("input_data.data_id: 1 to 256 characters") }
+        guard !input.dataId.isEmpty, input.dataId.count <= 256 else {
+            throw Problem.invalid("input_data.data_id: 1 to 256 characters")
+        }
         let known = priceBook.categories[input.category] != nil
         let category = known ? input.category : "other"
         let count = input.valuePoints.count

@@ -57,7 +57,9 @@ struct SQLValuationRepository: ValuationRepository {
         return result
     }
 
-    func records(category: String, after: UUID?, limit: Int) async throws
+    func records(
+        category: String, after: UUID?, limit: Int
+    ) async throws
         -> [(record: DataRecord.Header, content: DataRecord.Content?)]
     {
         var result: [(record: DataRecord.Header, content: DataRecord.Content?)] = []
@@ -236,8 +238,10 @@ struct SQLValuationRepository: ValuationRepository {
         var shares: [String: SubjectShare] = [:]
         for row in rows {
             let value = try Self.value(row)
-            var share = shares[value.subjectID] ?? SubjectShare(
-                subjectID: value.subjectID, records: 0, excluded: 0, value: 0, positiveValue: 0)
+            var share =
+                shares[value.subjectID]
+                ?? SubjectShare(
+                    subjectID: value.subjectID, records: 0, excluded: 0, value: 0, positiveValue: 0)
             if let amount = value.value {
                 share.records += 1
                 share.value += amount

@@ -11,7 +11,8 @@ public struct DataBanzhaf: Sendable {
     public var maximumSamples: Int
     public var seed: UInt64
 
-    public init(errorTolerance: Double = 0.01, minimumSamples: Int = 100, maximumSamples: Int = 5000, seed: UInt64 = 1) {
+    public init(errorTolerance: Double = 0.01, minimumSamples: Int = 100, maximumSamples: Int = 5000, seed: UInt64 = 1)
+    {
         self.errorTolerance = errorTolerance
         self.minimumSamples = minimumSamples
         self.maximumSamples = maximumSamples

@@ -65,7 +65,9 @@ public enum KNNShapley {
                 for point in points {
                     for i in 0..<n {
                         order.set(
-                            i, distance: LabeledPoints.squaredDistance(train, i, valid, point, dimension: training.dimension))
+                            i,
+                            distance: LabeledPoints.squaredDistance(
+                                train, i, valid, point, dimension: training.dimension))
                     }
                     order.sort()
                     let sorted = order.indices

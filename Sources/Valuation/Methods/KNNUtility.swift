@@ -85,7 +85,8 @@ public struct KNNUtility: Sendable {
         mutating func insert(_ index: Int) {
             let k = utility.k
             for v in 0..<utility.validation.count {
-                let candidate = Neighbour(distance: utility.distance(validation: v, training: index), index: Int32(index))
+                let candidate = Neighbour(
+                    distance: utility.distance(validation: v, training: index), index: Int32(index))
                 if nearest[v].count == k, let last = nearest[v].last, !(candidate < last) { continue }
                 let position = nearest[v].firstIndex { candidate < $0 } ?? nearest[v].count
                 nearest[v].insert(candidate, at: position)

@@ -55,7 +55,8 @@ public struct TruncatedMonteCarloShapley: Sendable {
                 previous = score
             }
             permutations += 1
-            if permutations >= minimumPermutations, (0..<n).allSatisfy({ moments.standardError($0) <= errorTolerance }) {
+            if permutations >= minimumPermutations, (0..<n).allSatisfy({ moments.standardError($0) <= errorTolerance })
+            {
                 converged = true
                 break
             }
