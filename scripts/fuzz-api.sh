@@ -12,7 +12,8 @@ binary=$(qspp_release_binary)
 workdir=$(mktemp -d)
 port=$((20000 + RANDOM % 5000))
 export QSPP_LOG_LEVEL=warning QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite" QSPP_LOGIN_RATE_LIMIT=1000000 \
-    QSPP_REGISTER_RATE_LIMIT=1000000 QSPP_MFA_RATE_LIMIT=1000000
+    QSPP_REGISTER_RATE_LIMIT=1000000 QSPP_MFA_RATE_LIMIT=1000000 QSPP_RATE_LIMIT_GLOBAL=100000000 \
+    QSPP_RATE_LIMIT_CONSENT=100000000 QSPP_RATE_LIMIT_COSTLY=100000000
 "$binary" serve --port "$port" >"$workdir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$workdir"' EXIT

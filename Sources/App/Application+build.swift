@@ -114,10 +114,16 @@ public func buildApplication(services: AppServices, logger: Logger) async throws
 /// The router with every route and middleware; separate so tests can drive it without a store service.
 public func buildRouter(services: AppServices, metrics: HTTPMetrics) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    let configuration = services.configuration
     router.addMiddleware {
         RequestObservationMiddleware(metrics: metrics)
+        SecurityHeadersMiddleware(tls: configuration.tlsCertificateFile != nil)
+        CORSMiddleware(origins: configuration.corsOrigins)
         ProblemMiddleware()
+        APIVersionMiddleware()
+        GlobalRateLimitMiddleware(configuration: configuration)
         TokenAuthMiddleware(identity: services.identity)
+        RateLimitMiddleware(configuration: configuration)
     }
     let consents = ConsentController(
         service: services.consents, restrictions: services.restrictions, metrics: metrics)

@@ -36,6 +36,7 @@ final class ServerProcess: Sendable {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("QSPP_") }
         environment["QSPP_MASTER_KEY"] = testMasterKey
         environment["QSPP_LOG_LEVEL"] = "warning"
+        for limit in ["GLOBAL", "CONSENT", "COSTLY"] { environment["QSPP_RATE_LIMIT_\(limit)"] = "100000000" }
         process.environment = environment
         process.standardOutput = log
         process.standardError = log

@@ -20,6 +20,9 @@ func testConfiguration(_ backend: Backend) throws -> AppConfiguration {
     configuration.loginRateLimit = 1_000_000
     configuration.registrationRateLimit = 1_000_000
     configuration.mfaRateLimit = 1_000_000
+    configuration.rateLimits.globalPerAddress = 100_000_000
+    configuration.rateLimits.consentPerUser = 100_000_000
+    configuration.rateLimits.costlyPerUser = 100_000_000
     return configuration
 }
 

@@ -17,7 +17,8 @@ qspp_bench_start() {
     fi
     export QSPP_LOG_LEVEL="${QSPP_LOG_LEVEL:-warning}"
     export QSPP_MASTER_KEY="$("$binary" keys new-master-key)"
-    export QSPP_LOGIN_RATE_LIMIT=100000000 QSPP_REGISTER_RATE_LIMIT=100000000
+    export QSPP_LOGIN_RATE_LIMIT=100000000 QSPP_REGISTER_RATE_LIMIT=100000000 QSPP_RATE_LIMIT_GLOBAL=100000000 \
+        QSPP_RATE_LIMIT_CONSENT=100000000 QSPP_RATE_LIMIT_COSTLY=100000000
     "$binary" migrate >/dev/null
     port=$(qspp_free_port 18080)
     started=$(date +%s%N)

@@ -48,6 +48,10 @@ public struct AppConfiguration: Sendable {
     /// What each category of data is worth; docs/valuation.md documents the default.
     public var priceBook = PriceBook.standard
     public var valuationLimits = ValuationLimits()
+    /// The gateway's token buckets, per minute.
+    public var rateLimits = RateLimits()
+    /// Origins that may call the API from a browser (`*` for any, without credentials).
+    public var corsOrigins: [String] = []
     /// Threads a valuation job may use: by default half the cores, so requests keep the rest.
     public var valuationThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
 
@@ -96,6 +100,10 @@ public struct AppConfiguration: Sendable {
         case sessionRetention = "QSPP_RETENTION_SESSIONS_DAYS"
         case authEventRetention = "QSPP_RETENTION_AUTH_EVENTS_DAYS"
         case closedRequestRetention = "QSPP_RETENTION_CLOSED_REQUESTS_DAYS"
+        case globalRateLimit = "QSPP_RATE_LIMIT_GLOBAL"
+        case consentRateLimit = "QSPP_RATE_LIMIT_CONSENT"
+        case costlyRateLimit = "QSPP_RATE_LIMIT_COSTLY"
+        case corsOrigins = "QSPP_CORS_ORIGINS"
         case priceBook = "QSPP_PRICE_BOOK"
         case valuationThreads = "QSPP_VALUATION_THREADS"
         case valuationMaxValidation = "QSPP_VALUATION_MAX_VALIDATION_POINTS"
@@ -188,6 +196,17 @@ public struct AppConfiguration: Sendable {
         self.loginRateLimit = try number(.loginRateLimit, atLeast: 1, current: loginRateLimit)
         self.registrationRateLimit = try number(.registrationRateLimit, atLeast: 1, current: registrationRateLimit)
         self.mfaRateLimit = try number(.mfaRateLimit, atLeast: 1, current: mfaRateLimit)
+        rateLimits.globalPerAddress = try number(.globalRateLimit, atLeast: 1, current: rateLimits.globalPerAddress)
+        rateLimits.consentPerUser = try number(.consentRateLimit, atLeast: 1, current: rateLimits.consentPerUser)
+        rateLimits.costlyPerUser = try number(.costlyRateLimit, atLeast: 1, current: rateLimits.costlyPerUser)
+        if let text = value(.corsOrigins) {
+            let origins = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard origins.allSatisfy({ $0 == "*" || Self.isOrigin($0) }) else {
+                throw InvalidValue(
+                    key: .corsOrigins, reason: "must be comma-separated origins such as https://app.example.com, or *")
+            }
+            self.corsOrigins = origins
+        }
         self.tlsCertificateFile = value(.tlsCertificateFile)
         self.tlsPrivateKeyFile = value(.tlsPrivateKeyFile)
         guard (tlsCertificateFile == nil) == (tlsPrivateKeyFile == nil) else {
@@ -232,6 +251,25 @@ public struct AppConfiguration: Sendable {
 }
 
 extension AppConfiguration {
+    /// Requests per minute the gateway lets through.
+    public struct RateLimits: Sendable, Equatable {
+        /// Every request, per client address (the seed's 1000 a minute).
+        public var globalPerAddress = 1000
+        /// Consent routes, per user (the seed's 100 a minute).
+        public var consentPerUser = 100
+        /// Receipts, exports, valuation and ledger verification: each costs real work.
+        public var costlyPerUser = 60
+        public init() {}
+    }
+
+    /// `scheme://host[:port]`, nothing more, as browsers send it in `Origin`.
+    static func isOrigin(_ text: String) -> Bool {
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme),
+            url.host != nil, url.path.isEmpty, url.query == nil, url.fragment == nil, url.user == nil
+        else { return false }
+        return !text.hasSuffix("/")
+    }
+
     /// The standard layering: `overrides` (from command-line flags), the process environment, then the
     /// config file if one is named.
     public static func load(

@@ -1,0 +1,112 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The gateway's rate limits per route group: a token bucket per client address (logins) or per
+/// authenticated user (everything else), with limits from configuration; ``GlobalRateLimitMiddleware``
+/// adds one per address for every request. Over a limit the answer is 429 with `Retry-After` and the IETF httpapi
+/// draft's `RateLimit-Policy` and `RateLimit` headers; answers within a group's limit carry those
+/// headers too, so clients can pace themselves.
+///
+/// Buckets live in each process: with N replicas a client can get up to N times a limit. Logins are
+/// also limited in the database (`QSPP_LOGIN_RATE_LIMIT`), which holds across replicas.
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    enum Scope: String { case address, user }
+
+    struct Group: Sendable {
+        let name: String
+        let scope: Scope
+        let buckets: TokenBuckets
+        let matches: @Sendable (HTTPRequest.Method, String) -> Bool
+
+        var policy: String { "\"\(name)\";q=\(buckets.limit);w=\(Int(buckets.window))" }
+    }
+
+    let groups: [Group]
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let address = context.clientAddress
+        let path = request.uri.path
+        guard let group = groups.first(where: { $0.matches(request.method, path) }) else {
+            return try await next(request, context)
+        }
+        // Per-user groups count anonymous callers by address.
+        let key = group.scope == .user ? context.principal.map { "u:" + $0.subjectID } ?? "a:" + address : address
+        let decision = group.buckets.take(key)
+        guard decision.allowed else { throw Self.refusal(group, decision) }
+        var response = try await next(request, context)
+        response.headers[.rateLimitPolicy] = group.policy
+        response.headers[.rateLimit] = "\"\(group.name)\";r=\(decision.remaining);t=\(decision.reset)"
+        return response
+    }
+
+    static func refusal(_ group: Group, _ decision: TokenBuckets.Decision) -> Problem {
+        var problem = Problem(
+            .tooManyRequests, "too-many-requests", "Too many requests",
+            detail:
+                "the \(group.name) limit is \(group.buckets.limit) per \(Int(group.buckets.window)) s per \(group.scope.rawValue)"
+        )
+        problem.headers[.retryAfter] = String(decision.retryAfter)
+        problem.headers[.rateLimitPolicy] = group.policy
+        problem.headers[.rateLimit] = "\"\(group.name)\";r=0;t=\(decision.retryAfter)"
+        return problem
+    }
+}
+
+/// The per-address limit on every request, before anything costly (token verification included).
+struct GlobalRateLimitMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let global: RateLimitMiddleware.Group
+
+    init(configuration: AppConfiguration) {
+        global = .init(
+            name: "global", scope: .address, buckets: TokenBuckets(limit: configuration.rateLimits.globalPerAddress),
+            matches: { _, _ in true })
+    }
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let decision = global.buckets.take(context.clientAddress)
+        guard decision.allowed else { throw RateLimitMiddleware.refusal(global, decision) }
+        return try await next(request, context)
+    }
+}
+
+extension RateLimitMiddleware {
+    /// The groups the configuration defines, in the order they are matched.
+    init(configuration: AppConfiguration) {
+        let limits = configuration.rateLimits
+        let loginLimit = configuration.loginRateLimit
+        func group(
+            _ name: String, _ scope: Scope, _ limit: Int,
+            _ matches: @escaping @Sendable (HTTPRequest.Method, String) -> Bool
+        ) -> Group {
+            Group(name: name, scope: scope, buckets: TokenBuckets(limit: limit), matches: matches)
+        }
+        groups = [
+            group("login", .address, loginLimit) { method, path in
+                method == .post
+                    && (path == "/v1/auth/login" || path == "/v1/auth/mfa" || path == "/portal/auth/login")
+            },
+            group("consent", .user, limits.consentPerUser) { _, path in
+                path.hasPrefix("/v1/subjects/") && path.contains("/consents") || path.hasPrefix("/consent")
+                    || path.hasPrefix("/portal/consent")
+            },
+            // Routes that cost real work per call: signing, archives, valuation.
+            group("costly", .user, limits.costlyPerUser) { _, path in
+                path.hasPrefix("/v1/consent-receipts/") || path.hasSuffix("/export") || path.hasPrefix("/valyze/")
+                    || path == "/v1/me/valuation" || path.hasPrefix("/v1/admin/ledger/")
+            },
+        ]
+    }
+}
+
+extension HTTPField.Name {
+    static let rateLimit = Self("RateLimit")!
+    static let rateLimitPolicy = Self("RateLimit-Policy")!
+}

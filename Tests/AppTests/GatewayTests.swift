@@ -1,0 +1,152 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import QSPPTestSupport
+import Synchronization
+import Testing
+
+@testable import App
+
+@Suite("Gateway: rate limits, security headers, CORS, API versions")
+struct GatewayTests {
+    @Test("every answer carries the security headers; answers to credentialed requests are not stored")
+    func securityHeaders() async throws {
+        try await withApp(.sqlite) { api in
+            for response in [
+                try await api.send(.get, "/health", token: nil), try await api.send(.get, "/nowhere", token: nil),
+                try await api.send(.get, "/v1/me"),
+            ] {
+                #expect(response.headers[.xContentTypeOptions] == "nosniff")
+                #expect(response.headers[.xFrameOptions] == "DENY")
+                #expect(response.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
+                #expect(response.headers[.referrerPolicy] == "no-referrer")
+                #expect(response.headers[.permissionsPolicy]?.contains("camera=()") == true)
+                #expect(response.headers[.crossOriginOpenerPolicy] == "same-origin")
+                // No TLS in this test, so no HSTS (it would be ignored over plain HTTP anyway).
+                #expect(response.headers[.strictTransportSecurity] == nil)
+            }
+            #expect(try await api.send(.get, "/v1/me").headers[.cacheControl] == "no-store")
+            #expect(try await api.send(.get, "/health", token: nil).headers[.cacheControl] != "no-store")
+        }
+    }
+
+    @Test("over the per-address limit: 429 with Retry-After and the RateLimit headers")
+    func perAddressLimit() async throws {
+        try await withApp(.sqlite, configure: { $0.rateLimits.globalPerAddress = 5 }) { api in
+            for _ in 0..<5 { #expect(try await api.send(.get, "/health", token: nil).status == .ok) }
+            let refused = try await api.send(.get, "/health", token: nil)
+            try refused.expectProblem(.tooManyRequests)
+            #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 1)
+            #expect(refused.headers[.rateLimitPolicy] == #""global";q=5;w=60"#)
+            #expect(refused.headers[.rateLimit]?.hasPrefix(#""global";r=0;t="#) == true)
+        }
+    }
+
+    @Test("consent calls are limited per user: one user's burst does not limit another")
+    func perUserConsentLimit() async throws {
+        try await withApp(.sqlite, configure: { $0.rateLimits.consentPerUser = 3 }) { api in
+            let alice = try await api.newUser()
+            let bob = try await api.newUser()
+            func decide(_ user: TestUser) async throws -> TestResponse {
+                try await api.send(
+                    .post, "/v1/subjects/\(user.id)/consents", json: #"{"purpose":"marketing","decision":"granted"}"#,
+                    token: user.accessToken)
+            }
+            for remaining in [2, 1, 0] {
+                let response = try await decide(alice)
+                #expect(response.status == .created)
+                #expect(response.headers[.rateLimitPolicy] == #""consent";q=3;w=60"#)
+                #expect(response.headers[.rateLimit]?.hasPrefix(#""consent";r=\#(remaining);"#) == true)
+            }
+            try await decide(alice).expectProblem(.tooManyRequests)
+            #expect(try await decide(bob).status == .created)
+            // Other routes are not in the consent group.
+            #expect(try await api.send(.get, "/v1/me", token: alice.accessToken).status == .ok)
+        }
+    }
+
+    @Test("logins are limited per address")
+    func loginLimit() async throws {
+        try await withApp(.sqlite, configure: { $0.loginRateLimit = 2 }) { api in
+            let user = try await api.newUser()  // one login
+            #expect(try await api.login(user.email).status == .ok)
+            let refused = try await api.login(user.email)
+            try refused.expectProblem(.tooManyRequests)
+            #expect(refused.headers[.rateLimitPolicy] == #""login";q=2;w=60"#)
+        }
+    }
+
+    @Test("buckets refill at their rate, and memory stays capped however many keys arrive")
+    func bucketsAreBounded() {
+        let now = Mutex(0.0)
+        let buckets = TokenBuckets(limit: 2, window: 60, maximumKeys: 1_000) { now.withLock { $0 } }
+        #expect(buckets.take("a").allowed)
+        #expect(buckets.take("a").allowed)
+        let refused = buckets.take("a")
+        #expect(!refused.allowed && refused.retryAfter == 30)
+        now.withLock { $0 = 30 }
+        #expect(buckets.take("a").allowed)
+        #expect(!buckets.take("a").allowed)
+        for key in 0..<200_000 { _ = buckets.take("attacker-\(key)") }
+        #expect(buckets.count <= 1_000)
+    }
+
+    @Test("CORS: listed origins get credentials; others get nothing; preflights are answered or refused")
+    func cors() async throws {
+        try await withApp(
+            .sqlite, configure: { $0.corsOrigins = ["https://app.example.com"] }
+        ) { api in
+            let preflight = try await api.send(
+                .options, "/v1/me", token: nil,
+                headers: [
+                    .origin: "https://app.example.com", .accessControlRequestMethod: "GET",
+                    .accessControlRequestHeaders: "Authorization, Content-Type",
+                ])
+            #expect(preflight.status == .noContent)
+            #expect(preflight.headers[.accessControlAllowOrigin] == "https://app.example.com")
+            #expect(preflight.headers[.accessControlAllowCredentials] == "true")
+            #expect(preflight.headers[.accessControlAllowMethods]?.contains("PATCH") == true)
+            #expect(preflight.headers[.accessControlAllowHeaders] == "authorization, content-type")
+            #expect(preflight.headers[.vary] == "Origin")
+
+            try await api.send(
+                .options, "/v1/me", token: nil,
+                headers: [.origin: "https://evil.example", .accessControlRequestMethod: "GET"]
+            ).expectProblem(.forbidden)
+            try await api.send(
+                .options, "/v1/me", token: nil,
+                headers: [
+                    .origin: "https://app.example.com", .accessControlRequestMethod: "GET",
+                    .accessControlRequestHeaders: "X-Secret-Header",
+                ]
+            ).expectProblem(.forbidden)
+
+            let listed = try await api.send(.get, "/v1/me", headers: [.origin: "https://app.example.com"])
+            #expect(listed.headers[.accessControlAllowOrigin] == "https://app.example.com")
+            #expect(listed.headers[.accessControlExposeHeaders]?.contains("X-Request-Id") == true)
+            let error = try await api.send(.get, "/v1/me", token: nil, headers: [.origin: "https://app.example.com"])
+            #expect(error.status == .unauthorized)
+            #expect(error.headers[.accessControlAllowOrigin] == "https://app.example.com")
+            let other = try await api.send(.get, "/v1/me", headers: [.origin: "https://evil.example"])
+            #expect(other.headers[.accessControlAllowOrigin] == nil)
+            #expect(other.headers[.accessControlAllowCredentials] == nil)
+        }
+        try await withApp(.sqlite, configure: { $0.corsOrigins = ["*"] }) { api in
+            let any = try await api.send(.get, "/v1/purposes", token: nil, headers: [.origin: "https://any.example"])
+            #expect(any.headers[.accessControlAllowOrigin] == "*")
+            #expect(any.headers[.accessControlAllowCredentials] == nil)
+        }
+    }
+
+    @Test("an unknown API version gets a 404 problem that names the version served")
+    func unknownVersion() async throws {
+        try await withApp(.sqlite) { api in
+            let response = try await api.send(.get, "/v2/purposes", token: nil)
+            let detail = try response.expectProblem(.notFound)
+            #expect(detail.contains("/v1"))
+            #expect(try response.object()["type"] as? String == "urn:qspp:problem:unknown-api-version")
+            #expect(try await api.send(.get, "/v1/purposes", token: nil).status == .ok)
+            #expect(try await api.send(.get, "/v10", token: nil).status == .notFound)
+        }
+    }
+}
