@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: every test against the embedded SQLite store and against a throwaway
 # PostgreSQL 15 cluster that this script starts and removes. Installs what it needs first if missing:
-# PostgreSQL and libargon2-dev from apt, and the test-only pyotp, dilithium-py and pyDVL from PyPI.
+# PostgreSQL and libargon2-dev from apt, and the test-only pyotp, dilithium-py, pyDVL and
+# schemathesis from PyPI. Without arguments it ends by fuzzing the API from its OpenAPI document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -36,6 +37,10 @@ log=$(mktemp)
 set +e
 swift test --skip-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# Then the whole API from its OpenAPI document: no 5xx, every answer as documented (schemathesis).
+if [ $# -eq 0 ]; then
+    scripts/fuzz-api.sh 25 || status=1
+fi
 set -e
 # XCTest's "Executed 0 tests" lines are noise here: every test is a Swift Testing test. Close with the count.
 passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed .*/\1/p' "$log" | tail -n 1)

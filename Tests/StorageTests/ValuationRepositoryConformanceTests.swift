@@ -194,6 +194,54 @@ struct ValuationRepositoryConformanceTests {
         }
     }
 
+    @Test(
+        "a running job stops when cancelled, and goes back to the queue when its runner shuts down",
+        arguments: Backend.all)
+    func runningJobsStop(backend: Backend) async throws {
+        try await withIsolatedStore(backend) { store in
+            let service = ValuationService(repository: store.valuation) { _ in
+                .init(grantedPurposes: ["analytics"], restricted: false)
+            }
+            for index in 0..<400 {
+                let x = Double(index % 40)
+                try await service.store(Self.record("s-\(index % 7)", x: x, y: -x, label: index % 3 == 0 ? "a" : "b"))
+            }
+            // TMC-Shapley asked for an error no budget reaches: it runs until stopped.
+            let slow = ValuationTask(
+                name: "endless", category: "measurements", features: ["x", "y"], label: "kind",
+                validation: Self.task().validation,
+                method: MethodSpec(
+                    name: .tmcShapley, k: 3, errorTolerance: 1e-9, truncationTolerance: 0, maximumSamples: 100_000),
+                payoutPool: nil, createdBy: "admin")
+            let task = try await service.createTask(slow)
+
+            func runUntilRunning(_ job: ValuationJob) async throws -> Task<Bool, any Error> {
+                let runner = Task { try await service.runNextJob(id: job.id) }
+                for _ in 0..<100 where try await store.valuation.job(id: job.id)?.status != .running {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(try await store.valuation.job(id: job.id)?.status == .running)
+                return runner
+            }
+
+            let cancelled = try await service.createJob(taskID: task.id)
+            let first = try await runUntilRunning(cancelled)
+            _ = try await service.cancel(jobID: cancelled.id)
+            #expect(try await first.value)
+            let stopped = try #require(try await store.valuation.job(id: cancelled.id))
+            #expect(
+                stopped.status == .cancelled && stopped.error == "cancelled",
+                "\(stopped.status) \(stopped.error ?? "") \(String(describing: stopped.summary))")
+
+            let interrupted = try await service.createJob(taskID: task.id)
+            let second = try await runUntilRunning(interrupted)
+            second.cancel()
+            _ = try? await second.value
+            let requeued = try #require(try await store.valuation.job(id: interrupted.id))
+            #expect(requeued.status == .queued && requeued.attempts == 0)
+        }
+    }
+
     @Test("erasure deletes the subject's records and values", arguments: Backend.all)
     func erasureRemovesRecords(backend: Backend) async throws {
         try await withIsolatedStore(backend) { store in

@@ -91,19 +91,25 @@ final class SQLiteDatabaseFile: Sendable {
     }
 
     /// Runs `body` in one write transaction: committed if it returns, rolled back if it throws.
-    func write<T: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+    ///
+    /// The transaction runs in a task of its own, so cancelling the caller (a shutdown, say) cannot
+    /// stop it between BEGIN and COMMIT or ROLLBACK: the one writer connection would be left inside a
+    /// transaction, and every later write refused.
+    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
         do {
-            return try await writeLock.withLock {
-                _ = try await writer.query("BEGIN IMMEDIATE")
-                do {
-                    let result = try await body(writer)
-                    _ = try await writer.query("COMMIT")
-                    return result
-                } catch {
-                    _ = try? await writer.query("ROLLBACK")
-                    throw error
+            return try await Task { [writeLock, writer] in
+                try await writeLock.withLock {
+                    _ = try await writer.query("BEGIN IMMEDIATE")
+                    do {
+                        let result = try await body(writer)
+                        _ = try await writer.query("COMMIT")
+                        return result
+                    } catch {
+                        _ = try? await writer.query("ROLLBACK")
+                        throw error
+                    }
                 }
-            }
+            }.value
         } catch {
             throw Self.translate(error)
         }

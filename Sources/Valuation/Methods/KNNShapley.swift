@@ -13,7 +13,7 @@ import Synchronization
 /// sort (``DistanceOrder``). The value of a training point is the mean of its `s` over the
 /// validation points.
 public enum KNNShapley {
-    /// Runs on the calling thread and `parallelism − 1` others (Dispatch's, not Swift's task pool).
+    /// Runs on the calling thread and `parallelism − 1` threads of its own.
     public static func values(
         training: LabeledPoints, validation: LabeledPoints, k: Int,
         parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, control: ComputeControl = ComputeControl()
@@ -22,7 +22,7 @@ public enum KNNShapley {
         let lanes = max(1, min(parallelism, validation.count))
         let partials = Mutex<[[Double]]>([])
         let failure = Mutex<(any Error)?>(nil)
-        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+        ComputeControl.onOwnThreads(lanes) { lane in
             do {
                 let points = stride(from: lane, to: validation.count, by: lanes)
                 let partial = try accumulate(training: training, validation: validation, points: points, k: k) {

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 /// Progress and cancellation shared between a computation, which runs on its own threads so it never
@@ -30,9 +31,25 @@ public final class ComputeControl: Sendable {
     }
 
     /// Runs `work` on a thread of its own and waits for it without blocking a Swift task thread.
+    /// Not on a Dispatch queue: on Linux, Swift's cooperative pool draws on Dispatch's threads, and a
+    /// long computation there starves every task of the process, requests included.
     public static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+            Thread { continuation.resume(with: Result { try work() }) }.start()
         }
+    }
+
+    /// Runs `work(lane)` for every lane, lane 0 on the calling thread and the others on threads of
+    /// their own (for the reason ``offload(_:)`` gives), and returns when all have finished.
+    static func onOwnThreads(_ lanes: Int, _ work: @escaping @Sendable (Int) -> Void) {
+        let finished = DispatchSemaphore(value: 0)
+        for lane in 1..<max(lanes, 1) {
+            Thread {
+                work(lane)
+                finished.signal()
+            }.start()
+        }
+        work(0)
+        for _ in 1..<max(lanes, 1) { finished.wait() }
     }
 }
