@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: every test against the embedded SQLite store and against a throwaway
 # PostgreSQL 15 cluster that this script starts and removes. Installs what it needs first if missing:
-# PostgreSQL and libargon2-dev from apt, and the test-only pyotp, dilithium-py, pyDVL and
+# PostgreSQL, libargon2-dev and zbar-tools from apt, and the test-only pyotp, dilithium-py, pyDVL and
 # schemathesis from PyPI. Without arguments it ends by fuzzing the API from its OpenAPI document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,8 @@ source scripts/lib/postgres.sh
 qspp_find_pg_bin || { qspp_apt_install postgresql; qspp_find_pg_bin; }
 qspp_build_dependencies
 qspp_python_test_tools
+# An independent QR decoder, for the QR codes the MFA set-up draws.
+command -v zbarimg >/dev/null || qspp_apt_install zbar-tools
 
 clusters=()
 cleanup() {

@@ -31,6 +31,7 @@ struct MFAAPITests {
             let setup = try await api.send(.post, "/v1/me/mfa/totp", token: user.accessToken).object()
             let secret = try #require(setup["secret"] as? String)
             #expect((setup["otpauthUri"] as? String)?.hasPrefix("otpauth://totp/") == true)
+            #expect((setup["qrCodeSvg"] as? String)?.hasPrefix("<svg") == true)
             try await api.send(.post, "/v1/me/mfa/totp/confirm", json: #"{"code":"000000x"}"#, token: user.accessToken)
                 .expectProblem(.unauthorized)
 

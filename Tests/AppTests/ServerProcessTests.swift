@@ -9,10 +9,12 @@ import Testing
 /// in-flight work, and a database outage is answered with 503 until the database returns.
 @Suite("Server process", .serialized)
 struct ServerProcessTests {
-    func databaseURL(_ backend: Backend) -> String {
+    /// A database of the test's own: a server's background jobs (valuation, retention) must not
+    /// act on what in-process tests share.
+    func databaseURL(_ backend: Backend) async throws -> String {
         switch backend {
         case .sqlite: "sqlite:" + temporaryPath("qspp-process", extension: "sqlite")
-        case .postgres: Backend.postgresURL!
+        case .postgres: try await isolatedPostgresURL()
         }
     }
 
@@ -58,7 +60,7 @@ struct ServerProcessTests {
 
     @Test(arguments: Backend.all)
     func everyAcknowledgedWriteSurvivesSIGKILL(backend: Backend) async throws {
-        let url = databaseURL(backend)
+        let url = try await databaseURL(backend)
         let subjects = (0..<4).map { _ in uniqueSubjectText("crash") }
         let server = try ServerProcess(databaseURL: url)
         try await server.waitUntilListening()
@@ -82,7 +84,7 @@ struct ServerProcessTests {
     }
 
     @Test func sigtermLetsInFlightRequestsFinishAndExitsCleanly() async throws {
-        let server = try ServerProcess(databaseURL: databaseURL(.sqlite))
+        let server = try await ServerProcess(databaseURL: databaseURL(.sqlite))
         try await server.waitUntilListening()
         let subjects = (0..<4).map { _ in uniqueSubjectText("drain") }
         async let acknowledged = writeUntilFailure(server, writers: 8, subjects: subjects)

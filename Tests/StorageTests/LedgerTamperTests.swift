@@ -182,24 +182,3 @@ struct LedgerTamperTests {
         }
     }
 }
-
-/// A store of its own: SQLite's is a new file anyway; PostgreSQL gets a new database in the test
-/// cluster, so rows edited here never touch the ledger other tests share.
-func withIsolatedStore<T: Sendable>(
-    _ backend: Backend, _ body: @Sendable (any Store) async throws -> T
-) async throws
-    -> T
-{
-    try await withStore(
-        try await isolatedDatabaseURL(backend), masterKey: try MasterKey(base64Seed: testMasterKey), body)
-}
-
-/// A database no other test uses: a new SQLite file, or a new database in the PostgreSQL test cluster.
-func isolatedDatabaseURL(_ backend: Backend) async throws -> DatabaseURL {
-    guard backend == .postgres, let url = Backend.postgresURL else { return try backend.databaseURL() }
-    let name = "qspp_isolated_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-    try await withStore(.postgres) { store in _ = try await store.sql.write("CREATE DATABASE \(name)", []) }
-    var components = URLComponents(string: url)!
-    components.path = "/" + name
-    return try DatabaseURL(parsing: components.string!)
-}

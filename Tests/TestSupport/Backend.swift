@@ -2,7 +2,8 @@ import Consent
 import Foundation
 import Logging
 import PQCrypto
-import Storage
+
+@testable import Storage
 
 /// The storage backends a test runs against: SQLite always, PostgreSQL when the test command
 /// started a cluster and named it in `QSPP_TEST_POSTGRES_URL`.
@@ -119,4 +120,31 @@ extension AppendOutcome {
         case .replayed(let events): .replayed(events.unsequenced)
         }
     }
+}
+
+/// A store of its own: SQLite's is a new file anyway; PostgreSQL gets a new database in the test
+/// cluster, so rows edited here never touch the ledger other tests share.
+public func withIsolatedStore<T: Sendable>(
+    _ backend: Backend, _ body: @Sendable (any Store) async throws -> T
+) async throws
+    -> T
+{
+    try await withStore(
+        try await isolatedDatabaseURL(backend), masterKey: try MasterKey(base64Seed: testMasterKey), body)
+}
+
+/// A database no other test uses: a new SQLite file, or a new database in the PostgreSQL test cluster.
+public func isolatedDatabaseURL(_ backend: Backend) async throws -> DatabaseURL {
+    guard backend == .postgres else { return try backend.databaseURL() }
+    return try DatabaseURL(parsing: try await isolatedPostgresURL())
+}
+
+/// A new, empty database in the PostgreSQL test cluster.
+public func isolatedPostgresURL() async throws -> String {
+    guard let url = Backend.postgresURL else { throw CancellationError() }
+    let name = "qspp_isolated_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    try await withStore(.postgres) { store in _ = try await store.sql.write("CREATE DATABASE \(name)", []) }
+    var components = URLComponents(string: url)!
+    components.path = "/" + name
+    return components.string!
 }

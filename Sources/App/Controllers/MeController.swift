@@ -72,6 +72,8 @@ struct MeController {
     struct TOTPSetupOutput: ResponseCodable {
         var secret: String
         var otpauthUri: String
+        /// The URI as a QR code, an SVG document to show to the person's authenticator app.
+        var qrCodeSvg: String?
     }
 
     struct RecoveryCodes: ResponseCodable {
@@ -143,7 +145,9 @@ struct MeController {
     @Sendable func beginTOTP(_ request: Request, context: AppRequestContext) async throws -> TOTPSetupOutput {
         let user = try context.requireUser()
         let setup = try await identity.beginTOTPSetup(user: user)
-        return TOTPSetupOutput(secret: setup.secret, otpauthUri: setup.provisioningURI)
+        return TOTPSetupOutput(
+            secret: setup.secret, otpauthUri: setup.provisioningURI,
+            qrCodeSvg: try? QRCode(encoding: setup.provisioningURI).svg(label: "QR code for your authenticator app"))
     }
 
     @Sendable func confirmTOTP(_ request: Request, context: AppRequestContext) async throws -> RecoveryCodes {
