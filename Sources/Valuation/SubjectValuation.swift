@@ -26,6 +26,16 @@ public struct SubjectValuation: Sendable, Encodable {
         public var recordsExcluded: [String: Int]
         /// This person's part of the task's pool: pool × Σ max(0, own values) / Σ max(0, all values).
         public var payout: Double?
+        /// Each of this person's records in the run: its value (with its standard error, for the
+        /// Monte-Carlo methods), or why it was left out.
+        public var records: [RecordOutcome]
+    }
+
+    public struct RecordOutcome: Sendable, Encodable {
+        public var recordId: String
+        public var value: Double?
+        public var standardError: Double?
+        public var excludedBecause: ExclusionReason?
     }
 
     public var subjectId: String
@@ -87,7 +97,12 @@ extension ValuationService {
                     finishedAt: job.finishedAt.map(RFC3339.string(from:)), value: share.value,
                     recordsCounted: share.records, recordsExcluded: reasons,
                     payout: share.payout(
-                        pool: job.summary?.payoutPool, totalPositive: job.summary?.totalPositiveValue ?? 0)))
+                        pool: job.summary?.payoutPool, totalPositive: job.summary?.totalPositiveValue ?? 0),
+                    records: values.map {
+                        .init(
+                            recordId: $0.recordID.uuidString.lowercased(), value: $0.value,
+                            standardError: $0.standardError, excludedBecause: $0.excluded)
+                    }))
         }
         return SubjectValuation(
             subjectId: subjectID, currency: priceBook.currency, priceBookValue: total,

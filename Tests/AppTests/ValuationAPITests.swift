@@ -107,6 +107,8 @@ struct ValuationAPITests {
             var contribution = try #require((mine["contributions"] as? [[String: Any]])?.first)
             #expect(contribution["recordsCounted"] as? Int == 3)
             #expect(abs((contribution["value"] as? Double ?? 0) - (aliceShare["value"] as! Double)) < 1e-12)
+            let values = try #require(contribution["records"] as? [[String: Any]]).compactMap { $0["value"] as? Double }
+            #expect(values.count == 3 && abs(values.reduce(0, +) - (aliceShare["value"] as! Double)) < 1e-12)
             #expect((mine["aggregation"] as? String)?.contains("sum") == true)
 
             // Withdrawal: the price-book value drops at once, the next run leaves the records out.
@@ -127,6 +129,8 @@ struct ValuationAPITests {
             #expect(contribution["recordsCounted"] as? Int == 0)
             #expect(contribution["recordsExcluded"] as? [String: Int] == ["no_consent": 3])
             #expect(contribution["value"] as? Double == 0)
+            let outcomes = try #require(contribution["records"] as? [[String: Any]])
+            #expect(outcomes.count == 3 && outcomes.allSatisfy { $0["excludedBecause"] as? String == "no_consent" })
 
             // Granting again brings them back.
             try await api.send(
