@@ -138,6 +138,43 @@ struct GatewayTests {
         }
     }
 
+    @Test("behind trusted proxies the client is the nearest untrusted forwarded address; otherwise the peer")
+    func forwardedAddresses() {
+        let resolver = ClientAddressResolver(trusted: ["10.0.0.0/8", "::1"].compactMap(IPNetwork.init))
+        #expect(resolver.resolve(peer: "10.1.2.3", forwardedFor: "203.0.113.5") == "203.0.113.5")
+        // A client's own claim on the left is not believed; the proxy's view on the right is.
+        #expect(resolver.resolve(peer: "10.1.2.3", forwardedFor: "198.51.100.1, 203.0.113.5") == "203.0.113.5")
+        #expect(resolver.resolve(peer: "10.1.2.3", forwardedFor: "203.0.113.5, 10.9.9.9") == "203.0.113.5")
+        #expect(resolver.resolve(peer: "::1", forwardedFor: "2001:db8::7") == "2001:db8::7")
+        #expect(resolver.resolve(peer: "10.1.2.3", forwardedFor: "10.2.2.2, 10.3.3.3") == "10.2.2.2")
+        #expect(resolver.resolve(peer: "10.1.2.3", forwardedFor: "203.0.113.5, not-an-address") == "10.1.2.3")
+        // Not from a trusted proxy: the header is the client's own word, and ignored.
+        #expect(resolver.resolve(peer: "203.0.113.9", forwardedFor: "198.51.100.1") == "203.0.113.9")
+        #expect(resolver.resolve(peer: "::ffff:10.0.0.1", forwardedFor: "192.0.2.1") == "192.0.2.1")
+        #expect(IPNetwork("10.0.0.0/33") == nil && IPNetwork("proxy") == nil)
+    }
+
+    @Test("per-address limits count each forwarded client separately, over a real connection")
+    func forwardedClientsAreLimitedApart() async throws {
+        try await withApp(
+            .sqlite,
+            configure: {
+                $0.rateLimits.globalPerAddress = 2
+                $0.trustedProxies = [IPNetwork("127.0.0.1")!, IPNetwork("::1")!]
+                $0.port = 0
+            },
+            testing: .live
+        ) { api in
+            var statuses: [HTTPResponse.Status] = []
+            for forwarded in ["203.0.113.5", "198.51.100.1, 203.0.113.5", "203.0.113.5", "203.0.113.6"] {
+                statuses.append(
+                    try await api.send(.get, "/health", token: nil, headers: [.xForwardedFor: forwarded]).status)
+            }
+            // The second request is the same client (the left entry is its own claim); the fourth another.
+            #expect(statuses == [.ok, .ok, .tooManyRequests, .ok])
+        }
+    }
+
     @Test("an unknown API version gets a 404 problem that names the version served")
     func unknownVersion() async throws {
         try await withApp(.sqlite) { api in

@@ -50,6 +50,8 @@ public struct AppConfiguration: Sendable {
     public var valuationLimits = ValuationLimits()
     /// The gateway's token buckets, per minute.
     public var rateLimits = RateLimits()
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    var trustedProxies: [IPNetwork] = []
     /// Origins that may call the API from a browser (`*` for any, without credentials).
     public var corsOrigins: [String] = []
     /// Threads a valuation job may use: by default half the cores, so requests keep the rest.
@@ -104,6 +106,7 @@ public struct AppConfiguration: Sendable {
         case consentRateLimit = "QSPP_RATE_LIMIT_CONSENT"
         case costlyRateLimit = "QSPP_RATE_LIMIT_COSTLY"
         case corsOrigins = "QSPP_CORS_ORIGINS"
+        case trustedProxies = "QSPP_TRUSTED_PROXIES"
         case priceBook = "QSPP_PRICE_BOOK"
         case valuationThreads = "QSPP_VALUATION_THREADS"
         case valuationMaxValidation = "QSPP_VALUATION_MAX_VALIDATION_POINTS"
@@ -199,6 +202,14 @@ public struct AppConfiguration: Sendable {
         rateLimits.globalPerAddress = try number(.globalRateLimit, atLeast: 1, current: rateLimits.globalPerAddress)
         rateLimits.consentPerUser = try number(.consentRateLimit, atLeast: 1, current: rateLimits.consentPerUser)
         rateLimits.costlyPerUser = try number(.costlyRateLimit, atLeast: 1, current: rateLimits.costlyPerUser)
+        if let text = value(.trustedProxies) {
+            let networks = text.split(separator: ",").map { IPNetwork($0.trimmingCharacters(in: .whitespaces)) }
+            guard networks.allSatisfy({ $0 != nil }) else {
+                throw InvalidValue(
+                    key: .trustedProxies, reason: "must be comma-separated addresses or networks such as 10.0.0.0/8")
+            }
+            self.trustedProxies = networks.compactMap { $0 }
+        }
         if let text = value(.corsOrigins) {
             let origins = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard origins.allSatisfy({ $0 == "*" || Self.isOrigin($0) }) else {

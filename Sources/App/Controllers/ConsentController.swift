@@ -88,7 +88,7 @@ struct ConsentController {
             guard ownWithdrawals else { throw Problem.processingRestricted }
         }
         let origin = RequestOrigin(
-            sourceIP: context.remoteAddress?.ipAddress,
+            sourceIP: context.forwardedClientAddress ?? context.remoteAddress?.ipAddress,
             userAgent: request.headers[.userAgent].map { String($0.prefix(512)) },
             globalPrivacyControl: gpc)
         let outcome = try await service.record(decisions, for: subject, origin: origin, claim: claim)

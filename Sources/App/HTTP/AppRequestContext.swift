@@ -19,6 +19,8 @@ public struct AppRequestContext: RequestContext {
     /// Why a presented token did not identify anyone, for the 401 of a route that needs a caller.
     var authenticationFailure: Problem?
     public let remoteAddress: SocketAddress?
+    /// The client behind trusted proxies, when there are any (``ClientAddressMiddleware``).
+    var forwardedClientAddress: String?
 
     /// Large enough for a full batch of decisions, small enough that a flood of bodies cannot exhaust memory.
     public static let maximumBodySize = 64 * 1024
@@ -68,9 +70,10 @@ public struct AppRequestContext: RequestContext {
 
     /// The address and user agent recorded on sessions and audit events.
     func client(_ request: Request) -> ClientInfo {
-        ClientInfo(ipAddress: remoteAddress?.ipAddress, userAgent: request.headers[.userAgent])
+        ClientInfo(
+            ipAddress: forwardedClientAddress ?? remoteAddress?.ipAddress, userAgent: request.headers[.userAgent])
     }
 
     /// The key the per-address rate limits count under.
-    var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
+    var clientAddress: String { forwardedClientAddress ?? remoteAddress?.ipAddress ?? "unknown" }
 }

@@ -6,4 +6,5 @@ extension HTTPField.Name {
     public static let idempotentReplayed = Self("Idempotent-Replayed")!
     /// Global Privacy Control: https://privacycg.github.io/gpc-spec/
     public static let secGPC = Self("Sec-GPC")!
+    public static let xForwardedFor = Self("X-Forwarded-For")!
 }
