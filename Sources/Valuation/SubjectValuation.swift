@@ -60,7 +60,7 @@ extension ValuationService {
 
     /// The explanation `GET /v1/me/valuation` gives.
     public func explain(subjectID: String, at now: Date = Date()) async throws -> SubjectValuation {
-        let standing = try await standingOf(subjectID)
+        let standing = try await standing(subjectID)
         var records: [SubjectValuation.Record] = []
         var excluded: [String: Int] = [:]
         var total = 0.0

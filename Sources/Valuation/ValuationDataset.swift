@@ -65,17 +65,15 @@ struct ValuationDataset: Sendable {
                 "\(method.name.rawValue) is limited to \(service.limits.maximumMonteCarloRecords) records; use knn_shapley"
             )
         }
-        let utility = try KNNUtility(
-            training: training, validation: validation, k: method.k, cacheDistances: method.name != .knnShapley)
         switch method.name {
         case .knnShapley:
-            let values = try KNNShapley.values(
+            let (values, accuracy) = try KNNShapley.valuesAndAccuracy(
                 training: training, validation: validation, k: method.k, parallelism: service.parallelism,
                 control: control)
             return ValuationOutcome(
-                values: values, standardErrors: nil, samples: nil, converged: true,
-                accuracy: utility.accuracy(of: 0..<training.count))
+                values: values, standardErrors: nil, samples: nil, converged: true, accuracy: accuracy)
         case .tmcShapley, .dataBanzhaf:
+            let utility = try KNNUtility(training: training, validation: validation, k: method.k)
             let estimate =
                 method.name == .tmcShapley
                 ? try method.tmc.values(utility: utility, control: control)

@@ -25,7 +25,7 @@ public final class ValuationService: Sendable {
     public let limits: ValuationLimits
     /// Threads one job's exact KNN-Shapley may use.
     public let parallelism: Int
-    private let standing: @Sendable (String) async throws -> SubjectStanding
+    let standing: @Sendable (String) async throws -> SubjectStanding
 
     public init(
         repository: any ValuationRepository, priceBook: PriceBook = .standard, limits: ValuationLimits = .init(),
@@ -37,8 +37,6 @@ public final class ValuationService: Sendable {
         self.parallelism = parallelism
         self.standing = standing
     }
-
-    func standingOf(_ subject: String) async throws -> SubjectStanding { try await standing(subject) }
 
     public func store(_ record: DataRecord) async throws {
         try record.validate(priceBook: priceBook)

@@ -60,6 +60,11 @@ struct KNNShapleyTests {
         let one = try KNNShapley.values(training: training, validation: validation, k: 5, parallelism: 1)
         let two = try KNNShapley.values(training: training, validation: validation, k: 5, parallelism: 2)
         #expect(zip(one, two).allSatisfy { abs($0 - $1) < 1e-12 })
+        // The accuracy read off the sorted orders is the classifier's, as the Monte-Carlo utility computes it.
+        let accuracy = try KNNShapley.valuesAndAccuracy(training: training, validation: validation, k: 5).accuracy
+        #expect(
+            accuracy
+                == (try KNNUtility(training: training, validation: validation, k: 5)).accuracy(of: 0..<training.count))
     }
 
     @Test("the values add up to the accuracy of the full model minus that of no model (efficiency)")

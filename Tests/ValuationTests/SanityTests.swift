@@ -30,7 +30,7 @@ struct SanityTests {
         let byValue = (0..<training.count).sorted { values[$0] > values[$1] }
         var generator = SeededGenerator(seed: 33)
         func curve(_ order: [Int]) throws -> [Double] {
-            let utility = try KNNUtility(training: training, validation: test, k: 5, cacheDistances: false)
+            let utility = try KNNUtility(training: training, validation: test, k: 5)
             return stride(from: 0, through: training.count / 2, by: training.count / 20).map { removed in
                 utility.accuracy(of: order[removed...])
             }

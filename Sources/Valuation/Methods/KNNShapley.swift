@@ -18,9 +18,20 @@ public enum KNNShapley {
         training: LabeledPoints, validation: LabeledPoints, k: Int,
         parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, control: ComputeControl = ComputeControl()
     ) throws -> [Double] {
+        try valuesAndAccuracy(
+            training: training, validation: validation, k: k, parallelism: parallelism, control: control
+        ).values
+    }
+
+    /// The values, and the validation accuracy of the K-nearest-neighbour classifier on every training
+    /// point (``KNNVote``), read off the same sorted orders rather than computing the distances again.
+    public static func valuesAndAccuracy(
+        training: LabeledPoints, validation: LabeledPoints, k: Int,
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, control: ComputeControl = ComputeControl()
+    ) throws -> (values: [Double], accuracy: Double) {
         try validate(training: training, validation: validation, k: k)
         let lanes = max(1, min(parallelism, validation.count))
-        let partials = Mutex<[[Double]]>([])
+        let partials = Mutex<[(values: [Double], correct: Int)]>([])
         let failure = Mutex<(any Error)?>(nil)
         ComputeControl.onOwnThreads(lanes) { lane in
             do {
@@ -37,11 +48,13 @@ public enum KNNShapley {
         }
         if let error = failure.withLock({ $0 }) { throw error }
         var total = [Double](repeating: 0, count: training.count)
+        var correct = 0
         for partial in partials.withLock({ $0 }) {
-            for index in total.indices { total[index] += partial[index] }
+            for index in total.indices { total[index] += partial.values[index] }
+            correct += partial.correct
         }
         let scale = 1 / Double(validation.count)
-        return total.map { $0 * scale }
+        return (total.map { $0 * scale }, Double(correct) * scale)
     }
 
     static func validate(training: LabeledPoints, validation: LabeledPoints, k: Int) throws(ValuationError) {
@@ -51,13 +64,16 @@ public enum KNNShapley {
         try training.requireSameDimension(as: validation)
     }
 
-    /// The sum of `s` over `points`, one training-sized buffer per call.
+    /// The sum of `s` over `points`, one training-sized buffer per call, and how many of the points
+    /// the classifier predicts right.
     private static func accumulate(
         training: LabeledPoints, validation: LabeledPoints, points: some Sequence<Int>, k: Int,
         onPoint: () throws -> Void
-    ) throws -> [Double] {
+    ) throws -> (values: [Double], correct: Int) {
         let n = training.count
         var total = [Double](repeating: 0, count: n)
+        var correct = 0
+        var votes = KNNVote(labelCount: (training.labels + validation.labels).max()! + 1)
         var order = DistanceOrder(count: n)
         let trainingLabels = training.labels
         try training.features.withUnsafeBufferPointer { train in
@@ -72,6 +88,9 @@ public enum KNNShapley {
                     order.sort()
                     let sorted = order.indices
                     let label = validation.labels[point]
+                    if votes.winner(nearestFirst: sorted[0..<k].lazy.map { trainingLabels[Int($0)] }) == label {
+                        correct += 1
+                    }
                     let farthest = Int(sorted[n - 1])
                     var previousMatch = trainingLabels[farthest] == label ? 1.0 : 0.0
                     var previousValue = previousMatch / Double(n)
@@ -89,7 +108,7 @@ public enum KNNShapley {
                 }
             }
         }
-        return total
+        return (total, correct)
     }
 }
 

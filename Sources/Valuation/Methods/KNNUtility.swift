@@ -9,24 +9,16 @@ public struct KNNUtility: Sendable {
     public let k: Int
     let training: LabeledPoints
     let validation: LabeledPoints
-    /// `validation.count × training.count` squared distances, when cached.
-    private let distances: [Double]?
+    /// `validation.count × training.count` squared distances.
+    private let distances: [Double]
     private let labelCount: Int
 
-    /// `cacheDistances` trades `8 · V · N` bytes for not recomputing distances at every evaluation;
-    /// sampling methods want it, a single evaluation does not.
-    public init(
-        training: LabeledPoints, validation: LabeledPoints, k: Int, cacheDistances: Bool = true
-    ) throws(ValuationError) {
+    public init(training: LabeledPoints, validation: LabeledPoints, k: Int) throws(ValuationError) {
         try KNNShapley.validate(training: training, validation: validation, k: k)
         self.k = k
         self.training = training
         self.validation = validation
         labelCount = (training.labels + validation.labels).max().map { $0 + 1 } ?? 0
-        guard cacheDistances else {
-            distances = nil
-            return
-        }
         var distances = [Double](repeating: 0, count: validation.count * training.count)
         training.features.withUnsafeBufferPointer { train in
             validation.features.withUnsafeBufferPointer { valid in
@@ -39,17 +31,6 @@ public struct KNNUtility: Sendable {
             }
         }
         self.distances = distances
-    }
-
-    func distance(validation v: Int, training t: Int) -> Double {
-        if let distances { return distances[v * training.count + t] }
-        var sum = 0.0
-        let d = training.dimension
-        for f in 0..<d {
-            let difference = training.features[t * d + f] - validation.features[v * d + f]
-            sum += difference * difference
-        }
-        return sum
     }
 
     public var trainingCount: Int { training.count }
@@ -70,14 +51,14 @@ public struct KNNUtility: Sendable {
         private var nearest: [[Neighbour]]
         private var correct: [Bool]
         private var correctCount = 0
-        private var votes: [Int]
+        private var votes: KNNVote
 
         init(utility: KNNUtility) {
             self.utility = utility
             nearest = Array(repeating: [], count: utility.validation.count)
             for v in nearest.indices { nearest[v].reserveCapacity(utility.k + 1) }
             correct = Array(repeating: false, count: utility.validation.count)
-            votes = Array(repeating: 0, count: utility.labelCount)
+            votes = KNNVote(labelCount: utility.labelCount)
         }
 
         var accuracy: Double { Double(correctCount) / Double(utility.validation.count) }
@@ -86,7 +67,7 @@ public struct KNNUtility: Sendable {
             let k = utility.k
             for v in 0..<utility.validation.count {
                 let candidate = Neighbour(
-                    distance: utility.distance(validation: v, training: index), index: Int32(index))
+                    distance: utility.distances[v * utility.training.count + index], index: Int32(index))
                 if nearest[v].count == k, let last = nearest[v].last, !(candidate < last) { continue }
                 let position = nearest[v].firstIndex { candidate < $0 } ?? nearest[v].count
                 nearest[v].insert(candidate, at: position)
@@ -100,19 +81,31 @@ public struct KNNUtility: Sendable {
         }
 
         private mutating func predict(_ v: Int) -> Int {
-            var best = -1
-            var bestVotes = 0
-            for neighbour in nearest[v] { votes[utility.training.labels[Int(neighbour.index)]] += 1 }
-            // Walking nearest first, a label only wins with strictly more votes, so ties go to the nearest.
-            for neighbour in nearest[v] {
-                let label = utility.training.labels[Int(neighbour.index)]
-                if votes[label] > bestVotes {
-                    best = label
-                    bestVotes = votes[label]
-                }
-            }
-            for neighbour in nearest[v] { votes[utility.training.labels[Int(neighbour.index)]] = 0 }
-            return best
+            let labels = utility.training.labels
+            return votes.winner(nearestFirst: nearest[v].lazy.map { labels[Int($0.index)] })
         }
+    }
+}
+
+/// The K-nearest-neighbour prediction: the majority label among the neighbours; a tie goes to the
+/// tied label whose member is nearest; no neighbour predicts nothing (-1).
+struct KNNVote {
+    private var counts: [Int]
+
+    init(labelCount: Int) {
+        counts = Array(repeating: 0, count: labelCount)
+    }
+
+    mutating func winner(nearestFirst labels: some Collection<Int>) -> Int {
+        for label in labels { counts[label] += 1 }
+        var best = -1
+        var bestVotes = 0
+        // Walking nearest first, a label only wins with strictly more votes, so ties go to the nearest.
+        for label in labels where counts[label] > bestVotes {
+            best = label
+            bestVotes = counts[label]
+        }
+        for label in labels { counts[label] = 0 }
+        return best
     }
 }
