@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: every test against the embedded SQLite store and against a throwaway
 # PostgreSQL 15 cluster that this script starts and removes. Installs what it needs first if missing:
-# PostgreSQL, libargon2-dev and zbar-tools from apt, and the test-only pyotp, dilithium-py, pyDVL and
-# schemathesis from PyPI. Without arguments it ends by fuzzing the API from its OpenAPI document.
+# PostgreSQL, libargon2-dev, zbar-tools, chromium and chromium-driver from apt, and the test-only pyotp,
+# dilithium-py, pyDVL, schemathesis, selenium and axe-selenium-python from PyPI. Without arguments it
+# ends by fuzzing the API from its OpenAPI document and driving the portal in a real browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -40,8 +41,10 @@ set +e
 swift test --skip-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # Then the whole API from its OpenAPI document: no 5xx, every answer as documented (schemathesis).
+# And the web portal in headless Chromium, with axe on every page (screenshots in .build/e2e-screenshots).
 if [ $# -eq 0 ]; then
     scripts/fuzz-api.sh 25 || status=1
+    scripts/e2e-portal.sh || status=1
 fi
 set -e
 # XCTest's "Executed 0 tests" lines are noise here: every test is a Swift Testing test. Close with the count.

@@ -143,6 +143,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics) -> Router<A
     router.addRoutes(ValuationController(services: services).endpoints)
     router.addRoutes(ValyzeLegacyController(priceBook: services.valuation.priceBook).endpoints)
     router.addRoutes(PortalController(auth: auth, consents: consents, service: services.consents).endpoints)
+    router.addRoutes(PageController(services: services, consents: consents).endpoints)
     return router
 }
 

@@ -24,7 +24,7 @@ extension IdentityService {
             authenticationMethods: claims.amr)
     }
 
-    private func isSessionActive(_ sessionID: UUID, userID: UUID, now: Date) async throws -> Bool {
+    func isSessionActive(_ sessionID: UUID, userID: UUID, now: Date) async throws -> Bool {
         if let known = sessionCache.status(of: sessionID, now: now) { return known }
         let session = try await repository.session(id: sessionID)
         let active = session.map { $0.revokedAt == nil && $0.userID == userID } ?? false

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PQCrypto
 
@@ -8,6 +9,8 @@ public final class IdentityService: Sendable {
     let passwordPolicy: PasswordPolicy
     public let tokens: TokenAuthority
     let masterKey: MasterKey
+    /// MACs the browser's session tickets (``IdentityService/webTicket(for:)``).
+    let webTicketKey: SymmetricKey
     public let configuration: IdentityConfiguration
     let sessionCache: SessionStatusCache
     let verifiedTokens = VerifiedTokenCache()
@@ -27,6 +30,7 @@ public final class IdentityService: Sendable {
         self.passwordPolicy = passwordPolicy
         self.tokens = tokens
         self.masterKey = masterKey
+        self.webTicketKey = masterKey.derivedKey(for: "web session ticket")
         self.configuration = configuration
         self.sessionCache = SessionStatusCache(interval: configuration.sessionCheckInterval)
         self.now = now

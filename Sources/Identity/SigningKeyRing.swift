@@ -102,6 +102,25 @@ public final class SigningKeyRing: Sendable {
         }
     }
 
+    /// What the admin pages show of each key: never a private part.
+    public struct KeyStatus: Sendable {
+        public let keyID: String
+        public let algorithm: String
+        public let createdAt: Date
+        public let retiredAt: Date?
+        public let signing: Bool
+    }
+
+    public var keyStatuses: [KeyStatus] {
+        state.withLock { state in
+            state.entries.values.sorted { $0.createdAt > $1.createdAt }.map { entry in
+                KeyStatus(
+                    keyID: entry.keyID, algorithm: entry.algorithm.rawValue, createdAt: entry.createdAt,
+                    retiredAt: entry.retiredAt, signing: entry.keyID == state.signingKeyID)
+            }
+        }
+    }
+
     func signer() throws(IdentityError) -> Entry {
         guard let entry = state.withLock({ state in state.signingKeyID.flatMap { state.entries[$0] } }) else {
             throw .invalidToken("no signing key is loaded")

@@ -1,4 +1,4 @@
-import Crypto
+public import Crypto
 public import Foundation
 
 /// The key-encryption key: an X-Wing (ML-KEM-768 + X25519) key pair whose 32-byte seed comes from
@@ -39,6 +39,14 @@ public struct MasterKey: Sendable {
 
     private static func fingerprint(_ key: XWingMLKEM768X25519.PrivateKey) -> String {
         Hex.encode(SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8))
+    }
+
+    /// A symmetric key for one `purpose`, derived from this key's seed with HKDF-SHA256: the same on
+    /// every replica that holds the master key, and unrelated from one purpose to the next.
+    public func derivedKey(for purpose: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: privateKey.seedRepresentation),
+            info: Data("qspp derived key v1: \(purpose)".utf8), outputByteCount: 32)
     }
 
     /// This key, also able to open what `previous` sealed: the state of every server during a

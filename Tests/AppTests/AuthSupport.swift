@@ -78,3 +78,20 @@ func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, o
         process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     )
 }
+
+/// The current code for `secret`, as an authenticator app (pyotp here, an independent implementation) shows it.
+func totpCode(_ secret: String) throws -> String {
+    let result = try python("totp.py", [secret])
+    #expect(result.status == 0)
+    return result.output
+}
+
+/// A code for a step nobody has used yet: waits for the next 30-second step if this one is spent.
+func freshTOTPCode(_ secret: String, after used: String) async throws -> String {
+    var candidate = try totpCode(secret)
+    while candidate == used {
+        try await Task.sleep(for: .seconds(1))
+        candidate = try totpCode(secret)
+    }
+    return candidate
+}

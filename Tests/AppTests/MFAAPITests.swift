@@ -7,23 +7,6 @@ import Testing
 
 @Suite("MFA API")
 struct MFAAPITests {
-    /// The current code for `secret`, as an authenticator app (pyotp here, an independent implementation) shows it.
-    func code(_ secret: String) throws -> String {
-        let result = try python("totp.py", [secret])
-        #expect(result.status == 0)
-        return result.output
-    }
-
-    /// A code for a step nobody has used yet: waits for the next 30-second step if this one is spent.
-    func freshCode(_ secret: String, after used: String) async throws -> String {
-        var candidate = try code(secret)
-        while candidate == used {
-            try await Task.sleep(for: .seconds(1))
-            candidate = try code(secret)
-        }
-        return candidate
-    }
-
     @Test(arguments: Backend.all)
     func totpIsEnforcedAtLoginAndCodesCannotBeReplayed(backend: Backend) async throws {
         try await withApp(backend) { api in
@@ -35,7 +18,7 @@ struct MFAAPITests {
             try await api.send(.post, "/v1/me/mfa/totp/confirm", json: #"{"code":"000000x"}"#, token: user.accessToken)
                 .expectProblem(.unauthorized)
 
-            let first = try code(secret)
+            let first = try totpCode(secret)
             let confirmed = try await api.send(
                 .post, "/v1/me/mfa/totp/confirm", json: #"{"code":"\#(first)"}"#, token: user.accessToken)
             #expect(confirmed.status == .ok)
@@ -59,7 +42,7 @@ struct MFAAPITests {
                 .post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(mfaToken)","code":"\#(first)"}"#, token: nil
             )
             .expectProblem(.unauthorized)
-            let second = try await freshCode(secret, after: first)
+            let second = try await freshTOTPCode(secret, after: first)
             let completed = try await api.send(
                 .post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(mfaToken)","code":"\#(second)"}"#, token: nil)
             #expect(completed.status == .ok)

@@ -63,7 +63,7 @@ struct ExportController {
         return try await export(subject, encryptTo: nil)
     }
 
-    private func export(
+    func export(
         _ userID: UUID, encryptTo recipient: (ExportEnvelope.Recipient, Data)?
     ) async throws -> Response {
         if let erasedAt = try await services.store.erasure(of: userID.uuidString.lowercased()) {

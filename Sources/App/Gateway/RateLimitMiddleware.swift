@@ -91,16 +91,19 @@ extension RateLimitMiddleware {
         groups = [
             group("login", .address, loginLimit) { method, path in
                 method == .post
-                    && (path == "/v1/auth/login" || path == "/v1/auth/mfa" || path == "/portal/auth/login")
+                    && (path == "/v1/auth/login" || path == "/v1/auth/mfa" || path == "/portal/auth/login"
+                        || path == "/login" || path == "/login/mfa")
             },
             group("consent", .user, limits.consentPerUser) { _, path in
                 path.hasPrefix("/v1/subjects/") && path.contains("/consents") || path.hasPrefix("/consent")
-                    || path.hasPrefix("/portal/consent")
+                    || path.hasPrefix("/portal/consent") || path == "/my/consent"
             },
             // Routes that cost real work per call: signing, archives, valuation.
             group("costly", .user, limits.costlyPerUser) { _, path in
                 path.hasPrefix("/v1/consent-receipts/") || path.hasSuffix("/export") || path.hasPrefix("/valyze/")
                     || path == "/v1/me/valuation" || path.hasPrefix("/v1/admin/ledger/")
+                    || path.hasPrefix("/my/receipts/")
+                    || path == "/my/value" || path.hasPrefix("/admin/ledger/")
             },
         ]
     }

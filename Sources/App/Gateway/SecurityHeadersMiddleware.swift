@@ -24,7 +24,9 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         headers[.crossOriginOpenerPolicy] = "same-origin"
         headers[.crossOriginResourcePolicy] = "same-origin"
         if tls { headers[.strictTransportSecurity] = "max-age=63072000; includeSubDomains" }
-        if request.headers[.authorization] != nil || request.headers[.cookie] != nil {
+        // Public, versioned assets keep their own caching; anything else answered to credentials is private.
+        let publicAsset = headers[.cacheControl]?.hasPrefix("public") ?? false
+        if request.headers[.authorization] != nil || request.headers[.cookie] != nil, !publicAsset {
             headers[.cacheControl] = "no-store"
         }
         response.headers = headers

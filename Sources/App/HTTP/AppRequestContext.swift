@@ -16,6 +16,8 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var requestID = ""
     public var principal: Principal?
+    /// The browser's CSRF token, for the forms a page renders (``WebSessionMiddleware``).
+    var csrfToken = ""
     /// Why a presented token did not identify anyone, for the 401 of a route that needs a caller.
     var authenticationFailure: Problem?
     public let remoteAddress: SocketAddress?

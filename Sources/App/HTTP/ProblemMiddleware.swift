@@ -1,7 +1,7 @@
 import Hummingbird
 import Logging
 
-/// Turns every thrown error into a problem response, so nothing escapes as a bare 500 or leaks its text.
+/// Turns every thrown error into a problem response (an error page for a browser's page request), so nothing escapes as a bare 500 or leaks its text.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -21,6 +21,8 @@ struct ProblemMiddleware: RouterMiddleware {
                 context.logger.error("unhandled error", metadata: ["error.type": "\(type(of: error))"])
                 problem = .internalError
             }
+            // A browser that fails before reaching a page (a rate limit, say) gets an HTML page too.
+            if PortalPages.wantsPage(request) { return try PortalPages.bundled.errorPage(problem, context: context) }
             return try problem.response(from: request, context: context)
         }
     }

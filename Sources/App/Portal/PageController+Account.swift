@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import Identity
+
+/// Registration, sign-in with the MFA step and "remember me", and sign-out.
+extension PageController {
+    func addAccountRoutes(to routes: RouteCollection<AppRequestContext>) {
+        routes.get("/login", use: loginPage)
+        routes.post("/login", use: login)
+        routes.post("/login/mfa", use: completeMFA)
+        routes.get("/register", use: registerPage)
+        routes.post("/register", use: register)
+        routes.post("/logout", use: logout)
+    }
+
+    @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if context.principal != nil { return seeOther("/my/consent") }
+        return pages.render("login", PageFrame(title: "Sign in", context: context, notice: notice(request)).values)
+    }
+
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let form = try await request.form(context: context)
+        let email = form["email"] ?? ""
+        do {
+            try await services.limit(.login, context)
+            let outcome = try await identity.login(
+                email: email, password: form["password"] ?? "", rememberMe: form.isChecked("rememberMe"),
+                client: context.client(request))
+            switch outcome {
+            case .mfaRequired(let challenge):
+                var view = PageFrame(title: "Two-factor authentication", context: context).values
+                view["mfaToken"] = challenge
+                return pages.render("login-mfa", view)
+            case .authenticated(let grant):
+                return try await signedIn(grant)
+            }
+        } catch {
+            let failure = try formFailure(error)
+            var view = PageFrame(title: "Sign in", context: context, error: failure.message).values
+            view["email"] = email
+            return pages.render("login", view, status: failure.status)
+        }
+    }
+
+    @Sendable func completeMFA(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let form = try await request.form(context: context)
+        let challenge = form["mfaToken"] ?? ""
+        do {
+            try await services.limit(.mfa, context)
+            let grant = try await identity.completeMFALogin(
+                challenge: challenge, code: form["code"] ?? "", client: context.client(request))
+            return try await signedIn(grant)
+        } catch {
+            let failure = try formFailure(error)
+            var view = PageFrame(title: "Two-factor authentication", context: context, error: failure.message).values
+            view["mfaToken"] = challenge
+            return pages.render("login-mfa", view, status: failure.status)
+        }
+    }
+
+    @Sendable func registerPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if context.principal != nil { return seeOther("/my/consent") }
+        return pages.render("register", PageFrame(title: "Create an account", context: context).values)
+    }
+
+    @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let form = try await request.form(context: context)
+        let email = form["email"] ?? ""
+        do {
+            try await services.limit(.registration, context)
+            let password = form["password"] ?? ""
+            guard password == form["confirmPassword"] else { throw Problem.invalid("the two passwords differ") }
+            let client = context.client(request)
+            _ = try await identity.register(email: email, password: password, client: client)
+            guard
+                case .authenticated(let grant) = try await identity.login(
+                    email: email, password: password, rememberMe: false, client: client)
+            else { return seeOther("/login") }
+            return try await signedIn(grant)
+        } catch {
+            let failure = try formFailure(error)
+            var view = PageFrame(title: "Create an account", context: context, error: failure.message).values
+            view["email"] = email
+            return pages.render("register", view, status: failure.status)
+        }
+    }
+
+    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let user = context.principal {
+            try await identity.logout(user: user, everywhere: false, client: context.client(request))
+        }
+        return seeOther("/login?done=\(PageNotice.signedOut.rawValue)", cookies: WebCookie.endSession)
+    }
+
+    /// Starts the browser session of a fresh login: the ticket and refresh cookies, then the dashboard.
+    func signedIn(_ grant: TokenGrant) async throws -> Response {
+        let user = try await identity.authenticate(accessToken: grant.accessToken)
+        return seeOther("/my/consent", cookies: WebCookie.session(grant, ticket: try identity.webTicket(for: user)))
+    }
+}

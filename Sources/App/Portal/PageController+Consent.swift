@@ -1,0 +1,92 @@
+import Consent
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The consent dashboard: every purpose under its current notice with a toggle, the browser's Global
+/// Privacy Control signal, and the history of decisions with their signed receipts.
+extension PageController {
+    func addConsentRoutes(to routes: RouteCollection<AppRequestContext>) {
+        routes.get("/my/consent", use: consentPage)
+        routes.post("/my/consent", use: decide)
+        routes.get("/my/receipts/:eventId", use: receipt)
+    }
+
+    /// How many decisions the timeline shows, newest first.
+    static let timelineLength = 100
+
+    @Sendable func consentPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let older = try request.uri.queryParameters.get("older").map { try CursorCoding.decode(String($0)) }
+        return try await renderConsent(request, context, notice: notice(request), older: older)
+    }
+
+    @Sendable func decide(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        var request = request
+        let form = try await request.form(context: context)
+        do {
+            let purpose = try PurposeID(validating: form.required("purpose", label: "The purpose"))
+            guard let decision = form["decision"].flatMap(Decision.init(rawValue:)) else {
+                throw Problem.invalid("the decision must be granted or withdrawn")
+            }
+            _ = try await consents.record(
+                [DecisionRequest(purposeID: purpose, decision: decision, method: .explicit)],
+                for: try SubjectID(validating: user.subjectID), by: user, request: request, context: context,
+                body: ByteBuffer())
+            return done("/my/consent", .consentSaved)
+        } catch {
+            let failure = try formFailure(error)
+            return try await renderConsent(request, context, error: failure.message, status: failure.status)
+        }
+    }
+
+    @Sendable func receipt(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await ProofController(services: services).receipt(request, context: context)
+    }
+
+    private func renderConsent(
+        _ request: Request, _ context: AppRequestContext, notice: String? = nil, error: String? = nil,
+        status: HTTPResponse.Status = .ok, older: HistoryCursor? = nil
+    ) async throws -> Response {
+        let user = try context.requireUser()
+        let subject = try SubjectID(validating: user.subjectID)
+        let purposes = Dictionary(uniqueKeysWithValues: try await services.consents.purposes().map { ($0.id, $0) })
+        let now = Date()
+        let states = try await services.consents.currentState(of: subject).compactMap {
+            state -> [String: Any]? in
+            guard let purpose = purposes[state.purposeID] else { return nil }
+            let notice = purpose.currentNotice(at: now)
+            var view: [String: Any] = [
+                "id": purpose.id.rawValue, "title": purpose.title, "description": purpose.description,
+                "basis": purpose.lawfulBasis.rawValue.replacingOccurrences(of: "_", with: " "),
+                "noticeVersion": notice.version, "granted": state.isGranted, "needsReconsent": state.needsReconsent,
+                "saleOrSharing": purpose.isSaleOrSharing,
+                "toggle": state.isGranted && !state.needsReconsent ? "withdrawn" : "granted",
+                "toggleLabel": state.isGranted && !state.needsReconsent ? "Withdraw" : "Grant",
+            ]
+            if let text = notice.text { view["noticeText"] = text }
+            if let url = notice.url, url.hasPrefix("https://") { view["noticeURL"] = url }
+            if let latest = state.latest { view["since"] = Self.date(latest.recordedAt) }
+            return view
+        }
+        var view = PageFrame(
+            title: "Consent", context: context, section: "/my/consent", notice: notice, error: error
+        ).values
+        view["purposes"] = states
+        view["gpc"] = request.headers[.secGPC] == "1"
+        let history = try await services.consents.history(of: subject, after: older, limit: Self.timelineLength)
+        view["olderPage"] = history.next.map { "/my/consent?older=" + CursorCoding.encode($0) + "#timeline" }
+        view["isOlderPage"] = older != nil
+        view["timeline"] = history.events.map { event -> [String: Any] in
+            [
+                "id": event.id.uuidString.lowercased(), "at": Self.date(event.recordedAt),
+                "purpose": purposes[event.purposeID]?.title ?? event.purposeID.rawValue,
+                "granted": event.decision == .granted, "decision": event.decision.rawValue,
+                "method": event.method.rawValue, "noticeVersion": event.noticeVersion,
+                "sequence": event.ledgerSequence.map(String.init) ?? "",
+            ]
+        }
+        view["hasTimeline"] = !((view["timeline"] as? [Any])?.isEmpty ?? true)
+        return pages.render("consent", view, status: status)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import Identity
+
+/// Security: sessions with a revoke button each, MFA setup with a QR code and recovery codes,
+/// password change and account deletion.
+extension PageController {
+    func addSecurityRoutes(to routes: RouteCollection<AppRequestContext>) {
+        routes.get("/my/security", use: securityPage)
+        routes.post("/my/security/sessions/:sessionId/revoke", use: revokeSession)
+        routes.post("/my/security/mfa", use: beginMFA)
+        routes.post("/my/security/mfa/confirm", use: confirmMFA)
+        routes.post("/my/security/mfa/disable", use: disableMFA)
+        routes.post("/my/security/password", use: changePassword)
+        routes.post("/my/security/delete", use: deleteAccount)
+    }
+
+    @Sendable func securityPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await renderSecurity(context, notice: notice(request))
+    }
+
+    @Sendable func revokeSession(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        guard let id = context.parameters.get("sessionId").flatMap(UUID.init(uuidString:)) else {
+            throw Problem.notFound
+        }
+        try await identity.revokeSession(id, owner: user.userID, by: user, client: context.client(request))
+        if id == user.sessionID { return seeOther("/login", cookies: WebCookie.endSession) }
+        return done("/my/security", .sessionRevoked)
+    }
+
+    @Sendable func beginMFA(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        do {
+            let setup = try await identity.beginTOTPSetup(user: user)
+            return renderMFASetup(context, secret: setup.secret, uri: setup.provisioningURI)
+        } catch {
+            let failure = try formFailure(error)
+            return try await renderSecurity(context, error: failure.message, status: failure.status)
+        }
+    }
+
+    @Sendable func confirmMFA(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        var request = request
+        let form = try await request.form(context: context)
+        do {
+            try await services.limit(.mfa, context)
+            let codes = try await identity.confirmTOTP(
+                user: user, code: form["code"] ?? "", client: context.client(request))
+            var view = PageFrame(title: "Security", context: context, section: "/my/security").values
+            view["recoveryCodes"] = codes
+            return pages.render("mfa-recovery", view)
+        } catch {
+            let failure = try formFailure(error)
+            return try await renderSecurity(
+                context, error: failure.message + " Two-factor authentication is still off; set it up again.",
+                status: failure.status)
+        }
+    }
+
+    @Sendable func disableMFA(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        var request = request
+        let form = try await request.form(context: context)
+        do {
+            try await services.limit(.mfa, context)
+            try await identity.disableMFA(
+                user: user, code: form.optional("code"), password: form.optional("password"),
+                client: context.client(request))
+            return done("/my/security", .mfaDisabled)
+        } catch {
+            let failure = try formFailure(error)
+            return try await renderSecurity(context, error: failure.message, status: failure.status)
+        }
+    }
+
+    @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        var request = request
+        let form = try await request.form(context: context)
+        do {
+            let new = form["newPassword"] ?? ""
+            guard new == form["confirmPassword"] else { throw Problem.invalid("the two new passwords differ") }
+            try await identity.changePassword(
+                user: user, current: form["currentPassword"] ?? "", new: new, client: context.client(request))
+            return done("/my/security", .passwordChanged)
+        } catch {
+            let failure = try formFailure(error)
+            return try await renderSecurity(context, error: failure.message, status: failure.status)
+        }
+    }
+
+    @Sendable func deleteAccount(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        var request = request
+        let form = try await request.form(context: context)
+        do {
+            guard form["confirm"] == "delete" else {
+                throw Problem.invalid("tick the box to confirm that the account is to be deleted")
+            }
+            try await identity.deleteAccount(
+                user: user, password: form["password"] ?? "", client: context.client(request))
+            return seeOther("/login?done=\(PageNotice.accountDeleted.rawValue)", cookies: WebCookie.endSession)
+        } catch {
+            let failure = try formFailure(error)
+            return try await renderSecurity(context, error: failure.message, status: failure.status)
+        }
+    }
+
+    private func renderMFASetup(
+        _ context: AppRequestContext, secret: String, uri: String, error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
+        var view = PageFrame(title: "Security", context: context, section: "/my/security", error: error).values
+        view["secret"] = secret
+        view["qrCode"] = try? QRCode(encoding: uri).svg(label: "QR code for your authenticator app")
+        return pages.render("mfa-setup", view, status: status)
+    }
+
+    private func renderSecurity(
+        _ context: AppRequestContext, notice: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let user = try context.requireUser()
+        guard let account = try await identity.account(id: user.userID) else { throw Problem.notFound }
+        var view = PageFrame(title: "Security", context: context, section: "/my/security", notice: notice, error: error)
+            .values
+        view["mfaEnabled"] = account.mfaEnabled
+        view["recoveryCodesRemaining"] = account.recoveryCodesRemaining
+        view["sessions"] = try await identity.sessions(of: user.userID).sorted { $0.lastUsedAt > $1.lastUsedAt }.map {
+            session -> [String: Any] in
+            [
+                "id": session.id.uuidString.lowercased(), "createdAt": Self.date(session.createdAt),
+                "lastUsedAt": Self.date(session.lastUsedAt), "address": session.client.ipAddress ?? "unknown",
+                "userAgent": session.client.userAgent ?? "unknown", "current": session.id == user.sessionID,
+                "rememberMe": session.rememberMe, "mfa": session.authenticationMethods.contains("otp"),
+            ]
+        }
+        return pages.render("security", view, status: status)
+    }
+}

@@ -1,0 +1,106 @@
+import Consent
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Identity
+
+/// The web portal: pages rendered on the server from the same services the API uses. Every form
+/// posts back here with a CSRF token and answers with a redirect (post/redirect/get), or with the
+/// same page and what went wrong. The pages need no JavaScript.
+struct PageController {
+    let services: AppServices
+    let consents: ConsentController
+    let pages = PortalPages.bundled
+    var identity: IdentityService { services.identity }
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        // Assets need no session, so they are served before the session middleware.
+        routes.get("/assets/:name", use: asset)
+        routes.add(middleware: WebSessionMiddleware(identity: identity, pages: pages))
+        routes.get("/", use: home)
+        addAccountRoutes(to: routes)
+        addConsentRoutes(to: routes)
+        addDataRoutes(to: routes)
+        addValueRoutes(to: routes)
+        addSecurityRoutes(to: routes)
+        addAdminRoutes(to: routes)
+        return routes
+    }
+
+    @Sendable func asset(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let name = context.parameters.get("name"), let asset = pages.assets[name] else { throw Problem.notFound }
+        return Response(
+            status: .ok,
+            headers: [.contentType: asset.contentType, .cacheControl: "public, max-age=31536000, immutable"],
+            body: .init(byteBuffer: asset.bytes))
+    }
+
+    @Sendable func home(_ request: Request, context: AppRequestContext) async throws -> Response {
+        seeOther(context.principal == nil ? "/login" : "/my/consent")
+    }
+
+    // MARK: Helpers shared by the pages
+
+    func seeOther(_ path: String, cookies: [String] = []) -> Response {
+        var response = Response(status: .seeOther, headers: [.location: path])
+        for cookie in cookies { response.headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        return response
+    }
+
+    /// After a successful form: back to the page, with a notice chosen from a fixed list (never text
+    /// taken from the request).
+    func done(_ path: String, _ notice: PageNotice) -> Response {
+        seeOther("\(path)?done=\(notice.rawValue)")
+    }
+
+    func notice(_ request: Request) -> String? {
+        request.uri.queryParameters.get("done").flatMap(PageNotice.init(rawValue:))?.text
+    }
+
+    /// What a failed form shows: the problem's detail (or title), and the status to answer with.
+    /// Failures that are not the person's to fix (an outage, a bug) go on to the error page.
+    func formFailure(_ error: any Error) throws -> (message: String, status: HTTPResponse.Status) {
+        guard let problem = Problem.from(error), problem.status.code < 500 else { throw error }
+        return (problem.detail.map { "\(problem.title): \($0)" } ?? problem.title, problem.status)
+    }
+
+    static func date(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_GB")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "d MMM yyyy, HH:mm 'UTC'"
+        return formatter.string(from: date)
+    }
+}
+
+/// The notices a page may show after a redirect.
+enum PageNotice: String {
+    case signedOut = "signed-out"
+    case consentSaved = "consent-saved"
+    case requestFiled = "request-filed"
+    case profileSaved = "profile-saved"
+    case sessionRevoked = "session-revoked"
+    case passwordChanged = "password-changed"
+    case mfaDisabled = "mfa-disabled"
+    case recordAdded = "record-added"
+    case requestUpdated = "request-updated"
+    case checkpointSigned = "checkpoint-signed"
+    case accountDeleted = "account-deleted"
+
+    var text: String {
+        switch self {
+        case .signedOut: "You are signed out."
+        case .consentSaved: "Your choice is saved. Its signed receipt is in the history below."
+        case .requestFiled: "Your request is filed. Its status and due date are listed below."
+        case .profileSaved: "Your profile is updated, and the change is in the audit record."
+        case .sessionRevoked: "The session is ended."
+        case .passwordChanged: "Your password is changed."
+        case .mfaDisabled: "Two-factor authentication is off."
+        case .recordAdded: "The record is added."
+        case .requestUpdated: "The request is updated."
+        case .checkpointSigned: "A new checkpoint is signed."
+        case .accountDeleted: "Your account is deleted."
+        }
+    }
+}
