@@ -1,14 +1,14 @@
--- wrk script: an authenticated GET of QSPP_BENCH_PATH.
+-- wrk script: an authenticated GET of QSPP_BENCH_PATH, with a bearer token (QSPP_BENCH_TOKEN) or
+-- with a browser's session cookies (QSPP_BENCH_COOKIE).
 local token = os.getenv("QSPP_BENCH_TOKEN")
+local cookie = os.getenv("QSPP_BENCH_COOKIE")
 local path = os.getenv("QSPP_BENCH_PATH")
-local bad = 0
 
 request = function()
+    if cookie and cookie ~= "" then
+        return wrk.format("GET", path, { ["Cookie"] = cookie, ["Accept"] = "text/html" })
+    end
     return wrk.format("GET", path, { ["Authorization"] = "Bearer " .. token })
-end
-
-response = function(status, headers, body)
-    if status ~= 200 then bad = bad + 1 end
 end
 
 done = function(summary, latency, requests)

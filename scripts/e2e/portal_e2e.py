@@ -110,6 +110,26 @@ def sign_in(driver, email, password, secret=None, used=None):
         submit(driver, "form[action='/login/mfa']")
 
 
+def api(path, body, token=None):
+    request = urllib.request.Request(BASE + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    return json.load(urllib.request.urlopen(request))
+
+
+def store_records(email):
+    """An integration stores the person's data records through the API, for the value page."""
+    token = api("/v1/auth/login", {"email": email, "password": PASSWORD})["accessToken"]
+    for category, purpose, attributes in [
+        ("demographics", "analytics", {"age": 41, "gender": "f", "postcode": "10115"}),
+        ("purchase_intent", "analytics", {"product": "bicycle", "budget": 900}),
+        ("health", "marketing", {"condition": "asthma", "since": "2019"}),
+    ]:
+        api("/v1/me/data-records",
+            {"category": category, "purpose": purpose, "attributes": attributes, "source": "e2e"}, token)
+
+
 def main():
     os.makedirs(SHOTS, exist_ok=True)
     driver = browser()
@@ -125,6 +145,8 @@ def main():
         for name in ("__Host-qspp-ticket", "__Host-qspp-refresh", "__Host-qspp-csrf"):
             check(name in cookies and cookies[name]["httpOnly"] and cookies[name]["secure"]
                   and cookies[name]["sameSite"] == "Strict", f"cookie {name}: {cookies.get(name)}")
+
+        store_records(email)
 
         # MFA: read the secret the page shows, answer with pyotp's code, keep the recovery codes.
         driver.get(BASE + "/my/security")
@@ -180,7 +202,12 @@ def main():
             check(archive.read(history).count(b"\n") >= 2, "the export holds both decisions")
         print(f"export holds {len(names)} files")
 
+        driver.get(BASE + "/my/consent")
+        navigating(driver, driver.find_element(By.CSS_SELECTOR, "#purpose-analytics button"))
         driver.get(BASE + "/my/value")
+        check(driver.find_element(By.ID, "value-chart") is not None, "the value chart is drawn")
+        check("no: its purpose is not consented to" in driver.find_element(By.ID, "records").text,
+              "the health record, whose purpose is withdrawn, does not count")
         page(driver, "value")
 
         # Erasure: asked for, confirmed, then verified and carried out by an administrator.

@@ -19,13 +19,10 @@ extension PageController {
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var request = request
-        let form = try await request.form(context: context)
-        let email = form["email"] ?? ""
-        do {
+        try await handlingForm(request, context) { form in
             try await services.limit(.login, context)
             let outcome = try await identity.login(
-                email: email, password: form["password"] ?? "", rememberMe: form.isChecked("rememberMe"),
+                email: form["email"] ?? "", password: form["password"] ?? "", rememberMe: form.isChecked("rememberMe"),
                 client: context.client(request))
             switch outcome {
             case .mfaRequired(let challenge):
@@ -35,28 +32,23 @@ extension PageController {
             case .authenticated(let grant):
                 return try await signedIn(grant)
             }
-        } catch {
-            let failure = try formFailure(error)
-            var view = PageFrame(title: "Sign in", context: context, error: failure.message).values
-            view["email"] = email
-            return pages.render("login", view, status: failure.status)
+        } failing: { form, message, status in
+            var view = PageFrame(title: "Sign in", context: context, error: message).values
+            view["email"] = form["email"] ?? ""
+            return pages.render("login", view, status: status)
         }
     }
 
     @Sendable func completeMFA(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var request = request
-        let form = try await request.form(context: context)
-        let challenge = form["mfaToken"] ?? ""
-        do {
+        try await handlingForm(request, context) { form in
             try await services.limit(.mfa, context)
             let grant = try await identity.completeMFALogin(
-                challenge: challenge, code: form["code"] ?? "", client: context.client(request))
+                challenge: form["mfaToken"] ?? "", code: form["code"] ?? "", client: context.client(request))
             return try await signedIn(grant)
-        } catch {
-            let failure = try formFailure(error)
-            var view = PageFrame(title: "Two-factor authentication", context: context, error: failure.message).values
-            view["mfaToken"] = challenge
-            return pages.render("login-mfa", view, status: failure.status)
+        } failing: { form, message, status in
+            var view = PageFrame(title: "Two-factor authentication", context: context, error: message).values
+            view["mfaToken"] = form["mfaToken"] ?? ""
+            return pages.render("login-mfa", view, status: status)
         }
     }
 
@@ -66,11 +58,9 @@ extension PageController {
     }
 
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var request = request
-        let form = try await request.form(context: context)
-        let email = form["email"] ?? ""
-        do {
+        try await handlingForm(request, context) { form in
             try await services.limit(.registration, context)
+            let email = form["email"] ?? ""
             let password = form["password"] ?? ""
             guard password == form["confirmPassword"] else { throw Problem.invalid("the two passwords differ") }
             let client = context.client(request)
@@ -80,11 +70,10 @@ extension PageController {
                     email: email, password: password, rememberMe: false, client: client)
             else { return seeOther("/login") }
             return try await signedIn(grant)
-        } catch {
-            let failure = try formFailure(error)
-            var view = PageFrame(title: "Create an account", context: context, error: failure.message).values
-            view["email"] = email
-            return pages.render("register", view, status: failure.status)
+        } failing: { form, message, status in
+            var view = PageFrame(title: "Create an account", context: context, error: message).values
+            view["email"] = form["email"] ?? ""
+            return pages.render("register", view, status: status)
         }
     }
 

@@ -74,16 +74,13 @@ extension PageController {
 
     @Sendable func verifyRequest(_ request: Request, context: AppRequestContext) async throws -> Response {
         let staff = try context.requireStaff()
-        var request = request
-        let form = try await request.form(context: context)
-        do {
+        return try await handlingForm(request, context) { form in
             let note = try form.required("verification", label: "How the person's identity was verified")
             _ = try await services.privacy.transition(
                 try Self.requestID(context), to: .verified, by: staff.userID, reason: "identity verified: " + note)
             return done("/admin", .requestUpdated)
-        } catch {
-            let failure = try formFailure(error)
-            return try await renderQueue(context, error: failure.message, status: failure.status)
+        } failing: { _, message, status in
+            return try await renderQueue(context, error: message, status: status)
         }
     }
 
@@ -111,16 +108,13 @@ extension PageController {
 
     @Sendable func rejectRequest(_ request: Request, context: AppRequestContext) async throws -> Response {
         let staff = try context.requireStaff()
-        var request = request
-        let form = try await request.form(context: context)
-        do {
+        return try await handlingForm(request, context) { form in
             let reason = try form.required("reason", label: "The reason for rejecting")
             _ = try await services.privacy.transition(
                 try Self.requestID(context), to: .rejected, by: staff.userID, reason: reason)
             return done("/admin", .requestUpdated)
-        } catch {
-            let failure = try formFailure(error)
-            return try await renderQueue(context, error: failure.message, status: failure.status)
+        } failing: { _, message, status in
+            return try await renderQueue(context, error: message, status: status)
         }
     }
 
@@ -166,9 +160,7 @@ extension PageController {
 
     @Sendable func createPurpose(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
-        var request = request
-        let form = try await request.form(context: context)
-        do {
+        return try await handlingForm(request, context) { form in
             guard let basis = form["lawfulBasis"].flatMap(LawfulBasis.init(rawValue:)) else {
                 throw Problem.invalid("choose the lawful basis")
             }
@@ -180,24 +172,20 @@ extension PageController {
                     isSaleOrSharing: form.isChecked("saleOrSharing"), lawfulBasis: basis,
                     noticeText: form.optional("noticeText"), noticeURL: form.optional("noticeURL"), effectiveAt: nil))
             return done("/admin/purposes", .requestUpdated)
-        } catch {
-            let failure = try formFailure(error)
-            return try await renderPurposes(context, error: failure.message, status: failure.status)
+        } failing: { _, message, status in
+            return try await renderPurposes(context, error: message, status: status)
         }
     }
 
     @Sendable func publishNotice(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
-        var request = request
-        let form = try await request.form(context: context)
-        do {
+        return try await handlingForm(request, context) { form in
             let id = try PurposeID(validating: context.parameters.get("purposeId") ?? "")
             _ = try await services.consents.publishNotice(
                 for: id, text: form.optional("noticeText"), url: form.optional("noticeURL"), effectiveAt: nil)
             return done("/admin/purposes", .requestUpdated)
-        } catch {
-            let failure = try formFailure(error)
-            return try await renderPurposes(context, error: failure.message, status: failure.status)
+        } failing: { _, message, status in
+            return try await renderPurposes(context, error: message, status: status)
         }
     }
 

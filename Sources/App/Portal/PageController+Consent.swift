@@ -22,9 +22,7 @@ extension PageController {
 
     @Sendable func decide(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        var request = request
-        let form = try await request.form(context: context)
-        do {
+        return try await handlingForm(request, context) { form in
             let purpose = try PurposeID(validating: form.required("purpose", label: "The purpose"))
             guard let decision = form["decision"].flatMap(Decision.init(rawValue:)) else {
                 throw Problem.invalid("the decision must be granted or withdrawn")
@@ -34,9 +32,8 @@ extension PageController {
                 for: try SubjectID(validating: user.subjectID), by: user, request: request, context: context,
                 body: ByteBuffer())
             return done("/my/consent", .consentSaved)
-        } catch {
-            let failure = try formFailure(error)
-            return try await renderConsent(request, context, error: failure.message, status: failure.status)
+        } failing: { _, message, status in
+            return try await renderConsent(request, context, error: message, status: status)
         }
     }
 

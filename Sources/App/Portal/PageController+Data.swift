@@ -31,9 +31,7 @@ extension PageController {
 
     @Sendable func fileRequest(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        var request = request
-        let form = try await request.form(context: context)
-        do {
+        return try await handlingForm(request, context) { form in
             guard let kind = form["kind"].flatMap(RequestKind.init(rawValue:)) else {
                 throw Problem.invalid("choose the kind of request")
             }
@@ -45,25 +43,21 @@ extension PageController {
             }
             _ = try await services.privacy.file(kind, for: user.userID, by: user.userID)
             return done("/my/data", .requestFiled)
-        } catch {
-            let failure = try formFailure(error)
-            return try await renderData(context, error: failure.message, status: failure.status)
+        } failing: { _, message, status in
+            return try await renderData(context, error: message, status: status)
         }
     }
 
     @Sendable func rectify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        var request = request
-        let form = try await request.form(context: context)
-        do {
+        return try await handlingForm(request, context) { form in
             if try await services.restrictions.isRestricted(user.subjectID) { throw Problem.processingRestricted }
             _ = try await identity.rectify(
                 user.userID, email: form.optional("email"), displayName: form.optional("displayName"),
                 by: user.userID, client: context.client(request))
             return done("/my/data", .profileSaved)
-        } catch {
-            let failure = try formFailure(error)
-            return try await renderData(context, error: failure.message, status: failure.status)
+        } failing: { _, message, status in
+            return try await renderData(context, error: message, status: status)
         }
     }
 

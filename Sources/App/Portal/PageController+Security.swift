@@ -42,69 +42,57 @@ extension PageController {
 
     @Sendable func confirmMFA(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        var request = request
-        let form = try await request.form(context: context)
-        do {
+        return try await handlingForm(request, context) { form in
             try await services.limit(.mfa, context)
             let codes = try await identity.confirmTOTP(
                 user: user, code: form["code"] ?? "", client: context.client(request))
             var view = PageFrame(title: "Security", context: context, section: "/my/security").values
             view["recoveryCodes"] = codes
             return pages.render("mfa-recovery", view)
-        } catch {
-            let failure = try formFailure(error)
+        } failing: { _, message, status in
             return try await renderSecurity(
-                context, error: failure.message + " Two-factor authentication is still off; set it up again.",
-                status: failure.status)
+                context, error: message + " Two-factor authentication is still off; set it up again.",
+                status: status)
         }
     }
 
     @Sendable func disableMFA(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        var request = request
-        let form = try await request.form(context: context)
-        do {
+        return try await handlingForm(request, context) { form in
             try await services.limit(.mfa, context)
             try await identity.disableMFA(
                 user: user, code: form.optional("code"), password: form.optional("password"),
                 client: context.client(request))
             return done("/my/security", .mfaDisabled)
-        } catch {
-            let failure = try formFailure(error)
-            return try await renderSecurity(context, error: failure.message, status: failure.status)
+        } failing: { _, message, status in
+            return try await renderSecurity(context, error: message, status: status)
         }
     }
 
     @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        var request = request
-        let form = try await request.form(context: context)
-        do {
+        return try await handlingForm(request, context) { form in
             let new = form["newPassword"] ?? ""
             guard new == form["confirmPassword"] else { throw Problem.invalid("the two new passwords differ") }
             try await identity.changePassword(
                 user: user, current: form["currentPassword"] ?? "", new: new, client: context.client(request))
             return done("/my/security", .passwordChanged)
-        } catch {
-            let failure = try formFailure(error)
-            return try await renderSecurity(context, error: failure.message, status: failure.status)
+        } failing: { _, message, status in
+            return try await renderSecurity(context, error: message, status: status)
         }
     }
 
     @Sendable func deleteAccount(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        var request = request
-        let form = try await request.form(context: context)
-        do {
+        return try await handlingForm(request, context) { form in
             guard form["confirm"] == "delete" else {
                 throw Problem.invalid("tick the box to confirm that the account is to be deleted")
             }
             try await identity.deleteAccount(
                 user: user, password: form["password"] ?? "", client: context.client(request))
             return seeOther("/login?done=\(PageNotice.accountDeleted.rawValue)", cookies: WebCookie.endSession)
-        } catch {
-            let failure = try formFailure(error)
-            return try await renderSecurity(context, error: failure.message, status: failure.status)
+        } failing: { _, message, status in
+            return try await renderSecurity(context, error: message, status: status)
         }
     }
 

@@ -58,6 +58,23 @@ struct PageController {
         request.uri.queryParameters.get("done").flatMap(PageNotice.init(rawValue:))?.text
     }
 
+    /// Reads a posted form and runs `action`. A failure the person can fix renders `failing` with its
+    /// form, message and status (the same page again, saying what was wrong); any other goes on to the
+    /// error page.
+    func handlingForm(
+        _ request: Request, _ context: AppRequestContext, _ action: (FormFields) async throws -> Response,
+        failing: (_ form: FormFields, _ message: String, _ status: HTTPResponse.Status) async throws -> Response
+    ) async throws -> Response {
+        var request = request
+        let form = try await request.form(context: context)
+        do {
+            return try await action(form)
+        } catch {
+            let failure = try formFailure(error)
+            return try await failing(form, failure.message, failure.status)
+        }
+    }
+
     /// What a failed form shows: the problem's detail (or title), and the status to answer with.
     /// Failures that are not the person's to fix (an outage, a bug) go on to the error page.
     func formFailure(_ error: any Error) throws -> (message: String, status: HTTPResponse.Status) {
