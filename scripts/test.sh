@@ -45,6 +45,9 @@ status=${PIPESTATUS[0]}
 if [ $# -eq 0 ]; then
     scripts/fuzz-api.sh 25 || status=1
     scripts/e2e-portal.sh || status=1
+    # The deployment files, and the shipped binary built as the Dockerfile builds it.
+    python3 scripts/check-deploy.py || status=1
+    scripts/check-static.sh || status=1
 fi
 set -e
 # XCTest's "Executed 0 tests" lines are noise here: every test is a Swift Testing test. Close with the count.
