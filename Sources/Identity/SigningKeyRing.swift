@@ -31,6 +31,8 @@ public final class SigningKeyRing: Sendable {
     /// have not yet reloaded the ring.
     private let retention: TimeInterval
     private let state = Mutex(State())
+    /// When a token named a key this ring did not know, and the ring was reloaded for it.
+    private let lastReloadForUnknownKey = Mutex(Date.distantPast)
 
     public init(
         algorithm: SigningAlgorithm, repository: any IdentityRepository, masterKey: MasterKey, retention: TimeInterval
@@ -126,6 +128,24 @@ public final class SigningKeyRing: Sendable {
             throw .invalidToken("no signing key is loaded")
         }
         return entry
+    }
+
+    /// Reloads the ring because a token named a key it does not know: another replica may have just
+    /// created or rotated one. At most once a second, so tokens with made-up key ids cannot turn into a
+    /// flood of database reads. Returns whether it reloaded.
+    func reloadForUnknownKey(now: Date = Date()) async -> Bool {
+        let due = lastReloadForUnknownKey.withLock { last in
+            guard now.timeIntervalSince(last) >= 1 else { return false }
+            last = now
+            return true
+        }
+        guard due else { return false }
+        do {
+            try await load(now: now)
+            return true
+        } catch {
+            return false
+        }
     }
 
     func entry(keyID: String) -> Entry? {

@@ -71,7 +71,14 @@ public struct TokenAuthority: Sendable {
     }
 
     private func verify<Claims: JWTPayload>(_ token: String, type: String) async throws(IdentityError) -> Claims {
-        let entry = try keyRing.entry(forCompact: token, type: type)
+        let entry: SigningKeyRing.Entry
+        do {
+            entry = try keyRing.entry(forCompact: token, type: type)
+        } catch {
+            // Another replica may have created or rotated a key since this one last loaded the ring.
+            guard await keyRing.reloadForUnknownKey() else { throw error }
+            entry = try keyRing.entry(forCompact: token, type: type)
+        }
         guard keyRing.acceptsTokens(from: entry) else { throw .invalidToken("the token's key is not known") }
         do {
             return try await entry.collection.verify(token, as: Claims.self)

@@ -82,12 +82,16 @@ struct PageController {
         return (problem.detail.map { "\(problem.title): \($0)" } ?? problem.title, problem.status)
     }
 
+    /// "26 Nov 2026, 00:37 UTC". Written out by hand: a DateFormatter per call cost more than the
+    /// rest of the dashboard, and one shared formatter is not safe across threads.
     static func date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_GB")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "d MMM yyyy, HH:mm 'UTC'"
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func twoDigits(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_mday) \(months[Int(parts.tm_mon)]) \(1900 + parts.tm_year), "
+            + "\(twoDigits(parts.tm_hour)):\(twoDigits(parts.tm_min)) UTC"
     }
 }
 

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# A replicated cluster on one machine, under faults: nginx (Debian's) balancing three `qspp serve`
+# replicas on loopback that share one throwaway PostgreSQL. Under a steady load of consent decisions
+# and logins (scripts/cluster/load.py) it kills a replica with SIGKILL, restarts it, restarts all three
+# in turn with SIGTERM, and restarts PostgreSQL. Then it checks every acknowledged write against the
+# database (none lost, none stored twice, replays answer the original) and reports the error rate
+# during each fault and when its last error came (scripts/cluster/verify.py).
+# Usage: scripts/cluster.sh [seconds per phase, default 5]
+# QSPP_BINARY names the qspp to run (default: a release build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/setup.sh
+source scripts/lib/postgres.sh
+phase_seconds=${1:-5}
+qspp_find_pg_bin || { qspp_apt_install postgresql; qspp_find_pg_bin; }
+[ -x /usr/sbin/nginx ] || qspp_apt_install nginx-light
+binary=${QSPP_BINARY:-$(qspp_release_binary)}
+workdir=$(mktemp -d)
+pids=(0 0 0)
+nginx_pid=0
+load_pid=0
+cleanup() {
+    for pid in "${pids[@]}" "$nginx_pid" "$load_pid"; do [ "$pid" -gt 0 ] && kill -KILL "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    [ -n "${CLUSTER_DIR:-}" ] && qspp_pg_stop "$CLUSTER_DIR"
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+qspp_pg_start CLUSTER
+lb_port=$(qspp_free_port 19600)
+# Every replica must name the same issuer, the public address: the default is each one's own.
+export QSPP_TOKEN_ISSUER="http://127.0.0.1:$lb_port" QSPP_DATABASE_URL=$CLUSTER_URL QSPP_MASTER_KEY=$("$binary" keys new-master-key) QSPP_LOG_LEVEL=warning \
+    QSPP_TRUSTED_PROXIES=127.0.0.1/32 QSPP_LOGIN_RATE_LIMIT=100000000 QSPP_REGISTER_RATE_LIMIT=100000000 \
+    QSPP_RATE_LIMIT_GLOBAL=100000000 QSPP_RATE_LIMIT_CONSENT=100000000 QSPP_RATE_LIMIT_COSTLY=100000000 \
+    QSPP_MIGRATE_ON_START=false
+"$binary" migrate >/dev/null
+ports=()
+for i in 0 1 2; do ports+=("$(qspp_free_port $((19500 + i * 20)))"); done
+
+start_replica() {
+    local i=$1
+    "$binary" serve --port "${ports[$i]}" >>"$workdir/replica-$i.log" 2>&1 &
+    pids[$i]=$!
+    until curl -fsS "http://127.0.0.1:${ports[$i]}/ready" >/dev/null 2>&1; do sleep 0.05; done
+}
+for i in 0 1 2; do start_replica "$i"; done
+
+# SIGTERM, then up to 30 s to drain and exit; a replica still running then is killed and reported.
+stop_gracefully() {
+    local i=$1 waited
+    kill -TERM "${pids[$i]}"
+    for waited in $(seq 300); do
+        kill -0 "${pids[$i]}" 2>/dev/null || { wait "${pids[$i]}" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    echo "replica $((i + 1)) did not stop within 30 s of SIGTERM; killed" >&2
+    kill -KILL "${pids[$i]}"; wait "${pids[$i]}" 2>/dev/null || true
+    return 1
+}
+
+# nginx with the deployment's server block, its upstream pointed at the three loopback replicas.
+mkdir -p "$workdir/nginx/logs" "$workdir/nginx/tmp"
+{
+    [ "$(id -u)" -eq 0 ] && echo "user root;"
+    echo "pid $workdir/nginx/nginx.pid; error_log $workdir/nginx/logs/error.log warn; worker_processes 1;"
+    echo "events { worker_connections 1024; }"
+    echo "http { access_log off; client_body_temp_path $workdir/nginx/tmp; proxy_temp_path $workdir/nginx/tmp;"
+    sed -e "/server qspp-[0-9]/d" -e "s/listen 8080;/listen 127.0.0.1:$lb_port;/" \
+        -e "s|upstream qspp {|upstream qspp {\n    server 127.0.0.1:${ports[0]} max_fails=1 fail_timeout=5s;\n    server 127.0.0.1:${ports[1]} max_fails=1 fail_timeout=5s;\n    server 127.0.0.1:${ports[2]} max_fails=1 fail_timeout=5s;|" \
+        deploy/nginx/qspp.conf
+    echo "}"
+} >"$workdir/nginx/nginx.conf"
+/usr/sbin/nginx -p "$workdir/nginx" -c "$workdir/nginx/nginx.conf" -g 'daemon off;' &
+nginx_pid=$!
+base="http://127.0.0.1:$lb_port"
+until curl -fsS "$base/ready" >/dev/null 2>&1; do sleep 0.05; done
+
+phases="$workdir/phases"
+phase() { echo "$(date +%s.%N) $1" >>"$phases"; echo "phase: $1" >&2; }
+python3 scripts/cluster/load.py "$base" "$workdir/stop" "$workdir/load.json" &
+load_pid=$!
+sleep 2  # the load registers its users first
+phase "steady"
+sleep "$phase_seconds"
+phase "SIGKILL replica 1"
+kill -KILL "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+sleep "$phase_seconds"
+phase "restart replica 1"
+start_replica 0
+sleep "$phase_seconds"
+phase "rolling SIGTERM restart"
+slow_stops=0
+for i in 0 1 2; do
+    stop_gracefully "$i" || slow_stops=$((slow_stops + 1))
+    start_replica "$i"
+done
+sleep "$phase_seconds"
+phase "restart PostgreSQL"
+qspp_as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w restart \
+    -o "-p $CLUSTER_PORT -k $CLUSTER_DIR -c listen_addresses=127.0.0.1 -c max_connections=200" >/dev/null
+sleep "$phase_seconds"
+phase "steady again"
+sleep "$phase_seconds"
+touch "$workdir/stop"
+wait "$load_pid"
+load_pid=0
+
+"$PG_BIN/psql" "$CLUSTER_URL" -At -F '|' -c "SELECT id, subject_id FROM consent_events" >"$workdir/events"
+status=0
+python3 scripts/cluster/verify.py "$workdir/load.json" "$phases" "$workdir/events" "$base" || status=1
+if [ "$slow_stops" -gt 0 ]; then
+    echo "$slow_stops of 3 replicas did not stop gracefully within 30 s of SIGTERM" >&2
+    status=1
+fi
+exit "$status"
