@@ -11,10 +11,11 @@ qspp_build_dependencies
 image=$(mktemp -d)
 scripts/build-static.sh "$image/bin"
 port=$(qspp_free_port 19380)
+# exec: the server is this background job itself, so the trap stops the server, not a subshell.
 (cd "$image" && QSPP_DATABASE_URL="sqlite:$image/data/qspp.sqlite" QSPP_LOG_LEVEL=warning \
-    bin/qspp serve --port "$port" >"$image/server.log" 2>&1) &
+    exec bin/qspp serve --port "$port" >"$image/server.log" 2>&1) &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$image"' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$image"' EXIT
 mkdir -p "$image/data"
 for _ in $(seq 200); do curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$port/ready" >/dev/null
