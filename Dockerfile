@@ -10,6 +10,8 @@ RUN apt-get update \
 WORKDIR /src
 COPY Package.swift ./
 COPY Sources Sources
+# The manifest names the test targets too; SwiftPM refuses a manifest whose target folders are missing.
+COPY Tests Tests
 COPY scripts scripts
 RUN scripts/build-static.sh /out
 

@@ -83,6 +83,11 @@ check("scripts/build-static.sh /out" in runs, "Dockerfile: must build with scrip
 check(re.search(r"^FROM swift:6\.3", dockerfile, re.M) is not None, "Dockerfile: builds on the official Swift image")
 check(re.search(r"^USER 10001", dockerfile, re.M) is not None, "Dockerfile: runs as a non-root user")
 check("HEALTHCHECK" in dockerfile, "Dockerfile: has a HEALTHCHECK")
+# The build stage needs everything the manifest names, or SwiftPM refuses the package.
+copied = set(re.findall(r"^COPY (?!--from)(\S+)", dockerfile, re.M))
+ignored = set((root / ".dockerignore").read_text().split())
+for needed in ("Package.swift", "Sources", "Tests", "scripts"):
+    check(needed in copied and needed not in ignored, f"Dockerfile: the build stage needs {needed}")
 check("scripts/check-static.sh" in (root / "scripts/test.sh").read_text()
       and "scripts/build-static.sh" in (root / "scripts/check-static.sh").read_text(),
       "the test command must run scripts/build-static.sh (through check-static.sh), as the Dockerfile does")
