@@ -93,13 +93,9 @@ struct WebSessionMiddleware: RouterMiddleware {
     /// this stops another site from posting a form on the person's behalf.
     private func checkCSRF(_ request: inout Request, _ context: Context) async throws {
         let form = try await request.form(context: context)
-        let presented = Array((form["csrf"] ?? "").utf8)
-        let expected = Array(context.csrfToken.utf8)
-        var difference = UInt8(presented.count == expected.count ? 0 : 1)
-        for (index, byte) in expected.enumerated() {
-            difference |= byte ^ (index < presented.count ? presented[index] : 0)
-        }
-        guard difference == 0, request.cookies[WebCookie.csrf]?.value == context.csrfToken else {
+        guard ConstantTime.equal(Array((form["csrf"] ?? "").utf8), Array(context.csrfToken.utf8)),
+            request.cookies[WebCookie.csrf]?.value == context.csrfToken
+        else {
             throw Problem(
                 .forbidden, "csrf", "Form expired",
                 detail: "the form's security token did not match; reload the page and try again")
