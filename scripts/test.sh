@@ -3,7 +3,8 @@
 # PostgreSQL 15 cluster that this script starts and removes. Installs what it needs first if missing:
 # PostgreSQL, libargon2-dev, zbar-tools, chromium and chromium-driver from apt, and the test-only pyotp,
 # dilithium-py, pyDVL, schemathesis, selenium and axe-selenium-python from PyPI. Without arguments it
-# ends by fuzzing the API from its OpenAPI document and driving the portal in a real browser.
+# ends by fuzzing the API from its OpenAPI document, driving the portal in a real browser, checking the
+# deployment files and the static binary, and running a three-replica cluster under faults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -51,6 +52,8 @@ if [ $# -eq 0 ]; then
     # The deployment files, and the shipped binary built as the Dockerfile builds it.
     python3 scripts/check-deploy.py || status=1
     scripts/check-static.sh || status=1
+    # Three replicas of that binary behind nginx on one PostgreSQL, under faults: nothing acknowledged lost.
+    QSPP_BINARY=.build/static/qspp scripts/cluster.sh 3 || status=1
 fi
 set -e
 # XCTest's "Executed 0 tests" lines are noise here: every test is a Swift Testing test. Close with the count.

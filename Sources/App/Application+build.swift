@@ -57,7 +57,9 @@ public struct AppServices: Sendable {
                 repository: store.ledger, signer: RingCheckpointSigner(ring: keyRing, repository: store.identity),
                 issuer: configuration.issuer),
             restrictions: restrictions, valuation: valuation, receipts: receipts,
-            rateLimiter: RateLimiter(repository: store.identity), configuration: configuration, metrics: metrics)
+            rateLimiter: RateLimiter(
+                repository: store.identity, blindingKey: masterKey.derivedKey(for: "rate limit keys")),
+            configuration: configuration, metrics: metrics)
     }
 
     /// Migrates (when configured) and loads the signing keys, creating the first one if needed.
@@ -122,9 +124,9 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics) -> Router<A
         CORSMiddleware(origins: configuration.corsOrigins)
         ProblemMiddleware()
         APIVersionMiddleware()
-        GlobalRateLimitMiddleware(configuration: configuration)
+        GlobalRateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count)
         TokenAuthMiddleware(identity: services.identity)
-        RateLimitMiddleware(configuration: configuration)
+        RateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count)
     }
     let consents = ConsentController(
         service: services.consents, restrictions: services.restrictions, metrics: metrics)

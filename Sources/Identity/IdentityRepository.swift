@@ -45,8 +45,9 @@ public protocol IdentityRepository: Sendable {
         key: String, _ decide: @escaping @Sendable (LoginThrottleState?) -> (LoginThrottleState, LoginThrottleDecision)
     ) async throws -> LoginThrottleDecision
     func clearLoginThrottle(key: String) async throws
-    /// Counts one hit against `key` in the fixed window starting at `windowStart`, and returns the count.
-    func countRateLimitHit(key: String, windowStart: Int64) async throws -> Int
+    /// Counts `hits` against `key` in the fixed window starting at `windowStart` (a new window starts
+    /// from zero), atomically, and returns the window's count including them.
+    func countRateLimitHits(key: String, windowStart: Int64, hits: Int) async throws -> Int
 
     /// Deletes what can no longer matter: refresh tokens past their expiry, attempt counters whose
     /// window and lock-out are both over, and rate-limit windows that ended before `now`. Returns the

@@ -76,19 +76,37 @@ struct GatewayTests {
         }
     }
 
-    @Test("buckets refill at their rate, and memory stays capped however many keys arrive")
-    func bucketsAreBounded() {
-        let now = Mutex(0.0)
-        let buckets = TokenBuckets(limit: 2, window: 60, maximumKeys: 1_000) { now.withLock { $0 } }
-        #expect(buckets.take("a").allowed)
-        #expect(buckets.take("a").allowed)
-        let refused = buckets.take("a")
-        #expect(!refused.allowed && refused.retryAfter == 30)
-        now.withLock { $0 = 30 }
-        #expect(buckets.take("a").allowed)
-        #expect(!buckets.take("a").allowed)
-        for key in 0..<200_000 { _ = buckets.take("attacker-\(key)") }
-        #expect(buckets.count <= 1_000)
+    @Test("replicas sharing one counter admit exactly the limit per window, and memory stays capped")
+    func sharedQuotaHoldsAcrossReplicas() async throws {
+        let now = Mutex(600.0)
+        let counts = Mutex([String: Int]())
+        let calls = Mutex(0)
+        let counter: SharedQuota.Counter = { key, windowStart, hits in
+            calls.withLock { $0 += 1 }
+            return counts.withLock { counts in
+                counts["\(key)@\(windowStart)", default: 0] += hits
+                return counts["\(key)@\(windowStart)"]!
+            }
+        }
+        let replicas = (0..<3).map { _ in
+            SharedQuota(limit: 40, window: 60, maximumKeys: 1_000, counter: counter) { now.withLock { $0 } }
+        }
+        #expect(replicas[0].block == 2)
+        var admitted = 0
+        for request in 0..<120 where await replicas[request % 3].take("a").allowed { admitted += 1 }
+        // Leases never overshoot; unspent ones (at most the largest lease per replica) are the only shortfall.
+        #expect((40 - 3 * 2)...40 ~= admitted)
+        #expect(calls.withLock { $0 } < 40, "leases grow, so the database is not asked per request")
+        // Once a replica has heard that the window is spent, it stops asking.
+        let asked = calls.withLock { $0 }
+        for request in 0..<150 { #expect(await !replicas[request % 3].take("a").allowed) }
+        #expect(calls.withLock { $0 } <= asked + 3)
+        let refused = await replicas[1].take("a")
+        #expect(!refused.allowed && refused.retryAfter == 60)
+        now.withLock { $0 = 660 }
+        #expect(await replicas[2].take("a").allowed)
+        for key in 0..<5_000 { _ = await replicas[0].take("attacker-\(key)") }
+        #expect(replicas[0].count <= 1_000)
     }
 
     @Test("CORS: listed origins get credentials; others get nothing; preflights are answered or refused")

@@ -141,11 +141,14 @@ struct IdentityRepositoryConformanceTests {
             let repository = store.identity
             let key = "login:198.51.100.\(Int.random(in: 1...250))-\(UUID())"
             let counts = try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<12 { group.addTask { try await repository.countRateLimitHit(key: key, windowStart: 60) } }
+                for _ in 0..<12 {
+                    group.addTask { try await repository.countRateLimitHits(key: key, windowStart: 60, hits: 1) }
+                }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(counts.sorted() == Array(1...12))
-            #expect(try await repository.countRateLimitHit(key: key, windowStart: 120) == 1)
+            #expect(try await repository.countRateLimitHits(key: key, windowStart: 60, hits: 5) == 17)
+            #expect(try await repository.countRateLimitHits(key: key, windowStart: 120, hits: 3) == 3)
         }
     }
 
@@ -216,8 +219,8 @@ struct IdentityRepositoryConformanceTests {
             }
             _ = try await repository.updateLoginThrottle(key: fresh) { policy.claim($0, now: now) }
             let oldWindow = "login:198.51.100.7-\(UUID())"
-            _ = try await repository.countRateLimitHit(
-                key: oldWindow, windowStart: Int64(now.timeIntervalSince1970) - 7200)
+            _ = try await repository.countRateLimitHits(
+                key: oldWindow, windowStart: Int64(now.timeIntervalSince1970) - 7200, hits: 1)
 
             #expect(try await repository.purgeExpired(now: now, throttleWindow: policy.window) >= 3)
             // The expired token is gone; the live one still exchanges.
@@ -239,7 +242,8 @@ struct IdentityRepositoryConformanceTests {
                 return policy.claim(state, now: now)
             }
             #expect(
-                try await repository.countRateLimitHit(key: oldWindow, windowStart: Int64(now.timeIntervalSince1970))
+                try await repository.countRateLimitHits(
+                    key: oldWindow, windowStart: Int64(now.timeIntervalSince1970), hits: 1)
                     == 1)
         }
     }

@@ -2,14 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// The gateway's rate limits per route group: a token bucket per client address (logins) or per
+/// The gateway's rate limits per route group: a per-minute quota per client address (logins) or per
 /// authenticated user (everything else), with limits from configuration; ``GlobalRateLimitMiddleware``
 /// adds one per address for every request. Over a limit the answer is 429 with `Retry-After` and the IETF httpapi
 /// draft's `RateLimit-Policy` and `RateLimit` headers; answers within a group's limit carry those
-/// headers too, so clients can pace themselves.
-///
-/// Buckets live in each process: with N replicas a client can get up to N times a limit. Logins are
-/// also limited in the database (`QSPP_LOGIN_RATE_LIMIT`), which holds across replicas.
+/// headers too, so clients can pace themselves. The quotas are counted in the database
+/// (``SharedQuota``), so a limit holds however many replicas share the load.
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -18,10 +16,22 @@ struct RateLimitMiddleware: RouterMiddleware {
     struct Group: Sendable {
         let name: String
         let scope: Scope
-        let buckets: TokenBuckets
+        let quota: SharedQuota
         let matches: @Sendable (HTTPRequest.Method, String) -> Bool
 
-        var policy: String { "\"\(name)\";q=\(buckets.limit);w=\(Int(buckets.window))" }
+        var policy: String { "\"\(name)\";q=\(quota.limit);w=\(quota.window)" }
+
+        init(
+            name: String, scope: Scope, limit: Int, counter: @escaping SharedQuota.Counter,
+            matches: @escaping @Sendable (HTTPRequest.Method, String) -> Bool
+        ) {
+            self.name = name
+            self.scope = scope
+            self.matches = matches
+            quota = SharedQuota(limit: limit) { key, windowStart, hits in
+                try await counter("gateway:\(name):\(key)", windowStart, hits)
+            }
+        }
     }
 
     let groups: [Group]
@@ -36,7 +46,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         }
         // Per-user groups count anonymous callers by address.
         let key = group.scope == .user ? context.principal.map { "u:" + $0.subjectID } ?? "a:" + address : address
-        let decision = group.buckets.take(key)
+        let decision = await group.quota.take(key)
         guard decision.allowed else { throw Self.refusal(group, decision) }
         var response = try await next(request, context)
         response.headers[.rateLimitPolicy] = group.policy
@@ -44,11 +54,11 @@ struct RateLimitMiddleware: RouterMiddleware {
         return response
     }
 
-    static func refusal(_ group: Group, _ decision: TokenBuckets.Decision) -> Problem {
+    static func refusal(_ group: Group, _ decision: SharedQuota.Decision) -> Problem {
         var problem = Problem(
             .tooManyRequests, "too-many-requests", "Too many requests",
             detail:
-                "the \(group.name) limit is \(group.buckets.limit) per \(Int(group.buckets.window)) s per \(group.scope.rawValue)"
+                "the \(group.name) limit is \(group.quota.limit) per \(group.quota.window) s per \(group.scope.rawValue)"
         )
         problem.headers[.retryAfter] = String(decision.retryAfter)
         problem.headers[.rateLimitPolicy] = group.policy
@@ -62,16 +72,16 @@ struct GlobalRateLimitMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let global: RateLimitMiddleware.Group
 
-    init(configuration: AppConfiguration) {
+    init(configuration: AppConfiguration, counter: @escaping SharedQuota.Counter) {
         global = .init(
-            name: "global", scope: .address, buckets: TokenBuckets(limit: configuration.rateLimits.globalPerAddress),
+            name: "global", scope: .address, limit: configuration.rateLimits.globalPerAddress, counter: counter,
             matches: { _, _ in true })
     }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        let decision = global.buckets.take(context.clientAddress)
+        let decision = await global.quota.take(context.clientAddress)
         guard decision.allowed else { throw RateLimitMiddleware.refusal(global, decision) }
         return try await next(request, context)
     }
@@ -79,14 +89,14 @@ struct GlobalRateLimitMiddleware: RouterMiddleware {
 
 extension RateLimitMiddleware {
     /// The groups the configuration defines, in the order they are matched.
-    init(configuration: AppConfiguration) {
+    init(configuration: AppConfiguration, counter: @escaping SharedQuota.Counter) {
         let limits = configuration.rateLimits
         let loginLimit = configuration.loginRateLimit
         func group(
             _ name: String, _ scope: Scope, _ limit: Int,
             _ matches: @escaping @Sendable (HTTPRequest.Method, String) -> Bool
         ) -> Group {
-            Group(name: name, scope: scope, buckets: TokenBuckets(limit: limit), matches: matches)
+            Group(name: name, scope: scope, limit: limit, counter: counter, matches: matches)
         }
         groups = [
             group("login", .address, loginLimit) { method, path in

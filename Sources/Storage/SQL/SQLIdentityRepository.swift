@@ -337,17 +337,17 @@ struct SQLIdentityRepository: IdentityRepository {
         _ = try await database.write("DELETE FROM login_throttle WHERE key = $1", [.text(key)])
     }
 
-    func countRateLimitHit(key: String, windowStart: Int64) async throws -> Int {
+    func countRateLimitHits(key: String, windowStart: Int64, hits: Int) async throws -> Int {
         Int(
             try await database.write(
                 """
-                INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
+                INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, $3)
                 ON CONFLICT (key) DO UPDATE SET
                     hits = CASE WHEN rate_limits.window_start = excluded.window_start
-                        THEN rate_limits.hits + 1 ELSE 1 END,
+                        THEN rate_limits.hits + excluded.hits ELSE excluded.hits END,
                     window_start = excluded.window_start
                 RETURNING hits
-                """, [.text(key), .integer(windowStart)]
+                """, [.text(key), .integer(windowStart), .integer(Int64(hits))]
             ).first?.integer(0) ?? 0)
     }
 
