@@ -20,7 +20,7 @@ import uuid
 BASE, STOP_FILE, OUTPUT = sys.argv[1:4]
 PASSWORD = "cluster load passphrase"
 lock = threading.Lock()
-attempts = []  # (time, kind, ok)
+attempts = []  # (time, kind, ok, what went wrong)
 acknowledged = []
 
 
@@ -32,9 +32,15 @@ def call(method, path, body=None, headers=None, timeout=10):
         return response.status, dict(response.headers), json.loads(response.read() or b"null")
 
 
-def record(kind, ok):
+def record(kind, ok, error=None):
+    if isinstance(error, urllib.error.HTTPError):
+        error = str(error.code)
+    elif isinstance(error, urllib.error.URLError):
+        error = type(error.reason).__name__
+    elif error is not None:
+        error = type(error).__name__
     with lock:
-        attempts.append((time.time(), kind, ok))
+        attempts.append((time.time(), kind, ok, error))
 
 
 def stopping():
@@ -71,7 +77,7 @@ def writer(users, purposes, seed):
             except (urllib.error.URLError, OSError, TimeoutError, ValueError) as error:
                 if isinstance(error, urllib.error.HTTPError) and error.code < 500 and error.code != 429:
                     raise
-                record("write", False)
+                record("write", False, error)
                 time.sleep(0.1 + rng.random() * 0.2)
 
 
@@ -81,8 +87,8 @@ def logger_in(users, seed):
         try:
             call("POST", "/v1/auth/login", {"email": rng.choice(users)["email"], "password": PASSWORD})
             record("login", True)
-        except (urllib.error.URLError, OSError, TimeoutError, ValueError):
-            record("login", False)
+        except (urllib.error.URLError, OSError, TimeoutError, ValueError) as error:
+            record("login", False, error)
         time.sleep(0.05)
 
 

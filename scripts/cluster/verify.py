@@ -29,7 +29,7 @@ extra = sum(per_subject[s] for s in load["subjects"]) - len(acknowledged)
 print(f"events written but never acknowledged (the client gave up or the answer was lost): {extra}")
 
 ends = [start for start, _ in phases[1:]] + [float("inf")]
-print(f"{'phase':<28} {'writes':>7} {'errors':>7} {'rate':>7} {'logins':>7} {'errors':>7} {'last error':>11}")
+print(f"{'phase':<28} {'writes':>7} {'errors':>7} {'rate':>7} {'logins':>7} {'errors':>7} {'last error':>11}  what went wrong")
 for (start, name), end in zip(phases, ends):
     window = [a for a in load["attempts"] if start <= a[0] < end]
     stats = {}
@@ -42,7 +42,9 @@ for (start, name), end in zip(phases, ends):
     writes, write_errors = stats["write"]
     logins, login_errors = stats["login"]
     rate = (write_errors + login_errors) / max(1, writes + logins)
-    print(f"{name:<28} {writes:>7} {write_errors:>7} {rate:>7.1%} {logins:>7} {login_errors:>7} {last:>11}")
+    kinds = collections.Counter(a[3] for a in window if not a[2])
+    what = ", ".join(f"{kind} ×{count}" for kind, count in kinds.most_common())
+    print(f"{name:<28} {writes:>7} {write_errors:>7} {rate:>7.1%} {logins:>7} {login_errors:>7} {last:>11}  {what}")
 
 # A replay of a sample of acknowledged keys must answer the original event and write nothing.
 replay_mismatches = 0
