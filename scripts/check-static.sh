@@ -13,6 +13,7 @@ rm -rf .build/static
 scripts/build-static.sh .build/static
 image=$(mktemp -d)
 cp -r .build/static "$image/bin"
+bin_unstripped="$(swift build -c release --static-swift-stdlib --product qspp --show-bin-path)/qspp"
 port=$(qspp_free_port 19380)
 started=$(date +%s%N)
 # exec: the server is this background job itself, so the trap stops the server, not a subshell.
@@ -28,4 +29,10 @@ curl -fsS "http://127.0.0.1:$port/login" | grep -q '<h1>Sign in</h1>'
 bytes=$(stat -c %s "$image/bin/qspp")
 echo "static binary: $bytes bytes ($(awk "BEGIN{printf \"%.1f\", $bytes/1048576}") MiB) stripped;" \
     "shared libraries: $(ldd "$image/bin/qspp" | awk '{print $1}' | sed 's/\.so.*//' | sort | tr '\n' ' ')"
+# What a registry stores and sends is the gzip-compressed layer; ICU's data is the part that cannot go
+# while swift-crypto, jwt-kit, ZIPFoundation and others import all of Foundation.
+icu=$(nm -S "$bin_unstripped" 2>/dev/null | awk '$4 ~ /^icudt[0-9]+_dat$/ {print $2}' | head -n 1)
+[ -n "$icu" ] && icu=$((16#$icu))
+echo "gzip-compressed (as an image layer is stored): $(gzip -6 -c "$image/bin/qspp" | wc -c) bytes;" \
+    "ICU data inside: ${icu:-unknown} bytes"
 echo "cold start to ready on an empty store (migrations and a new signing key included): $ready_ms ms"
