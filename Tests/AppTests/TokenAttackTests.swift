@@ -132,8 +132,15 @@ struct TokenAttackTests {
             #expect(
                 try await api.send(.get, "/v1/me", token: nil, headers: [.authorization: "Basic abc"]).status
                     == .unauthorized)
-            // And the genuine token still works after all that.
+            #expect(
+                try await api.send(.get, "/v1/me", token: nil, headers: [.authorization: "Bearer"]).status
+                    == .unauthorized)
+            // And the genuine token still works after all that, under any spelling of the scheme.
             #expect(try await api.send(.get, "/v1/me", token: user.accessToken).status == .ok)
+            #expect(
+                try await api.send(
+                    .get, "/v1/me", token: nil, headers: [.authorization: "bEaReR \(user.accessToken)"]
+                ).status == .ok)
         }
     }
 
