@@ -18,8 +18,8 @@ current=$(qspp_release_binary)
 worktree=.build-gateway-base/tree
 rm -rf "$worktree" && git worktree prune
 git worktree add --detach --force "$worktree" "$base" >/dev/null
-swift build -c release --product qspp --package-path "$worktree" --scratch-path .build-gateway-base/build >&2
-baseline=$(swift build -c release --package-path "$worktree" --scratch-path .build-gateway-base/build --show-bin-path)/qspp
+swift build -c release --static-swift-stdlib --product qspp --package-path "$worktree" --scratch-path .build-gateway-base/build >&2
+baseline=$(swift build -c release --static-swift-stdlib --package-path "$worktree" --scratch-path .build-gateway-base/build --show-bin-path)/qspp
 
 workdir=$(mktemp -d)
 pids=()

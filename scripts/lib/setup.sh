@@ -34,9 +34,11 @@ qspp_bench_tools() {
     command -v curl >/dev/null || qspp_apt_install curl
 }
 
-# Builds the release binary (progress on standard error) and prints its path.
+# Builds the release binary (progress on standard error) and prints its path: the shipped static
+# build, so that benchmarks measure what ships and share one build with scripts/check-static.sh
+# (a plain `-c release` build in the same folder would rebuild everything each time they alternate).
 qspp_release_binary() {
     qspp_build_dependencies
-    swift build -c release --product qspp >&2
-    echo "$(swift build -c release --show-bin-path)/qspp"
+    scripts/build-static.sh .build/static
+    echo "$PWD/.build/static/qspp"
 }
