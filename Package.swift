@@ -30,9 +30,17 @@ let package = Package(
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // OTLP over HTTP only: the gRPC exporter would add grpc-swift to every build.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         .systemLibrary(name: "CArgon2", providers: [.apt(["libargon2-dev"])]),
+        .target(
+            name: "Telemetry",
+            dependencies: [.product(name: "Tracing", package: "swift-distributed-tracing")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PQCrypto",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -41,7 +49,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "PQCrypto", "CArgon2",
+                "PQCrypto", "CArgon2", "Telemetry",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
@@ -67,7 +75,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Consent", "Identity", "PQCrypto", "Privacy", "Valuation",
+                "Consent", "Identity", "PQCrypto", "Privacy", "Valuation", "Telemetry",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -79,8 +87,10 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "Consent", "Identity", "PQCrypto", "Privacy", "Storage",
+                "Consent", "Identity", "PQCrypto", "Privacy", "Storage", "Telemetry",
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -105,6 +115,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -119,6 +119,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics) -> Router<A
     let configuration = services.configuration
     router.addMiddleware {
         RequestObservationMiddleware(metrics: metrics)
+        if configuration.tracing { RequestTracingMiddleware() }
         ClientAddressMiddleware(resolver: ClientAddressResolver(trusted: configuration.trustedProxies))
         SecurityHeadersMiddleware(tls: configuration.tlsCertificateFile != nil)
         CORSMiddleware(origins: configuration.corsOrigins)

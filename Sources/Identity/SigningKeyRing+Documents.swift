@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import Telemetry
 
 /// Signed statements that must stay checkable long after any token has expired: consent receipts
 /// and ledger checkpoints. They are compact JWS with the token keys, so the one public JWKS verifies
@@ -10,7 +11,9 @@ extension SigningKeyRing {
         var header = JWTHeader()
         header.typ = type
         header.kid = signer.keyID
-        return try await signer.collection.sign(SignedDocument(body: body), header: header)
+        return try await Traced.run("crypto.sign", ["crypto.algorithm": signer.algorithm.rawValue]) {
+            try await signer.collection.sign(SignedDocument(body: body), header: header)
+        }
     }
 }
 

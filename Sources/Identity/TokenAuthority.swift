@@ -1,6 +1,7 @@
 import Foundation
 import JWTKit
 import PQCrypto
+import Telemetry
 
 /// Issues and checks the JWTs QSPP hands out. Verification is deliberately narrower than jwt-kit's:
 /// the header must name the configured algorithm, the expected `typ` and a key of the ring, so
@@ -67,7 +68,9 @@ public struct TokenAuthority: Sendable {
         var header = JWTHeader()
         header.typ = type
         header.kid = signer.keyID
-        return try await signer.collection.sign(claims, header: header)
+        return try await Traced.run("crypto.sign", ["crypto.algorithm": signer.algorithm.rawValue]) {
+            try await signer.collection.sign(claims, header: header)
+        }
     }
 
     private func verify<Claims: JWTPayload>(_ token: String, type: String) async throws(IdentityError) -> Claims {
@@ -80,12 +83,15 @@ public struct TokenAuthority: Sendable {
             entry = try keyRing.entry(forCompact: token, type: type)
         }
         guard keyRing.acceptsTokens(from: entry) else { throw .invalidToken("the token's key is not known") }
-        do {
-            return try await entry.collection.verify(token, as: Claims.self)
-        } catch let error as JWTError where error.errorType == .claimVerificationFailure {
-            throw .invalidToken("the token has expired or is not yet valid")
-        } catch {
-            throw .invalidToken("the token's signature is not valid")
+        return try await Traced.run("crypto.verify", ["crypto.algorithm": entry.algorithm.rawValue]) {
+            () async throws(IdentityError) -> Claims in
+            do {
+                return try await entry.collection.verify(token, as: Claims.self)
+            } catch let error as JWTError where error.errorType == .claimVerificationFailure {
+                throw .invalidToken("the token has expired or is not yet valid")
+            } catch {
+                throw .invalidToken("the token's signature is not valid")
+            }
         }
     }
 }

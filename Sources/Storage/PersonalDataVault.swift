@@ -2,6 +2,7 @@ import Crypto
 public import Foundation
 public import PQCrypto
 import Synchronization
+import Telemetry
 
 /// Encrypts personal data fields under per-subject data keys (AES-256-GCM). The keys form a
 /// hierarchy whose root never reaches the database:
@@ -107,8 +108,10 @@ public final class PersonalDataVault: Sendable {
     /// Seals `value` for `subject`; the returned row, if any, must be stored with the write.
     func seal(_ value: String?, subject: String, field: String) throws -> (sealed: String?, newKey: KeyRow?) {
         guard let value else { return (nil, nil) }
-        let writing = try writingKey(for: subject)
-        return (try writing.key.seal(value, context: Self.context(subject, field)), writing.pendingRow)
+        return try Traced.run("crypto.seal", ["crypto.algorithm": "AES-256-GCM"]) {
+            let writing = try writingKey(for: subject)
+            return (try writing.key.seal(value, context: Self.context(subject, field)), writing.pendingRow)
+        }
     }
 
     /// Marks keys as stored once a write carrying their rows has committed.
@@ -129,8 +132,10 @@ public final class PersonalDataVault: Sendable {
     func open(_ text: String?, subject: String, field: String) async throws -> String? {
         guard let text else { return nil }
         guard DataKey.isSealed(text) else { return text }
-        guard let keyID = DataKey.keyID(of: text), let key = try await readingKey(keyID) else { return nil }
-        return try key.open(text, context: Self.context(subject, field))
+        return try await Traced.run("crypto.open", ["crypto.algorithm": "AES-256-GCM"]) {
+            guard let keyID = DataKey.keyID(of: text), let key = try await readingKey(keyID) else { return nil }
+            return try key.open(text, context: Self.context(subject, field))
+        }
     }
 
     /// Forgets every cached key of `subject` in this process (erasure does this on the replica that
@@ -217,7 +222,10 @@ public final class PersonalDataVault: Sendable {
     private func openedWrapping(_ id: UUID) async throws -> DataKey {
         if let key = state.withLock({ $0.openedWrapping[id] }) { return key }
         guard let sealed = try await fetchWrapping(id) else { throw StorageError.corrupted("wrapping key") }
-        let key = try DataKey(id: id, material: try masterKey.open(sealed, context: Self.wrappingContext(id)))
+        let material = try Traced.run("crypto.unwrap", ["crypto.algorithm": "X-Wing (ML-KEM-768 + X25519)"]) {
+            try masterKey.open(sealed, context: Self.wrappingContext(id))
+        }
+        let key = try DataKey(id: id, material: material)
         state.withLock { $0.openedWrapping[id] = key }
         return key
     }

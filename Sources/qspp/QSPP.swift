@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 
 @main
 struct QSPP: AsyncParsableCommand {
@@ -75,8 +76,14 @@ struct Serve: AsyncParsableCommand {
                 "address": "\(configuration.host):\(configuration.port)",
                 "database": "\(configuration.databaseURL)",
             ])
+        let tracing = try TracingSetup.start(configuration)
         let app = try await buildApplication(configuration: configuration, logger: logger, metrics: metrics)
-        try await app.runService()
+        // The exporter is listed first so that it stops last, after the server's final spans.
+        try await ServiceGroup(
+            configuration: .init(
+                services: (tracing.map { [$0] } ?? []) + [app], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
+        ).run()
     }
 }
 

@@ -40,7 +40,7 @@ struct ConfigurationTests {
         ("QSPP_TOKEN_ALGORITHM", "HS256"), ("QSPP_ARGON2_MEMORY_KIB", "1024"), ("QSPP_ACCESS_TOKEN_TTL", "0"),
         ("QSPP_TRUSTED_PROXIES", "10.0.0.0/33"), ("QSPP_TRUSTED_PROXIES", "proxy.local"),
         ("QSPP_CORS_ORIGINS", "https://app.example.com/path"), ("QSPP_RATE_LIMIT_GLOBAL", "0"),
-        ("QSPP_PRICE_BOOK", "/nonexistent/prices.json"), ("QSPP_VALUATION_THREADS", "0"),
+        ("QSPP_PRICE_BOOK", "/nonexistent/prices.json"), ("QSPP_VALUATION_THREADS", "0"), ("QSPP_TRACING", "jaeger"),
     ])
     func invalidValuesNameTheirKey(key: String, value: String) async throws {
         do {

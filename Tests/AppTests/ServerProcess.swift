@@ -24,7 +24,7 @@ final class ServerProcess: Sendable {
         return root.appendingPathComponent(".build/debug/qspp").path
     }
 
-    init(databaseURL: String, port: Int? = nil) throws {
+    init(databaseURL: String, port: Int? = nil, environment extra: [String: String] = [:]) throws {
         self.port = try port ?? freePort()
         self.logPath = temporaryPath("qspp-server", extension: "log")
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -37,6 +37,7 @@ final class ServerProcess: Sendable {
         environment["QSPP_MASTER_KEY"] = testMasterKey
         environment["QSPP_LOG_LEVEL"] = "warning"
         for limit in ["GLOBAL", "CONSENT", "COSTLY"] { environment["QSPP_RATE_LIMIT_\(limit)"] = "100000000" }
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         process.standardOutput = log
         process.standardError = log

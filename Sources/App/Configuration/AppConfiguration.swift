@@ -54,6 +54,8 @@ public struct AppConfiguration: Sendable {
     var trustedProxies: [IPNetwork] = []
     /// Origins that may call the API from a browser (`*` for any, without credentials).
     public var corsOrigins: [String] = []
+    /// OpenTelemetry spans by OTLP/HTTP (``TracingSetup``); off by default.
+    public var tracing = false
     /// Threads a valuation job may use: by default half the cores, so requests keep the rest.
     public var valuationThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
 
@@ -111,6 +113,7 @@ public struct AppConfiguration: Sendable {
         case valuationThreads = "QSPP_VALUATION_THREADS"
         case valuationMaxValidation = "QSPP_VALUATION_MAX_VALIDATION_POINTS"
         case valuationMaxMonteCarlo = "QSPP_VALUATION_MAX_MONTE_CARLO_RECORDS"
+        case tracing = "QSPP_TRACING"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.
@@ -251,6 +254,13 @@ public struct AppConfiguration: Sendable {
             .valuationMaxValidation, atLeast: 1, current: valuationLimits.maximumValidationPoints)
         valuationLimits.maximumMonteCarloRecords = try number(
             .valuationMaxMonteCarlo, atLeast: 2, current: valuationLimits.maximumMonteCarloRecords)
+        if let text = value(.tracing) {
+            switch text.lowercased() {
+            case "off": self.tracing = false
+            case "otlp": self.tracing = true
+            default: throw InvalidValue(key: .tracing, reason: "must be off or otlp, got '\(text)'")
+            }
+        }
         if let text = value(.migrateOnStart) {
             switch text.lowercased() {
             case "true", "1", "yes": self.migrateOnStart = true

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Privacy
+import Telemetry
 
 struct PostgresConsentRepository: ConsentRepository {
     let client: PostgresClient
@@ -28,9 +29,13 @@ struct PostgresConsentRepository: ConsentRepository {
         """
 
     /// Runs one database call under the request deadline, with driver errors translated.
-    private func run<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
-        try await withDeadline(PostgresStore.requestDeadline) { [client] in
-            do { return try await body(client) } catch { throw PostgresErrors.translate(error) }
+    private func run<T: Sendable>(
+        _ operation: String = #function, _ body: @escaping @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
+        try await Traced.run("db.consent." + operation, kind: .client, ["db.system.name": "postgresql"]) {
+            try await withDeadline(PostgresStore.requestDeadline) { [client] in
+                do { return try await body(client) } catch { throw PostgresErrors.translate(error) }
+            }
         }
     }
 
@@ -119,7 +124,10 @@ struct PostgresConsentRepository: ConsentRepository {
     // MARK: Events
 
     func append(_ events: [ConsentEvent], claim: IdempotencyClaim?) async throws -> AppendOutcome {
-        try await appends.submit(try AppendUnit(events: events, claim: claim, vault: vault))
+        // The span covers the wait for the group commit that carries these events.
+        try await Traced.run("db.consent.append", kind: .client, ["db.system.name": "postgresql"]) {
+            try await appends.submit(try AppendUnit(events: events, claim: claim, vault: vault))
+        }
     }
 
     /// One group commit: claims first, then every new event in a single multi-row insert.

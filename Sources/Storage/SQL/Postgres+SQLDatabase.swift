@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Privacy
+import Telemetry
 
 /// PostgreSQL behind the shared SQL repositories, with the request deadline and error translation
 /// every PostgreSQL call gets.
@@ -16,17 +17,25 @@ struct PostgresSQLDatabase: SQLDatabase {
     }
 
     func select(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-        try await run { [logger] client in
-            try await Self.collect(try await client.query(Self.query(sql, binds), logger: logger))
+        try await Traced.run("db.query", kind: .client, Self.spanAttributes(sql)) {
+            try await run { [logger] client in
+                try await Self.collect(try await client.query(Self.query(sql, binds), logger: logger))
+            }
         }
     }
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await run { [logger] client in
-            try await client.withTransaction(logger: logger) { connection in
-                try await body(Executor(connection: connection, logger: logger))
+        try await Traced.run("db.transaction", kind: .client, ["db.system.name": "postgresql"]) {
+            try await run { [logger] client in
+                try await client.withTransaction(logger: logger) { connection in
+                    try await body(Executor(connection: connection, logger: logger))
+                }
             }
         }
+    }
+
+    static func spanAttributes(_ sql: String) -> KeyValuePairs<String, String> {
+        ["db.system.name": "postgresql", "db.query.text": sql]
     }
 
     func write(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
@@ -49,20 +58,24 @@ struct PostgresSQLDatabase: SQLDatabase {
         var lockRowsClause: String { "FOR UPDATE" }
         func appendLedger(_ records: [LedgerRecord]) async throws -> [Int64] {
             guard !records.isEmpty else { return [] }
-            var bindings = PostgresBindings(capacity: 2)
-            bindings.append(records.map(\.reference))
-            bindings.append(records.map { ByteBuffer(bytes: $0.content) })
-            let rows = try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: "SELECT entry_seq FROM ledger_append($1, $2) ORDER BY entry_ord", binds: bindings),
-                logger: logger)
-            var sequences: [Int64] = []
-            for try await sequence in rows.decode(Int64.self) { sequences.append(sequence) }
-            return sequences
+            return try await Traced.run("db.ledger.append", kind: .client, ["db.system.name": "postgresql"]) {
+                var bindings = PostgresBindings(capacity: 2)
+                bindings.append(records.map(\.reference))
+                bindings.append(records.map { ByteBuffer(bytes: $0.content) })
+                let rows = try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "SELECT entry_seq FROM ledger_append($1, $2) ORDER BY entry_ord", binds: bindings),
+                    logger: logger)
+                var sequences: [Int64] = []
+                for try await sequence in rows.decode(Int64.self) { sequences.append(sequence) }
+                return sequences
+            }
         }
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-            try await PostgresSQLDatabase.collect(
-                try await connection.query(PostgresSQLDatabase.query(sql, binds), logger: logger))
+            try await Traced.run("db.query", kind: .client, PostgresSQLDatabase.spanAttributes(sql)) {
+                try await PostgresSQLDatabase.collect(
+                    try await connection.query(PostgresSQLDatabase.query(sql, binds), logger: logger))
+            }
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Privacy
 import SQLiteNIO
+import Telemetry
 
 extension SQLiteDatabaseFile: SQLDatabase {
     var lockRowsClause: String { "" }
@@ -10,11 +11,19 @@ extension SQLiteDatabaseFile: SQLDatabase {
     }
 
     func select(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-        try await read(Self.positional(sql), binds.map(Self.sqliteData)).map(Self.row)
+        try await Traced.run("db.query", kind: .client, Self.spanAttributes(sql)) {
+            try await read(Self.positional(sql), binds.map(Self.sqliteData)).map(Self.row)
+        }
     }
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await write { connection in try await body(Executor(connection: connection)) }
+        try await Traced.run("db.transaction", kind: .client, ["db.system.name": "sqlite"]) {
+            try await write { connection in try await body(Executor(connection: connection)) }
+        }
+    }
+
+    static func spanAttributes(_ sql: String) -> KeyValuePairs<String, String> {
+        ["db.system.name": "sqlite", "db.query.text": sql]
     }
 
     func write(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
@@ -32,8 +41,11 @@ extension SQLiteDatabaseFile: SQLDatabase {
             try await LedgerWriter.append(records, self)
         }
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-            try await connection.query(SQLiteDatabaseFile.positional(sql), binds.map(SQLiteDatabaseFile.sqliteData))
-                .map(SQLiteDatabaseFile.row)
+            try await Traced.run("db.query", kind: .client, SQLiteDatabaseFile.spanAttributes(sql)) {
+                try await connection.query(
+                    SQLiteDatabaseFile.positional(sql), binds.map(SQLiteDatabaseFile.sqliteData)
+                ).map(SQLiteDatabaseFile.row)
+            }
         }
     }
 

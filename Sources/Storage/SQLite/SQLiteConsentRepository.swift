@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Privacy
 import SQLiteNIO
+import Telemetry
 
 struct SQLiteConsentRepository: ConsentRepository {
     let database: SQLiteDatabaseFile
@@ -107,7 +108,10 @@ struct SQLiteConsentRepository: ConsentRepository {
     // MARK: Events
 
     func append(_ events: [ConsentEvent], claim: IdempotencyClaim?) async throws -> AppendOutcome {
-        try await appends.submit(try AppendUnit(events: events, claim: claim, vault: vault))
+        // The span covers the wait for the group commit that carries these events.
+        try await Traced.run("db.consent.append", kind: .client, ["db.system.name": "sqlite"]) {
+            try await appends.submit(try AppendUnit(events: events, claim: claim, vault: vault))
+        }
     }
 
     private static func flush(
