@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 source scripts/lib/postgres.sh
 source scripts/lib/admin.sh
+source scripts/lib/cluster.sh
 duration=${1:-10}
 rounds=${2:-3}
 connections=32
@@ -33,11 +34,7 @@ trap cleanup EXIT
 
 qspp_pg_start SCALE
 lb_port=$(qspp_free_port 19700)
-export QSPP_TOKEN_ISSUER="http://127.0.0.1:$lb_port" QSPP_DATABASE_URL=$SCALE_URL \
-    QSPP_MASTER_KEY=$("$binary" keys new-master-key) QSPP_LOG_LEVEL=warning QSPP_TRUSTED_PROXIES=127.0.0.1/32 \
-    QSPP_LOGIN_RATE_LIMIT=100000000 QSPP_REGISTER_RATE_LIMIT=100000000 QSPP_RATE_LIMIT_GLOBAL=100000000 \
-    QSPP_RATE_LIMIT_CONSENT=100000000 QSPP_RATE_LIMIT_COSTLY=100000000 QSPP_MIGRATE_ON_START=false
-"$binary" migrate >/dev/null
+qspp_replica_env "$binary" "$SCALE_URL" "http://127.0.0.1:$lb_port"
 ports=()
 for i in 0 1 2; do
     ports+=("$(qspp_free_port $((19720 + i * 20)))")
@@ -48,24 +45,6 @@ for i in 0 1 2; do until curl -fsS "http://127.0.0.1:${ports[$i]}/ready" >/dev/n
 QSPP_BENCH_TOKEN=$(qspp_admin_token "$binary" "${ports[0]}")
 export QSPP_BENCH_TOKEN QSPP_BENCH_SUBJECTS=1000000 QSPP_BENCH_PATH=/v1/me
 
-# nginx with the deployment's server block, balancing the first $1 replicas.
-start_nginx() {
-    local count=$1 i servers=""
-    for ((i = 0; i < count; i++)); do servers+="\n    server 127.0.0.1:${ports[$i]} max_fails=3 fail_timeout=2s;"; done
-    mkdir -p "$workdir/nginx/logs" "$workdir/nginx/tmp"
-    {
-        [ "$(id -u)" -eq 0 ] && echo "user root;"
-        echo "pid $workdir/nginx/nginx.pid; error_log $workdir/nginx/logs/error.log warn; worker_processes auto;"
-        echo "events { worker_connections 4096; }"
-        echo "http { access_log off; client_body_temp_path $workdir/nginx/tmp; proxy_temp_path $workdir/nginx/tmp;"
-        sed -e "/server qspp-[0-9]/d" -e "s/listen 8080;/listen 127.0.0.1:$lb_port;/" \
-            -e "s|upstream qspp {|upstream qspp {$servers|" deploy/nginx/qspp.conf
-        echo "}"
-    } >"$workdir/nginx/nginx.conf"
-    /usr/sbin/nginx -p "$workdir/nginx" -c "$workdir/nginx/nginx.conf" -g 'daemon off;' &
-    nginx_pid=$!
-    until curl -fsS "http://127.0.0.1:$lb_port/ready" >/dev/null 2>&1; do sleep 0.02; done
-}
 stop_nginx() {
     kill -TERM "$nginx_pid"
     wait "$nginx_pid" 2>/dev/null || true
@@ -107,7 +86,7 @@ for round in $(seq "$rounds"); do
         [ "$workload" = read ] && script=scripts/bench/auth-get.lua
         run direct "$workload" "$script" "http://127.0.0.1:${ports[0]}"
         for count in 1 2 3; do
-            start_nginx "$count"
+            qspp_nginx_start "$workdir/nginx" "$lb_port" "${ports[@]:0:$count}"
             run "nginx-$count" "$workload" "$script" "http://127.0.0.1:$lb_port"
             stop_nginx
         done

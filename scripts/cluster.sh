@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 source scripts/lib/postgres.sh
+source scripts/lib/cluster.sh
 phase_seconds=${1:-5}
 qspp_find_pg_bin || { qspp_apt_install postgresql; qspp_find_pg_bin; }
 [ -x /usr/sbin/nginx ] || qspp_apt_install nginx-light
@@ -20,7 +21,6 @@ pids=(0 0 0)
 nginx_pid=0
 load_pid=0
 cleanup() {
-    # TERM for nginx: its master then stops the workers, which SIGKILL would orphan, holding our stdout.
     [ "$nginx_pid" -gt 0 ] && kill -TERM "$nginx_pid" 2>/dev/null || true
     for pid in "${pids[@]}" "$load_pid"; do [ "$pid" -gt 0 ] && kill -KILL "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
@@ -31,12 +31,7 @@ trap cleanup EXIT
 
 qspp_pg_start CLUSTER
 lb_port=$(qspp_free_port 19600)
-# Every replica must name the same issuer, the public address: the default is each one's own.
-export QSPP_TOKEN_ISSUER="http://127.0.0.1:$lb_port" QSPP_DATABASE_URL=$CLUSTER_URL QSPP_MASTER_KEY=$("$binary" keys new-master-key) QSPP_LOG_LEVEL=warning \
-    QSPP_TRUSTED_PROXIES=127.0.0.1/32 QSPP_LOGIN_RATE_LIMIT=100000000 QSPP_REGISTER_RATE_LIMIT=100000000 \
-    QSPP_RATE_LIMIT_GLOBAL=100000000 QSPP_RATE_LIMIT_CONSENT=100000000 QSPP_RATE_LIMIT_COSTLY=100000000 \
-    QSPP_MIGRATE_ON_START=false
-"$binary" migrate >/dev/null
+qspp_replica_env "$binary" "$CLUSTER_URL" "http://127.0.0.1:$lb_port"
 ports=()
 for i in 0 1 2; do ports+=("$(qspp_free_port $((19500 + i * 20)))"); done
 
@@ -61,22 +56,8 @@ stop_gracefully() {
     return 1
 }
 
-# nginx with the deployment's server block, its upstream pointed at the three loopback replicas.
-mkdir -p "$workdir/nginx/logs" "$workdir/nginx/tmp"
-{
-    [ "$(id -u)" -eq 0 ] && echo "user root;"
-    echo "pid $workdir/nginx/nginx.pid; error_log $workdir/nginx/logs/error.log warn; worker_processes 1;"
-    echo "events { worker_connections 1024; }"
-    echo "http { access_log off; client_body_temp_path $workdir/nginx/tmp; proxy_temp_path $workdir/nginx/tmp;"
-    sed -e "/server qspp-[0-9]/d" -e "s/listen 8080;/listen 127.0.0.1:$lb_port;/" \
-        -e "s|upstream qspp {|upstream qspp {\n    server 127.0.0.1:${ports[0]} max_fails=3 fail_timeout=2s;\n    server 127.0.0.1:${ports[1]} max_fails=3 fail_timeout=2s;\n    server 127.0.0.1:${ports[2]} max_fails=3 fail_timeout=2s;|" \
-        deploy/nginx/qspp.conf
-    echo "}"
-} >"$workdir/nginx/nginx.conf"
-/usr/sbin/nginx -p "$workdir/nginx" -c "$workdir/nginx/nginx.conf" -g 'daemon off;' &
-nginx_pid=$!
+qspp_nginx_start "$workdir/nginx" "$lb_port" "${ports[@]}"
 base="http://127.0.0.1:$lb_port"
-until curl -fsS "$base/ready" >/dev/null 2>&1; do sleep 0.05; done
 
 phases="$workdir/phases"
 phase() { echo "$(date +%s.%N) $1" >>"$phases"; echo "phase: $1" >&2; }
