@@ -10,8 +10,10 @@ import Testing
 /// Three complete applications on one database, as three replicas behind a load balancer are: each
 /// has its own caches, key ring and rate-limit leases, and they share only what the database holds.
 /// Every test spreads its requests over the replicas and shows that a guarantee holds for all.
-/// Replicas need PostgreSQL: the embedded SQLite store is for one process.
-@Suite("Replicas sharing one database")
+/// Replicas need PostgreSQL: the embedded SQLite store is for one process. One test at a time: each
+/// runs three applications, and several at once add enough load on two cores to push other tests'
+/// database calls past their 5 s deadline.
+@Suite("Replicas sharing one database", .serialized)
 struct ReplicaTests {
     @Test(arguments: Backend.replicated)
     func aRateLimitHoldsAcrossReplicas(backend: Backend) async throws {
