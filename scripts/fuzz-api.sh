@@ -3,7 +3,8 @@
 # test-only): no generated request may get a 5xx, and every answer must match the document.
 # Usage: scripts/fuzz-api.sh [max examples per operation, default 60]
 # QSPP_BINARY names the qspp to run (default: a release build); QSPP_FUZZ_SEED fixes the cases
-# (default 20261125), so a run can be repeated exactly.
+# (default 20261125), so a run can be repeated exactly. QSPP_FUZZ_PORT fuzzes a server already running
+# on that loopback port with the current QSPP_* environment (scripts/split.sh), whose logs the caller checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -12,13 +13,19 @@ examples=${1:-60}
 command -v st >/dev/null || python3 -m pip install --quiet --disable-pip-version-check schemathesis==4.32.5
 binary=${QSPP_BINARY:-$(qspp_release_binary)}
 workdir=$(mktemp -d)
-port=$((20000 + RANDOM % 5000))
-export QSPP_LOG_LEVEL=warning QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite" QSPP_LOGIN_RATE_LIMIT=1000000 \
-    QSPP_REGISTER_RATE_LIMIT=1000000 QSPP_MFA_RATE_LIMIT=1000000 QSPP_RATE_LIMIT_GLOBAL=100000000 \
-    QSPP_RATE_LIMIT_CONSENT=100000000 QSPP_RATE_LIMIT_COSTLY=100000000
-"$binary" serve --port "$port" >"$workdir/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$workdir"' EXIT
+if [ -n "${QSPP_FUZZ_PORT:-}" ]; then
+    port=$QSPP_FUZZ_PORT
+    trap 'rm -rf "$workdir"' EXIT
+    touch "$workdir/server.log"
+else
+    port=$((20000 + RANDOM % 5000))
+    export QSPP_LOG_LEVEL=warning QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite" QSPP_LOGIN_RATE_LIMIT=1000000 \
+        QSPP_REGISTER_RATE_LIMIT=1000000 QSPP_MFA_RATE_LIMIT=1000000 QSPP_RATE_LIMIT_GLOBAL=100000000 \
+        QSPP_RATE_LIMIT_CONSENT=100000000 QSPP_RATE_LIMIT_COSTLY=100000000
+    "$binary" serve --port "$port" >"$workdir/server.log" 2>&1 &
+    server=$!
+    trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$workdir"' EXIT
+fi
 until curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.05; done
 token=$(qspp_admin_token "$binary" "$port")
 # Operations that end the fuzzer's own session are left out, or every later request would be a 401.

@@ -45,6 +45,16 @@ log=$(mktemp)
 set +e
 swift test --skip-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+if [ $# -eq 0 ]; then
+    # The same API suite again in the split topology: for each test, the consent, auth and valuation
+    # roles and a gateway in front of them, four live servers on loopback (PostgreSQL cases only).
+    split_log=$(mktemp)
+    QSPP_TEST_TOPOLOGY=split swift test --skip-build --filter AppTests \
+        --skip 'Replica|TLS|Tracing|ServerProcess|SplitGateway' 2>&1 | tee "$split_log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+    split_passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed .*/\1/p' "$split_log" | tail -n 1)
+    rm -f "$split_log"
+fi
 # Then the whole API from its OpenAPI document: no 5xx, every answer as documented (schemathesis).
 # And the web portal in headless Chromium, with axe on every page (screenshots in .build/e2e-screenshots).
 if [ $# -eq 0 ]; then
@@ -55,6 +65,8 @@ if [ $# -eq 0 ]; then
     scripts/check-static.sh || status=1
     # Three replicas of that binary behind nginx on one PostgreSQL, under faults: nothing acknowledged lost.
     QSPP_BINARY=.build/static/qspp scripts/cluster.sh 3 || status=1
+    # And split into its four roles as separate processes: the fuzzer through the gateway, an upstream down.
+    QSPP_BINARY=.build/static/qspp scripts/split.sh 25 || status=1
 fi
 set -e
 # XCTest's "Executed 0 tests" lines are noise here: every test is a Swift Testing test. Close with the count.
@@ -62,5 +74,6 @@ passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed .*/\1/p'
 rm -f "$log"
 if [ "$status" -eq 0 ] && [ -n "$passed" ]; then
     echo "$passed passed, 0 failed"
+    if [ -n "${split_passed:-}" ]; then echo "split topology: $split_passed passed, 0 failed"; fi
 fi
 exit "$status"

@@ -97,57 +97,31 @@ public func buildApplication(
 public func buildApplication(services: AppServices, logger: Logger) async throws -> some ApplicationProtocol {
     let configuration = services.configuration
     let metrics = services.metrics
-    let router = buildRouter(services: services, metrics: metrics)
+    let role = configuration.role
+    var background: [any Service] = [services.store, Housekeeping(services: services, logger: logger)]
+    if role == .all || role == .consent { background.append(RetentionService(services: services, logger: logger)) }
+    if role == .all || role == .valuation {
+        background.append(ValuationRunner(service: services.valuation, logger: logger))
+    }
+    let router: Router<AppRequestContext>
+    if role == .gateway {
+        let client = UpstreamClientService.makeClient()
+        router = buildGatewayRouter(
+            services: services, forwarder: UpstreamForwarder(client: client, upstreams: configuration.upstreams))
+        // Listed after the store: services stop in reverse order, and the server (last of all) drains first.
+        background.append(UpstreamClientService(client: client))
+    } else {
+        router = buildRouter(services: services, metrics: metrics, role: role)
+    }
     let address = BindAddress.hostname(configuration.host, port: configuration.port)
     var app = Application(
         router: router,
         server: try HTTPServerSetup.make(configuration: configuration, metrics: metrics, logger: logger),
         configuration: .init(address: address, serverName: nil),
-        services: [
-            services.store, Housekeeping(services: services, logger: logger),
-            RetentionService(services: services, logger: logger),
-            ValuationRunner(service: services.valuation, logger: logger),
-        ],
+        services: background,
         logger: logger)
     app.beforeServerStarts { try await services.prepare(logger: logger) }
     return app
-}
-
-/// The router with every route and middleware; separate so tests can drive it without a store service.
-public func buildRouter(services: AppServices, metrics: HTTPMetrics) -> Router<AppRequestContext> {
-    let router = Router(context: AppRequestContext.self)
-    let configuration = services.configuration
-    router.addMiddleware {
-        RequestObservationMiddleware(metrics: metrics)
-        if configuration.tracing { RequestTracingMiddleware() }
-        ClientAddressMiddleware(resolver: ClientAddressResolver(trusted: configuration.trustedProxies))
-        SecurityHeadersMiddleware(tls: configuration.tlsCertificateFile != nil)
-        CORSMiddleware(origins: configuration.corsOrigins)
-        ProblemMiddleware()
-        APIVersionMiddleware()
-        GlobalRateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count)
-        TokenAuthMiddleware(identity: services.identity)
-        RateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count)
-    }
-    let consents = ConsentController(
-        service: services.consents, restrictions: services.restrictions, metrics: metrics)
-    let auth = AuthController(services: services)
-    router.addRoutes(SystemController(service: services.consents, metrics: metrics).endpoints)
-    router.addRoutes(WellKnownController(services: services).endpoints)
-    router.addRoutes(PurposeController(service: services.consents).endpoints)
-    router.addRoutes(consents.endpoints)
-    router.addRoutes(LegacyConsentController(consents: consents, service: services.consents).endpoints)
-    router.addRoutes(auth.endpoints)
-    router.addRoutes(MeController(services: services).endpoints)
-    router.addRoutes(UserAdminController(services: services).endpoints)
-    router.addRoutes(PrivacyController(services: services).endpoints)
-    router.addRoutes(ProofController(services: services).endpoints)
-    router.addRoutes(ExportController(services: services).endpoints)
-    router.addRoutes(ValuationController(services: services).endpoints)
-    router.addRoutes(ValyzeLegacyController(priceBook: services.valuation.priceBook).endpoints)
-    router.addRoutes(PortalController(auth: auth, consents: consents, service: services.consents).endpoints)
-    router.addRoutes(PageController(services: services, consents: consents).endpoints)
-    return router
 }
 
 /// Applies pending migrations and returns their versions; the PostgreSQL pool runs only meanwhile.

@@ -64,16 +64,19 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
     @Flag(name: .customLong("no-migrate"), help: "Do not apply migrations at start (QSPP_MIGRATE_ON_START=false).")
     var noMigrate = false
+    @Option(help: "all, gateway, consent, auth or valuation (QSPP_ROLE, default all).") var role: String?
 
     func run() async throws {
-        let configuration = try await options.load(extra: noMigrate ? [.migrateOnStart: "false"] : [:])
+        var extra: [AppConfiguration.Key: String] = noMigrate ? [.migrateOnStart: "false"] : [:]
+        extra[.role] = role
+        let configuration = try await options.load(extra: extra)
         let logger = makeLogger(configuration)
         let metrics = HTTPMetrics()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
         logger.info(
             "starting",
             metadata: [
-                "address": "\(configuration.host):\(configuration.port)",
+                "address": "\(configuration.host):\(configuration.port)", "role": "\(configuration.role)",
                 "database": "\(configuration.databaseURL)",
             ])
         let tracing = try TracingSetup.start(configuration)

@@ -41,6 +41,8 @@ struct ConfigurationTests {
         ("QSPP_TRUSTED_PROXIES", "10.0.0.0/33"), ("QSPP_TRUSTED_PROXIES", "proxy.local"),
         ("QSPP_CORS_ORIGINS", "https://app.example.com/path"), ("QSPP_RATE_LIMIT_GLOBAL", "0"),
         ("QSPP_PRICE_BOOK", "/nonexistent/prices.json"), ("QSPP_VALUATION_THREADS", "0"), ("QSPP_TRACING", "jaeger"),
+        ("QSPP_ROLE", "frontend"), ("QSPP_UPSTREAM_AUTH", "auth:3001"), ("QSPP_UPSTREAM_CONSENT", "http://c:3000/v1"),
+        ("QSPP_UPSTREAM_TIMEOUT_SECONDS", "0"),
     ])
     func invalidValuesNameTheirKey(key: String, value: String) async throws {
         do {
@@ -105,5 +107,32 @@ struct MasterKeyStartupTests {
         }
         #expect(after == before)
         #expect(PQCryptoError.cannotOpen.description.contains("wrong master key"))
+    }
+
+    @Test func splitRolesNeedPostgreSQLAndOneIssuer() async throws {
+        let postgres = "postgres://qspp@db:5432/qspp"
+        for (environment, key) in [
+            (["QSPP_ROLE": "consent", "QSPP_TOKEN_ISSUER": "https://privacy.example.com"], "QSPP_ROLE"),
+            (["QSPP_ROLE": "gateway", "QSPP_DATABASE_URL": postgres], "QSPP_TOKEN_ISSUER"),
+        ] {
+            await #expect {
+                try await AppConfiguration.load(overrides: [:], environment: environment, configFile: nil)
+            } throws: { error in
+                (error as? AppConfiguration.InvalidValue)?.description.hasPrefix("\(key):") == true
+            }
+        }
+        let gateway = try await AppConfiguration.load(
+            overrides: [.role: "gateway"],
+            environment: [
+                "QSPP_DATABASE_URL": postgres, "QSPP_TOKEN_ISSUER": "https://privacy.example.com",
+                "QSPP_UPSTREAM_AUTH": "http://auth:3001", "QSPP_UPSTREAM_TIMEOUT_SECONDS": "12",
+            ], configFile: nil)
+        #expect(gateway.role == .gateway)
+        #expect(gateway.upstreams.urls[.auth] == URL(string: "http://auth:3001"))
+        // Unset upstreams default to the seed's ports on loopback.
+        #expect(gateway.upstreams.urls[.consent] == URL(string: "http://127.0.0.1:3000"))
+        #expect(gateway.upstreams.urls[.valuation] == URL(string: "http://127.0.0.1:3002"))
+        #expect(gateway.upstreams.timeout == .seconds(12))
+        #expect(try await AppConfiguration.load(overrides: [:], environment: [:], configFile: nil).role == .all)
     }
 }

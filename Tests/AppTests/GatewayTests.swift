@@ -33,6 +33,7 @@ struct GatewayTests {
     @Test("over the per-address limit: 429 with Retry-After and the RateLimit headers")
     func perAddressLimit() async throws {
         try await withApp(.sqlite, configure: { $0.rateLimits.globalPerAddress = 5 }) { api in
+            try await awayFromRateWindowEdge()
             for _ in 0..<5 { #expect(try await api.send(.get, "/health", token: nil).status == .ok) }
             let refused = try await api.send(.get, "/health", token: nil)
             try refused.expectProblem(.tooManyRequests)
@@ -45,6 +46,7 @@ struct GatewayTests {
     @Test("consent calls are limited per user: one user's burst does not limit another")
     func perUserConsentLimit() async throws {
         try await withApp(.sqlite, configure: { $0.rateLimits.consentPerUser = 3 }) { api in
+            try await awayFromRateWindowEdge()
             let alice = try await api.newUser()
             let bob = try await api.newUser()
             func decide(_ user: TestUser) async throws -> TestResponse {

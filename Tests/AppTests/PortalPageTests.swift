@@ -359,6 +359,7 @@ struct PortalErrorPageTests {
     @Test("a browser over the login limit gets an HTML page with Retry-After; an API client gets a problem")
     func rateLimitedLoginPage() async throws {
         try await withApp(.sqlite, configure: { $0.rateLimits.globalPerAddress = 3 }) { api in
+            try await awayFromRateWindowEdge()
             let browser = Browser(api.client)
             browser.headers[.accept] = "text/html,application/xhtml+xml"
             for _ in 0..<3 { _ = try await browser.get("/login") }

@@ -19,6 +19,7 @@ struct ReplicaTests {
     func aRateLimitHoldsAcrossReplicas(backend: Backend) async throws {
         try await withReplicas(backend, configure: { $0.rateLimits.consentPerUser = 6 }) { replicas in
             let user = try await replicas[0].newUser()
+            try await awayFromRateWindowEdge()
             var statuses: [HTTPResponse.Status] = []
             for request in 0..<18 {
                 statuses.append(

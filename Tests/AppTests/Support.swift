@@ -1,4 +1,3 @@
-import App
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,6 +8,8 @@ import NIOCore
 import QSPPTestSupport
 import Storage
 import Testing
+
+@testable import App
 
 /// Stands for "the administrator's token" in `API.send`, which each app gets anew.
 let asAdmin = "\u{0}admin"
@@ -34,23 +35,106 @@ func withApp(
 ) async throws {
     var configuration = try testConfiguration(backend)
     configure(&configuration)
+    if TestTopology.current == .split, backend == .postgres {
+        return try await withSplitApp(configuration, metrics: metrics, body)
+    }
     let services = try await AppServices.open(configuration, logger: testLogger, metrics: metrics)
     let app = try await buildApplication(services: services, logger: testLogger)
     try await app.test(testing) { client in
-        let email = "admin-\(UUID().uuidString.lowercased())@qspp.test"
-        _ = try await services.identity.createAdministrator(email: email, password: testPassword)
-        guard
-            case .authenticated(let grant) = try await services.identity.login(
-                email: email, password: testPassword, rememberMe: false, client: ClientInfo())
-        else { throw CancellationError() }
-        try await body(API(client: client, services: services, adminToken: grant.accessToken))
+        try await body(API(client: client, services: services, adminToken: try await administratorToken(services)))
     }
+}
+
+/// Which topology `withApp` builds: `QSPP_TEST_TOPOLOGY=split` runs the PostgreSQL cases through a
+/// gateway and the three upstream roles, each a live server on loopback with its own services.
+enum TestTopology: String {
+    case allInOne = "all"
+    case split
+
+    static let current =
+        TestTopology(rawValue: ProcessInfo.processInfo.environment["QSPP_TEST_TOPOLOGY"] ?? "all")
+        ?? .allInOne
+}
+
+/// The split topology: each upstream role served live, then the gateway in front of them. The test
+/// talks to the gateway only; `API.services` are the gateway's.
+private func withSplitApp(
+    _ configuration: AppConfiguration, metrics: HTTPMetrics, _ body: @Sendable (API) async throws -> Void
+) async throws {
+    try await withoutActuallyEscaping(body) { body in
+        try await withSplitApp(configuration, metrics: metrics, escaping: body)
+    }
+}
+
+private func withSplitApp(
+    _ configuration: AppConfiguration, metrics: HTTPMetrics,
+    escaping body: @escaping @Sendable (API) async throws -> Void
+) async throws {
+    var upstream = configuration
+    // Upstreams see the gateway as their peer, and take the client's address from it.
+    upstream.trustedProxies = [IPNetwork("127.0.0.1")!, IPNetwork("::1")!]
+    try await serveRoles(ServerRole.upstreams[...], configuration: upstream, urls: [:], opened: []) { urls, upstreams in
+        var gateway = configuration
+        gateway.role = .gateway
+        gateway.upstreams = Upstreams(urls: urls)
+        let services = try await AppServices.open(gateway, logger: testLogger, metrics: metrics)
+        let app = try await buildApplication(services: services, logger: testLogger)
+        try await app.test(.live) { client in
+            try await body(
+                API(
+                    client: client, services: services, adminToken: try await administratorToken(services),
+                    upstreams: upstreams))
+        }
+    }
+}
+
+private func serveRoles(
+    _ roles: ArraySlice<ServerRole>, configuration: AppConfiguration, urls: [ServerRole: URL], opened: [AppServices],
+    _ body: @escaping @Sendable ([ServerRole: URL], [AppServices]) async throws -> Void
+) async throws {
+    guard let role = roles.first else { return try await body(urls, opened) }
+    var own = configuration
+    own.role = role
+    let services = try await AppServices.open(own, logger: testLogger)
+    let app = try await buildApplication(services: services, logger: testLogger)
+    try await app.test(.live) { client in
+        var urls = urls
+        urls[role] = URL(string: "http://localhost:\(try #require(client.port))")!
+        try await serveRoles(
+            roles.dropFirst(), configuration: configuration, urls: urls, opened: opened + [services], body)
+    }
+}
+
+/// Creates an administrator the way `qspp users create-admin` does, and logs in.
+private func administratorToken(_ services: AppServices) async throws -> String {
+    let email = "admin-\(UUID().uuidString.lowercased())@qspp.test"
+    _ = try await services.identity.createAdministrator(email: email, password: testPassword)
+    guard
+        case .authenticated(let grant) = try await services.identity.login(
+            email: email, password: testPassword, rememberMe: false, client: ClientInfo())
+    else { throw CancellationError() }
+    return grant.accessToken
 }
 
 struct API: Sendable {
     let client: any TestClientProtocol
     let services: AppServices
     let adminToken: String
+    /// The upstream roles' own services, in the split topology.
+    var upstreams: [AppServices] = []
+
+    /// Every process's key ring reloads, as each does once a minute, after a key was added elsewhere.
+    func reloadKeyRings() async throws {
+        for process in [services] + upstreams { try await process.identity.tokens.keyRing.load() }
+    }
+
+    /// What `/metrics` shows on every process: each role counts the work it did itself.
+    func metricsOfEveryProcess() async throws -> String {
+        let gateway = String(buffer: try await send(.get, "/metrics", token: nil).body)
+        return upstreams.reduce(gateway) { text, process in
+            text + String(buffer: ByteBuffer(bytes: process.metrics.registry.emitToBuffer()))
+        }
+    }
 
     @discardableResult
     func send(
@@ -91,6 +175,13 @@ extension TestResponse {
         #expect(problem["title"] is String, sourceLocation: sourceLocation)
         return problem["detail"] as? String ?? ""
     }
+}
+
+/// Rate limits count in fixed one-minute windows, and crossing into the next one refills every quota:
+/// a test that counts refusals starts well inside a window.
+func awayFromRateWindowEdge() async throws {
+    let second = Int(Date().timeIntervalSince1970) % 60
+    if second >= 50 { try await Task.sleep(for: .seconds(61 - second)) }
 }
 
 func uniqueSubjectText(_ prefix: String = "user") -> String { "\(prefix)-\(UUID().uuidString.lowercased())" }

@@ -44,7 +44,7 @@ struct SystemAPITests {
                 json:
                     #"{"decisions":[{"purpose":"cookies","decision":"granted"},{"purpose":"analytics","decision":"granted"}]}"#
             )
-            let text = String(buffer: try await api.send(.get, "/metrics", token: nil).body)
+            let text = try await api.metricsOfEveryProcess()
             #expect(text.contains("qspp_consent_events_written_total 2"))
             #expect(
                 text.contains(
@@ -55,7 +55,7 @@ struct SystemAPITests {
             #expect(!text.contains(subject))
             // The administrator's login (made by withApp) and a failed one are counted by kind.
             _ = try await api.login("nobody-\(UUID())@example.com", password: "wrong password here")
-            let after = String(buffer: try await api.send(.get, "/metrics", token: nil).body)
+            let after = try await api.metricsOfEveryProcess()
             #expect(after.contains(#"qspp_auth_events_total{kind="login.success"} 1"#))
             #expect(after.contains(#"qspp_auth_events_total{kind="admin.created"} 1"#))
             #expect(after.contains(#"qspp_auth_events_total{kind="login.failure"} 1"#))

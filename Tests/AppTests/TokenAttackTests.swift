@@ -151,7 +151,7 @@ struct TokenAttackTests {
             let oldKid = try jwtPart(user.accessToken, 0)["kid"] as? String
             let ring = api.services.identity.tokens.keyRing
             let newKid = try await ring.addKey()
-            try await ring.load()
+            try await api.reloadKeyRings()
             #expect(try await api.send(.get, "/v1/me", token: user.accessToken).status == .ok)
             let fresh = try await api.newUser()
             #expect(try jwtPart(fresh.accessToken, 0)["kid"] as? String == newKid)

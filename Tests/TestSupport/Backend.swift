@@ -23,6 +23,8 @@ public enum Backend: String, Sendable, CaseIterable, CustomStringConvertible {
                 "QSPP_TEST_REQUIRE_POSTGRES=1 but QSPP_TEST_POSTGRES_URL is not set")
             return [.sqlite]
         }
+        // The split topology needs PostgreSQL; its pass leaves SQLite to the all-in-one pass.
+        if ProcessInfo.processInfo.environment["QSPP_TEST_TOPOLOGY"] == "split" { return [.postgres] }
         return [.sqlite, .postgres]
     }
 

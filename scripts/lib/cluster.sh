@@ -8,7 +8,7 @@ qspp_replica_env() {
     # Every replica must name the same issuer, the public address: the default is each one's own.
     export QSPP_TOKEN_ISSUER="$public_url" QSPP_DATABASE_URL="$database_url" \
         QSPP_MASTER_KEY="$("$binary" keys new-master-key)" QSPP_LOG_LEVEL=warning QSPP_TRUSTED_PROXIES=127.0.0.1/32 \
-        QSPP_LOGIN_RATE_LIMIT=100000000 QSPP_REGISTER_RATE_LIMIT=100000000 QSPP_RATE_LIMIT_GLOBAL=100000000 \
+        QSPP_LOGIN_RATE_LIMIT=100000000 QSPP_REGISTER_RATE_LIMIT=100000000 QSPP_MFA_RATE_LIMIT=100000000 QSPP_RATE_LIMIT_GLOBAL=100000000 \
         QSPP_RATE_LIMIT_CONSENT=100000000 QSPP_RATE_LIMIT_COSTLY=100000000 QSPP_MIGRATE_ON_START=false
     "$binary" migrate >/dev/null
 }

@@ -56,6 +56,10 @@ public struct AppConfiguration: Sendable {
     public var corsOrigins: [String] = []
     /// OpenTelemetry spans by OTLP/HTTP (``TracingSetup``); off by default.
     public var tracing = false
+    /// What this process serves (``ServerRole``); `all` unless split.
+    public var role = ServerRole.all
+    /// The gateway's upstream roles (`role = gateway` only).
+    public var upstreams = Upstreams()
     /// Threads a valuation job may use: by default half the cores, so requests keep the rest.
     public var valuationThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
 
@@ -114,6 +118,11 @@ public struct AppConfiguration: Sendable {
         case valuationMaxValidation = "QSPP_VALUATION_MAX_VALIDATION_POINTS"
         case valuationMaxMonteCarlo = "QSPP_VALUATION_MAX_MONTE_CARLO_RECORDS"
         case tracing = "QSPP_TRACING"
+        case role = "QSPP_ROLE"
+        case consentUpstream = "QSPP_UPSTREAM_CONSENT"
+        case authUpstream = "QSPP_UPSTREAM_AUTH"
+        case valuationUpstream = "QSPP_UPSTREAM_VALUATION"
+        case upstreamTimeout = "QSPP_UPSTREAM_TIMEOUT_SECONDS"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.
@@ -261,6 +270,7 @@ public struct AppConfiguration: Sendable {
             default: throw InvalidValue(key: .tracing, reason: "must be off or otlp, got '\(text)'")
             }
         }
+        try readTopology(value)
         if let text = value(.migrateOnStart) {
             switch text.lowercased() {
             case "true", "1", "yes": self.migrateOnStart = true
@@ -272,6 +282,44 @@ public struct AppConfiguration: Sendable {
 }
 
 extension AppConfiguration {
+    private mutating func readTopology(_ value: (Key) -> String?) throws(InvalidValue) {
+        if let text = value(.role) {
+            guard let role = ServerRole(rawValue: text.lowercased()) else {
+                let names = ServerRole.allCases.map(\.rawValue).joined(separator: ", ")
+                throw InvalidValue(key: .role, reason: "must be one of \(names), got '\(text)'")
+            }
+            self.role = role
+        }
+        let keys: [(ServerRole, Key)] = [
+            (.consent, .consentUpstream), (.auth, .authUpstream), (.valuation, .valuationUpstream),
+        ]
+        for (role, key) in keys {
+            guard let text = value(key) else { continue }
+            guard Upstreams.isBaseURL(text), let url = URL(string: text) else {
+                throw InvalidValue(key: key, reason: "must be a base URL such as http://consent:3000, got '\(text)'")
+            }
+            upstreams.urls[role] = url
+        }
+        if let text = value(.upstreamTimeout) {
+            guard let seconds = Int(text), (1...3600).contains(seconds) else {
+                throw InvalidValue(key: .upstreamTimeout, reason: "must be a whole number of seconds from 1 to 3600")
+            }
+            upstreams.timeout = .seconds(seconds)
+        }
+        // Tokens issued by the auth role must verify at the gateway and every other role.
+        if role != .all, tokenIssuer == nil {
+            throw InvalidValue(
+                key: .tokenIssuer,
+                reason: "the \(role) role needs the gateway's public URL here, the same on every role")
+        }
+        // Split roles are separate processes on one database, which only PostgreSQL serves safely.
+        if role != .all, case .sqlite = databaseURL {
+            throw InvalidValue(
+                key: .role,
+                reason: "the \(role) role needs a shared PostgreSQL database (QSPP_DATABASE_URL=postgres://...)")
+        }
+    }
+
     /// Requests per minute the gateway lets through.
     public struct RateLimits: Sendable, Equatable {
         /// Every request, per client address (the seed's 1000 a minute).

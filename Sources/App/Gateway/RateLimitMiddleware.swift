@@ -45,7 +45,7 @@ struct RateLimitMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         // Per-user groups count anonymous callers by address.
-        let key = group.scope == .user ? context.principal.map { "u:" + $0.subjectID } ?? "a:" + address : address
+        let key = group.scope == .user ? context.rateLimitSubject.map { "u:" + $0 } ?? "a:" + address : address
         let decision = await group.quota.take(key)
         guard decision.allowed else { throw Self.refusal(group, decision) }
         var response = try await next(request, context)

@@ -21,6 +21,9 @@ public struct AppRequestContext: RequestContext {
     /// Why a presented token did not identify anyone, for the 401 of a route that needs a caller.
     var authenticationFailure: Problem?
     public let remoteAddress: SocketAddress?
+    /// The subject of a bearer token the gateway verified against the JWKS (``GatewayTokenMiddleware``).
+    /// It only keys rate limits: it is not a ``principal``, since the gateway cannot see revocations.
+    var verifiedSubject: String?
     /// The client behind trusted proxies, when there are any (``ClientAddressMiddleware``).
     var forwardedClientAddress: String?
 
@@ -75,6 +78,9 @@ public struct AppRequestContext: RequestContext {
         ClientInfo(
             ipAddress: forwardedClientAddress ?? remoteAddress?.ipAddress, userAgent: request.headers[.userAgent])
     }
+
+    /// The user per-user rate limits count under, if the caller is known.
+    var rateLimitSubject: String? { principal?.subjectID ?? verifiedSubject }
 
     /// The key the per-address rate limits count under.
     var clientAddress: String { forwardedClientAddress ?? remoteAddress?.ipAddress ?? "unknown" }

@@ -13,15 +13,9 @@ struct TokenAuthMiddleware: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard let authorization = request.headers[.authorization] else { return try await next(request, context) }
-        // The scheme name is case-insensitive (RFC 9110 §11.1). Bytes, not characters: counting the
-        // characters of a 5 KB token cost 4% of a consent write's CPU.
         var context = context
-        let bytes = authorization.utf8
-        if bytes.count > 7,
-            bytes.prefix(7).map({ (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }).elementsEqual("bearer ".utf8)
-        {
+        if let token = Self.bearerToken(authorization) {
             do {
-                let token = String(decoding: bytes.dropFirst(7), as: UTF8.self)
                 context.principal = try await identity.authenticate(accessToken: token)
             } catch let error as IdentityError {
                 context.authenticationFailure = .invalidToken(error.description)
@@ -34,5 +28,15 @@ struct TokenAuthMiddleware: RouterMiddleware {
             context.authenticationFailure = .invalidToken("the Authorization header must be 'Bearer <token>'")
         }
         return try await next(request, context)
+    }
+
+    /// The token of an `Authorization: Bearer` header. The scheme name is case-insensitive (RFC 9110
+    /// §11.1). Bytes, not characters: counting the characters of a 5 KB token cost 4% of a consent
+    /// write's CPU.
+    static func bearerToken(_ authorization: String?) -> String? {
+        guard let bytes = authorization?.utf8, bytes.count > 7,
+            bytes.prefix(7).map({ (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }).elementsEqual("bearer ".utf8)
+        else { return nil }
+        return String(decoding: bytes.dropFirst(7), as: UTF8.self)
     }
 }

@@ -1,0 +1,104 @@
+public import Hummingbird
+
+/// The router of one role: `all` has every route and the whole middleware chain. An upstream role has
+/// its own routes, and leaves rate limits and CORS to the gateway in front of it.
+public func buildRouter(
+    services: AppServices, metrics: HTTPMetrics, role: ServerRole = .all
+) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    let configuration = services.configuration
+    let edge = role == .all
+    router.addMiddleware {
+        RequestObservationMiddleware(metrics: metrics)
+        if configuration.tracing { RequestTracingMiddleware() }
+        ClientAddressMiddleware(resolver: ClientAddressResolver(trusted: configuration.trustedProxies))
+        SecurityHeadersMiddleware(tls: configuration.tlsCertificateFile != nil)
+        if edge { CORSMiddleware(origins: configuration.corsOrigins) }
+        ProblemMiddleware()
+        APIVersionMiddleware()
+        if edge { GlobalRateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count) }
+        TokenAuthMiddleware(identity: services.identity)
+        if edge { RateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count) }
+    }
+    router.addRoutes(SystemController(service: services.consents, metrics: metrics).endpoints)
+    let parts: [ServerRole] = role == .all ? ServerRole.upstreams : [role]
+    for part in parts { addRoutes(of: part, to: router, services: services) }
+    if role == .all { router.addRoutes(pageController(services).endpoints) }
+    return router
+}
+
+/// The gateway: the middleware every public request passes, the portal's pages and health checks of
+/// its own, and every API route forwarded to the role that serves it. Its routes are read from the
+/// upstream roles' own routers, so the two cannot drift apart.
+func buildGatewayRouter(services: AppServices, forwarder: UpstreamForwarder) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    let configuration = services.configuration
+    let metrics = services.metrics
+    let verifier = gatewayTokenVerifier(configuration, forwarder: forwarder)
+    router.addMiddleware {
+        RequestObservationMiddleware(metrics: metrics)
+        if configuration.tracing { RequestTracingMiddleware() }
+        ClientAddressMiddleware(resolver: ClientAddressResolver(trusted: configuration.trustedProxies))
+        SecurityHeadersMiddleware(tls: configuration.tlsCertificateFile != nil)
+        CORSMiddleware(origins: configuration.corsOrigins)
+        ProblemMiddleware()
+        APIVersionMiddleware()
+        GlobalRateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count)
+        GatewayTokenMiddleware(verifier: verifier)
+        RateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count)
+    }
+    router.addRoutes(SystemController(service: services.consents, metrics: metrics).endpoints)
+    router.addRoutes(pageController(services).endpoints)
+    let local = Set(router.routes.map { "\($0.method) \($0.path)" })
+    for role in ServerRole.upstreams {
+        let upstream = Router(context: AppRequestContext.self)
+        addRoutes(of: role, to: upstream, services: services)
+        for route in upstream.routes where !local.contains("\(route.method) \(route.path)") {
+            router.on(route.path, method: route.method) { request, context in
+                try await forwarder.forward(request, context: context, to: role)
+            }
+        }
+    }
+    return router
+}
+
+private func gatewayTokenVerifier(_ configuration: AppConfiguration, forwarder: UpstreamForwarder) -> JWKSTokenVerifier
+{
+    JWKSTokenVerifier(issuer: configuration.issuer, audience: configuration.tokenAudience) {
+        try await forwarder.fetchJWKS()
+    }
+}
+
+/// Which controllers make up each upstream role.
+private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>, services: AppServices) {
+    let consents = consentController(services)
+    switch role {
+    case .consent:
+        router.addRoutes(PurposeController(service: services.consents).endpoints)
+        router.addRoutes(consents.endpoints)
+        router.addRoutes(LegacyConsentController(consents: consents, service: services.consents).endpoints)
+        router.addRoutes(PrivacyController(services: services).endpoints)
+        router.addRoutes(ProofController(services: services).endpoints)
+        router.addRoutes(ExportController(services: services).endpoints)
+    case .auth:
+        let auth = AuthController(services: services)
+        router.addRoutes(WellKnownController(services: services).endpoints)
+        router.addRoutes(auth.endpoints)
+        router.addRoutes(MeController(services: services).endpoints)
+        router.addRoutes(UserAdminController(services: services).endpoints)
+        router.addRoutes(PortalController(auth: auth, consents: consents, service: services.consents).endpoints)
+    case .valuation:
+        router.addRoutes(ValuationController(services: services).endpoints)
+        router.addRoutes(ValyzeLegacyController(priceBook: services.valuation.priceBook).endpoints)
+    case .all, .gateway:
+        break
+    }
+}
+
+private func consentController(_ services: AppServices) -> ConsentController {
+    ConsentController(service: services.consents, restrictions: services.restrictions, metrics: services.metrics)
+}
+
+private func pageController(_ services: AppServices) -> PageController {
+    PageController(services: services, consents: consentController(services))
+}
