@@ -54,8 +54,11 @@ func buildGatewayRouter(services: AppServices, forwarder: UpstreamForwarder) -> 
         let upstream = Router(context: AppRequestContext.self)
         addRoutes(of: role, to: upstream, services: services)
         for route in upstream.routes where !local.contains("\(route.method) \(route.path)") {
+            let bodyLimit =
+                route.method == .post && route.path.description == ValuationController.taskRoute
+                ? ValuationController.taskBodyLimit : AppRequestContext.maximumBodySize
             router.on(route.path, method: route.method) { request, context in
-                try await forwarder.forward(request, context: context, to: role)
+                try await forwarder.forward(request, context: context, to: role, bodyLimit: bodyLimit)
             }
         }
     }

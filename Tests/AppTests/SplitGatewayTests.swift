@@ -57,6 +57,15 @@ struct SplitGatewayTests {
                 #expect(response.headers[HTTPField.Name("Keep-Alive")!] == nil)
                 #expect(response.headers[.xRequestID] == "request-123")
                 #expect(response.headers[.xContentTypeOptions] == "nosniff")
+                // Bodies: 64 KiB, except a valuation task's 8 MiB, as the roles themselves allow.
+                let large = ByteBuffer(repeating: UInt8(ascii: " "), count: 100_000)
+                let task = try await gateway.executeRequest(
+                    uri: "/v1/admin/valuation/tasks", method: .post, headers: [.contentType: "application/json"],
+                    body: large)
+                #expect(task.status == .ok)
+                let decision = try await gateway.executeRequest(
+                    uri: "/v1/purposes", method: .post, headers: [.contentType: "application/json"], body: large)
+                try decision.expectProblem(.contentTooLarge)
                 // Routes the gateway serves itself never reach an upstream.
                 #expect(
                     try await gateway.executeRequest(uri: "/health", method: .get, headers: [:], body: nil).status

@@ -40,10 +40,18 @@ struct UpstreamForwarder: Sendable {
         }
     }
 
-    func forward(_ request: Request, context: AppRequestContext, to role: ServerRole) async throws -> Response {
+    /// `bodyLimit` is the route's own: the role behind enforces it too, but the gateway holds the body.
+    func forward(
+        _ request: Request, context: AppRequestContext, to role: ServerRole, bodyLimit: Int
+    ) async throws -> Response {
         guard let upstream = upstreams[role] else { throw Problem.internalError }
         if let wait = upstream.breaker.permit() { throw Problem.upstreamUnavailable(role, retryAfter: wait) }
-        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: bodyLimit)
+        } catch is NIOTooManyBytesError {
+            throw Problem.payloadTooLarge(limit: bodyLimit)
+        }
         var outgoing = HTTPClientRequest(
             url: upstream.baseURL + request.uri.path + (request.uri.query.map { "?" + $0 } ?? ""))
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
