@@ -24,7 +24,8 @@ public enum ServerRole: String, Sendable, CaseIterable, CustomStringConvertible 
 /// Where a gateway finds its upstream roles, and how long it waits for them.
 public struct Upstreams: Sendable, Equatable {
     public var urls: [ServerRole: URL]
-    /// Until an upstream's response head arrives; a body then streams as long as it keeps coming.
+    /// Until an upstream's answer begins; its body then streams for as long as data keeps arriving (within
+    /// the client's 60 s read timeout).
     public var timeout: Duration = .seconds(30)
 
     public init(urls: [ServerRole: URL] = [:]) {

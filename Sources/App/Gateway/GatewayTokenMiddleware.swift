@@ -1,5 +1,3 @@
-import AsyncHTTPClient
-import Foundation
 import Hummingbird
 
 /// The gateway's reading of a bearer token: its subject, when the token verifies against the auth
@@ -19,16 +17,5 @@ struct GatewayTokenMiddleware: RouterMiddleware {
         var context = context
         context.verifiedSubject = try? await verifier.subject(of: token)
         return try await next(request, context)
-    }
-}
-
-extension UpstreamForwarder {
-    /// The auth role's public keys, for ``JWKSTokenVerifier``.
-    func fetchJWKS() async throws -> Data {
-        guard let auth = upstreams[.auth] else { throw Problem.internalError }
-        let request = HTTPClientRequest(url: auth.baseURL + "/.well-known/jwks.json")
-        let response = try await client.execute(request, timeout: .seconds(5))
-        guard response.status == .ok else { throw Problem.badGateway(.auth) }
-        return Data(buffer: try await response.body.collect(upTo: 1 << 20))
     }
 }

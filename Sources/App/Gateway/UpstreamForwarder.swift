@@ -96,6 +96,15 @@ struct UpstreamForwarder: Sendable {
         }
     }
 
+    /// The auth role's public keys, for ``JWKSTokenVerifier``.
+    func fetchJWKS() async throws -> Data {
+        guard let auth = upstreams[.auth] else { throw Problem.internalError }
+        let request = HTTPClientRequest(url: auth.baseURL + "/.well-known/jwks.json")
+        let response = try await client.execute(request, timeout: .seconds(5))
+        guard response.status == .ok else { throw Problem.badGateway(.auth) }
+        return Data(buffer: try await response.body.collect(upTo: 1 << 20))
+    }
+
     static func isIdempotent(_ request: Request) -> Bool {
         [.get, .head, .options, .put, .delete].contains(request.method) || request.headers[.idempotencyKey] != nil
     }
