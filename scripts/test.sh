@@ -43,8 +43,17 @@ export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=${SWT_EXPERIMENTAL_MAXIMUM
 export QSPP_BINARY="$(swift build --show-bin-path)/qspp"
 log=$(mktemp)
 set +e
-swift test --skip-build "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+if [ $# -eq 0 ]; then
+    # The valuation suite (pyDVL in Python, Shapley values on every core) runs on its own: beside it,
+    # database tests on two cores were starved past their 5 s deadline (CI, 2026-11-26).
+    swift test --skip-build --skip ValuationTests 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    swift test --skip-build --filter ValuationTests 2>&1 | tee -a "$log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+else
+    swift test --skip-build "$@" 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+fi
 if [ $# -eq 0 ]; then
     # The same API suite again in the split topology: for each test, the consent, auth and valuation
     # roles and a gateway in front of them, four live servers on loopback (PostgreSQL cases only).
@@ -70,7 +79,7 @@ if [ $# -eq 0 ]; then
 fi
 set -e
 # XCTest's "Executed 0 tests" lines are noise here: every test is a Swift Testing test. Close with the count.
-passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed .*/\1/p' "$log" | tail -n 1)
+passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed .*/\1/p' "$log" | awk '{ total += $1 } END { if (NR) print total }')
 rm -f "$log"
 if [ "$status" -eq 0 ] && [ -n "$passed" ]; then
     echo "$passed passed, 0 failed"
