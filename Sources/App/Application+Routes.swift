@@ -6,20 +6,7 @@ public func buildRouter(
     services: AppServices, metrics: HTTPMetrics, role: ServerRole = .all
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    let configuration = services.configuration
-    let edge = role == .all
-    router.addMiddleware {
-        RequestObservationMiddleware(metrics: metrics)
-        if configuration.tracing { RequestTracingMiddleware() }
-        ClientAddressMiddleware(resolver: ClientAddressResolver(trusted: configuration.trustedProxies))
-        SecurityHeadersMiddleware(tls: configuration.tlsCertificateFile != nil)
-        if edge { CORSMiddleware(origins: configuration.corsOrigins) }
-        ProblemMiddleware()
-        APIVersionMiddleware()
-        if edge { GlobalRateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count) }
-        TokenAuthMiddleware(identity: services.identity)
-        if edge { RateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count) }
-    }
+    addMiddleware(to: router, services: services, metrics: metrics, role: role)
     router.addRoutes(SystemController(service: services.consents, metrics: metrics).endpoints)
     let parts: [ServerRole] = role == .all ? ServerRole.upstreams : [role]
     for part in parts { addRoutes(of: part, to: router, services: services) }
@@ -32,21 +19,11 @@ public func buildRouter(
 /// upstream roles' own routers, so the two cannot drift apart.
 func buildGatewayRouter(services: AppServices, forwarder: UpstreamForwarder) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    let configuration = services.configuration
     let metrics = services.metrics
-    let verifier = gatewayTokenVerifier(configuration, forwarder: forwarder)
-    router.addMiddleware {
-        RequestObservationMiddleware(metrics: metrics)
-        if configuration.tracing { RequestTracingMiddleware() }
-        ClientAddressMiddleware(resolver: ClientAddressResolver(trusted: configuration.trustedProxies))
-        SecurityHeadersMiddleware(tls: configuration.tlsCertificateFile != nil)
-        CORSMiddleware(origins: configuration.corsOrigins)
-        ProblemMiddleware()
-        APIVersionMiddleware()
-        GlobalRateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count)
-        GatewayTokenMiddleware(verifier: verifier)
-        RateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count)
-    }
+    let verifier = JWKSTokenVerifier(
+        issuer: services.configuration.issuer, audience: services.configuration.tokenAudience
+    ) { try await forwarder.fetchJWKS() }
+    addMiddleware(to: router, services: services, metrics: metrics, role: .gateway, gatewayTokens: verifier)
     router.addRoutes(SystemController(service: services.consents, metrics: metrics).endpoints)
     router.addRoutes(pageController(services).endpoints)
     let local = Set(router.routes.map { "\($0.method) \($0.path)" })
@@ -65,10 +42,28 @@ func buildGatewayRouter(services: AppServices, forwarder: UpstreamForwarder) -> 
     return router
 }
 
-private func gatewayTokenVerifier(_ configuration: AppConfiguration, forwarder: UpstreamForwarder) -> JWKSTokenVerifier
-{
-    JWKSTokenVerifier(issuer: configuration.issuer, audience: configuration.tokenAudience) {
-        try await forwarder.fetchJWKS()
+/// One chain for every role, outermost first. The public edge (`all` and `gateway`) adds CORS and the
+/// quotas; the gateway knows callers only by the JWKS (`gatewayTokens`), every other role by its own
+/// key ring and sessions.
+private func addMiddleware(
+    to router: Router<AppRequestContext>, services: AppServices, metrics: HTTPMetrics, role: ServerRole,
+    gatewayTokens: JWKSTokenVerifier? = nil
+) {
+    let configuration = services.configuration
+    let edge = role == .all || role == .gateway
+    router.addMiddleware {
+        RequestObservationMiddleware(metrics: metrics)
+        if configuration.tracing { RequestTracingMiddleware() }
+        ClientAddressMiddleware(resolver: ClientAddressResolver(trusted: configuration.trustedProxies))
+        SecurityHeadersMiddleware(tls: configuration.tlsCertificateFile != nil)
+        if edge { CORSMiddleware(origins: configuration.corsOrigins) }
+        ProblemMiddleware()
+        APIVersionMiddleware()
+        if edge { GlobalRateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count) }
+        // Two optionals, not if/else: the builder's branches must be of one type.
+        if let gatewayTokens { GatewayTokenMiddleware(verifier: gatewayTokens) }
+        if gatewayTokens == nil { TokenAuthMiddleware(identity: services.identity) }
+        if edge { RateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count) }
     }
 }
 
