@@ -19,6 +19,7 @@ import zipfile
 import pyotp
 from axe_selenium_python import Axe
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -68,10 +69,12 @@ def page(driver, name):
 
 def navigating(driver, element):
     """Clicks `element` and waits until the browser has loaded the page the click leads to."""
-    old = driver.find_element(By.TAG_NAME, "html")
+    # A mark on the old page's window, not `staleness_of`: while the document is swapped, chromedriver can
+    # answer a query on the old element with "Node ... does not belong to the document" instead of "stale".
+    driver.execute_script("window.qsppLeaving = true")
     element.click()
-    WebDriverWait(driver, 15).until(conditions.staleness_of(old))
-    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return window.qsppLeaving !== true && document.readyState === 'complete'"))
 
 
 def submit(driver, form_selector):
