@@ -70,7 +70,7 @@ let package = Package(
         ),
         .target(
             name: "Consent",
-            dependencies: [],
+            dependencies: ["PQCrypto"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -20,7 +20,7 @@ export QSPP_BENCH_SUBJECTS=${3:-1000000}
 connections=32
 
 qspp_bench_tools
-binary=$(qspp_release_binary)
+binary=${QSPP_BINARY:-$(qspp_release_binary)}
 
 qspp_bench_start "$binary" postgres
 
@@ -45,23 +45,38 @@ pg_ticks() { # utime + stime, and the reaped children's (exited backends), of ev
     done
     echo "$total"
 }
+# CPU seconds (user + system) of a client process, as /usr/bin/time wrote them.
+client_cpu() { awk '{print $1 + $2}' "$1"; }
 pg_rates=() qspp_rates=() p50s=() p99s=() failures=0 qspp_cpu=0 pg_cpu=0 requests=0
+ref_pg_cpu=0 ref_client_cpu=0 ref_transactions=0 wrk_cpu=0
 for round in $(seq "$rounds"); do
     echo "== round $round/$rounds: pgbench INSERT INTO consent_events, $connections connections, ${duration}s" >&2
-    pg_output=$("$PG_BIN/pgbench" -h 127.0.0.1 -p "$BENCH_PORT" -U qspp -n -M prepared -c "$connections" -j 2 \
-        -T "$duration" -f scripts/bench/insert.sql postgres)
+    p0=$(pg_ticks)
+    pg_output=$(/usr/bin/time -f "%U %S" -o "$bench_workdir/pgbench.time" "$PG_BIN/pgbench" -h 127.0.0.1 \
+        -p "$BENCH_PORT" -U qspp -n -M prepared -c "$connections" -j 2 -T "$duration" -f scripts/bench/insert.sql postgres)
+    ref_pg_cpu=$((ref_pg_cpu + $(pg_ticks) - p0))
+    ref_client_cpu=$(awk "BEGIN{print $ref_client_cpu + $(client_cpu "$bench_workdir/pgbench.time")}")
+    ref_transactions=$((ref_transactions + $(echo "$pg_output" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')))
     pg_rates+=("$(echo "$pg_output" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')")
     echo "== round $round/$rounds: qspp POST /v1/subjects/{id}/consents, $connections connections, ${duration}s" >&2
     q0=$(ticks "$server_pid") p0=$(pg_ticks)
-    summary=$(wrk -t 2 -c "$connections" -d "${duration}s" --timeout 10s -s scripts/bench/consent-write.lua \
-        "http://127.0.0.1:$port" | grep '^BENCH')
+    summary=$(/usr/bin/time -f "%U %S" -o "$bench_workdir/wrk.time" wrk -t 2 -c "$connections" -d "${duration}s" \
+        --timeout 10s -s scripts/bench/consent-write.lua "http://127.0.0.1:$port" | grep '^BENCH')
     qspp_cpu=$((qspp_cpu + $(ticks "$server_pid") - q0)) pg_cpu=$((pg_cpu + $(pg_ticks) - p0))
+    wrk_cpu=$(awk "BEGIN{print $wrk_cpu + $(client_cpu "$bench_workdir/wrk.time")}")
     qspp_rates+=("$(echo "$summary" | sed 's/.*rps=\([0-9.]*\).*/\1/')")
     p50s+=("$(echo "$summary" | sed 's/.*p50_us=\([0-9]*\).*/\1/')")
     p99s+=("$(echo "$summary" | sed 's/.*p99_us=\([0-9]*\).*/\1/')")
     failures=$((failures + $(echo "$summary" | sed 's/.*non201=\([0-9]*\).*/\1/')))
     echo "   pgbench ${pg_rates[-1]} tx/s, qspp ${qspp_rates[-1]} req/s" >&2
 done
+# The floor: qspp's CPU for a request that carries the same token and does nothing (GET /health).
+# HTTP, the middleware and the 5 KB ML-DSA token cost this much before a write does any work of its own.
+h0=$(ticks "$server_pid")
+floor=$(QSPP_BENCH_PATH=/health wrk -t 2 -c "$connections" -d "${duration}s" -s scripts/bench/auth-get.lua \
+    "http://127.0.0.1:$port" | grep '^BENCH')
+floor_cpu=$(($(ticks "$server_pid") - h0))
+floor_rps=$(echo "$floor" | sed 's/.*rps=\([0-9.]*\).*/\1/')
 kill "$sampler" 2>/dev/null || true
 peak_rss_kb=$(sort -n /tmp/qspp-bench-rss.$$ | tail -n 1)
 rm -f /tmp/qspp-bench-rss.$$
@@ -86,4 +101,14 @@ hz=$(getconf CLK_TCK)
 if [ "$stored" -gt 0 ] 2>/dev/null; then
     printf '%-44s %s\n' "CPU per request: qspp / PostgreSQL" \
         "$(awk "BEGIN{printf \"%.0f µs / %.0f µs\", $qspp_cpu * 1000000 / $hz / $stored, $pg_cpu * 1000000 / $hz / $stored}")"
+    # The whole CPU budget of each side: on two saturated cores, the ratio of the rates is about the
+    # inverse ratio of these sums.
+    printf '%-44s %s\n' "CPU per write, all processes: qspp side" \
+        "$(awk "BEGIN{q = $qspp_cpu * 1e6 / $hz / $stored; p = $pg_cpu * 1e6 / $hz / $stored; w = $wrk_cpu * 1e6 / $stored
+            printf \"%.0f µs (qspp %.0f + PostgreSQL %.0f + wrk %.0f)\", q + p + w, q, p, w}")"
+    printf '%-44s %s\n' "qspp CPU per authenticated GET /health" \
+        "$(awk "BEGIN{printf \"%.0f µs (%.0f req/s)\", $floor_cpu * 1e6 / $hz / ($floor_rps * $duration), $floor_rps}")"
+    printf '%-44s %s\n' "CPU per write, all processes: pgbench side" \
+        "$(awk "BEGIN{p = $ref_pg_cpu * 1e6 / $hz / $ref_transactions; c = $ref_client_cpu * 1e6 / $ref_transactions
+            printf \"%.0f µs (PostgreSQL %.0f + pgbench %.0f)\", p + c, p, c}")"
 fi

@@ -1,4 +1,5 @@
 import Foundation
+import PQCrypto
 
 /// The proof of one consent decision handed to the person who made it: the fields of the Kantara
 /// Consent Receipt and ISO/IEC 27560 that apply to one decision. It is signed as a JWS
@@ -46,7 +47,7 @@ public struct ConsentReceipt: Codable, Sendable, Equatable {
     /// Nil for an event recorded before the ledger existed: there is nothing to prove it against.
     public init?(event: ConsentEvent, issuer: String, controller: Controller, jurisdiction: String) {
         guard let ledgerSequence = event.ledgerSequence else { return nil }
-        self.jti = event.id.uuidString.lowercased()
+        self.jti = event.id.lowercasedString
         self.iss = issuer
         self.sub = event.subjectID.rawValue
         self.iat = Int64(event.recordedAt.timeIntervalSince1970.rounded(.down))

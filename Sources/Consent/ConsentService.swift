@@ -1,4 +1,5 @@
 import Foundation
+import PQCrypto
 
 /// The consent ledger's rules: what may be recorded, how Global Privacy Control applies, and how
 /// current state is derived from the append-only log.
@@ -50,7 +51,7 @@ public struct ConsentService: Sendable {
             let version = try resolveNoticeVersion(request, purpose: purpose, at: recordedAt)
             events.append(
                 ConsentEvent(
-                    id: UUID(), subjectID: subjectID, purposeID: purpose.id, decision: request.decision,
+                    id: .random(), subjectID: subjectID, purposeID: purpose.id, decision: request.decision,
                     noticeVersion: version, method: request.method, sourceIP: origin.sourceIP,
                     userAgent: origin.userAgent, recordedAt: recordedAt, clientTimestamp: request.clientTimestamp))
         }
@@ -79,7 +80,7 @@ public struct ConsentService: Sendable {
             .filter { latest[$0.id]?.decision != .withdrawn }
             .map { purpose in
                 ConsentEvent(
-                    id: UUID(), subjectID: subjectID, purposeID: purpose.id, decision: .withdrawn,
+                    id: .random(), subjectID: subjectID, purposeID: purpose.id, decision: .withdrawn,
                     noticeVersion: purpose.currentNotice(at: date).version, method: .gpc,
                     sourceIP: origin.sourceIP, userAgent: origin.userAgent, recordedAt: date, clientTimestamp: nil)
             }

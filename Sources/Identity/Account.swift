@@ -1,4 +1,5 @@
 import Foundation
+import PQCrypto
 
 public enum Role: String, Sendable, CaseIterable, Codable {
     case user
@@ -39,7 +40,7 @@ public struct Account: Sendable, Equatable {
     }
 
     /// The subject id the account's consent records are kept under.
-    public var subjectID: String { id.uuidString.lowercased() }
+    public var subjectID: String { id.lowercasedString }
 }
 
 /// Who is calling, and from where, as recorded on sessions and audit events.

@@ -3,29 +3,40 @@ import Foundation
 import Synchronization
 
 /// Tokens this process has already verified, so a client that reuses its token pays for the ML-DSA
-/// signature check once. Keyed by the SHA-256 of the whole token text (equal text, equal verdict),
-/// so an entry costs a few hundred bytes rather than the token's five kilobytes.
+/// signature check, and for reading its claims, once. Keyed by the SHA-256 of the whole token text
+/// (equal text, equal verdict), so an entry costs a few hundred bytes rather than the token's five
+/// kilobytes.
 final class VerifiedTokenCache: Sendable {
-    private let entries = Mutex<[SHA256Digest: AccessTokenClaims]>([:])
-    private let capacity = 50_000
-
-    static func key(for token: String) -> SHA256Digest { SHA256.hash(data: Data(token.utf8)) }
-
-    func claims(for key: SHA256Digest, now: Date) -> AccessTokenClaims? {
-        guard let claims = entries.withLock({ $0[key] }) else { return nil }
-        // Expiry and not-before are checked on every use, not only when verified.
-        guard claims.exp.value > now, claims.nbf.value <= now else { return nil }
-        return claims
+    /// What a verified token says, read once: who, in which session, and when it is valid.
+    struct Entry: Sendable {
+        let user: AuthenticatedUser
+        let notBefore: Date
+        let expiresAt: Date
     }
 
-    func insert(_ claims: AccessTokenClaims, for key: SHA256Digest) {
+    private let entries = Mutex<[SHA256Digest: Entry]>([:])
+    private let capacity = 50_000
+
+    static func key(for token: String) -> SHA256Digest {
+        var token = token
+        return token.withUTF8 { SHA256.hash(data: $0) }
+    }
+
+    func user(for key: SHA256Digest, now: Date) -> AuthenticatedUser? {
+        guard let entry = entries.withLock({ $0[key] }) else { return nil }
+        // Expiry and not-before are checked on every use, not only when verified.
+        guard entry.expiresAt > now, entry.notBefore <= now else { return nil }
+        return entry.user
+    }
+
+    func insert(_ entry: Entry, for key: SHA256Digest) {
         entries.withLock { entries in
             if entries.count >= capacity {
                 let now = Date()
-                entries = entries.filter { $0.value.exp.value > now }
+                entries = entries.filter { $0.value.expiresAt > now }
                 if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             }
-            entries[key] = claims
+            entries[key] = entry
         }
     }
 }

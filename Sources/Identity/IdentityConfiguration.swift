@@ -1,4 +1,5 @@
 import Foundation
+import PQCrypto
 
 /// The identity settings operators may change; the defaults follow the issue and OWASP.
 public struct IdentityConfiguration: Sendable {
@@ -22,15 +23,16 @@ public struct AuthenticatedUser: Sendable, Equatable {
     public let sessionID: UUID
     public let roles: Set<Role>
     public let authenticationMethods: [String]
+    /// The user's id as consent records name them; kept, since every request with a caller asks for it.
+    public let subjectID: String
 
     public init(userID: UUID, sessionID: UUID, roles: Set<Role>, authenticationMethods: [String]) {
         self.userID = userID
         self.sessionID = sessionID
         self.roles = roles
         self.authenticationMethods = authenticationMethods
+        self.subjectID = userID.lowercasedString
     }
-
-    public var subjectID: String { userID.uuidString.lowercased() }
     public var isAdmin: Bool { roles.contains(.admin) }
     /// Admins and DPOs may read any subject's records.
     public var canReadAnySubject: Bool { roles.contains(.admin) || roles.contains(.dpo) }

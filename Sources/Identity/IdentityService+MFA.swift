@@ -1,4 +1,5 @@
 import Foundation
+import PQCrypto
 
 extension IdentityService {
     public struct TOTPSetup: Sendable {
@@ -81,6 +82,6 @@ extension IdentityService {
         try await audit(.mfaSucceeded, userID: account.id, client: client)
     }
 
-    public static func totpContext(_ userID: UUID) -> String { "qspp totp " + userID.uuidString.lowercased() }
-    static func mfaThrottleKey(_ userID: UUID) -> String { "mfa:" + userID.uuidString.lowercased() }
+    public static func totpContext(_ userID: UUID) -> String { "qspp totp " + userID.lowercasedString }
+    static func mfaThrottleKey(_ userID: UUID) -> String { "mfa:" + userID.lowercasedString }
 }

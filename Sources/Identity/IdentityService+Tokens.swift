@@ -1,27 +1,30 @@
 import Foundation
+import PQCrypto
 
 extension IdentityService {
     /// Checks an access token and that its session is still active. Repeated checks of one token skip the
     /// signature (the verified-token cache); the session check is cached for `sessionCheckInterval` at most.
     public func authenticate(accessToken: String) async throws -> AuthenticatedUser {
         let now = now()
-        let claims: AccessTokenClaims
         let cacheKey = VerifiedTokenCache.key(for: accessToken)
-        if let cached = verifiedTokens.claims(for: cacheKey, now: now) {
-            claims = cached
+        let user: AuthenticatedUser
+        if let cached = verifiedTokens.user(for: cacheKey, now: now) {
+            user = cached
         } else {
-            claims = try await tokens.verifyAccessToken(accessToken)
-            verifiedTokens.insert(claims, for: cacheKey)
+            let claims = try await tokens.verifyAccessToken(accessToken)
+            guard let userID = claims.userID, let sessionID = claims.sessionID else {
+                throw IdentityError.invalidToken("the token is malformed")
+            }
+            user = AuthenticatedUser(
+                userID: userID, sessionID: sessionID, roles: Set(claims.roles.compactMap(Role.init(rawValue:))),
+                authenticationMethods: claims.amr)
+            verifiedTokens.insert(
+                .init(user: user, notBefore: claims.nbf.value, expiresAt: claims.exp.value), for: cacheKey)
         }
-        guard let userID = claims.userID, let sessionID = claims.sessionID else {
-            throw IdentityError.invalidToken("the token is malformed")
-        }
-        guard try await isSessionActive(sessionID, userID: userID, now: now) else {
+        guard try await isSessionActive(user.sessionID, userID: user.userID, now: now) else {
             throw IdentityError.invalidToken("the session has ended")
         }
-        return AuthenticatedUser(
-            userID: userID, sessionID: sessionID, roles: Set(claims.roles.compactMap(Role.init(rawValue:))),
-            authenticationMethods: claims.amr)
+        return user
     }
 
     func isSessionActive(_ sessionID: UUID, userID: UUID, now: Date) async throws -> Bool {
@@ -134,7 +137,7 @@ extension IdentityService {
         sessionCache.markRevoked(sessionID)
         try await audit(
             .sessionRevoked, userID: owner, sessionID: sessionID, client: client,
-            details: ["by": requester.userID.uuidString.lowercased()])
+            details: ["by": requester.userID.lowercasedString])
     }
 
     /// An administrator ends every session of a user.
@@ -147,7 +150,7 @@ extension IdentityService {
         let revoked = try await repository.revokeSessions(userID: userID, keeping: nil, at: now())
         revoked.forEach(sessionCache.markRevoked)
         try await audit(
-            .logoutAll, userID: userID, client: client, details: ["by": requester.userID.uuidString.lowercased()])
+            .logoutAll, userID: userID, client: client, details: ["by": requester.userID.lowercasedString])
         return revoked.count
     }
 }

@@ -97,7 +97,7 @@ public final class IdentityService: Sendable {
         guard !fields.isEmpty else { return account }
         let event = AuthEvent(
             kind: .profileRectified, at: now(), userID: userID, client: client,
-            details: ["fields": fields.joined(separator: ","), "by": actor.uuidString.lowercased()])
+            details: ["fields": fields.joined(separator: ","), "by": actor.lowercasedString])
         try await repository.updateProfile(userID: userID, email: email, displayName: newName, recording: event)
         observe(event.kind)
         var updated = account
@@ -113,7 +113,7 @@ public final class IdentityService: Sendable {
         let sessions = try await repository.sessions(userID: account.id)
         try await repository.deleteAccount(id: account.id, at: now())
         sessions.map(\.id).forEach(sessionCache.markRevoked)
-        try await audit(.accountDeleted, userID: account.id, details: ["by": staff.uuidString.lowercased()])
+        try await audit(.accountDeleted, userID: account.id, details: ["by": staff.lowercasedString])
     }
 
     /// Deleting an account deletes its credentials and ends every session; erasure (a data-subject

@@ -34,16 +34,16 @@ public struct TokenAuthority: Sendable {
         let claims = AccessTokenClaims(
             iss: .init(value: issuer), aud: .init(value: [audience]), sub: .init(value: account.subjectID),
             exp: .init(value: expiresAt), iat: .init(value: now), nbf: .init(value: now),
-            jti: .init(value: UUID().uuidString.lowercased()), sid: sessionID.uuidString.lowercased(),
+            jti: .init(value: UUID().lowercasedString), sid: sessionID.lowercasedString,
             roles: account.roles.map(\.rawValue).sorted(), amr: methods)
         return (try await sign(claims, type: Self.accessTokenType), expiresAt)
     }
 
     func issueMFAChallenge(userID: UUID, rememberMe: Bool, now: Date) async throws -> String {
         let claims = MFAChallengeClaims(
-            iss: .init(value: issuer), aud: .init(value: [audience]), sub: .init(value: userID.uuidString.lowercased()),
+            iss: .init(value: issuer), aud: .init(value: [audience]), sub: .init(value: userID.lowercasedString),
             exp: .init(value: now.addingTimeInterval(Self.mfaChallengeLifetime)), iat: .init(value: now),
-            jti: .init(value: UUID().uuidString.lowercased()), rememberMe: rememberMe)
+            jti: .init(value: UUID().lowercasedString), rememberMe: rememberMe)
         return try await sign(claims, type: Self.mfaChallengeType)
     }
 

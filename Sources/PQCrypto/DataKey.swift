@@ -12,7 +12,7 @@ public struct DataKey: Sendable {
     /// base64url of key id (16 bytes) ‖ nonce (12) ‖ ciphertext ‖ tag (16).
     public static let prefix = "enc1."
 
-    public init(id: UUID = UUID(), material: some ContiguousBytes) throws(PQCryptoError) {
+    public init(id: UUID = .random(), material: some ContiguousBytes) throws(PQCryptoError) {
         let key = SymmetricKey(data: material)
         guard key.bitCount == 256 else { throw .invalidKeyMaterial }
         self.id = id
@@ -27,16 +27,18 @@ public struct DataKey: Sendable {
 
     /// The context a key is wrapped under: a wrapped key moved to another subject does not open.
     public static func wrappingContext(subject: String, keyID: UUID) -> String {
-        "qspp data key \(subject) \(keyID.uuidString.lowercased())"
+        "qspp data key \(subject) \(keyID.lowercasedString)"
     }
 
     /// Seals `plaintext`, bound to `context` (the subject and field), so a ciphertext copied into
     /// another subject's row or another column does not open.
     public func seal(_ plaintext: String, context: String) throws(PQCryptoError) -> String {
         do {
-            let box = try AES.GCM.seal(Data(plaintext.utf8), using: key, authenticating: Data(context.utf8))
-            var bytes = withUnsafeBytes(of: id.uuid) { Data($0) }
-            bytes += box.nonce.withUnsafeBytes { Data($0) }
+            let box = try AES.GCM.seal(Array(plaintext.utf8), using: key, authenticating: Array(context.utf8))
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(16 + 12 + box.ciphertext.count + 16)
+            withUnsafeBytes(of: id.uuid) { bytes += $0 }
+            box.nonce.withUnsafeBytes { bytes += $0 }
             bytes += box.ciphertext
             bytes += box.tag
             return Self.prefix + Base64URL.encode(bytes)

@@ -1,5 +1,6 @@
 import Foundation
 import Identity
+import PQCrypto
 
 extension PersonalDataVault {
     /// A client's address and user agent, sealed for `subject`, with any key rows to store.

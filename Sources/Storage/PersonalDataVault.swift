@@ -148,7 +148,7 @@ public final class PersonalDataVault: Sendable {
     }
 
     /// The context a wrapping key is sealed to the master key under.
-    static func wrappingContext(_ id: UUID) -> String { "qspp wrapping key " + id.uuidString.lowercased() }
+    static func wrappingContext(_ id: UUID) -> String { "qspp wrapping key " + id.lowercasedString }
 
     private static func context(_ subject: String, _ field: String) -> String { subject + "/" + field }
 

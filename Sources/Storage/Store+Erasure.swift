@@ -1,4 +1,5 @@
 import Foundation
+import PQCrypto
 import Privacy
 
 extension Store {
@@ -14,7 +15,7 @@ extension Store {
                 """
                 INSERT INTO erased_subjects (subject_id, erased_at, request_id) VALUES ($1, $2, $3)
                 ON CONFLICT (subject_id) DO NOTHING RETURNING erased_at
-                """, [.text(subject), .time(date), .optional(requestID?.uuidString.lowercased())])
+                """, [.text(subject), .time(date), .optional(requestID?.lowercasedString)])
             guard inserted.first != nil else {
                 let existing = try await tx.query(
                     "SELECT erased_at FROM erased_subjects WHERE subject_id = $1", [.text(subject)])
@@ -25,7 +26,7 @@ extension Store {
             try await tx.execute("DELETE FROM data_records WHERE subject_id = $1", [.text(subject)])
             try await tx.execute("DELETE FROM valuation_values WHERE subject_id = $1", [.text(subject)])
             var fields = ["erased_at": String(date.microsecondsSince1970)]
-            fields["request"] = requestID?.uuidString.lowercased()
+            fields["request"] = requestID?.lowercasedString
             _ = try await tx.appendLedger([LedgerRecord(type: "erasure", id: subject, fields: fields)])
             return date
         }

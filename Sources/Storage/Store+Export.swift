@@ -1,6 +1,7 @@
 import Consent
 public import Foundation
 import Identity
+import PQCrypto
 import Privacy
 import Valuation
 
@@ -10,7 +11,7 @@ import Valuation
 extension Store {
     /// The files written, by name.
     public func writeExport(of userID: UUID, into directory: URL, at date: Date = Date()) async throws -> [String] {
-        let subject = userID.uuidString.lowercased()
+        let subject = userID.lowercasedString
         var files: [String] = []
 
         let account = try await identity.account(id: userID)
@@ -34,7 +35,7 @@ extension Store {
                 let page = try await consents.history(subjectID: subjectID, after: cursor, limit: 500)
                 for event in page.events {
                     try emit([
-                        event.id.uuidString.lowercased(), event.purposeID.rawValue, event.decision.rawValue,
+                        event.id.lowercasedString, event.purposeID.rawValue, event.decision.rawValue,
                         String(event.noticeVersion), event.method.rawValue, RFC3339.string(from: event.recordedAt),
                         event.clientTimestamp.map(RFC3339.string(from:)), event.sourceIP, event.userAgent,
                         event.ledgerSequence.map(String.init),
@@ -50,7 +51,7 @@ extension Store {
         ) { emit in
             for session in try await identity.sessions(userID: userID) {
                 try emit([
-                    session.id.uuidString.lowercased(), RFC3339.string(from: session.createdAt),
+                    session.id.lowercasedString, RFC3339.string(from: session.createdAt),
                     RFC3339.string(from: session.lastUsedAt), session.revokedAt.map(RFC3339.string(from:)),
                     session.client.ipAddress, session.client.userAgent, String(session.rememberMe),
                     session.authenticationMethods.joined(separator: " "),
@@ -68,8 +69,8 @@ extension Store {
                 for (_, event) in page {
                     let details = try JSONSerialization.data(withJSONObject: event.details, options: [.sortedKeys])
                     try emit([
-                        event.id.uuidString.lowercased(), event.kind.rawValue, RFC3339.string(from: event.occurredAt),
-                        event.sessionID?.uuidString.lowercased(), event.client.ipAddress, event.client.userAgent,
+                        event.id.lowercasedString, event.kind.rawValue, RFC3339.string(from: event.occurredAt),
+                        event.sessionID?.lowercasedString, event.client.ipAddress, event.client.userAgent,
                         String(decoding: details, as: UTF8.self),
                     ])
                 }
@@ -85,7 +86,7 @@ extension Store {
             for request in try await privacy.requests(subjectID: userID) {
                 for event in try await privacy.events(requestID: request.id) {
                     try emit([
-                        request.id.uuidString.lowercased(), request.kind.rawValue, request.status.rawValue,
+                        request.id.lowercasedString, request.kind.rawValue, request.status.rawValue,
                         RFC3339.string(from: request.receivedAt), RFC3339.string(from: request.dueAt),
                         RFC3339.string(from: event.at),
                         event.from?.rawValue, event.to.rawValue, event.reason,

@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import PQCrypto
 import Privacy
 
 /// A consent event as both backends store it: plain columns, timestamps in microseconds.
@@ -113,7 +114,7 @@ struct AppendUnit: Sendable {
     }
 
     /// The ids as the idempotency record keeps them.
-    var eventIDList: String { events.map { $0.id.uuidString.lowercased() }.joined(separator: ",") }
+    var eventIDList: String { events.map(\.id.lowercasedString).joined(separator: ",") }
 
     static func parseEventIDList(_ text: String) -> [UUID] {
         text.split(separator: ",").compactMap { UUID(uuidString: String($0)) }

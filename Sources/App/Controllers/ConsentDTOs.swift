@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Hummingbird
 import NIOCore
+import PQCrypto
 
 struct DecisionInput: Decodable {
     var request: DecisionRequest
@@ -61,7 +62,7 @@ struct ConsentEventOutput: Codable, Equatable {
     var receipt: String?
 
     init(_ event: ConsentEvent) {
-        id = event.id.uuidString.lowercased()
+        id = event.id.lowercasedString
         subjectId = event.subjectID.rawValue
         purpose = event.purposeID.rawValue
         decision = event.decision.rawValue
@@ -145,7 +146,7 @@ struct PurposeStateOutput: Codable {
         needsReconsent = state.needsReconsent
         method = state.latest?.method.rawValue
         recordedAt = state.latest.map { RFC3339.string(from: $0.recordedAt) }
-        eventId = state.latest?.id.uuidString.lowercased()
+        eventId = state.latest?.id.lowercasedString
     }
 }
 

@@ -66,14 +66,14 @@ struct ExportController {
     func export(
         _ userID: UUID, encryptTo recipient: (ExportEnvelope.Recipient, Data)?
     ) async throws -> Response {
-        if let erasedAt = try await services.store.erasure(of: userID.uuidString.lowercased()) {
+        if let erasedAt = try await services.store.erasure(of: userID.lowercasedString) {
             throw Problem(
                 .gone, "erased", "Erased",
                 detail: "this person's data was erased on \(RFC3339.string(from: erasedAt)); nothing remains to export")
         }
         guard try await services.identity.account(id: userID) != nil else { throw Problem.notFound }
         let workspace = FileManager.default.temporaryDirectory
-            .appendingPathComponent("qspp-export-\(UUID().uuidString.lowercased())")
+            .appendingPathComponent("qspp-export-\(UUID().lowercasedString)")
         try FileManager.default.createDirectory(
             at: workspace, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         do {
@@ -86,7 +86,7 @@ struct ExportController {
                 try archive.addEntry(with: name, relativeTo: files, compressionMethod: .deflate)
             }
             try? FileManager.default.removeItem(at: files)
-            let stamp = userID.uuidString.lowercased().prefix(8)
+            let stamp = userID.lowercasedString.prefix(8)
             guard let (kem, key) = recipient else {
                 return try stream(zip, workspace: workspace, type: "application/zip", name: "qspp-export-\(stamp).zip")
             }

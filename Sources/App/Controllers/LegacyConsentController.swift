@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Hummingbird
+import PQCrypto
 
 /// Upstream ZynConsent's two routes, kept so its clients keep working. They now require the admin
 /// token like every other route that touches a subject's data.
@@ -51,7 +52,7 @@ struct LegacyConsentController {
         var method: String
 
         init(_ event: ConsentEvent) {
-            id = event.id.uuidString.lowercased()
+            id = event.id.lowercasedString
             userId = event.subjectID.rawValue
             consentType = event.purposeID.rawValue
             status = event.decision == .granted ? "granted" : "revoked"

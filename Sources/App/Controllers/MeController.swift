@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Hummingbird
 import Identity
+import PQCrypto
 
 /// The caller's own account under `/v1/me`: profile, password, deletion, sessions and MFA.
 struct MeController {
@@ -105,7 +106,7 @@ struct MeController {
             restrictedSince: try await services.restrictions.restrictedSince(account.subjectID).map(RFC3339.string),
             mfaEnabled: account.mfaEnabled,
             recoveryCodesRemaining: account.recoveryCodesRemaining,
-            createdAt: RFC3339.string(from: account.createdAt), sessionId: user.sessionID.uuidString.lowercased(),
+            createdAt: RFC3339.string(from: account.createdAt), sessionId: user.sessionID.lowercasedString,
             amr: user.authenticationMethods)
     }
 
@@ -186,7 +187,7 @@ struct SessionList: ResponseCodable {
     init(_ sessions: [Session], current: UUID?) {
         self.sessions = sessions.map { session in
             Item(
-                id: session.id.uuidString.lowercased(), createdAt: RFC3339.string(from: session.createdAt),
+                id: session.id.lowercasedString, createdAt: RFC3339.string(from: session.createdAt),
                 lastUsedAt: RFC3339.string(from: session.lastUsedAt), ipAddress: session.client.ipAddress,
                 userAgent: session.client.userAgent, rememberMe: session.rememberMe,
                 amr: session.authenticationMethods, current: session.id == current)

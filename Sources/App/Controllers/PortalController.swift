@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Hummingbird
 import Identity
+import PQCrypto
 
 /// Upstream portal's routes with its request and response shapes and status codes, backed by the
 /// real implementation. Unlike upstream, history is never overwritten, and the caller must own
@@ -53,7 +54,7 @@ struct PortalController {
         var timestamp: String
 
         init(_ event: ConsentEvent) {
-            id = event.id.uuidString.lowercased()
+            id = event.id.lowercasedString
             userId = event.subjectID.rawValue
             consentType = event.purposeID.rawValue
             granted = event.decision == .granted

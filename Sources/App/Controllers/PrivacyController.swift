@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Hummingbird
 import Identity
+import PQCrypto
 import Privacy
 
 /// Data-subject requests: people file and follow their own; admins and DPOs file on a person's behalf,
@@ -56,8 +57,8 @@ struct PrivacyController {
         var updatedAt: String
 
         init(_ request: DataSubjectRequest, now: Date = Date()) {
-            id = request.id.uuidString.lowercased()
-            subjectId = request.subjectID.uuidString.lowercased()
+            id = request.id.lowercasedString
+            subjectId = request.subjectID.lowercasedString
             kind = request.kind.rawValue
             regime = request.kind.regime.rawValue
             status = request.status.rawValue
@@ -129,7 +130,7 @@ struct PrivacyController {
         return EventList(
             events: try await privacy.events(of: found.id).map { event in
                 EventList.Item(
-                    from: event.from?.rawValue, to: event.to.rawValue, actor: event.actor.uuidString.lowercased(),
+                    from: event.from?.rawValue, to: event.to.rawValue, actor: event.actor.lowercasedString,
                     reason: event.reason, at: RFC3339.string(from: event.at))
             })
     }
@@ -167,7 +168,7 @@ struct PrivacyController {
                 .conflict, "not-an-erasure", "Not an erasure request",
                 detail: "only erasure and delete requests are fulfilled by erasing")
         }
-        let subject = found.subjectID.uuidString.lowercased()
+        let subject = found.subjectID.lowercasedString
         if found.status == .completed, let erasedAt = try await services.store.erasure(of: subject) {
             return ErasureOutput(
                 request: RequestOutput(found), subjectId: subject, erasedAt: RFC3339.string(from: erasedAt))
@@ -213,7 +214,7 @@ struct PrivacyController {
         guard found.status == .verified || found.status == .inProgress else {
             throw PrivacyError.transitionRefused(from: found.status, to: .completed)
         }
-        let subject = found.subjectID.uuidString.lowercased()
+        let subject = found.subjectID.lowercasedString
         var outcome: String
         var purposes: [String]?
         switch found.kind {
@@ -260,7 +261,7 @@ struct PrivacyController {
     @Sendable func liftRestriction(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireStaff()
         guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }),
-            try await services.restrictions.lift(subject.uuidString.lowercased())
+            try await services.restrictions.lift(subject.lowercasedString)
         else { throw Problem.notFound }
         return Response(status: .noContent)
     }

@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Hummingbird
+import PQCrypto
 import Valuation
 
 /// Valyze: people store data records and see what their data is worth and why; admins define
@@ -42,7 +43,7 @@ struct ValuationController {
         guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }),
             try await services.identity.account(id: subject) != nil
         else { throw Problem.notFound }
-        return try await store(request, context: context, subject: subject.uuidString.lowercased())
+        return try await store(request, context: context, subject: subject.lowercasedString)
     }
 
     private func store(_ request: Request, context: AppRequestContext, subject: String) async throws -> Response {
@@ -120,7 +121,7 @@ struct ValuationController {
         _ = try context.requireAdmin()
         let job = try await valuation.createJob(taskID: try Self.id("taskId", context))
         var response = try JobOutput(job).response(from: request, context: context).with(status: .accepted)
-        response.headers[.location] = "/v1/admin/valuation/jobs/\(job.id.uuidString.lowercased())"
+        response.headers[.location] = "/v1/admin/valuation/jobs/\(job.id.lowercasedString)"
         return response
     }
 

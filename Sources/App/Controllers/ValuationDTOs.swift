@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Hummingbird
+import PQCrypto
 import Valuation
 
 /// A data record as the API takes it.
@@ -40,7 +41,7 @@ struct DataRecordOutput: ResponseCodable {
     var createdAt: String
 
     init(_ header: DataRecord.Header, _ content: DataRecord.Content?) {
-        id = header.id.uuidString.lowercased()
+        id = header.id.lowercasedString
         subjectId = header.subjectID
         category = header.category
         purpose = header.purposeID
@@ -81,7 +82,7 @@ struct TaskOutput: ResponseCodable {
     var createdBy: String
 
     init(_ task: ValuationTask, currency: String) {
-        id = task.id.uuidString.lowercased()
+        id = task.id.lowercasedString
         name = task.name
         category = task.category
         features = task.features
@@ -125,8 +126,8 @@ struct JobOutput: ResponseCodable {
     var subjects: [Share]?
 
     init(_ job: ValuationJob, shares: [SubjectShare]? = nil, now: Date = Date()) {
-        id = job.id.uuidString.lowercased()
-        taskId = job.taskID.uuidString.lowercased()
+        id = job.id.lowercasedString
+        taskId = job.taskID.lowercasedString
         status = job.status.rawValue
         progressPercent = (job.progress * 1000).rounded() / 10
         etaSeconds = job.estimatedRemaining(at: now).map { $0.rounded() }

@@ -105,7 +105,9 @@ extension RateLimitMiddleware {
                         || path == "/login" || path == "/login/mfa")
             },
             group("consent", .user, limits.consentPerUser) { _, path in
-                path.hasPrefix("/v1/subjects/") && path.contains("/consents") || path.hasPrefix("/consent")
+                // `utf8.firstRange`, not Foundation's `contains`, which goes through CFString on Linux.
+                path.hasPrefix("/v1/subjects/") && path.utf8.firstRange(of: "/consents".utf8) != nil
+                    || path.hasPrefix("/consent")
                     || path.hasPrefix("/portal/consent") || path == "/my/consent"
             },
             // Routes that cost real work per call: signing, archives, valuation.

@@ -15,7 +15,9 @@ extension Request {
     mutating func decodeJSON<Value: Decodable>(
         _: Value.Type, context: AppRequestContext, limit: Int? = nil
     ) async throws -> JSONBody<Value> {
-        if let contentType = headers[.contentType], let mediaType = MediaType(from: contentType),
+        // The common exact value skips parsing the media type.
+        if let contentType = headers[.contentType], contentType != "application/json",
+            let mediaType = MediaType(from: contentType),
             !(mediaType.isType(.applicationJson) || mediaType.subType.hasSuffix("+json"))
         {
             throw Problem(

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import PQCrypto
 import Prometheus
 
 /// Gives every request an id (the caller's `X-Request-Id` when it is well-formed), puts it on every
@@ -15,7 +16,7 @@ struct RequestObservationMiddleware: RouterMiddleware {
         -> Response
     {
         var context = context
-        let requestID = request.headers[.xRequestID].flatMap(Self.acceptable) ?? UUID().uuidString.lowercased()
+        let requestID = request.headers[.xRequestID].flatMap(Self.acceptable) ?? UUID.random().lowercasedString
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
         context.logger[metadataKey: "hb.request.id"] = nil

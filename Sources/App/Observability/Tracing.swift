@@ -4,6 +4,7 @@ import Instrumentation
 import Logging
 import OTel
 import ServiceLifecycle
+import Telemetry
 import Tracing
 
 /// OpenTelemetry tracing, off unless `QSPP_TRACING=otlp`. Spans go by OTLP/HTTP (protobuf) to the
@@ -24,6 +25,7 @@ public enum TracingSetup {
         otel.traces.exporter = .otlp
         let (tracer, service) = try OTel.makeTracingBackend(configuration: otel)
         InstrumentationSystem.bootstrap(tracer)
+        Traced.enable()
         return service
     }
 }

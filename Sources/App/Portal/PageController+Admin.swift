@@ -57,7 +57,7 @@ extension PageController {
         view["requests"] = queue.map { filed -> [String: Any] in
             let actionable = filed.status == .verified || filed.status == .inProgress
             return [
-                "id": filed.id.uuidString.lowercased(), "subject": filed.subjectID.uuidString.lowercased(),
+                "id": filed.id.lowercasedString, "subject": filed.subjectID.lowercasedString,
                 "kind": Self.requestLabels[filed.kind] ?? filed.kind.rawValue,
                 "status": filed.status.rawValue.replacingOccurrences(of: "_", with: " "),
                 "receivedAt": Self.date(filed.receivedAt), "dueAt": Self.date(filed.dueAt),
@@ -241,7 +241,7 @@ extension PageController {
         view["jobs"] = try await services.valuation.repository.jobs(limit: 100).map { job -> [String: Any] in
             let percent = (job.progress * 1000).rounded() / 10
             return [
-                "id": job.id.uuidString.lowercased(), "task": tasks[job.taskID] ?? job.taskID.uuidString.lowercased(),
+                "id": job.id.lowercasedString, "task": tasks[job.taskID] ?? job.taskID.lowercasedString,
                 "status": job.status.rawValue, "percent": String(format: "%.1f", percent),
                 "progress": Int(percent.rounded()),
                 "eta": job.estimatedRemaining(at: now).map { "\(Int($0.rounded())) s" } ?? "",

@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Hummingbird
 import NIOCore
+import PQCrypto
 
 /// The consent dashboard: every purpose under its current notice with a toggle, the browser's Global
 /// Privacy Control signal, and the history of decisions with their signed receipts.
@@ -76,7 +77,7 @@ extension PageController {
         view["isOlderPage"] = older != nil
         view["timeline"] = history.events.map { event -> [String: Any] in
             [
-                "id": event.id.uuidString.lowercased(), "at": Self.date(event.recordedAt),
+                "id": event.id.lowercasedString, "at": Self.date(event.recordedAt),
                 "purpose": purposes[event.purposeID]?.title ?? event.purposeID.rawValue,
                 "granted": event.decision == .granted, "decision": event.decision.rawValue,
                 "method": event.method.rawValue, "noticeVersion": event.noticeVersion,

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Identity
+import PQCrypto
 
 /// Security: sessions with a revoke button each, MFA setup with a QR code and recovery codes,
 /// password change and account deletion.
@@ -118,7 +119,7 @@ extension PageController {
         view["sessions"] = try await identity.sessions(of: user.userID).sorted { $0.lastUsedAt > $1.lastUsedAt }.map {
             session -> [String: Any] in
             [
-                "id": session.id.uuidString.lowercased(), "createdAt": Self.date(session.createdAt),
+                "id": session.id.lowercasedString, "createdAt": Self.date(session.createdAt),
                 "lastUsedAt": Self.date(session.lastUsedAt), "address": session.client.ipAddress ?? "unknown",
                 "userAgent": session.client.userAgent ?? "unknown", "current": session.id == user.sessionID,
                 "rememberMe": session.rememberMe, "mfa": session.authenticationMethods.contains("otp"),

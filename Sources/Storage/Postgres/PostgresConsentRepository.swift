@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Logging
+import PQCrypto
 import PostgresNIO
 import Privacy
 import Telemetry
@@ -240,15 +241,15 @@ struct PostgresConsentRepository: ConsentRepository {
             """
             WITH wrapping AS (
                 INSERT INTO wrapping_keys (id, sealed, kek, created_at)
-                SELECT * FROM unnest(\(wrappings.map { $0.id.uuidString.lowercased() })::text[],
+                SELECT * FROM unnest(\(wrappings.map { $0.id.lowercasedString })::text[],
                     \(wrappings.map { ByteBuffer(bytes: $0.sealed) })::bytea[], \(wrappings.map(\.kek))::text[],
                     \(wrappings.map(\.createdAt.microsecondsSince1970))::int8[])
                 ON CONFLICT (id) DO NOTHING
             ), keys AS (
                 INSERT INTO subject_keys (id, subject_id, wrapped, wrapping_key_id, created_at)
-                SELECT * FROM unnest(\(keys.map { $0.id.uuidString.lowercased() })::text[], \(keys.map(\.subject))::text[],
+                SELECT * FROM unnest(\(keys.map { $0.id.lowercasedString })::text[], \(keys.map(\.subject))::text[],
                     \(keys.map { ByteBuffer(bytes: $0.wrapped) })::bytea[],
-                    \(keys.map { $0.wrappingKeyID.uuidString.lowercased() })::text[],
+                    \(keys.map { $0.wrappingKeyID.lowercasedString })::text[],
                     \(keys.map(\.createdAt.microsecondsSince1970))::int8[])
                     AS k(id, subject_id, wrapped, wrapping_key_id, created_at)
                 WHERE NOT EXISTS (SELECT 1 FROM erased_subjects e WHERE e.subject_id = k.subject_id)

@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import PQCrypto
 import Privacy
 
 /// A value bound to, or read from, a statement. The identity tables use only these four types, so one
@@ -26,7 +27,7 @@ enum SQLValue: Sendable, Equatable {
     static func optional(_ value: Data?) -> SQLValue { value.map(SQLValue.blob) ?? .null }
     static func time(_ date: Date) -> SQLValue { .integer(date.microsecondsSince1970) }
     static func optionalTime(_ date: Date?) -> SQLValue { date.map(SQLValue.time) ?? .null }
-    static func uuid(_ id: UUID) -> SQLValue { .text(id.uuidString.lowercased()) }
+    static func uuid(_ id: UUID) -> SQLValue { .text(id.lowercasedString) }
 }
 
 /// One row, read by column position.

@@ -1,5 +1,6 @@
 import Foundation
 import Identity
+import PQCrypto
 import Privacy
 
 /// The identity tables, in SQL both SQLite and PostgreSQL run unchanged.
@@ -433,8 +434,8 @@ struct SQLIdentityRepository: IdentityRepository {
             """,
             [
                 .uuid(event.id), .text(event.kind.rawValue), .time(event.occurredAt),
-                .optional(event.userID?.uuidString.lowercased()),
-                .optional(event.sessionID?.uuidString.lowercased()),
+                .optional(event.userID?.lowercasedString),
+                .optional(event.sessionID?.lowercasedString),
                 .optional(sealed.ip), .optional(sealed.agent), .text(String(decoding: details, as: UTF8.self)),
             ])
     }

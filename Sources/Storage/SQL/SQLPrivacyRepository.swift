@@ -1,4 +1,5 @@
 import Foundation
+import PQCrypto
 import Privacy
 
 /// Data-subject requests, in SQL both SQLite and PostgreSQL run unchanged.
@@ -145,10 +146,10 @@ struct SQLPrivacyRepository: PrivacyRepository {
                 """
                 INSERT INTO restrictions (subject_id, since, request_id) VALUES ($1, $2, $3)
                 ON CONFLICT (subject_id) DO NOTHING RETURNING subject_id
-                """, [.text(subject), .time(date), .optional(requestID?.uuidString.lowercased())])
+                """, [.text(subject), .time(date), .optional(requestID?.lowercasedString)])
             guard !inserted.isEmpty else { return }
             var fields = ["at": String(date.microsecondsSince1970), "change": "restricted"]
-            fields["request"] = requestID?.uuidString.lowercased()
+            fields["request"] = requestID?.lowercasedString
             _ = try await tx.appendLedger([LedgerRecord(type: "restriction", id: subject, fields: fields)])
         }
     }

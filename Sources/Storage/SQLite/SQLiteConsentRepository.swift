@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import PQCrypto
 import Privacy
 import SQLiteNIO
 import Telemetry
@@ -165,7 +166,7 @@ struct SQLiteConsentRepository: ConsentRepository {
             let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
             let rows = try await database.read(
                 "SELECT \(eventColumns) FROM consent_events WHERE id IN (\(placeholders)) ORDER BY seq",
-                ids.map { .text($0.uuidString.lowercased()) })
+                ids.map { .text($0.lowercasedString) })
             results[index] = .success(
                 .replayed(try await StoredEventRow.events(try rows.map { try $0.storedEvent() }, vault)))
         }
@@ -180,7 +181,7 @@ struct SQLiteConsentRepository: ConsentRepository {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                .text(event.id.uuidString.lowercased()), .text(event.subjectID.rawValue),
+                .text(event.id.lowercasedString), .text(event.subjectID.rawValue),
                 .text(event.purposeID.rawValue),
                 .text(event.decision.rawValue), .integer(event.noticeVersion), .text(event.method.rawValue),
                 .optionalText(event.sourceIP), .optionalText(event.userAgent),
@@ -204,7 +205,7 @@ struct SQLiteConsentRepository: ConsentRepository {
 
     func event(id: UUID) async throws -> ConsentEvent? {
         try await database.read(
-            "SELECT \(Self.eventColumns) FROM consent_events WHERE id = ?", [.text(id.uuidString.lowercased())]
+            "SELECT \(Self.eventColumns) FROM consent_events WHERE id = ?", [.text(id.lowercasedString)]
         ).first?.storedEvent().event(vault)
     }
 
