@@ -17,11 +17,6 @@ extension PersonalDataVault {
     }
 }
 
-extension UUID {
-    /// A UUID as subject ids and sealing contexts spell it.
-    var subjectText: String { uuidString.lowercased() }
-}
-
 extension Store {
     /// Opens the email index key, so a wrong master key stops start-up before anything is written,
     /// and seals the emails of accounts made before encryption at rest existed.
@@ -31,7 +26,7 @@ extension Store {
         for row in legacy {
             let id = try row.uuid(0)
             let email = try row.text(1)
-            let (sealed, key) = try vault.seal(email, subject: id.subjectText, field: "email")
+            let (sealed, key) = try vault.seal(email, subject: id.lowercasedString, field: "email")
             let index = try await vault.emailIndex(email)
             try await sql.transaction { tx in
                 try await PersonalDataVault.insert(key.map { [$0] } ?? [], tx)

@@ -104,7 +104,8 @@ extension Store {
                     String(decoding: try Self.sortedEncoder.encode($0.attributes), as: UTF8.self)
                 }
                 try emit([
-                    header.id.subjectText, header.category, header.purposeID, RFC3339.string(from: header.recordedAt),
+                    header.id.lowercasedString, header.category, header.purposeID,
+                    RFC3339.string(from: header.recordedAt),
                     RFC3339.string(from: header.createdAt), content?.source, content?.label, attributes,
                 ])
             }
@@ -117,8 +118,8 @@ extension Store {
             for (job, values) in try await valuation.latestValues(subjectID: subject) {
                 for value in values {
                     try emit([
-                        job.id.subjectText, job.taskID.subjectText, job.finishedAt.map(RFC3339.string(from:)),
-                        job.summary?.method.name.rawValue, value.recordID.subjectText, value.value.map { "\($0)" },
+                        job.id.lowercasedString, job.taskID.lowercasedString, job.finishedAt.map(RFC3339.string(from:)),
+                        job.summary?.method.name.rawValue, value.recordID.lowercasedString, value.value.map { "\($0)" },
                         value.standardError.map { "\($0)" }, value.excluded?.rawValue,
                     ])
                 }
@@ -159,7 +160,7 @@ extension Store {
                     AuthEvent(
                         id: try row.uuid(1), kind: kind, occurredAt: try row.time(3), userID: userID,
                         sessionID: row[4].text.flatMap { UUID(uuidString: $0) },
-                        client: try await vault.openClient(row[5].text, row[6].text, subject: userID.subjectText),
+                        client: try await vault.openClient(row[5].text, row[6].text, subject: userID.lowercasedString),
                         details: details)
                 ))
         }

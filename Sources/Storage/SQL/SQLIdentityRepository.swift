@@ -21,13 +21,13 @@ struct SQLIdentityRepository: IdentityRepository {
 
     private func account(_ row: SQLRow) async throws -> Account {
         let id = try row.uuid(0)
-        let email = try await vault.open(try row.text(1), subject: id.subjectText, field: "email") ?? ""
+        let email = try await vault.open(try row.text(1), subject: id.lowercasedString, field: "email") ?? ""
         return Account(
             id: id, email: try EmailAddress(email), passwordHash: try row.text(2),
             roles: Set(try row.text(3).split(separator: " ").compactMap { Role(rawValue: String($0)) }),
             createdAt: try row.time(4), sealedTOTPSecret: row[5].blob, mfaEnabled: try row.integer(6) == 1,
             recoveryCodesRemaining: Int(try row.integer(7)),
-            displayName: try await vault.open(row[8].text, subject: id.subjectText, field: "display_name"))
+            displayName: try await vault.open(row[8].text, subject: id.lowercasedString, field: "display_name"))
     }
 
     private static func roles(_ roles: Set<Role>) -> SQLValue {
@@ -58,7 +58,7 @@ struct SQLIdentityRepository: IdentityRepository {
 
     func updateProfile(userID: UUID, email: EmailAddress, displayName: String?, recording event: AuthEvent) async throws
     {
-        let subject = userID.subjectText
+        let subject = userID.lowercasedString
         let sealedEmail = try vault.seal(email.normalized, subject: subject, field: "email")
         let sealedName = try vault.seal(displayName, subject: subject, field: "display_name")
         let sealedEvent = try sealed(event)
@@ -163,7 +163,7 @@ struct SQLIdentityRepository: IdentityRepository {
         let userID = try row.uuid(1)
         return Session(
             id: try row.uuid(0), userID: userID, createdAt: try row.time(2), lastUsedAt: try row.time(3),
-            client: try await vault.openClient(row[4].text, row[5].text, subject: userID.subjectText),
+            client: try await vault.openClient(row[4].text, row[5].text, subject: userID.lowercasedString),
             revokedAt: row.optionalTime(6),
             rememberMe: try row.integer(7) == 1,
             authenticationMethods: try row.text(8).split(separator: " ").map(String.init))
@@ -172,7 +172,7 @@ struct SQLIdentityRepository: IdentityRepository {
     func insertSession(
         _ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent], clearingThrottle key: String?
     ) async throws {
-        let client = try vault.sealClient(session.client, subject: session.userID.subjectText)
+        let client = try vault.sealClient(session.client, subject: session.userID.lowercasedString)
         let sealedEvents = try events.map(sealed)
         let keys = client.keys + sealedEvents.flatMap(\.keys)
         try await database.transaction { tx in
@@ -420,7 +420,7 @@ struct SQLIdentityRepository: IdentityRepository {
     }
 
     private func sealed(_ event: AuthEvent) throws -> SealedEvent {
-        let client = try vault.sealClient(event.client, subject: event.userID?.subjectText ?? Self.unattributed)
+        let client = try vault.sealClient(event.client, subject: event.userID?.lowercasedString ?? Self.unattributed)
         return SealedEvent(event: event, ip: client.ip, agent: client.agent, keys: client.keys)
     }
 
@@ -458,7 +458,7 @@ struct SQLIdentityRepository: IdentityRepository {
                     id: try row.uuid(0), kind: kind, occurredAt: try row.time(2), userID: user,
                     sessionID: row[4].text.flatMap { UUID(uuidString: $0) },
                     client: try await vault.openClient(
-                        row[5].text, row[6].text, subject: user?.subjectText ?? Self.unattributed),
+                        row[5].text, row[6].text, subject: user?.lowercasedString ?? Self.unattributed),
                     details: details))
         }
         return events

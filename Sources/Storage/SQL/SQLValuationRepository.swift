@@ -1,4 +1,5 @@
 import Foundation
+import PQCrypto
 import Privacy
 import Valuation
 
@@ -14,7 +15,7 @@ struct SQLValuationRepository: ValuationRepository {
         return encoder
     }()
 
-    private static func field(_ id: UUID) -> String { "record/" + id.subjectText }
+    private static func field(_ id: UUID) -> String { "record/" + id.lowercasedString }
 
     func insertRecord(_ record: DataRecord) async throws {
         let json = String(decoding: try Self.encoder.encode(record.content), as: UTF8.self)
@@ -65,7 +66,7 @@ struct SQLValuationRepository: ValuationRepository {
         var result: [(record: DataRecord.Header, content: DataRecord.Content?)] = []
         for row in try await database.select(
             "SELECT \(Self.recordColumns) FROM data_records WHERE category = $1 AND id > $2 ORDER BY id LIMIT $3",
-            [.text(category), .text(after?.subjectText ?? ""), .integer(Int64(limit))])
+            [.text(category), .text(after?.lowercasedString ?? ""), .integer(Int64(limit))])
         {
             result.append(try await record(row))
         }
@@ -155,7 +156,7 @@ struct SQLValuationRepository: ValuationRepository {
                 SELECT id FROM valuation_jobs WHERE \(waiting) AND ($3 = '' OR id = $3) ORDER BY created_at, id LIMIT 1
             ) AND \(waiting)
             RETURNING \(Self.jobColumns)
-            """, [.time(leaseUntil), .time(now), .text(id?.subjectText ?? "")]
+            """, [.time(leaseUntil), .time(now), .text(id?.lowercasedString ?? "")]
         ).first.map(Self.job)
     }
 
@@ -208,7 +209,9 @@ struct SQLValuationRepository: ValuationRepository {
             }
             var fields = ["status": status.rawValue, "finished_at": String(date.microsecondsSince1970)]
             fields["records"] = summary.map { String($0.recordsCounted) }
-            _ = try await tx.appendLedger([LedgerRecord(type: "valuation_job", id: jobID.subjectText, fields: fields)])
+            _ = try await tx.appendLedger([
+                LedgerRecord(type: "valuation_job", id: jobID.lowercasedString, fields: fields)
+            ])
         }
     }
 
