@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every role (`qspp serve --role …`): a static-stdlib release build made with the
-# official Swift image by scripts/build-static.sh (the same script the test command runs natively),
+# official Swift image by scripts/dev/build-static.sh (the same script the test command runs natively),
 # run on Debian slim as a non-root user. Run it with a read-only root filesystem, e.g.
 #   docker run --read-only --tmpfs /tmp -e QSPP_DATABASE_URL=postgres://… -e QSPP_MASTER_KEY_FILE=/run/secrets/master.key qspp
 FROM swift:6.3-bookworm AS build
@@ -13,7 +13,7 @@ COPY Sources Sources
 # The manifest names the test targets too; SwiftPM refuses a manifest whose target folders are missing.
 COPY Tests Tests
 COPY scripts scripts
-RUN scripts/build-static.sh /out
+RUN scripts/dev/build-static.sh /out
 
 FROM debian:bookworm-slim
 RUN apt-get update \

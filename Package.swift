@@ -42,15 +42,16 @@ let package = Package(
             dependencies: [.product(name: "Tracing", package: "swift-distributed-tracing")],
             swiftSettings: swiftSettings
         ),
+        .target(name: "Kernel", swiftSettings: swiftSettings),
         .target(
             name: "PQCrypto",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Kernel", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Identity",
             dependencies: [
-                "PQCrypto", "CArgon2", "Telemetry",
+                "Kernel", "PQCrypto", "CArgon2", "Telemetry",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
@@ -60,23 +61,23 @@ let package = Package(
         ),
         .target(
             name: "Privacy",
-            dependencies: ["PQCrypto", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Kernel", "PQCrypto", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Valuation",
-            dependencies: ["Consent"],
+            dependencies: ["Kernel"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Consent",
-            dependencies: ["PQCrypto"],
+            dependencies: ["Kernel"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Storage",
             dependencies: [
-                "Consent", "Identity", "PQCrypto", "Privacy", "Valuation", "Telemetry",
+                "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Valuation", "Telemetry",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -86,15 +87,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Services",
+            dependencies: [
+                "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Storage", "Valuation",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "App",
             dependencies: [
-                "Consent", "Identity", "PQCrypto", "Privacy", "Storage", "Telemetry",
+                "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Storage", "Telemetry",
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -114,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "qspp",
             dependencies: [
-                "App", "Identity", "PQCrypto", "Valuation",
+                "App", "Identity", "Kernel", "PQCrypto", "Services", "Valuation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -125,7 +136,7 @@ let package = Package(
         .target(
             name: "QSPPTestSupport",
             dependencies: [
-                "Storage", "Consent", "Identity", "PQCrypto", "Privacy",
+                "Storage", "Consent", "Identity", "Kernel", "PQCrypto", "Privacy",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
@@ -135,6 +146,11 @@ let package = Package(
             name: "PQCryptoTests",
             dependencies: ["PQCrypto", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KernelTests",
+            dependencies: ["Kernel"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -155,18 +171,18 @@ let package = Package(
         ),
         .testTarget(
             name: "ConsentTests",
-            dependencies: ["Consent"],
+            dependencies: ["Consent", "Kernel"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "Consent", "Identity", "Privacy", "QSPPTestSupport"],
+            dependencies: ["Storage", "Consent", "Identity", "Kernel", "Privacy", "Services", "QSPPTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "AppTests",
             dependencies: [
-                "App", "Consent", "Identity", "PQCrypto", "Privacy", "Storage", "QSPPTestSupport",
+                "App", "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Storage", "QSPPTestSupport",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 source scripts/lib/postgres.sh
 
+# The layering and docs/architecture.md's target table against Package.swift: seconds, so first.
+python3 scripts/check/check-architecture.py
 qspp_find_pg_bin || { qspp_apt_install postgresql; qspp_find_pg_bin; }
 qspp_build_dependencies
 qspp_python_test_tools
@@ -67,15 +69,15 @@ fi
 # Then the whole API from its OpenAPI document: no 5xx, every answer as documented (schemathesis).
 # And the web portal in headless Chromium, with axe on every page (screenshots in .build/e2e-screenshots).
 if [ $# -eq 0 ]; then
-    scripts/fuzz-api.sh 25 || status=1
-    scripts/e2e-portal.sh || status=1
+    scripts/check/fuzz-api.sh 25 || status=1
+    scripts/check/e2e-portal.sh || status=1
     # The deployment files, and the shipped binary built as the Dockerfile builds it.
-    python3 scripts/check-deploy.py || status=1
-    scripts/check-static.sh || status=1
+    python3 scripts/check/check-deploy.py || status=1
+    scripts/check/check-static.sh || status=1
     # Three replicas of that binary behind nginx on one PostgreSQL, under faults: nothing acknowledged lost.
-    QSPP_BINARY=.build/static/qspp scripts/cluster.sh 3 || status=1
+    QSPP_BINARY=.build/static/qspp scripts/check/cluster.sh 3 || status=1
     # And split into its four roles as separate processes: the fuzzer through the gateway, an upstream down.
-    QSPP_BINARY=.build/static/qspp scripts/split.sh 25 || status=1
+    QSPP_BINARY=.build/static/qspp scripts/check/split.sh 25 || status=1
 fi
 set -e
 # XCTest's "Executed 0 tests" lines are noise here: every test is a Swift Testing test. Close with the count.

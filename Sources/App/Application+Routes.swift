@@ -1,12 +1,13 @@
 public import Hummingbird
+public import Services
 
 /// The router of one role: `all` has every route and the whole middleware chain. An upstream role has
 /// its own routes, and leaves rate limits and CORS to the gateway in front of it.
-public func buildRouter(
-    services: AppServices, metrics: HTTPMetrics, role: ServerRole = .all
-) -> Router<AppRequestContext> {
+public func buildRouter(configuration: AppConfiguration, services: QSPPServices) -> Router<AppRequestContext> {
+    let role = configuration.role
+    let metrics = services.metrics
     let router = Router(context: AppRequestContext.self)
-    addMiddleware(to: router, services: services, metrics: metrics, role: role)
+    addMiddleware(to: router, configuration: configuration, services: services, role: role)
     router.addRoutes(SystemController(service: services.consents, metrics: metrics).endpoints)
     let parts: [ServerRole] = role == .all ? ServerRole.upstreams : [role]
     for part in parts { addRoutes(of: part, to: router, services: services) }
@@ -17,13 +18,16 @@ public func buildRouter(
 /// The gateway: the middleware every public request passes, the portal's pages and health checks of
 /// its own, and every API route forwarded to the role that serves it. Its routes are read from the
 /// upstream roles' own routers, so the two cannot drift apart.
-func buildGatewayRouter(services: AppServices, forwarder: UpstreamForwarder) -> Router<AppRequestContext> {
+func buildGatewayRouter(
+    configuration: AppConfiguration, services: QSPPServices, forwarder: UpstreamForwarder
+) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     let metrics = services.metrics
-    let verifier = JWKSTokenVerifier(
-        issuer: services.configuration.issuer, audience: services.configuration.tokenAudience
-    ) { try await forwarder.fetchJWKS() }
-    addMiddleware(to: router, services: services, metrics: metrics, role: .gateway, gatewayTokens: verifier)
+    let verifier = JWKSTokenVerifier(issuer: configuration.issuer, audience: configuration.tokenAudience) {
+        try await forwarder.fetchJWKS()
+    }
+    addMiddleware(
+        to: router, configuration: configuration, services: services, role: .gateway, gatewayTokens: verifier)
     router.addRoutes(SystemController(service: services.consents, metrics: metrics).endpoints)
     router.addRoutes(pageController(services).endpoints)
     let local = Set(router.routes.map { "\($0.method) \($0.path)" })
@@ -46,10 +50,10 @@ func buildGatewayRouter(services: AppServices, forwarder: UpstreamForwarder) -> 
 /// quotas; the gateway knows callers only by the JWKS (`gatewayTokens`), every other role by its own
 /// key ring and sessions.
 private func addMiddleware(
-    to router: Router<AppRequestContext>, services: AppServices, metrics: HTTPMetrics, role: ServerRole,
+    to router: Router<AppRequestContext>, configuration: AppConfiguration, services: QSPPServices, role: ServerRole,
     gatewayTokens: JWKSTokenVerifier? = nil
 ) {
-    let configuration = services.configuration
+    let metrics = services.metrics
     let edge = role == .all || role == .gateway
     router.addMiddleware {
         RequestObservationMiddleware(metrics: metrics)
@@ -68,7 +72,7 @@ private func addMiddleware(
 }
 
 /// Which controllers make up each upstream role.
-private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>, services: AppServices) {
+private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>, services: QSPPServices) {
     let consents = consentController(services)
     switch role {
     case .consent:
@@ -93,10 +97,10 @@ private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>
     }
 }
 
-private func consentController(_ services: AppServices) -> ConsentController {
-    ConsentController(service: services.consents, restrictions: services.restrictions, metrics: services.metrics)
+private func consentController(_ services: QSPPServices) -> ConsentController {
+    ConsentController(service: services.consents, writing: services.consentWriting)
 }
 
-private func pageController(_ services: AppServices) -> PageController {
-    PageController(services: services, consents: consentController(services))
+private func pageController(_ services: QSPPServices) -> PageController {
+    PageController(services: services)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 
 public enum Decision: String, Sendable, CaseIterable {
     case granted

@@ -1,5 +1,5 @@
 import Foundation
-import PQCrypto
+import Kernel
 
 /// The proof of one consent decision handed to the person who made it: the fields of the Kantara
 /// Consent Receipt and ISO/IEC 27560 that apply to one decision. It is signed as a JWS

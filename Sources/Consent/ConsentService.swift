@@ -1,5 +1,5 @@
 import Foundation
-import PQCrypto
+import Kernel
 
 /// The consent ledger's rules: what may be recorded, how Global Privacy Control applies, and how
 /// current state is derived from the append-only log.

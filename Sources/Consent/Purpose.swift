@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 
 /// The text a person was shown when asked for consent. Each change is a new version; old versions stay.
 public struct Notice: Sendable, Equatable {

@@ -25,6 +25,7 @@ public struct AuthEvent: Sendable, Equatable {
         case accountDeleted = "account.deleted"
         case profileRectified = "profile.rectified"
         case adminCreated = "admin.created"
+        case rolesChanged = "roles.changed"
         case signingKeyCreated = "key.created"
         case signingKeyRotated = "key.rotated"
         case masterKeyRotated = "key.master_rotated"

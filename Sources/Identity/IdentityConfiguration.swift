@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import PQCrypto
 
 /// The identity settings operators may change; the defaults follow the issue and OWASP.

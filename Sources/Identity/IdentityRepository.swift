@@ -20,7 +20,8 @@ public protocol IdentityRepository: Sendable {
     func consumeRecoveryCode(userID: UUID, digest: String, at: Date) async throws -> Bool
     /// Deletes the account's credentials, MFA and refresh tokens, and revokes its sessions.
     func deleteAccount(id: UUID, at: Date) async throws
-    func setRoles(userID: UUID, roles: Set<Role>) async throws
+    /// Replaces the account's roles and records `event` (with its ledger entry) in the same transaction.
+    func setRoles(userID: UUID, roles: Set<Role>, event: AuthEvent) async throws
 
     /// Stores a new session, its first refresh token and the audit events of its creation, and clears the
     /// login throttle that the successful authentication ends, in one transaction.
@@ -60,6 +61,10 @@ public protocol IdentityRepository: Sendable {
 
     func appendAuthEvent(_ event: AuthEvent) async throws
     func authEvents(userID: UUID?, limit: Int) async throws -> [AuthEvent]
+    /// One page of a user's audit events in log order, after `sequence`, with their sequences.
+    func authEvents(
+        userID: UUID, after sequence: Int64, limit: Int
+    ) async throws -> [(sequence: Int64, event: AuthEvent)]
 }
 
 /// What to do with a presented refresh token.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Kernel
 import PQCrypto
 
 /// Accounts, logins, sessions and tokens: the rules of QynAuth, independent of HTTP and of the database.
@@ -58,6 +59,17 @@ public final class IdentityService: Sendable {
         try await repository.insertAccount(account)
         try await audit(.adminCreated, userID: account.id)
         return account
+    }
+
+    /// Replaces an account's roles (an operator's act, from the command line): audited with the roles
+    /// before and after, and chained into the ledger with the change.
+    public func setRoles(of account: Account, to roles: Set<Role>) async throws {
+        let names = { (roles: Set<Role>) in roles.map(\.rawValue).sorted().joined(separator: ",") }
+        let event = AuthEvent(
+            kind: .rolesChanged, at: now(), userID: account.id, sessionID: nil, client: ClientInfo(),
+            details: ["from": names(account.roles), "to": names(roles)])
+        try await repository.setRoles(userID: account.id, roles: roles, event: event)
+        observe(.rolesChanged)
     }
 
     public func account(id: UUID) async throws -> Account? {

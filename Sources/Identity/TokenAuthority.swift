@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import Kernel
 import PQCrypto
 import Telemetry
 

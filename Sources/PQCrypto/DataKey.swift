@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+import Kernel
 
 /// A data-encryption key: 256 random bits for AES-256-GCM, one or more per data subject. Destroying
 /// a subject's data keys is what erasure by crypto-shredding means: every field sealed under them,

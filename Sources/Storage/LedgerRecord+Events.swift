@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Identity
+import Kernel
 import PQCrypto
 import Privacy
 

@@ -1,5 +1,6 @@
 import Foundation
 import Identity
+import Kernel
 import PQCrypto
 
 extension PersonalDataVault {
@@ -17,10 +18,11 @@ extension PersonalDataVault {
     }
 }
 
-extension Store {
+extension PersonalDataVault {
     /// Opens the email index key, so a wrong master key stops start-up before anything is written,
     /// and seals the emails of accounts made before encryption at rest existed.
-    public func preparePersonalData() async throws {
+    func prepare(_ sql: any SQLDatabase) async throws {
+        let vault = self
         _ = try await vault.emailIndex("")
         let legacy = try await sql.select("SELECT id, email FROM accounts WHERE email_index IS NULL", [])
         for row in legacy {

@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+import Kernel
 public import PQCrypto
 import Synchronization
 import Telemetry
@@ -148,7 +149,9 @@ public final class PersonalDataVault: Sendable {
     }
 
     /// The context a wrapping key is sealed to the master key under.
-    static func wrappingContext(_ id: UUID) -> String { "qspp wrapping key " + id.lowercasedString }
+    public static func wrappingContext(_ id: UUID) -> String { "qspp wrapping key " + id.lowercasedString }
+    /// The context a named secret in `sealed_secrets` is sealed under.
+    public static func secretContext(_ name: String) -> String { "qspp secret " + name }
 
     private static func context(_ subject: String, _ field: String) -> String { subject + "/" + field }
 

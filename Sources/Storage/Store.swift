@@ -14,6 +14,9 @@ public protocol Store: Service {
     var privacy: any PrivacyRepository { get }
     var ledger: any LedgerRepository { get }
     var valuation: any ValuationRepository { get }
+    var erasures: any ErasureRepository { get }
+    var retention: any RetentionRepository { get }
+    var sealedKeys: any SealedKeyRepository { get }
     /// Seals and opens personal data under per-subject keys.
     var vault: PersonalDataVault { get }
     /// Applies every migration not yet applied, and returns the versions it applied. Safe to run twice,
@@ -21,6 +24,9 @@ public protocol Store: Service {
     func migrate() async throws -> [Int]
     /// The schema versions already applied.
     func appliedMigrations() async throws -> [Int]
+    /// Opens the email index key, so a wrong master key stops start-up before anything is written,
+    /// and seals the emails of accounts made before encryption at rest existed.
+    func preparePersonalData() async throws
 }
 
 /// Opens the store a URL names. SQLite opens its file at once; PostgreSQL connects only once the
@@ -29,16 +35,5 @@ public func openStore(_ url: DatabaseURL, logger: Logger, masterKey: MasterKey? 
     switch url {
     case .sqlite(let path): try await SQLiteStore(path: path, logger: logger, masterKey: masterKey)
     case .postgres(let location): PostgresStore(location: location, logger: logger, masterKey: masterKey)
-    }
-}
-
-extension Store {
-    /// The store's SQL, for the few tools (and tests) that must look beneath the repositories.
-    var sql: any SQLDatabase {
-        switch self {
-        case let store as SQLiteStore: store.sql
-        case let store as PostgresStore: store.sql
-        default: preconditionFailure("unknown store type")
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Consent
 public import Foundation
+import Kernel
 
 /// What a person's data is worth and why: every record, priced by the price book if it counts now,
 /// and the person's share of the newest run of each valuation task that saw their records.

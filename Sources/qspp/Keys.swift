@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Identity
 import PQCrypto
+import Services
 
 struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +19,7 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             let configuration = try await options.load()
             let logger = makeLogger(configuration)
-            let services = try await AppServices.open(configuration, logger: logger)
+            let services = try await QSPPServices.open(configuration, logger: logger)
             let keyID = try await services.withRunningStore {
                 try await services.prepare(logger: logger)
                 let keyID = try await services.identity.tokens.keyRing.addKey()
@@ -60,16 +61,7 @@ struct Keys: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let report = try await options.withServices { services in
-                let report = try await services.store.rewrapUnderCurrentMasterKey()
-                try await services.store.identity.appendAuthEvent(
-                    AuthEvent(
-                        kind: .masterKeyRotated, at: Date(),
-                        details: [
-                            "wrapping_keys": String(report.wrappingKeys), "signing_keys": String(report.signingKeys),
-                        ]))
-                return report
-            }
+            let report = try await options.withServices { try await $0.keyRotation.rewrapUnderCurrentMasterKey() }
             print(
                 "re-sealed \(report.wrappingKeys) wrapping keys (data keys unchanged), \(report.secrets) secrets, \(report.signingKeys) signing keys and \(report.totpSecrets) TOTP secrets under the current master key"
             )
@@ -137,7 +129,7 @@ extension Users {
             let email = try EmailAddress(email)
             let found = try await options.withServices { services -> Bool in
                 guard let account = try await services.store.identity.account(email: email) else { return false }
-                try await services.store.identity.setRoles(userID: account.id, roles: granted)
+                try await services.identity.setRoles(of: account, to: granted)
                 return true
             }
             guard found else { throw ValidationError("no account has that email") }
@@ -149,14 +141,14 @@ extension Users {
 extension ConfigurationOptions {
     /// Opens the services from the configuration, migrates and loads the keys, runs `body` with the
     /// store running, and closes everything: the frame of every one-shot command.
-    func withServices<T: Sendable>(_ body: @escaping @Sendable (AppServices) async throws -> T) async throws -> T {
+    func withServices<T: Sendable>(_ body: @escaping @Sendable (QSPPServices) async throws -> T) async throws -> T {
         var configuration = try await load()
         // A one-shot command prints its result; routine log lines would only bury it.
         if logLevel == nil, ProcessInfo.processInfo.environment["QSPP_LOG_LEVEL"] == nil {
             configuration.logLevel = .warning
         }
         let logger = makeLogger(configuration)
-        let services = try await AppServices.open(configuration, logger: logger)
+        let services = try await QSPPServices.open(configuration, logger: logger)
         return try await services.withRunningStore {
             try await services.prepare(logger: logger)
             return try await body(services)

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import PQCrypto
 import Privacy
+import Services
 
 struct Ledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Services
 
 @main
 struct QSPP: AsyncParsableCommand {
@@ -71,7 +72,7 @@ struct Serve: AsyncParsableCommand {
         extra[.role] = role
         let configuration = try await options.load(extra: extra)
         let logger = makeLogger(configuration)
-        let metrics = HTTPMetrics()
+        let metrics = QSPPMetrics()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
         logger.info(
             "starting",
@@ -98,7 +99,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let configuration = try await options.load()
         let logger = makeLogger(configuration)
-        let applied = try await runMigrations(configuration: configuration, logger: logger)
+        let applied = try await runMigrations(databaseURL: configuration.databaseURL, logger: logger)
         logger.info(
             "migrations done",
             metadata: ["applied": .string(applied.isEmpty ? "none" : applied.map(String.init).joined(separator: ","))])

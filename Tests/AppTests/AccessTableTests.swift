@@ -90,7 +90,8 @@ struct AccessTableTests {
         try await withApp(backend) { api in
             let subject = try await api.newUser()
             let officer = try await api.newUser()
-            try await api.services.store.identity.setRoles(userID: UUID(uuidString: officer.id)!, roles: [.user, .dpo])
+            let account = try #require(try await api.services.identity.account(id: UUID(uuidString: officer.id)!))
+            try await api.services.identity.setRoles(of: account, to: [.user, .dpo])
             // Roles travel in the token: the officer logs in again to get them.
             let token = try #require(try await api.login(officer.email).object()["accessToken"] as? String)
             #expect(try jwtPart(token, 1)["roles"] as? [String] == ["dpo", "user"])

@@ -59,7 +59,7 @@ struct AuthAPITests {
             #expect(header["typ"] as? String == "at+jwt")
             let claims = try jwtPart(user.accessToken, 1)
             #expect(claims["sub"] as? String == user.id)
-            #expect(claims["iss"] as? String == api.services.configuration.issuer)
+            #expect(claims["iss"] as? String == api.services.settings.issuer)
             #expect(claims["aud"] as? String == "qspp-api" || (claims["aud"] as? [String]) == ["qspp-api"])
             let issuedAt = try #require(claims["iat"] as? Double)
             #expect(claims["exp"] as? Double == issuedAt + 900)
@@ -78,7 +78,7 @@ struct AuthAPITests {
             #expect(key["priv"] == nil)
 
             let discovery = try await api.send(.get, "/.well-known/openid-configuration", token: nil).object()
-            #expect(discovery["issuer"] as? String == api.services.configuration.issuer)
+            #expect(discovery["issuer"] as? String == api.services.settings.issuer)
             #expect((discovery["jwks_uri"] as? String)?.hasSuffix("/.well-known/jwks.json") == true)
             #expect(discovery["id_token_signing_alg_values_supported"] as? [String] == ["ML-DSA-65"])
 

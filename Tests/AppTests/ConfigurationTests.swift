@@ -2,8 +2,10 @@ import App
 import Consent
 import Foundation
 import Identity
+import Kernel
 import PQCrypto
 import QSPPTestSupport
+import Services
 import Storage
 import Testing
 
@@ -92,7 +94,7 @@ struct MasterKeyStartupTests {
     @Test func aWrongMasterKeyFailsFastAndChangesNothing() async throws {
         let url = DatabaseURL.sqlite(path: temporaryPath("qspp-kek", extension: "sqlite"))
         let right = AppConfiguration(databaseURL: url, masterKey: testMasterKey)
-        let services = try await AppServices.open(right, logger: testLogger)
+        let services = try await QSPPServices.open(right, logger: testLogger)
         let before = try await services.withRunningStore {
             try await services.prepare(logger: testLogger)
             return try await services.store.identity.signingKeys()
@@ -100,7 +102,7 @@ struct MasterKeyStartupTests {
         #expect(before.count == 1)
 
         let wrong = AppConfiguration(databaseURL: url, masterKey: MasterKey.generateSeedText())
-        let reopened = try await AppServices.open(wrong, logger: testLogger)
+        let reopened = try await QSPPServices.open(wrong, logger: testLogger)
         let after = try await reopened.withRunningStore {
             await #expect(throws: PQCryptoError.cannotOpen) { try await reopened.prepare(logger: testLogger) }
             return try await reopened.store.identity.signingKeys()

@@ -40,7 +40,7 @@ struct ErasureAPITests {
             #expect(after.count == before.count)
             #expect(after.first?["decision"] as? String == "granted")
             #expect(after.first?["userAgent"] == nil && after.first?["sourceIp"] == nil)
-            #expect(try await api.services.store.erasure(of: user.id) != nil)
+            #expect(try await api.services.store.erasures.erasure(of: user.id) != nil)
             let report = try await api.services.ledger.verify()
             #expect(report.isIntact, "\(String(describing: report.problem))")
 
@@ -48,8 +48,8 @@ struct ErasureAPITests {
             let again = try await api.send(.post, "/v1/requests/\(id)/erasure").object()
             #expect(again["erasedAt"] as? String == erasedAt)
             #expect(
-                try await api.services.store.shred(subject: user.id, requestID: nil, at: Date())
-                    == (try await api.services.store.erasure(of: user.id)))
+                try await api.services.store.erasures.shred(subject: user.id, requestID: nil, at: Date())
+                    == (try await api.services.store.erasures.erasure(of: user.id)))
 
             // Only erasure and delete requests are fulfilled by erasing.
             let other = try await api.newUser()

@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import HTTPTypes
+import Kernel
 import PQCrypto
 import QSPPTestSupport
 import Testing

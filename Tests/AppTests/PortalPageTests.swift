@@ -294,7 +294,7 @@ struct PortalPageTests {
             #expect(try await admin.get("/admin/valuation").status == .ok)
             let keys = try await admin.get("/admin/keys").html
             #expect(keys.contains("ML-DSA-65"))
-            #expect(keys.contains(try api.services.configuration.resolveMasterKey().fingerprint))
+            #expect(keys.contains(api.services.settings.masterKey.fingerprint))
         }
     }
 

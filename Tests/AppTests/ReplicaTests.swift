@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Identity
 import QSPPTestSupport
+import Services
 import Testing
 
 /// Three complete applications on one database, as three replicas behind a load balancer are: each
@@ -13,7 +14,9 @@ import Testing
 /// Replicas need PostgreSQL: the embedded SQLite store is for one process. One test at a time: each
 /// runs three applications, and several at once add enough load on two cores to push other tests'
 /// database calls past their 5 s deadline.
-@Suite("Replicas sharing one database", .serialized)
+@Suite(
+    "Replicas sharing one database", .serialized,
+    .enabled(if: Backend.postgresURL != nil, "replicas need PostgreSQL: QSPP_TEST_POSTGRES_URL is not set"))
 struct ReplicaTests {
     @Test(arguments: Backend.replicated)
     func aRateLimitHoldsAcrossReplicas(backend: Backend) async throws {
@@ -157,12 +160,12 @@ func withReplicas(
     var configuration = try testConfiguration(backend)
     configuration.databaseURL = try await isolatedDatabaseURL(backend)
     configure(&configuration)
-    var opened: [AppServices] = []
+    var opened: [QSPPServices] = []
     for _ in 0..<count {
-        opened.append(try await AppServices.open(configuration, logger: testLogger))
+        opened.append(try await QSPPServices.open(configuration, logger: testLogger))
     }
     let replicas = opened
-    try await drive(replicas[...], apis: []) { apis in
+    try await drive(replicas[...], configuration: configuration, apis: []) { apis in
         let email = "admin-\(UUID().uuidString.lowercased())@qspp.test"
         _ = try await replicas[0].identity.createAdministrator(email: email, password: testPassword)
         guard
@@ -174,12 +177,13 @@ func withReplicas(
 }
 
 private func drive(
-    _ remaining: ArraySlice<AppServices>, apis: [API], _ body: @Sendable ([API]) async throws -> Void
+    _ remaining: ArraySlice<QSPPServices>, configuration: AppConfiguration, apis: [API],
+    _ body: @Sendable ([API]) async throws -> Void
 ) async throws {
     guard let services = remaining.first else { return try await body(apis) }
-    let app = try await buildApplication(services: services, logger: testLogger)
+    let app = try await buildApplication(configuration: configuration, services: services, logger: testLogger)
     try await app.test(.router) { client in
         let api = API(client: client, services: services, adminToken: "")
-        try await drive(remaining.dropFirst(), apis: apis + [api], body)
+        try await drive(remaining.dropFirst(), configuration: configuration, apis: apis + [api], body)
     }
 }

@@ -129,7 +129,7 @@ struct SplitGatewayTests {
             let user = try await api.newUser()
             let jwks = Data(try await api.send(.get, "/.well-known/jwks.json", token: nil).body.readableBytesView)
             let fetches = Atomic(0)
-            let configuration = api.services.configuration
+            let configuration = api.services.settings
             func verifier(refetchingAfter interval: Duration) -> JWKSTokenVerifier {
                 JWKSTokenVerifier(
                     issuer: configuration.issuer, audience: configuration.tokenAudience, refetchInterval: interval

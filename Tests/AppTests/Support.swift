@@ -6,6 +6,7 @@ import Identity
 import Logging
 import NIOCore
 import QSPPTestSupport
+import Services
 import Storage
 import Testing
 
@@ -30,7 +31,7 @@ func testConfiguration(_ backend: Backend) throws -> AppConfiguration {
 /// Builds the real application on `backend`, creates an administrator the way `qspp users create-admin`
 /// does, logs in, and drives the router in-process.
 func withApp(
-    _ backend: Backend, metrics: HTTPMetrics = HTTPMetrics(), configure: (inout AppConfiguration) -> Void = { _ in },
+    _ backend: Backend, metrics: QSPPMetrics = QSPPMetrics(), configure: (inout AppConfiguration) -> Void = { _ in },
     testing: TestingSetup = .router, _ body: @Sendable (API) async throws -> Void
 ) async throws {
     var configuration = try testConfiguration(backend)
@@ -38,8 +39,8 @@ func withApp(
     if TestTopology.current == .split, backend == .postgres {
         return try await withSplitApp(configuration, metrics: metrics, body)
     }
-    let services = try await AppServices.open(configuration, logger: testLogger, metrics: metrics)
-    let app = try await buildApplication(services: services, logger: testLogger)
+    let services = try await QSPPServices.open(configuration, logger: testLogger, metrics: metrics)
+    let app = try await buildApplication(configuration: configuration, services: services, logger: testLogger)
     try await app.test(testing) { client in
         try await body(API(client: client, services: services, adminToken: try await administratorToken(services)))
     }
@@ -59,7 +60,7 @@ enum TestTopology: String {
 /// The split topology: each upstream role served live, then the gateway in front of them. The test
 /// talks to the gateway only; `API.services` are the gateway's.
 private func withSplitApp(
-    _ configuration: AppConfiguration, metrics: HTTPMetrics, _ body: @Sendable (API) async throws -> Void
+    _ configuration: AppConfiguration, metrics: QSPPMetrics, _ body: @Sendable (API) async throws -> Void
 ) async throws {
     try await withoutActuallyEscaping(body) { body in
         try await withSplitApp(configuration, metrics: metrics, escaping: body)
@@ -67,7 +68,7 @@ private func withSplitApp(
 }
 
 private func withSplitApp(
-    _ configuration: AppConfiguration, metrics: HTTPMetrics,
+    _ configuration: AppConfiguration, metrics: QSPPMetrics,
     escaping body: @escaping @Sendable (API) async throws -> Void
 ) async throws {
     var upstream = configuration
@@ -77,8 +78,8 @@ private func withSplitApp(
         var gateway = configuration
         gateway.role = .gateway
         gateway.upstreams = Upstreams(urls: urls)
-        let services = try await AppServices.open(gateway, logger: testLogger, metrics: metrics)
-        let app = try await buildApplication(services: services, logger: testLogger)
+        let services = try await QSPPServices.open(gateway, logger: testLogger, metrics: metrics)
+        let app = try await buildApplication(configuration: gateway, services: services, logger: testLogger)
         try await app.test(.live) { client in
             try await body(
                 API(
@@ -89,14 +90,14 @@ private func withSplitApp(
 }
 
 private func serveRoles(
-    _ roles: ArraySlice<ServerRole>, configuration: AppConfiguration, urls: [ServerRole: URL], opened: [AppServices],
-    _ body: @escaping @Sendable ([ServerRole: URL], [AppServices]) async throws -> Void
+    _ roles: ArraySlice<ServerRole>, configuration: AppConfiguration, urls: [ServerRole: URL], opened: [QSPPServices],
+    _ body: @escaping @Sendable ([ServerRole: URL], [QSPPServices]) async throws -> Void
 ) async throws {
     guard let role = roles.first else { return try await body(urls, opened) }
     var own = configuration
     own.role = role
-    let services = try await AppServices.open(own, logger: testLogger)
-    let app = try await buildApplication(services: services, logger: testLogger)
+    let services = try await QSPPServices.open(own, logger: testLogger)
+    let app = try await buildApplication(configuration: own, services: services, logger: testLogger)
     try await app.test(.live) { client in
         var urls = urls
         urls[role] = URL(string: "http://localhost:\(try #require(client.port))")!
@@ -106,7 +107,7 @@ private func serveRoles(
 }
 
 /// Creates an administrator the way `qspp users create-admin` does, and logs in.
-private func administratorToken(_ services: AppServices) async throws -> String {
+private func administratorToken(_ services: QSPPServices) async throws -> String {
     let email = "admin-\(UUID().uuidString.lowercased())@qspp.test"
     _ = try await services.identity.createAdministrator(email: email, password: testPassword)
     guard
@@ -118,10 +119,10 @@ private func administratorToken(_ services: AppServices) async throws -> String 
 
 struct API: Sendable {
     let client: any TestClientProtocol
-    let services: AppServices
+    let services: QSPPServices
     let adminToken: String
     /// The upstream roles' own services, in the split topology.
-    var upstreams: [AppServices] = []
+    var upstreams: [QSPPServices] = []
 
     /// Every process's key ring reloads, as each does once a minute, after a key was added elsewhere.
     func reloadKeyRings() async throws {

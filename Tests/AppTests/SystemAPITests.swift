@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import QSPPTestSupport
+import Services
 import Testing
 
 @testable import App
@@ -36,7 +37,7 @@ struct SystemAPITests {
 
     @Test(arguments: Backend.all)
     func metricsCountRequestsAndConsentWrites(backend: Backend) async throws {
-        let metrics = HTTPMetrics()
+        let metrics = QSPPMetrics()
         try await withApp(backend, metrics: metrics) { api in
             let subject = uniqueSubjectText()
             try await api.send(
@@ -88,13 +89,9 @@ struct SystemAPITests {
             }
             let pages = Router(context: AppRequestContext.self)
             pages.addRoutes(
-                PageController(
-                    services: api.services,
-                    consents: ConsentController(
-                        service: api.services.consents, restrictions: api.services.restrictions, metrics: HTTPMetrics())
-                ).endpoints)
+                PageController(services: api.services).endpoints)
             #expect(operations(pages).contains("GET /my/consent"))
-            let routed = operations(buildRouter(services: api.services, metrics: HTTPMetrics()))
+            let routed = operations(buildRouter(configuration: AppConfiguration(), services: api.services))
                 .subtracting(operations(pages))
             #expect(
                 documented.subtracting(routed).isEmpty, "documented but not routed: \(documented.subtracting(routed))")

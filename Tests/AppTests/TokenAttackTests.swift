@@ -93,7 +93,7 @@ struct TokenAttackTests {
             let ring = api.services.identity.tokens.keyRing
             let account = try #require(try await api.services.identity.account(id: UUID(uuidString: user.id)!))
             let sessionID = UUID(uuidString: claims["sid"] as! String)!
-            let configuration = api.services.configuration
+            let configuration = api.services.settings
             /// A token our own key signs, from an authority that differs from the server's in one way.
             func signed(
                 issuer: String = configuration.issuer, audience: String = configuration.tokenAudience,

@@ -3,6 +3,7 @@ import Foundation
 import Identity
 import PQCrypto
 import QSPPTestSupport
+import Services
 import Testing
 
 @testable import Storage
@@ -98,12 +99,14 @@ struct EncryptionAtRestTests {
             return try await store.sql.select("SELECT email FROM accounts WHERE id = $1", [.uuid(id)]).first?[0]
         }
         let report = try await withStore(url, masterKey: new.opening(previous: [old])) { store in
+            let rotation = KeyRotation(
+                repository: store.sealedKeys, audit: store.identity, masterKey: new.opening(previous: [old]))
             let account = try await store.identity.account(email: try EmailAddress(email))
             #expect(account?.id == id)
-            let report = try await store.rewrapUnderCurrentMasterKey()
+            let report = try await rotation.rewrapUnderCurrentMasterKey()
             let rowAfter = try await store.sql.select("SELECT email FROM accounts WHERE id = $1", [.uuid(id)]).first?[0]
             #expect(rowAfter == rowBefore)
-            let again = try await store.rewrapUnderCurrentMasterKey()
+            let again = try await rotation.rewrapUnderCurrentMasterKey()
             #expect(again.wrappingKeys == 0 && again.secrets == 0)
             return report
         }

@@ -32,10 +32,10 @@ struct RetentionTests {
             _ = try await PrivacyService(repository: store.privacy).file(.access, for: user, by: user)
 
             let cutoff = now.addingTimeInterval(-90 * 86_400)
-            #expect(try await store.purge(.sessions, olderThan: cutoff, at: now) == 1)
-            #expect(try await store.purge(.authEvents, olderThan: cutoff, at: now) == 1)
-            #expect(try await store.purge(.closedRequests, olderThan: cutoff, at: now) == 1)
-            #expect(try await store.purge(.sessions, olderThan: cutoff, at: now) == 0)
+            #expect(try await store.retention.purge(.sessions, olderThan: cutoff, at: now) == 1)
+            #expect(try await store.retention.purge(.authEvents, olderThan: cutoff, at: now) == 1)
+            #expect(try await store.retention.purge(.closedRequests, olderThan: cutoff, at: now) == 1)
+            #expect(try await store.retention.purge(.sessions, olderThan: cutoff, at: now) == 0)
 
             #expect(try await store.identity.sessions(userID: user).count == 1)
             #expect(try await store.identity.authEvents(userID: user, limit: 10).count == 1)

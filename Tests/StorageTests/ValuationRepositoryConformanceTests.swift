@@ -253,7 +253,7 @@ struct ValuationRepositoryConformanceTests {
             let job = try await service.createJob(taskID: try await service.createTask(Self.task()).id)
             try await service.runNextJob(id: job.id)
             #expect(try await store.valuation.latestValues(subjectID: subject).first?.values.count == 3)
-            _ = try await store.shred(subject: subject, requestID: nil, at: Date())
+            _ = try await store.erasures.shred(subject: subject, requestID: nil, at: Date())
             #expect(try await store.valuation.records(subjectID: subject).isEmpty)
             #expect(try await store.valuation.latestValues(subjectID: subject).isEmpty)
             #expect(try await store.sql.select("SELECT record_id FROM valuation_values", []).isEmpty)

@@ -145,7 +145,10 @@ public func isolatedDatabaseURL(_ backend: Backend) async throws -> DatabaseURL 
 public func isolatedPostgresURL() async throws -> String {
     guard let url = Backend.postgresURL else { throw CancellationError() }
     let name = "qspp_isolated_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-    try await withStore(.postgres) { store in _ = try await store.sql.write("CREATE DATABASE \(name)", []) }
+    try await withStore(.postgres) { store in
+        guard let postgres = store as? PostgresStore else { preconditionFailure("not a PostgreSQL store") }
+        _ = try await postgres.sql.write("CREATE DATABASE \(name)", [])
+    }
     var components = URLComponents(string: url)!
     components.path = "/" + name
     return components.string!

@@ -24,7 +24,7 @@ qspp_bench_start() {
     started=$(date +%s%N)
     "$binary" serve --port "$port" >"$bench_workdir/server.log" 2>&1 &
     server_pid=$!
-    until curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.01; done
+    qspp_wait_ready "http://127.0.0.1:$port" "$server_pid" "$bench_workdir/server.log"
     ready_ms=$((($(date +%s%N) - started) / 1000000))
 }
 

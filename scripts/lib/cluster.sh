@@ -1,5 +1,5 @@
-# Replicas of one qspp binary on one PostgreSQL behind Debian's nginx, as scripts/cluster.sh and
-# scripts/bench-scale.sh run them. Source this file.
+# Replicas of one qspp binary on one PostgreSQL behind Debian's nginx, as scripts/check/cluster.sh and
+# scripts/bench/bench-scale.sh run them. Source this file.
 
 # qspp_replica_env BINARY DATABASE_URL PUBLIC_URL: exports what every replica must share, with the
 # limits out of the way of a load generator on one address, and migrates the database once.
@@ -33,5 +33,5 @@ qspp_nginx_start() {
     } >"$dir/nginx.conf"
     /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' &
     nginx_pid=$!
-    until curl -fsS "http://127.0.0.1:$listen/ready" >/dev/null 2>&1; do sleep 0.02; done
+    qspp_wait_ready "http://127.0.0.1:$listen" "$nginx_pid" "$dir/logs/error.log"
 }

@@ -35,10 +35,50 @@ qspp_bench_tools() {
 }
 
 # Builds the release binary (progress on standard error) and prints its path: the shipped static
-# build, so that benchmarks measure what ships and share one build with scripts/check-static.sh
+# build, so that benchmarks measure what ships and share one build with scripts/check/check-static.sh
 # (a plain `-c release` build in the same folder would rebuild everything each time they alternate).
 qspp_release_binary() {
     qspp_build_dependencies
-    scripts/build-static.sh .build/static
+    scripts/dev/build-static.sh .build/static
     echo "$PWD/.build/static/qspp"
+}
+
+# qspp_wait_until SECONDS WHAT COMMAND...: runs COMMAND (quietly) every 0.05 s until it succeeds. If it
+# has not by SECONDS, prints what it waited for and exits the calling script with status 1 (its EXIT
+# trap still runs), so that no script can hang on, or carry on past, something that never came.
+qspp_wait_until() {
+    local seconds=$1 what=$2 deadline
+    shift 2
+    deadline=$(($(date +%s) + seconds))
+    until "$@" >/dev/null 2>&1; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            echo "gave up after $seconds s waiting for $what" >&2
+            exit 1
+        fi
+        sleep 0.05
+    done
+}
+
+# qspp_wait_ready URL [PID] [LOG] [SECONDS, default ${QSPP_READY_TIMEOUT:-60}]: waits until URL/ready
+# answers 2xx. Gives up at once if PID (the server) has exited, or after SECONDS; either way prints
+# what it waited for and LOG's last lines, and exits the calling script with status 1.
+qspp_wait_ready() {
+    local url=$1 pid=${2:-} log=${3:-} seconds=${4:-${QSPP_READY_TIMEOUT:-60}} deadline reason
+    deadline=$(($(date +%s) + seconds))
+    until curl -fsS -m 2 "$url/ready" >/dev/null 2>&1; do
+        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+            reason="the server (pid $pid) exited before $url/ready answered"
+        elif [ "$(date +%s)" -ge "$deadline" ]; then
+            reason="gave up after $seconds s waiting for $url/ready"
+        else
+            sleep 0.05
+            continue
+        fi
+        echo "$reason" >&2
+        if [ -n "$log" ] && [ -f "$log" ]; then
+            echo "last lines of $log:" >&2
+            tail -n 20 "$log" >&2
+        fi
+        exit 1
+    done
 }

@@ -1,5 +1,5 @@
 # The split topology on loopback: the consent, auth and valuation roles and the gateway in front of
-# them, each a `qspp serve --role` process, as scripts/split.sh and scripts/bench-split.sh run it.
+# them, each a `qspp serve --role` process, as scripts/check/split.sh and scripts/bench/bench-split.sh run it.
 # Source this file; set the shared QSPP_* environment first (qspp_replica_env).
 
 # qspp_split_start BINARY DIR GATEWAY_PORT: starts the three upstream roles, then the gateway; sets
@@ -26,8 +26,5 @@ qspp_split_start_role() {
     local binary=$1 dir=$2 i=$3
     QSPP_PORT="${split_ports[$i]}" "$binary" serve --role "${split_roles[$i]}" >>"$dir/${split_roles[$i]}.log" 2>&1 &
     split_pids[$i]=$!
-    until curl -fsS "http://127.0.0.1:${split_ports[$i]}/ready" >/dev/null 2>&1; do
-        kill -0 "${split_pids[$i]}" 2>/dev/null || { cat "$dir/${split_roles[$i]}.log" >&2; return 1; }
-        sleep 0.05
-    done
+    qspp_wait_ready "http://127.0.0.1:${split_ports[$i]}" "${split_pids[$i]}" "$dir/${split_roles[$i]}.log"
 }

@@ -3,6 +3,7 @@ import Foundation
 public import Identity
 public import Logging
 public import PQCrypto
+import Privacy
 public import Storage
 public import Valuation
 

@@ -2,11 +2,13 @@ import Consent
 import Foundation
 import Hummingbird
 import Identity
+import Kernel
+import Services
 
 /// Registration, login (with the MFA step), refresh and logout under `/v1/auth`. Login, registration
 /// and MFA are rate-limited per client address, in the database, so the limits hold across replicas.
 struct AuthController {
-    let services: AppServices
+    let services: QSPPServices
     var identity: IdentityService { services.identity }
     static let refreshCookie = "refreshToken"
 
@@ -192,13 +194,13 @@ enum LimitedRoutes: String {
     case login, registration = "register", mfa
 }
 
-extension AppServices {
+extension QSPPServices {
     func limit(_ routes: LimitedRoutes, _ context: AppRequestContext) async throws {
         let perMinute =
             switch routes {
-            case .login: configuration.loginRateLimit
-            case .registration: configuration.registrationRateLimit
-            case .mfa: configuration.mfaRateLimit
+            case .login: settings.loginRateLimit
+            case .registration: settings.registrationRateLimit
+            case .mfa: settings.mfaRateLimit
             }
         try await rateLimiter.hit(
             routes.rawValue, client: context.clientAddress, rule: .init(limit: perMinute, window: 60))

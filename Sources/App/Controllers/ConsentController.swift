@@ -2,13 +2,12 @@ import Consent
 import Crypto
 import Foundation
 import Hummingbird
-import Privacy
+import Services
 
 /// The `/v1` consent ledger: record decisions, read current state and history.
 struct ConsentController {
     let service: ConsentService
-    let restrictions: RestrictionRegistry
-    let metrics: HTTPMetrics
+    let writing: ConsentWriting
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -81,19 +80,8 @@ struct ConsentController {
                 scope: principal.idempotencyScope, key: key,
                 fingerprint: Self.fingerprint(request: request, body: body, gpc: gpc))
         }
-        if try await restrictions.isRestricted(subject.rawValue) {
-            // Art. 18: while processing is restricted, only the person may still withdraw.
-            let ownWithdrawals =
-                principal.subjectID == subject.rawValue && decisions.allSatisfy { $0.decision == .withdrawn }
-            guard ownWithdrawals else { throw Problem.processingRestricted }
-        }
-        let origin = RequestOrigin(
-            sourceIP: context.forwardedClientAddress ?? context.remoteAddress?.ipAddress,
-            userAgent: request.headers[.userAgent].map { String($0.prefix(512)) },
-            globalPrivacyControl: gpc)
-        let outcome = try await service.record(decisions, for: subject, origin: origin, claim: claim)
-        if case .recorded(let events) = outcome { metrics.consentEventsWritten(events.count) }
-        return outcome
+        return try await writing.record(
+            decisions, for: subject, actor: principal.subjectID, origin: context.consentOrigin(request), claim: claim)
     }
 
     private static func fingerprint(request: Request, body: ByteBuffer, gpc: Bool) -> String {

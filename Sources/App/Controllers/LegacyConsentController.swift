@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Hummingbird
+import Kernel
 import PQCrypto
 
 /// Upstream ZynConsent's two routes, kept so its clients keep working. They now require the admin

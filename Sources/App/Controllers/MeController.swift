@@ -2,11 +2,13 @@ import Consent
 import Foundation
 import Hummingbird
 import Identity
+import Kernel
 import PQCrypto
+import Services
 
 /// The caller's own account under `/v1/me`: profile, password, deletion, sessions and MFA.
 struct MeController {
-    let services: AppServices
+    let services: QSPPServices
     var identity: IdentityService { services.identity }
 
     var endpoints: RouteCollection<AppRequestContext> {
@@ -197,7 +199,7 @@ struct SessionList: ResponseCodable {
 
 /// What administrators may do to other users' sessions.
 struct UserAdminController {
-    let services: AppServices
+    let services: QSPPServices
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -243,7 +245,7 @@ struct UserAdminController {
 
 /// The token issuer's public metadata: the JWK Set and OpenID discovery.
 struct WellKnownController {
-    let services: AppServices
+    let services: QSPPServices
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -257,12 +259,12 @@ struct WellKnownController {
     }
 
     @Sendable func discovery(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let issuer = services.configuration.issuer
+        let issuer = services.settings.issuer
         let document: [String: any Sendable] = [
             "issuer": issuer,
             "jwks_uri": issuer + "/.well-known/jwks.json",
             "token_endpoint": issuer + "/v1/auth/login",
-            "id_token_signing_alg_values_supported": [services.configuration.tokenAlgorithm.rawValue],
+            "id_token_signing_alg_values_supported": [services.settings.tokenAlgorithm.rawValue],
             "token_endpoint_auth_methods_supported": ["none"],
             "grant_types_supported": ["password", "refresh_token"],
             "response_types_supported": ["token"],

@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Hummingbird
 import Identity
+import Kernel
 import PQCrypto
 
 /// Upstream portal's routes with its request and response shapes and status codes, backed by the

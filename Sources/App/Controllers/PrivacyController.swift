@@ -2,13 +2,15 @@ import Consent
 import Foundation
 import Hummingbird
 import Identity
+import Kernel
 import PQCrypto
 import Privacy
+import Services
 
 /// Data-subject requests: people file and follow their own; admins and DPOs file on a person's behalf,
 /// work the queue by due date, and move requests through their lifecycle.
 struct PrivacyController {
-    let services: AppServices
+    let services: QSPPServices
     var privacy: PrivacyService { services.privacy }
 
     var endpoints: RouteCollection<AppRequestContext> {
@@ -157,34 +159,13 @@ struct PrivacyController {
         var erasedAt: String
     }
 
-    /// Fulfils a verified erasure (GDPR Art. 17) or deletion (CCPA) request: the account's credentials
-    /// and sessions go, the subject's data keys are destroyed, and the request completes. Repeating it
-    /// answers the same erasure.
+    /// Fulfils a verified erasure or deletion request by crypto-shredding (``RightsFulfilment/erase``).
     @Sendable func erase(_ request: Request, context: AppRequestContext) async throws -> ErasureOutput {
         let staff = try context.requireStaff()
-        var found = try await privacy.request(try requestID(context))
-        guard found.kind == .erasure || found.kind == .delete else {
-            throw Problem(
-                .conflict, "not-an-erasure", "Not an erasure request",
-                detail: "only erasure and delete requests are fulfilled by erasing")
-        }
-        let subject = found.subjectID.lowercasedString
-        if found.status == .completed, let erasedAt = try await services.store.erasure(of: subject) {
-            return ErasureOutput(
-                request: RequestOutput(found), subjectId: subject, erasedAt: RFC3339.string(from: erasedAt))
-        }
-        guard found.status == .verified || found.status == .inProgress else {
-            throw PrivacyError.transitionRefused(from: found.status, to: .completed)
-        }
-        if found.status == .verified {
-            found = try await privacy.transition(found.id, to: .inProgress, by: staff.userID, reason: nil)
-        }
-        try await services.identity.eraseAccount(found.subjectID, requestedBy: staff.userID)
-        let erasedAt = try await services.store.shred(subject: subject, requestID: found.id, at: Date())
-        found = try await privacy.transition(
-            found.id, to: .completed, by: staff.userID, reason: "erased by crypto-shredding")
+        let erased = try await services.rights.erase(try requestID(context), by: staff.userID)
         return ErasureOutput(
-            request: RequestOutput(found), subjectId: subject, erasedAt: RFC3339.string(from: erasedAt))
+            request: RequestOutput(erased.request), subjectId: erased.subject,
+            erasedAt: RFC3339.string(from: erased.erasedAt))
     }
 
     struct FulfilmentInput: Decodable {
@@ -199,69 +180,26 @@ struct PrivacyController {
         var purposes: [String]?
     }
 
-    /// Carries out a verified request of a kind QSPP can act on by itself, then completes it:
-    /// restriction (processing frozen), objection (every purpose based on legitimate interests
-    /// withdrawn), opt-out of sale or sharing (every such purpose withdrawn), rectification and
-    /// correction (the body's `email` and/or `displayName`), erasure and deletion (crypto-shredding).
-    /// Access, portability and know are delivered with `GET /v1/subjects/{id}/export`.
+    /// Carries out a verified request and completes it (``RightsFulfilment/fulfil``); the body is read
+    /// only for a rectification or correction. Access, portability and know are delivered with
+    /// `GET /v1/subjects/{id}/export`.
     @Sendable func fulfil(_ request: Request, context: AppRequestContext) async throws -> FulfilmentOutput {
         let staff = try context.requireStaff()
-        let found = try await privacy.request(try requestID(context))
-        if found.kind == .erasure || found.kind == .delete {
-            let erased = try await erase(request, context: context)
-            return FulfilmentOutput(request: erased.request, outcome: "erased")
-        }
-        guard found.status == .verified || found.status == .inProgress else {
-            throw PrivacyError.transitionRefused(from: found.status, to: .completed)
-        }
-        let subject = found.subjectID.lowercasedString
-        var outcome: String
-        var purposes: [String]?
-        switch found.kind {
-        case .restriction:
-            try await services.restrictions.restrict(subject, requestID: found.id)
-            outcome = "restricted"
-        case .objection, .optOut:
-            let targets = try await services.consents.purposes().filter {
-                found.kind == .objection ? $0.lawfulBasis == .legitimateInterests : $0.isSaleOrSharing
-            }
-            if !targets.isEmpty {
-                _ = try await services.consents.record(
-                    targets.map { DecisionRequest(purposeID: $0.id, decision: .withdrawn, method: .explicit) },
-                    for: try SubjectID(validating: subject), origin: RequestOrigin())
-            }
-            outcome = "withdrawn"
-            purposes = targets.map(\.id.rawValue)
-        case .rectification, .correct:
+        let done = try await services.rights.fulfil(
+            try requestID(context), by: staff.userID, client: context.client(request)
+        ) {
             var request = request
             let input = try await request.decodeJSON(FulfilmentInput.self, context: context).value
-            guard input.email != nil || input.displayName != nil else {
-                throw Problem.invalid("give the corrected email and/or displayName")
-            }
-            try await services.identity.rectify(
-                found.subjectID, email: input.email, displayName: input.displayName, by: staff.userID,
-                client: context.client(request))
-            outcome = "rectified"
-        case .access, .portability, .know:
-            throw Problem(
-                .conflict, "deliver-export", "Deliver the export",
-                detail: "download GET /v1/subjects/\(subject)/export for the person, then complete the request")
-        case .erasure, .delete:
-            preconditionFailure("handled above")
+            return .init(email: input.email, displayName: input.displayName)
         }
-        var updated = found
-        if updated.status == .verified {
-            updated = try await privacy.transition(found.id, to: .inProgress, by: staff.userID, reason: nil)
-        }
-        updated = try await privacy.transition(found.id, to: .completed, by: staff.userID, reason: outcome)
-        return FulfilmentOutput(request: RequestOutput(updated), outcome: outcome, purposes: purposes)
+        return FulfilmentOutput(request: RequestOutput(done.request), outcome: done.outcome, purposes: done.purposes)
     }
 
     /// Ends a restriction (the person's request to restrict has run its course).
     @Sendable func liftRestriction(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireStaff()
         guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }),
-            try await services.restrictions.lift(subject.lowercasedString)
+            try await services.rights.liftRestriction(of: subject)
         else { throw Problem.notFound }
         return Response(status: .noContent)
     }

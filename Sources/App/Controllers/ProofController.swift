@@ -1,13 +1,15 @@
 import Consent
 import Foundation
 import Hummingbird
+import Kernel
 import PQCrypto
 import Privacy
+import Services
 
 /// What QSPP can prove: signed consent receipts, the ledger's signed checkpoints, and verification of
 /// the whole chain.
 struct ProofController {
-    let services: AppServices
+    let services: QSPPServices
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -47,20 +49,7 @@ struct ProofController {
     /// The signed receipt of one decision, as `application/jose` (a compact JWS): the owner of the
     /// decision's subject and staff may fetch it.
     @Sendable func receipt(_ request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try context.requireUser()
-        guard let id = context.parameters.get("eventId").flatMap({ UUID(uuidString: $0) }),
-            let event = try await services.consents.event(id)
-        else { throw Problem.notFound }
-        _ = try context.requireAccess(to: event.subjectID, writing: false)
-        guard let receipt = services.receipts.receipt(for: event) else { throw Problem.notFound }
-        let jws = try await services.receipts.sign(receipt)
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "application/jose",
-                .contentDisposition: "attachment; filename=\"consent-receipt-\(receipt.jti).jws\"",
-            ],
-            body: .init(byteBuffer: ByteBuffer(string: jws)))
+        try await Response.receipt(services: services, context: context)
     }
 
     @Sendable func latestCheckpoint(_ request: Request, context: AppRequestContext) async throws -> CheckpointOutput {

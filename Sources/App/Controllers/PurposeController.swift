@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Hummingbird
+import Kernel
 
 /// The purpose catalog. Reading it is public (it is the privacy notice); changing it is for admins.
 struct PurposeController {

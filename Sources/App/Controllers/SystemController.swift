@@ -2,11 +2,12 @@ import Consent
 import Foundation
 import Hummingbird
 import NIOCore
+import Services
 
 /// Liveness, readiness, metrics, the OpenAPI document and the GPC well-known file.
 struct SystemController {
     let service: ConsentService
-    let metrics: HTTPMetrics
+    let metrics: QSPPMetrics
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)

@@ -1,13 +1,15 @@
 import Consent
 import Foundation
 import Hummingbird
+import Kernel
 import PQCrypto
+import Services
 import Valuation
 
 /// Valyze: people store data records and see what their data is worth and why; admins define
 /// valuation tasks and run them as jobs; DPOs may read tasks and jobs.
 struct ValuationController {
-    let services: AppServices
+    let services: QSPPServices
     var valuation: ValuationService { services.valuation }
 
     /// A task's validation set can be large: up to the configured point limit, as JSON.

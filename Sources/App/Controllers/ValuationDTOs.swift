@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Hummingbird
+import Kernel
 import PQCrypto
 import Valuation
 

@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Hummingbird
+import Kernel
 import Valuation
 
 /// The seed's Valyze route, same request and response shape, with computed numbers: the price

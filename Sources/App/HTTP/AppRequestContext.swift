@@ -74,6 +74,14 @@ public struct AppRequestContext: RequestContext {
     }
 
     /// The address and user agent recorded on sessions and audit events.
+    /// Where a consent decision came from: the client's address and agent, and its GPC signal.
+    func consentOrigin(_ request: Request) -> RequestOrigin {
+        RequestOrigin(
+            sourceIP: forwardedClientAddress ?? remoteAddress?.ipAddress,
+            userAgent: request.headers[.userAgent].map { String($0.prefix(512)) },
+            globalPrivacyControl: request.headers[.secGPC] == "1")
+    }
+
     func client(_ request: Request) -> ClientInfo {
         ClientInfo(
             ipAddress: forwardedClientAddress ?? remoteAddress?.ipAddress, userAgent: request.headers[.userAgent])

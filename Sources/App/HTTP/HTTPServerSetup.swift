@@ -3,6 +3,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOSSL
+import Services
 
 /// Plain HTTP/1.1, or TLS 1.3 with the post-quantum hybrid group first when a certificate is configured.
 enum HTTPServerSetup {
@@ -10,7 +11,7 @@ enum HTTPServerSetup {
     static let groups: [NIOTLSCurve] = [.x25519_MLKEM768, .x25519]
 
     static func make(
-        configuration: AppConfiguration, metrics: HTTPMetrics, logger: Logger
+        configuration: AppConfiguration, metrics: QSPPMetrics, logger: Logger
     ) throws
         -> HTTPServerBuilder
     {

@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Hummingbird
+import Kernel
 import NIOCore
 
 /// A decoded request body with the bytes it came from (an idempotency fingerprint needs them).

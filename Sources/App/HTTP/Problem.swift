@@ -4,6 +4,7 @@ public import Hummingbird
 import Identity
 import NIOCore
 import Privacy
+import Services
 import Storage
 import Valuation
 
@@ -104,6 +105,16 @@ extension Problem {
             case .notFound: Problem(.notFound, "not-found", "Not found", detail: error.description)
             case .conflict: Problem(.conflict, "conflict", "Conflict", detail: error.description)
             }
+        case let error as ServiceError:
+            let status: HTTPResponse.Status =
+                switch error.kind {
+                case .invalidInput: .badRequest
+                case .notFound: .notFound
+                case .conflict: .conflict
+                case .gone: .gone
+                case .corrupted: .internalServerError
+                }
+            return Problem(status, error.slug, error.title, detail: error.kind == .corrupted ? nil : error.description)
         case let error as StorageError where error.isUnavailable:
             return .unavailable
         case is NIOTooManyBytesError:

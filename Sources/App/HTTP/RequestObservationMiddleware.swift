@@ -1,14 +1,16 @@
 import Foundation
 import Hummingbird
+import Kernel
 import Logging
 import PQCrypto
 import Prometheus
+import Services
 
 /// Gives every request an id (the caller's `X-Request-Id` when it is well-formed), puts it on every
 /// log line and on the response, logs one line per request and records its metrics.
 struct RequestObservationMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
-    let metrics: HTTPMetrics
+    let metrics: QSPPMetrics
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import NIOTLS
+import Services
 
 /// Records which key-exchange group each TLS handshake negotiated, so operators can see in
 /// `qspp_tls_handshakes_total{group=…}` how much traffic is post-quantum.
@@ -12,10 +13,10 @@ import NIOTLS
 /// "unknown" rather than guessed.
 final class TLSGroupObserver: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = NIOAny
-    let metrics: HTTPMetrics
+    let metrics: QSPPMetrics
     let logger: Logger
 
-    init(metrics: HTTPMetrics, logger: Logger) {
+    init(metrics: QSPPMetrics, logger: Logger) {
         self.metrics = metrics
         self.logger = logger
     }

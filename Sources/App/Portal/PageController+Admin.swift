@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Hummingbird
 import Identity
+import Kernel
 import PQCrypto
 import Privacy
 import Valuation
@@ -97,7 +98,11 @@ extension PageController {
                 _ = try await services.privacy.transition(
                     id, to: .completed, by: staff.userID, reason: "export delivered")
             } else {
-                _ = try await PrivacyController(services: services).fulfil(request, context: context)
+                _ = try await services.rights.fulfil(id, by: staff.userID, client: context.client(request)) {
+                    var request = request
+                    let form = try await request.form(context: context)
+                    return .init(email: form["email"], displayName: form["displayName"])
+                }
             }
             return done("/admin", .requestUpdated)
         } catch {
@@ -119,7 +124,12 @@ extension PageController {
     }
 
     @Sendable func exportForSubject(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await ExportController(services: services).exportForStaff(request, context: context)
+        let user = try context.requireUser()
+        guard user.canReadAnySubject else { throw Problem.forbidden }
+        guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }) else {
+            throw Problem.notFound
+        }
+        return try Response.download(try await services.exports.archive(of: subject, encryptTo: nil))
     }
 
     private static func requestID(_ context: AppRequestContext) throws -> UUID {
@@ -272,7 +282,7 @@ extension PageController {
                 "retiredAt": key.retiredAt.map(Self.date) ?? "", "signing": key.signing,
             ]
         }
-        view["masterKey"] = (try? services.configuration.resolveMasterKey().fingerprint) ?? "unavailable"
+        view["masterKey"] = services.settings.masterKey.fingerprint
         let keyEvents = try await identity.authEvents(userID: nil, limit: 1000).filter {
             [.signingKeyCreated, .signingKeyRotated, .masterKeyRotated].contains($0.kind)
         }

@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Hummingbird
+import Kernel
 import NIOCore
 import PQCrypto
 
@@ -28,10 +29,10 @@ extension PageController {
             guard let decision = form["decision"].flatMap(Decision.init(rawValue:)) else {
                 throw Problem.invalid("the decision must be granted or withdrawn")
             }
-            _ = try await consents.record(
+            _ = try await services.consentWriting.record(
                 [DecisionRequest(purposeID: purpose, decision: decision, method: .explicit)],
-                for: try SubjectID(validating: user.subjectID), by: user, request: request, context: context,
-                body: ByteBuffer())
+                for: try SubjectID(validating: user.subjectID), actor: user.subjectID,
+                origin: context.consentOrigin(request), claim: nil)
             return done("/my/consent", .consentSaved)
         } failing: { _, message, status in
             return try await renderConsent(request, context, error: message, status: status)
@@ -39,7 +40,7 @@ extension PageController {
     }
 
     @Sendable func receipt(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await ProofController(services: services).receipt(request, context: context)
+        try await Response.receipt(services: services, context: context)
     }
 
     private func renderConsent(

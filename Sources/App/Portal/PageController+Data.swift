@@ -26,7 +26,7 @@ extension PageController {
     }
 
     @Sendable func exportData(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await ExportController(services: services).export(try context.requireUser().userID, encryptTo: nil)
+        try Response.download(try await services.exports.archive(of: try context.requireUser().userID, encryptTo: nil))
     }
 
     @Sendable func fileRequest(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Identity
+import Kernel
 import PQCrypto
 
 /// Security: sessions with a revoke button each, MFA setup with a QR code and recovery codes,

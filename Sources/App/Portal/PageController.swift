@@ -3,13 +3,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Identity
+import Services
 
 /// The web portal: pages rendered on the server from the same services the API uses. Every form
 /// posts back here with a CSRF token and answers with a redirect (post/redirect/get), or with the
 /// same page and what went wrong. The pages need no JavaScript.
 struct PageController {
-    let services: AppServices
-    let consents: ConsentController
+    let services: QSPPServices
     let pages = PortalPages.bundled
     var identity: IdentityService { services.identity }
 

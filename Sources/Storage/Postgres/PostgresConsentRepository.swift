@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import Kernel
 import Logging
 import PQCrypto
 import PostgresNIO

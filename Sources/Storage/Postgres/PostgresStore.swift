@@ -17,6 +17,9 @@ final class PostgresStore: Store {
     let privacy: any PrivacyRepository
     let ledger: any LedgerRepository
     let valuation: any ValuationRepository
+    let erasures: any ErasureRepository
+    let retention: any RetentionRepository
+    let sealedKeys: any SealedKeyRepository
     let sql: PostgresSQLDatabase
     /// How long a request may wait for the database before it is answered 503.
     static let requestDeadline: Duration = .seconds(5)
@@ -52,6 +55,9 @@ final class PostgresStore: Store {
         self.privacy = SQLPrivacyRepository(database: database)
         self.ledger = SQLLedgerRepository(database: database)
         self.valuation = SQLValuationRepository(database: database, vault: vault)
+        self.erasures = SQLErasureRepository(database: database, vault: vault)
+        self.retention = SQLRetentionRepository(database: database)
+        self.sealedKeys = SQLSealedKeyRepository(database: database)
     }
 
     private static func tls(_ mode: DatabaseURL.PostgresLocation.TLSMode) -> PostgresClient.Configuration.TLS {
@@ -63,6 +69,10 @@ final class PostgresStore: Store {
         case .require: .require(unverified)
         case .verifyFull: .require(.makeClientConfiguration())
         }
+    }
+
+    func preparePersonalData() async throws {
+        try await vault.prepare(sql)
     }
 
     func run() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Identity
+import Kernel
 import PQCrypto
 import Privacy
 
@@ -98,10 +99,15 @@ struct SQLIdentityRepository: IdentityRepository {
         return try await account(row)
     }
 
-    func setRoles(userID: UUID, roles: Set<Role>) async throws {
+    func setRoles(userID: UUID, roles: Set<Role>, event: AuthEvent) async throws {
+        let sealedEvent = try sealed(event)
         try await database.transaction { tx in
             try await tx.execute("UPDATE accounts SET roles = $1 WHERE id = $2", [Self.roles(roles), .uuid(userID)])
+            try await PersonalDataVault.insert(sealedEvent.keys, tx)
+            try await Self.insert(sealedEvent, tx)
+            _ = try await tx.appendLedger([LedgerRecord(auth: event)])
         }
+        vault.confirm(sealedEvent.keys)
     }
 
     func updatePasswordHash(userID: UUID, hash: String) async throws {
@@ -438,29 +444,5 @@ struct SQLIdentityRepository: IdentityRepository {
                 .optional(event.sessionID?.lowercasedString),
                 .optional(sealed.ip), .optional(sealed.agent), .text(String(decoding: details, as: UTF8.self)),
             ])
-    }
-
-    func authEvents(userID: UUID?, limit: Int) async throws -> [AuthEvent] {
-        let filter = userID == nil ? "" : "WHERE user_id = $2"
-        var events: [AuthEvent] = []
-        for row in try await database.select(
-            """
-            SELECT id, kind, occurred_at, user_id, session_id, ip_address, user_agent, details
-            FROM auth_events \(filter) ORDER BY seq DESC LIMIT $1
-            """, [.integer(Int64(limit))] + (userID.map { [.uuid($0)] } ?? []))
-        {
-            let details =
-                (try? JSONSerialization.jsonObject(with: Data(try row.text(7).utf8))) as? [String: String] ?? [:]
-            guard let kind = AuthEvent.Kind(rawValue: try row.text(1)) else { throw StorageError.corrupted("event") }
-            let user = row[3].text.flatMap { UUID(uuidString: $0) }
-            events.append(
-                AuthEvent(
-                    id: try row.uuid(0), kind: kind, occurredAt: try row.time(2), userID: user,
-                    sessionID: row[4].text.flatMap { UUID(uuidString: $0) },
-                    client: try await vault.openClient(
-                        row[5].text, row[6].text, subject: user?.lowercasedString ?? Self.unattributed),
-                    details: details))
-        }
-        return events
     }
 }

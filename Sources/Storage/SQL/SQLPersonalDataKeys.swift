@@ -28,7 +28,7 @@ extension PersonalDataVault {
 
     /// A random 256-bit secret kept sealed in `sealed_secrets`, made on first use.
     static func sealedSecret(_ name: String, masterKey: MasterKey, database: any SQLDatabase) async throws -> Data {
-        let context = "qspp secret " + name
+        let context = PersonalDataVault.secretContext(name)
         if let row = try await database.select("SELECT sealed FROM sealed_secrets WHERE name = $1", [.text(name)]).first
         {
             return try masterKey.open(row[0].blob ?? Data(), context: context)

@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import Kernel
 import PQCrypto
 import Privacy
 import SQLiteNIO

@@ -17,6 +17,9 @@ final class SQLiteStore: Store {
     let privacy: any PrivacyRepository
     let ledger: any LedgerRepository
     let valuation: any ValuationRepository
+    let erasures: any ErasureRepository
+    let retention: any RetentionRepository
+    let sealedKeys: any SealedKeyRepository
     var sql: SQLiteDatabaseFile { database }
 
     let vault: PersonalDataVault
@@ -29,6 +32,13 @@ final class SQLiteStore: Store {
         self.privacy = SQLPrivacyRepository(database: database)
         self.ledger = SQLLedgerRepository(database: database)
         self.valuation = SQLValuationRepository(database: database, vault: vault)
+        self.erasures = SQLErasureRepository(database: database, vault: vault)
+        self.retention = SQLRetentionRepository(database: database)
+        self.sealedKeys = SQLSealedKeyRepository(database: database)
+    }
+
+    func preparePersonalData() async throws {
+        try await vault.prepare(sql)
     }
 
     func run() async throws {

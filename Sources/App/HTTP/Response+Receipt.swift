@@ -1,0 +1,23 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Services
+
+extension Response {
+    /// The signed receipt of the decision the path's `eventId` names, as `application/jose` (a compact
+    /// JWS): the owner of the decision's subject and staff may fetch it; anyone else meets 404.
+    static func receipt(services: QSPPServices, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser()
+        guard let id = context.parameters.get("eventId").flatMap({ UUID(uuidString: $0) }),
+            let signed = try await services.receipts.signedReceipt(
+                of: id, authorize: { _ = try context.requireAccess(to: $0, writing: false) })
+        else { throw Problem.notFound }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/jose",
+                .contentDisposition: "attachment; filename=\"consent-receipt-\(signed.receipt.jti).jws\"",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: signed.jws)))
+    }
+}

@@ -1,0 +1,50 @@
+public import Logging
+import Synchronization
+
+extension QSPPServices {
+    /// Once a minute, reloads the key ring, so a key rotated by `qspp keys rotate` (or on another replica)
+    /// signs here too, and counts overdue data-subject requests for `/metrics`; every ten minutes, purges
+    /// expired identity rows; every checkpoint interval, signs a checkpoint of the ledger.
+    public func housekeeping(logger: Logger) -> BackgroundLoop {
+        let minutes = Atomic<Int>(0)
+        return BackgroundLoop(
+            name: "housekeeping", initialDelay: .seconds(60), retryDelay: .seconds(60), logger: logger
+        ) {
+            let minute = minutes.add(1, ordering: .relaxed).newValue
+            try await identity.tokens.keyRing.load()
+            metrics.overdueRequests(try await privacy.overdueCount())
+            if minute % settings.checkpointInterval == 0 { try await ledger.checkpoint() }
+            if minute % 10 == 0 {
+                let purged = try await identity.purgeExpired()
+                logger.debug("purged expired identity rows", metadata: ["rows": "\(purged)"])
+            }
+            return .seconds(60)
+        }
+    }
+
+    /// Purges each class of personal data past its retention period a minute after start, then hourly.
+    /// Replicas may all run it: a purge is idempotent.
+    public func retentionJob(logger: Logger) -> BackgroundLoop {
+        let retention = self.retention(logger: logger)
+        return BackgroundLoop(
+            name: "retention run", initialDelay: .seconds(60), retryDelay: .seconds(3600), logger: logger
+        ) {
+            try await retention.purgeOnce()
+            return .seconds(3600)
+        }
+    }
+
+    /// Runs queued valuation jobs one at a time. Every replica runs one; a job is claimed under a lease
+    /// so only one replica runs it, and a replica that dies leaves it to be claimed again once the lease
+    /// ends. On graceful shutdown the running job goes back to the queue. The first look waits as long
+    /// as an idle one, so it does not race the store's start and the schema's migration.
+    public func valuationRunner(logger: Logger) -> BackgroundLoop {
+        BackgroundLoop(name: "valuation runner", initialDelay: .seconds(2), retryDelay: .seconds(5), logger: logger) {
+            try await valuation.runNextJob() ? .zero : .seconds(2)
+        }
+    }
+
+    public func retention(logger: Logger) -> Retention {
+        Retention(repository: store.retention, days: settings.retentionDays, logger: logger)
+    }
+}

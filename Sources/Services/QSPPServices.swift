@@ -1,0 +1,107 @@
+public import Consent
+public import Identity
+public import Logging
+public import Privacy
+public import Storage
+public import Valuation
+
+/// The long-lived parts of QSPP, opened from its settings: the repositories and every use case over
+/// them. `serve`, the command-line tools and the tests all build these the same way.
+public struct QSPPServices: Sendable {
+    public let store: any Store
+    public let settings: ServiceSettings
+    public let metrics: QSPPMetrics
+    public let consents: ConsentService
+    public let identity: IdentityService
+    public let privacy: PrivacyService
+    public let ledger: LedgerService
+    public let restrictions: RestrictionRegistry
+    public let valuation: ValuationService
+    public let receipts: ReceiptIssuer
+    public let rateLimiter: RateLimiter
+    public let consentWriting: ConsentWriting
+    public let rights: RightsFulfilment
+    public let exports: PersonalDataExport
+    public let keyRotation: KeyRotation
+
+    public static func open(
+        _ settings: ServiceSettings, logger: Logger, metrics: QSPPMetrics = QSPPMetrics()
+    ) async throws -> QSPPServices {
+        let masterKey = settings.masterKey
+        let store = try await openStore(settings.databaseURL, logger: logger, masterKey: masterKey)
+        let keyRing = SigningKeyRing(
+            algorithm: settings.tokenAlgorithm, repository: store.identity, masterKey: masterKey,
+            retention: settings.accessTokenLifetime + 5 * 60)
+        let tokens = TokenAuthority(
+            issuer: settings.issuer, audience: settings.tokenAudience,
+            accessTokenLifetime: settings.accessTokenLifetime, keyRing: keyRing)
+        let identity = IdentityService(
+            repository: store.identity, hasher: try PasswordHasher(parameters: settings.argon2), tokens: tokens,
+            masterKey: masterKey, observe: metrics.authEvent)
+        let consents = ConsentService(repository: store.consents)
+        let restrictions = RestrictionRegistry(repository: store.privacy)
+        let privacy = PrivacyService(repository: store.privacy)
+        let valuation = ValuationService(
+            repository: store.valuation, priceBook: settings.priceBook, limits: settings.valuationLimits,
+            parallelism: settings.valuationThreads
+        ) { subject in
+            try await SubjectStanding(
+                grantedPurposes: consents.grantedPurposes(of: subject), restricted: restrictions.isRestricted(subject))
+        }
+        let consentWriting = ConsentWriting(consents: consents, restrictions: restrictions, metrics: metrics)
+        return QSPPServices(
+            store: store, settings: settings, metrics: metrics, consents: consents, identity: identity,
+            privacy: privacy,
+            ledger: LedgerService(
+                repository: store.ledger, signer: RingCheckpointSigner(ring: keyRing, repository: store.identity),
+                issuer: settings.issuer),
+            restrictions: restrictions, valuation: valuation,
+            receipts: ReceiptIssuer(
+                ring: keyRing, consents: consents, issuer: settings.issuer, controller: settings.controller,
+                jurisdiction: settings.jurisdiction),
+            rateLimiter: RateLimiter(
+                repository: store.identity, blindingKey: masterKey.derivedKey(for: "rate limit keys")),
+            consentWriting: consentWriting,
+            rights: RightsFulfilment(
+                privacy: privacy, identity: identity, consentWriting: consentWriting, restrictions: restrictions,
+                erasures: store.erasures),
+            exports: PersonalDataExport(store: store),
+            keyRotation: KeyRotation(repository: store.sealedKeys, audit: store.identity, masterKey: masterKey))
+    }
+
+    /// Migrates (when configured) and loads the signing keys, creating the first one if needed.
+    public func prepare(logger: Logger) async throws {
+        if settings.migrateOnStart {
+            let applied = try await store.migrate()
+            logger.info(
+                "migrations applied", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))])
+        }
+        try await identity.loadSigningKeys()
+        try await store.preparePersonalData()
+    }
+
+    /// Runs `body` with the store's service running (the PostgreSQL pool needs it), for one-shot commands.
+    public func withRunningStore<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await store.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+}
+
+/// Applies pending migrations and returns their versions; the PostgreSQL pool runs only meanwhile.
+public func runMigrations(databaseURL: DatabaseURL, logger: Logger) async throws -> [Int] {
+    let store = try await openStore(databaseURL, logger: logger)
+    return try await withThrowingTaskGroup(of: [Int]?.self) { group in
+        group.addTask {
+            try await store.run()
+            return nil
+        }
+        defer { group.cancelAll() }
+        return try await store.migrate()
+    }
+}

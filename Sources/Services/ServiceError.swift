@@ -1,0 +1,87 @@
+public import Foundation
+import Kernel
+
+/// What a use case refuses, beyond its domain's own errors. Like the domain errors it holds no personal
+/// data: the HTTP layer may show `description` as it is.
+public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// How the refusal is answered.
+    public enum Kind: Sendable {
+        case invalidInput, notFound, conflict, gone
+        /// Stored data that cannot be what it claims: the server's fault, never the caller's.
+        case corrupted
+    }
+
+    private enum Reason: Equatable, Sendable {
+        case processingRestricted
+        case notAnErasure
+        case deliverExport(subject: String)
+        case correctionMissing
+        case erased(at: Date)
+        case accountNotFound
+        case corruptedKey(String)
+    }
+
+    private let reason: Reason
+
+    private init(_ reason: Reason) { self.reason = reason }
+
+    /// GDPR Art. 18: while processing is restricted, only the person may still withdraw.
+    public static let processingRestricted = Self(.processingRestricted)
+    public static let notAnErasure = Self(.notAnErasure)
+    /// Access, portability and know are delivered as an export, not fulfilled in place.
+    public static func deliverExport(subject: String) -> Self { Self(.deliverExport(subject: subject)) }
+    public static let correctionMissing = Self(.correctionMissing)
+    public static func erased(at date: Date) -> Self { Self(.erased(at: date)) }
+    public static let accountNotFound = Self(.accountNotFound)
+    public static func corruptedKey(_ kind: String) -> Self { Self(.corruptedKey(kind)) }
+
+    public var kind: Kind {
+        switch reason {
+        case .processingRestricted, .notAnErasure, .deliverExport: .conflict
+        case .correctionMissing: .invalidInput
+        case .erased: .gone
+        case .accountNotFound: .notFound
+        case .corruptedKey: .corrupted
+        }
+    }
+
+    /// A stable, URL-safe name for the refusal.
+    public var slug: String {
+        switch reason {
+        case .processingRestricted: "processing-restricted"
+        case .notAnErasure: "not-an-erasure"
+        case .deliverExport: "deliver-export"
+        case .correctionMissing: "invalid-request"
+        case .erased: "erased"
+        case .accountNotFound: "not-found"
+        case .corruptedKey: "internal"
+        }
+    }
+
+    public var title: String {
+        switch reason {
+        case .processingRestricted: "Processing restricted"
+        case .notAnErasure: "Not an erasure request"
+        case .deliverExport: "Deliver the export"
+        case .correctionMissing: "Invalid request"
+        case .erased: "Erased"
+        case .accountNotFound: "Not found"
+        case .corruptedKey: "Internal error"
+        }
+    }
+
+    public var description: String {
+        switch reason {
+        case .processingRestricted:
+            "processing of this person's data is restricted (GDPR Art. 18); only their own withdrawals are accepted"
+        case .notAnErasure: "only erasure and delete requests are fulfilled by erasing"
+        case .deliverExport(let subject):
+            "download GET /v1/subjects/\(subject)/export for the person, then complete the request"
+        case .correctionMissing: "give the corrected email and/or displayName"
+        case .erased(let date):
+            "this person's data was erased on \(RFC3339.string(from: date)); nothing remains to export"
+        case .accountNotFound: "no such resource"
+        case .corruptedKey(let kind): "a stored \(kind) has an unreadable id"
+        }
+    }
+}

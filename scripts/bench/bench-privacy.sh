@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Privacy benchmark (issue #4), on a release build and a throwaway PostgreSQL cluster:
+#   1. export time, archive size and qspp's RSS growth for people with 1k, 10k and 100k consent
+#      events (loaded through the real batch API), and the time to erase each;
+#   2. ledger verification rate: the ledger is grown to ENTRIES entries with PostgreSQL's own
+#      ledger_append(), checkpointed, and `qspp ledger verify` is timed.
+# Usage: scripts/bench/bench-privacy.sh [ledger entries, default 1000000]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib/setup.sh
+source scripts/lib/postgres.sh
+source scripts/lib/admin.sh
+source scripts/lib/bench.sh
+entries=${1:-1000000}
+
+qspp_bench_tools
+binary=$(qspp_release_binary)
+
+qspp_bench_start "$binary" postgres
+admin=$(qspp_admin_token "$binary" "$port")
+
+echo "events  export_s  archive_bytes  rss_growth_kib  erasure_s"
+for events in 1000 10000 100000; do
+    python3 scripts/bench/privacy_load.py "$port" "$admin" "$events" "$server_pid"
+done
+echo "qspp RSS after the exports: $(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$server_pid/status") MiB"
+
+psql_bench() { qspp_as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$BENCH_PORT" -U qspp -qAt "$@" postgres; }
+have=$(psql_bench -c "SELECT size FROM ledger_head")
+while [ "$have" -lt "$entries" ]; do
+    batch=$((entries - have < 50000 ? entries - have : 50000))
+    psql_bench -c "SELECT count(*) FROM ledger_append(
+        ARRAY(SELECT 'bench:' || g FROM generate_series(1, $batch) g),
+        ARRAY(SELECT convert_to('{\"decision\":\"granted\",\"id\":\"' || g || '\",\"method\":\"api\",\"notice_version\":\"1\",\"purpose\":\"marketing\",\"recorded_at\":\"1764096000000000\",\"subject\":\"bench-' || g || '\",\"type\":\"consent\"}', 'UTF8') FROM generate_series(1, $batch) g))" >/dev/null
+    have=$(psql_bench -c "SELECT size FROM ledger_head")
+done
+"$binary" ledger checkpoint >/dev/null
+echo "ledger verification of $have entries:"
+"$binary" ledger verify
