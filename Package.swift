@@ -101,7 +101,6 @@ let package = Package(
             name: "App",
             dependencies: [
                 "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Storage", "Telemetry",
-                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "OTel", package: "swift-otel"),
@@ -109,6 +108,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -177,6 +177,15 @@ let package = Package(
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "Consent", "Identity", "Kernel", "Privacy", "Services", "QSPPTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ServicesTests",
+            dependencies: [
+                "Consent", "Privacy", "QSPPTestSupport", "Services",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -8,39 +8,100 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case invalidToken, invalidRefreshToken, refreshTokenReused
         case sessionNotFound, forbidden
     }
-    public let kind: Kind
-    public let detail: String
-    /// Seconds until trying again makes sense, for `Retry-After`.
-    public let retryAfter: Int?
 
-    private init(_ kind: Kind, _ detail: String, retryAfter: Int? = nil) {
-        self.kind = kind
-        self.detail = detail
-        self.retryAfter = retryAfter
+    private enum Base: Equatable, Sendable {
+        case invalidEmail(String)
+        case weakPassword(String)
+        case invalidField(name: String, reason: String)
+        case emailTaken
+        case invalidCredentials
+        case invalidMFACode
+        case mfaNotEnabled
+        case mfaAlreadyEnabled
+        case mfaSetupMissing
+        case tooManyAttempts(retryAfter: Int)
+        case rateLimited(retryAfter: Int)
+        case invalidToken(String)
+        case invalidRefreshToken
+        case refreshTokenReused
+        case sessionNotFound
+        case forbidden
+    }
+
+    private let base: Base
+
+    private init(_ base: Base) { self.base = base }
+
+    public static func invalidEmail(_ why: String) -> Self { Self(.invalidEmail(why)) }
+    public static func weakPassword(_ why: String) -> Self { Self(.weakPassword(why)) }
+    public static func invalidField(_ field: String, _ why: String) -> Self {
+        Self(.invalidField(name: field, reason: why))
+    }
+    public static let emailTaken = Self(.emailTaken)
+    /// The one answer for an unknown email and for a wrong password.
+    public static let invalidCredentials = Self(.invalidCredentials)
+    public static let invalidMFACode = Self(.invalidMFACode)
+    public static let mfaNotEnabled = Self(.mfaNotEnabled)
+    public static let mfaAlreadyEnabled = Self(.mfaAlreadyEnabled)
+    public static let mfaSetupMissing = Self(.mfaSetupMissing)
+    public static func tooManyAttempts(retryAfter: Int) -> Self { Self(.tooManyAttempts(retryAfter: retryAfter)) }
+    public static func rateLimited(retryAfter: Int) -> Self { Self(.rateLimited(retryAfter: retryAfter)) }
+    public static func invalidToken(_ why: String) -> Self { Self(.invalidToken(why)) }
+    public static let invalidRefreshToken = Self(.invalidRefreshToken)
+    public static let refreshTokenReused = Self(.refreshTokenReused)
+    public static let sessionNotFound = Self(.sessionNotFound)
+    public static let forbidden = Self(.forbidden)
+
+    public var kind: Kind {
+        switch base {
+        case .invalidEmail: .invalidEmail
+        case .weakPassword: .weakPassword
+        case .invalidField: .invalidField
+        case .emailTaken: .emailTaken
+        case .invalidCredentials: .invalidCredentials
+        case .invalidMFACode: .invalidMFACode
+        case .mfaNotEnabled: .mfaNotEnabled
+        case .mfaAlreadyEnabled: .mfaAlreadyEnabled
+        case .mfaSetupMissing: .mfaSetupMissing
+        case .tooManyAttempts: .tooManyAttempts
+        case .rateLimited: .rateLimited
+        case .invalidToken: .invalidToken
+        case .invalidRefreshToken: .invalidRefreshToken
+        case .refreshTokenReused: .refreshTokenReused
+        case .sessionNotFound: .sessionNotFound
+        case .forbidden: .forbidden
+        }
+    }
+
+    public var detail: String {
+        switch base {
+        case .invalidEmail(let why), .weakPassword(let why), .invalidToken(let why): why
+        case .invalidField(let name, let reason): "\(name): \(reason)"
+        case .emailTaken: "An account with this email already exists."
+        case .invalidCredentials: "The email or password is incorrect."
+        case .invalidMFACode: "The code is not valid, or has already been used."
+        case .mfaNotEnabled: "Multi-factor authentication is not enabled."
+        case .mfaAlreadyEnabled: "Multi-factor authentication is already enabled."
+        case .mfaSetupMissing: "Start multi-factor set-up before confirming it."
+        case .tooManyAttempts: "Too many failed attempts. Try again later."
+        case .rateLimited: "Too many requests from this address. Try again later."
+        case .invalidRefreshToken: "The refresh token is not valid."
+        case .refreshTokenReused: "This refresh token was already used; the session has been revoked."
+        case .sessionNotFound: "No such session."
+        case .forbidden: "You may not act on this resource."
+        }
+    }
+
+    /// Seconds until trying again makes sense, for `Retry-After`.
+    public var retryAfter: Int? {
+        switch base {
+        case .tooManyAttempts(let seconds), .rateLimited(let seconds): seconds
+        case .invalidEmail, .weakPassword, .invalidField, .emailTaken, .invalidCredentials, .invalidMFACode,
+            .mfaNotEnabled, .mfaAlreadyEnabled, .mfaSetupMissing, .invalidToken, .invalidRefreshToken,
+            .refreshTokenReused, .sessionNotFound, .forbidden:
+            nil
+        }
     }
 
     public var description: String { detail }
-
-    public static func invalidEmail(_ why: String) -> Self { Self(.invalidEmail, why) }
-    public static func weakPassword(_ why: String) -> Self { Self(.weakPassword, why) }
-    public static func invalidField(_ field: String, _ why: String) -> Self { Self(.invalidField, "\(field): \(why)") }
-    public static let emailTaken = Self(.emailTaken, "An account with this email already exists.")
-    /// The one answer for an unknown email and for a wrong password.
-    public static let invalidCredentials = Self(.invalidCredentials, "The email or password is incorrect.")
-    public static let invalidMFACode = Self(.invalidMFACode, "The code is not valid, or has already been used.")
-    public static let mfaNotEnabled = Self(.mfaNotEnabled, "Multi-factor authentication is not enabled.")
-    public static let mfaAlreadyEnabled = Self(.mfaAlreadyEnabled, "Multi-factor authentication is already enabled.")
-    public static let mfaSetupMissing = Self(.mfaSetupMissing, "Start multi-factor set-up before confirming it.")
-    public static func tooManyAttempts(retryAfter: Int) -> Self {
-        Self(.tooManyAttempts, "Too many failed attempts. Try again later.", retryAfter: retryAfter)
-    }
-    public static func rateLimited(retryAfter: Int) -> Self {
-        Self(.rateLimited, "Too many requests from this address. Try again later.", retryAfter: retryAfter)
-    }
-    public static func invalidToken(_ why: String) -> Self { Self(.invalidToken, why) }
-    public static let invalidRefreshToken = Self(.invalidRefreshToken, "The refresh token is not valid.")
-    public static let refreshTokenReused = Self(
-        .refreshTokenReused, "This refresh token was already used; the session has been revoked.")
-    public static let sessionNotFound = Self(.sessionNotFound, "No such session.")
-    public static let forbidden = Self(.forbidden, "You may not act on this resource.")
 }

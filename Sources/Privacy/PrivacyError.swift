@@ -3,21 +3,46 @@ public struct PrivacyError: Error, Equatable, CustomStringConvertible, Sendable 
     public enum Kind: String, Sendable {
         case invalidInput, notFound, conflict
     }
-    public let kind: Kind
-    public let description: String
 
-    private init(_ kind: Kind, _ description: String) {
-        self.kind = kind
-        self.description = description
+    private enum Base: Equatable, Sendable {
+        case requestNotFound
+        case invalid(String)
+        case transitionRefused(from: RequestStatus, to: RequestStatus)
+        case alreadyExtended
+        case alreadyFinal
+        case duplicate
     }
 
-    public static let requestNotFound = Self(.notFound, "No such request.")
-    public static func invalid(_ why: String) -> Self { Self(.invalidInput, why) }
+    private let base: Base
+
+    private init(_ base: Base) { self.base = base }
+
+    public static let requestNotFound = Self(.requestNotFound)
+    public static func invalid(_ why: String) -> Self { Self(.invalid(why)) }
     public static func transitionRefused(from: RequestStatus, to: RequestStatus) -> Self {
-        Self(.conflict, "a request that is \(from.rawValue) cannot become \(to.rawValue)")
+        Self(.transitionRefused(from: from, to: to))
     }
-    public static let alreadyExtended = Self(.conflict, "the deadline has already been extended once")
-    public static let alreadyFinal = Self(.conflict, "the request is already completed or rejected")
+    public static let alreadyExtended = Self(.alreadyExtended)
+    public static let alreadyFinal = Self(.alreadyFinal)
     /// An open request of the same kind exists; file again once it is answered.
-    public static let duplicate = Self(.conflict, "an open request of this kind already exists")
+    public static let duplicate = Self(.duplicate)
+
+    public var kind: Kind {
+        switch base {
+        case .invalid: .invalidInput
+        case .requestNotFound: .notFound
+        case .transitionRefused, .alreadyExtended, .alreadyFinal, .duplicate: .conflict
+        }
+    }
+
+    public var description: String {
+        switch base {
+        case .requestNotFound: "No such request."
+        case .invalid(let why): why
+        case .transitionRefused(let from, let to): "a request that is \(from.rawValue) cannot become \(to.rawValue)"
+        case .alreadyExtended: "the deadline has already been extended once"
+        case .alreadyFinal: "the request is already completed or rejected"
+        case .duplicate: "an open request of this kind already exists"
+        }
+    }
 }

@@ -3,21 +3,47 @@ public struct ValuationError: Error, Equatable, CustomStringConvertible, Sendabl
     public enum Kind: String, Sendable {
         case invalidInput, notFound, conflict
     }
-    public let kind: Kind
-    public let description: String
 
-    private init(_ kind: Kind, _ description: String) {
-        self.kind = kind
-        self.description = description
+    private enum Base: Equatable, Sendable {
+        case invalid(String)
+        case emptyDataset
+        case neighbours(k: Int, count: Int)
+        case taskNotFound
+        case jobNotFound
+        case recordNotFound
+        case jobFinished
     }
 
-    public static func invalid(_ why: String) -> Self { Self(.invalidInput, why) }
-    public static let emptyDataset = Self(.invalidInput, "the dataset has no usable records")
-    public static func neighbours(_ k: Int, count: Int) -> Self {
-        Self(.invalidInput, "k must be between 1 and the number of training records (\(count)); got \(k)")
+    private let base: Base
+
+    private init(_ base: Base) { self.base = base }
+
+    public static func invalid(_ why: String) -> Self { Self(.invalid(why)) }
+    public static let emptyDataset = Self(.emptyDataset)
+    public static func neighbours(_ k: Int, count: Int) -> Self { Self(.neighbours(k: k, count: count)) }
+    public static let taskNotFound = Self(.taskNotFound)
+    public static let jobNotFound = Self(.jobNotFound)
+    public static let recordNotFound = Self(.recordNotFound)
+    public static let jobFinished = Self(.jobFinished)
+
+    public var kind: Kind {
+        switch base {
+        case .invalid, .emptyDataset, .neighbours: .invalidInput
+        case .taskNotFound, .jobNotFound, .recordNotFound: .notFound
+        case .jobFinished: .conflict
+        }
     }
-    public static let taskNotFound = Self(.notFound, "No such valuation task.")
-    public static let jobNotFound = Self(.notFound, "No such valuation job.")
-    public static let recordNotFound = Self(.notFound, "No such data record.")
-    public static let jobFinished = Self(.conflict, "the job has already finished")
+
+    public var description: String {
+        switch base {
+        case .invalid(let why): why
+        case .emptyDataset: "the dataset has no usable records"
+        case .neighbours(let k, let count):
+            "k must be between 1 and the number of training records (\(count)); got \(k)"
+        case .taskNotFound: "No such valuation task."
+        case .jobNotFound: "No such valuation job."
+        case .recordNotFound: "No such data record."
+        case .jobFinished: "the job has already finished"
+        }
+    }
 }

@@ -73,9 +73,20 @@ struct ProofAPITests {
             let jws = String(buffer: try await api.send(.get, path, token: user.accessToken).body)
             let jwks = try await api.send(.get, "/.well-known/jwks.json", token: nil).object()
             let publicKey = try #require((jwks["keys"] as? [[String: Any]])?.first?["pub"] as? String)
-            #expect(try python("mldsa_jwt.py", ["verify", jws, publicKey]).status == 0)
+            // mldsa_jwt.py exits 1 with an INVALID line only for its verdict; a crash, a missing
+            // dilithium-py or a bad command line is exit 2, so no refusal below can pass by accident.
+            let genuine = try python("mldsa_jwt.py", ["verify", jws, publicKey])
+            #expect(genuine.status == 0 && genuine.output == "VALID", "\(genuine)")
+            let parts = jws.split(separator: ".").map(String.init)
             let tampered = String(jws.dropLast(4)) + (jws.hasSuffix("AAAA") ? "BBBB" : "AAAA")
-            #expect(try python("mldsa_jwt.py", ["verify", tampered, publicKey]).status == 1)
+            let forged = Base64URL.encode(Data(#"{"decision":"granted"}"#.utf8))
+            for (name, receipt) in [
+                ("changed signature", tampered), ("changed payload", "\(parts[0]).\(forged).\(parts[2])"),
+            ] {
+                let refused = try python("mldsa_jwt.py", ["verify", receipt, publicKey])
+                #expect(refused.status == 1, "\(name): \(refused)")
+                #expect(refused.output == "INVALID: signature does not verify", "\(name): \(refused)")
+            }
         }
     }
 

@@ -193,9 +193,22 @@ struct MLDSAInteropTests {
             let user = try await api.newUser()
             let jwks = try await api.send(.get, "/.well-known/jwks.json", token: nil).object()
             let publicKey = try #require((jwks["keys"] as? [[String: Any]])?.first?["pub"] as? String)
-            #expect(try python("mldsa_jwt.py", ["verify", user.accessToken, publicKey]).status == 0)
+            // mldsa_jwt.py exits 1 with an INVALID line only for its verdict; a crash, a missing
+            // dilithium-py or a bad command line is exit 2, so no refusal below can pass by accident.
+            let genuine = try python("mldsa_jwt.py", ["verify", user.accessToken, publicKey])
+            #expect(genuine.status == 0 && genuine.output == "VALID", "\(genuine)")
+            let parts = user.accessToken.split(separator: ".").map(String.init)
             let tampered = String(user.accessToken.dropLast(4)) + (user.accessToken.hasSuffix("AAAA") ? "BBBB" : "AAAA")
-            #expect(try python("mldsa_jwt.py", ["verify", tampered, publicKey]).status == 1)
+            var claimsWithAdmin = try jwtPart(user.accessToken, 1)
+            claimsWithAdmin["roles"] = ["user", "admin"]
+            for (name, token) in [
+                ("changed signature", tampered),
+                ("changed claims", parts[0] + "." + (try base64URL(json: claimsWithAdmin)) + "." + parts[2]),
+            ] {
+                let refused = try python("mldsa_jwt.py", ["verify", token, publicKey])
+                #expect(refused.status == 1, "\(name): \(refused)")
+                #expect(refused.output == "INVALID: signature does not verify", "\(name): \(refused)")
+            }
 
             // dilithium-py derives the key from a seed; we derive ours from the same seed and trust it.
             let seed = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
@@ -212,7 +225,8 @@ struct MLDSAInteropTests {
             let json = String(decoding: try JSONSerialization.data(withJSONObject: claims), as: UTF8.self)
             let signed = try python(
                 "mldsa_jwt.py", ["sign", seed.map { String(format: "%02x", $0) }.joined(), key.keyID, json])
-            #expect(signed.status == 0)
+            #expect(signed.status == 0, "\(signed)")
+            #expect(signed.output.split(separator: ".", omittingEmptySubsequences: false).count == 3, "\(signed)")
             let me = try await api.send(.get, "/v1/me", token: signed.output)
             #expect(me.status == .ok)
             #expect(try me.object()["email"] as? String == user.email)

@@ -191,20 +191,34 @@ struct ValuationAPITests {
         try await Self.withValuationApp(backend, configure: { $0.valuationLimits.maximumValidationPoints = 3 }) {
             api, category in
             let user = try await api.newUser()
-            func record(_ json: String) async throws -> String {
-                let response = try await api.send(.post, "/v1/me/data-records", json: json, token: user.accessToken)
-                #expect(response.status.code >= 400 && response.status.code < 500)
-                return try response.expectProblem(response.status)
+            /// Each refusal's own status: a body that does not decode, or names no purpose there is, is a 400;
+            /// a record that decodes but breaks the record's rules is a 422.
+            func record(
+                _ json: String, _ status: HTTPResponse.Status, sourceLocation: SourceLocation = #_sourceLocation
+            ) async throws -> String {
+                try await api.send(.post, "/v1/me/data-records", json: json, token: user.accessToken)
+                    .expectProblem(status, sourceLocation: sourceLocation)
             }
-            #expect(try await record(Self.recordJSON("no_such_category", x: 1, y: 1, kind: "a")).contains("category"))
             #expect(
-                try await record(Self.recordJSON(category, x: 1, y: 1, kind: "a", purpose: "nope")).contains("purpose"))
+                try await record(Self.recordJSON("no_such_category", x: 1, y: 1, kind: "a"), .unprocessableContent)
+                    .contains("category"))
+            #expect(
+                try await record(Self.recordJSON(category, x: 1, y: 1, kind: "a", purpose: "nope"), .badRequest)
+                    .contains("purpose"))
             _ = try await record(
-                #"{"category":"\#(category)","purpose":"analytics","attributes":{"x":[1]},"source":"s"}"#)
-            _ = try await record(#"{"category":"\#(category)","purpose":"analytics","attributes":{},"source":"s"}"#)
-            _ = try await record(#"{"category":"\#(category)","purpose":"analytics","attributes":{"x":1}}"#)
+                #"{"category":"\#(category)","purpose":"analytics","attributes":{"x":[1]},"source":"s"}"#,
+                .badRequest)
+            #expect(
+                try await record(
+                    #"{"category":"\#(category)","purpose":"analytics","attributes":{},"source":"s"}"#,
+                    .unprocessableContent
+                ).contains("attributes"))
             _ = try await record(
-                #"{"category":"\#(category)","purpose":"analytics","attributes":{"x":1e999},"source":"s"}"#)
+                #"{"category":"\#(category)","purpose":"analytics","attributes":{"x":1}}"#, .badRequest)
+            // No Double holds 1e999: JSONDecoder refuses the number, so the body does not decode.
+            _ = try await record(
+                #"{"category":"\#(category)","purpose":"analytics","attributes":{"x":1e999},"source":"s"}"#,
+                .badRequest)
             let listed = try await api.send(.get, "/v1/me/data-records", token: user.accessToken).object()
             #expect((listed["records"] as? [[String: Any]])?.isEmpty == true)
 
@@ -258,28 +272,94 @@ struct ValuationAPITests {
         }
     }
 
-    @Test("a queued job can be cancelled", arguments: Backend.all)
+    @Test("a running job can be cancelled: it stops and ends cancelled", arguments: Backend.all)
     func cancellation(backend: Backend) async throws {
         try await Self.withValuationApp(backend) { api, category in
             let user = try await api.newUser()
-            for x in [0.0, 1, 2, 3] {
-                try await api.send(
-                    .post, "/v1/me/data-records", json: Self.recordJSON(category, x: x, y: x, kind: "a"),
+            // Granted, so the records count and the job computes instead of failing at once.
+            let granted = try await api.send(
+                .post, "/v1/subjects/\(user.id)/consents", json: #"{"purpose":"analytics","decision":"granted"}"#,
+                token: user.accessToken)
+            #expect(granted.status == .created)
+            for index in 0..<40 {
+                let stored = try await api.send(
+                    .post, "/v1/me/data-records",
+                    json: Self.recordJSON(
+                        category, x: Double(index % 10), y: Double(index % 7), kind: index % 3 == 0 ? "a" : "b"),
                     token: user.accessToken)
+                #expect(stored.status == .created)
             }
-            let task = try await api.send(.post, "/v1/admin/valuation/tasks", json: Self.taskJSON(category)).object()
-            let job = try await api.send(.post, "/v1/admin/valuation/tasks/\(task["id"] as! String)/jobs").object()
-            let response = try await api.send(.post, "/v1/admin/valuation/jobs/\(job["id"] as! String)/cancel")
-            let cancelled = try response.object()
-            // The app's own runner may have claimed it first: then the cancellation is requested, or,
-            // if the job already ended, refused with 409.
-            #expect(
-                cancelled["status"] as? String == "cancelled" || cancelled["cancelRequested"] as? Bool == true
-                    || response.status == .conflict)
-            #expect(try await !api.services.valuation.runNextJob(id: UUID(uuidString: job["id"] as! String)!))
+            // TMC-Shapley that never truncates, over 40 records and 3,000 validation points, asked for an
+            // error no budget reaches: every permutation costs 120,000 neighbour updates and it would stop
+            // only after 100,000 of them, tens of seconds at the very least. The job cannot finish before
+            // it is cancelled, so the cancellation below cannot be refused with 409.
+            let validation = (0..<3_000).map { index -> String in
+                let label = index % 2 == 0 ? "a" : "b"
+                return #"{"features":{"x":\#(index % 50),"y":\#(index % 35)},"label":"\#(label)"}"#
+            }
+            let task = try await api.send(
+                .post, "/v1/admin/valuation/tasks",
+                json: """
+                    {"name":"endless","category":"\(category)","features":["x","y"],"label":"kind",
+                     "validation":[\(validation.joined(separator: ","))],
+                     "method":{"name":"tmc_shapley","k":3,"errorTolerance":1e-9,"truncationTolerance":0,
+                               "maximumSamples":100000}}
+                    """)
+            #expect(task.status == .created)
+            let taskID = try #require(try task.object()["id"] as? String)
+            let created = try await api.send(.post, "/v1/admin/valuation/tasks/\(taskID)/jobs")
+            #expect(created.status == .accepted)
+            let jobID = try #require(try created.object()["id"] as? String)
+
+            let id = try #require(UUID(uuidString: jobID))
+            func job() async throws -> [String: Any] {
+                let response = try await api.send(.get, "/v1/admin/valuation/jobs/\(jobID)")
+                #expect(response.status == .ok)
+                return try response.object()
+            }
+
+            // Run it here (or let a runner that claimed it first run it), and wait until it is running.
+            let runner = Task { try await api.services.valuation.runNextJob(id: id) }
+            do {
+                var state = try await job()
+                for _ in 0..<200 where state["status"] as? String == "queued" {
+                    try await Task.sleep(for: .milliseconds(50))
+                    state = try await job()
+                }
+                try #require(state["status"] as? String == "running", "\(state)")
+
+                let response = try await api.send(.post, "/v1/admin/valuation/jobs/\(jobID)/cancel")
+                #expect(response.status == .ok)
+                let requested = try response.object()
+                #expect(requested["status"] as? String == "running", "\(requested)")
+                #expect(requested["cancelRequested"] as? Bool == true, "\(requested)")
+
+                // The runner sees the request at its next progress report (every second) and stops.
+                for _ in 0..<300 where ["queued", "running"].contains(state["status"] as? String ?? "") {
+                    try await Task.sleep(for: .milliseconds(100))
+                    state = try await job()
+                }
+                #expect(state["status"] as? String == "cancelled", "\(state)")
+                #expect(state["error"] as? String == "cancelled", "\(state)")
+                #expect(state["cancelRequested"] as? Bool == true)
+                #expect(state["finishedAt"] is String)
+                #expect(!(state["summary"] is [String: Any]) && !(state["subjects"] is [Any]), "\(state)")
+            } catch {
+                // Leave no endless job behind for the runners of other tests sharing the database.
+                _ = try? await api.services.valuation.cancel(jobID: id)
+                runner.cancel()
+                throw error
+            }
+            // After a failed check above, stop the job all the same; once it is cancelled this changes nothing.
+            _ = try? await api.services.valuation.cancel(jobID: id)
+            _ = try await runner.value
+
+            // Cancelled is final: it is never claimed again, and a second cancellation is refused.
+            #expect(try await !api.services.valuation.runNextJob(id: id))
+            try await api.send(.post, "/v1/admin/valuation/jobs/\(jobID)/cancel").expectProblem(.conflict)
+            #expect(try await job()["status"] as? String == "cancelled")
             let listed = try await api.send(.get, "/v1/admin/valuation/jobs").object()
-            #expect(
-                (listed["jobs"] as? [[String: Any]])?.contains { $0["id"] as? String == job["id"] as? String } == true)
+            #expect((listed["jobs"] as? [[String: Any]])?.contains { $0["id"] as? String == jobID } == true)
         }
     }
 

@@ -1,6 +1,5 @@
 import Hummingbird
 import HummingbirdCore
-import HummingbirdTLS
 import Logging
 import NIOSSL
 import Services
@@ -23,9 +22,10 @@ enum HTTPServerSetup {
         tls.minimumTLSVersion = .tlsv13
         tls.curves = groups
         logger.info("TLS 1.3 enabled", metadata: ["groups": "X25519MLKEM768,X25519"])
-        return try .tls(
-            .http1(
-                configuration: .init(additionalChannelHandlers: [TLSGroupObserver(metrics: metrics, logger: logger)])),
-            tlsConfiguration: tls)
+        let context = try NIOSSLContext(configuration: tls)
+        return HTTPServerBuilder { responder in
+            TLSServerChannel(
+                base: HTTP1Channel(responder: responder), context: context, metrics: metrics, logger: logger)
+        }
     }
 }
