@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Storage", "Telemetry",
+                "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Storage", "Telemetry", "Valuation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "OTel", package: "swift-otel"),
@@ -125,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "qspp",
             dependencies: [
-                "App", "Identity", "Kernel", "PQCrypto", "Services", "Valuation",
+                "App", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Valuation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -176,7 +176,10 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "Consent", "Identity", "Kernel", "Privacy", "Services", "QSPPTestSupport"],
+            dependencies: [
+                "Storage", "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Valuation",
+                "QSPPTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -191,7 +194,8 @@ let package = Package(
         .testTarget(
             name: "AppTests",
             dependencies: [
-                "App", "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Storage", "QSPPTestSupport",
+                "App", "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Storage", "Valuation",
+                "QSPPTestSupport",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -88,10 +88,10 @@ private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>
         router.addRoutes(auth.endpoints)
         router.addRoutes(MeController(services: services).endpoints)
         router.addRoutes(UserAdminController(services: services).endpoints)
-        router.addRoutes(PortalController(auth: auth, consents: consents, service: services.consents).endpoints)
+        router.addRoutes(LegacyPortalController(auth: auth, consents: consents, service: services.consents).endpoints)
     case .valuation:
         router.addRoutes(ValuationController(services: services).endpoints)
-        router.addRoutes(ValyzeLegacyController(priceBook: services.valuation.priceBook).endpoints)
+        router.addRoutes(LegacyValyzeController(priceBook: services.valuation.priceBook).endpoints)
     case .all, .gateway:
         break
     }

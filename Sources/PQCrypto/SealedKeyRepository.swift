@@ -30,6 +30,7 @@ public protocol SealedKeyRepository: Sendable {
     /// of those comes back.
     func sealedKeys(_ kind: SealedKeyKind, notUnder fingerprint: String) async throws -> [SealedKey]
     /// Stores `resealed` in place of `key`, unless the key changed meanwhile (a user re-enrolling MFA
-    /// right now keeps the new secret).
-    func replace(_ key: SealedKey, with resealed: Data, under fingerprint: String) async throws
+    /// right now keeps the new secret, and a rotation running elsewhere has already done it). Returns
+    /// whether it replaced the key.
+    func replace(_ key: SealedKey, with resealed: Data, under fingerprint: String) async throws -> Bool
 }

@@ -35,7 +35,8 @@ public struct KeyRotation: Sendable {
             for key in try await repository.sealedKeys(kind, notUnder: current) {
                 let context = try Self.sealingContext(of: key)
                 let plain = try masterKey.open(key.sealed, context: context)
-                try await repository.replace(key, with: try masterKey.seal(plain, context: context), under: current)
+                let resealed = try masterKey.seal(plain, context: context)
+                guard try await repository.replace(key, with: resealed, under: current) else { continue }
                 switch kind {
                 case .wrappingKey: report.wrappingKeys += 1
                 case .secret: report.secrets += 1

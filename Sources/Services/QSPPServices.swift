@@ -63,7 +63,7 @@ public struct QSPPServices: Sendable {
                 repository: store.identity, blindingKey: masterKey.derivedKey(for: "rate limit keys")),
             consentWriting: consentWriting,
             rights: RightsFulfilment(
-                privacy: privacy, identity: identity, consentWriting: consentWriting, restrictions: restrictions,
+                privacy: privacy, identity: identity, consents: consents, restrictions: restrictions,
                 erasures: store.erasures),
             exports: PersonalDataExport(store: store),
             keyRotation: KeyRotation(repository: store.sealedKeys, audit: store.identity, masterKey: masterKey))

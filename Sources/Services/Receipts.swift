@@ -55,11 +55,11 @@ public struct ReceiptIssuer: Sendable {
         public let jws: String
     }
 
-    public func receipt(for event: ConsentEvent) -> ConsentReceipt? {
+    func receipt(for event: ConsentEvent) -> ConsentReceipt? {
         ConsentReceipt(event: event, issuer: issuer, controller: controller, jurisdiction: jurisdiction)
     }
 
-    public func sign(_ receipt: ConsentReceipt) async throws -> String {
+    func sign(_ receipt: ConsentReceipt) async throws -> String {
         try await ring.signDocument(receipt, type: ProofType.consentReceipt)
     }
 

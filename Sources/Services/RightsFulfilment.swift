@@ -12,17 +12,6 @@ public struct RightsFulfilment: Sendable {
     let restrictions: RestrictionRegistry
     let erasures: any ErasureRepository
 
-    init(
-        privacy: PrivacyService, identity: IdentityService, consentWriting: ConsentWriting,
-        restrictions: RestrictionRegistry, erasures: any ErasureRepository
-    ) {
-        self.privacy = privacy
-        self.identity = identity
-        self.consents = consentWriting.consents
-        self.restrictions = restrictions
-        self.erasures = erasures
-    }
-
     public struct Erasure: Sendable {
         public let request: DataSubjectRequest
         public let subject: String
@@ -128,8 +117,15 @@ public struct RightsFulfilment: Sendable {
         try await restrictions.lift(subject.lowercasedString)
     }
 
-    /// When the subject was erased, if they were.
-    public func erasure(of subject: String) async throws -> Date? {
-        try await erasures.erasure(of: subject)
+    /// Completes an access, portability or know request once staff have delivered its export.
+    public func completeDelivery(_ requestID: UUID, by staff: UUID) async throws -> DataSubjectRequest {
+        let found = try await privacy.request(requestID)
+        guard [.access, .portability, .know].contains(found.kind) else {
+            throw PrivacyError.transitionRefused(from: found.status, to: .completed)
+        }
+        if found.status == .verified {
+            _ = try await privacy.transition(requestID, to: .inProgress, by: staff, reason: nil)
+        }
+        return try await privacy.transition(requestID, to: .completed, by: staff, reason: "export delivered")
     }
 }

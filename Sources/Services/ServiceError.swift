@@ -11,7 +11,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case corrupted
     }
 
-    private enum Reason: Equatable, Sendable {
+    private enum Base: Equatable, Sendable {
         case processingRestricted
         case notAnErasure
         case deliverExport(subject: String)
@@ -21,9 +21,9 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case corruptedKey(String)
     }
 
-    private let reason: Reason
+    private let base: Base
 
-    private init(_ reason: Reason) { self.reason = reason }
+    private init(_ base: Base) { self.base = base }
 
     /// GDPR Art. 18: while processing is restricted, only the person may still withdraw.
     public static let processingRestricted = Self(.processingRestricted)
@@ -36,7 +36,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
     public static func corruptedKey(_ kind: String) -> Self { Self(.corruptedKey(kind)) }
 
     public var kind: Kind {
-        switch reason {
+        switch base {
         case .processingRestricted, .notAnErasure, .deliverExport: .conflict
         case .correctionMissing: .invalidInput
         case .erased: .gone
@@ -47,7 +47,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
 
     /// A stable, URL-safe name for the refusal.
     public var slug: String {
-        switch reason {
+        switch base {
         case .processingRestricted: "processing-restricted"
         case .notAnErasure: "not-an-erasure"
         case .deliverExport: "deliver-export"
@@ -59,7 +59,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
     }
 
     public var title: String {
-        switch reason {
+        switch base {
         case .processingRestricted: "Processing restricted"
         case .notAnErasure: "Not an erasure request"
         case .deliverExport: "Deliver the export"
@@ -71,7 +71,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
     }
 
     public var description: String {
-        switch reason {
+        switch base {
         case .processingRestricted:
             "processing of this person's data is restricted (GDPR Art. 18); only their own withdrawals are accepted"
         case .notAnErasure: "only erasure and delete requests are fulfilled by erasing"

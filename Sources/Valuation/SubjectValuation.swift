@@ -1,4 +1,3 @@
-import Consent
 public import Foundation
 import Kernel
 

@@ -75,3 +75,23 @@ struct ServerHelloParserTests {
         }
     }
 }
+
+extension ServerHelloParserTests {
+    /// A ServerHello split over two handshake records, and a HelloRetryRequest that carries a cookie
+    /// but no key share (RFC 8446 allows it): both still lead to the group.
+    @Test func readsAServerHelloSplitAcrossRecordsAfterACookieOnlyRetry() {
+        let cookie: [UInt8] = [0x00, 0x2C, 0x00, 0x04, 0x00, 0x02, 0xAA, 0xBB]
+        let retry = Self.record(
+            random: ServerHelloParser.helloRetryRandom, extensions: [Self.supportedVersions, cookie])
+        let hello = Self.record(extensions: [Self.keyShare(group: 0x11EC, keyLength: 1088), Self.supportedVersions])
+        let message = Array(hello.dropFirst(5))
+        let split = message.count / 2
+        func wrap(_ fragment: ArraySlice<UInt8>) -> [UInt8] {
+            [0x16, 0x03, 0x03, UInt8(fragment.count >> 8), UInt8(fragment.count & 0xFF)] + fragment
+        }
+        var parser = ServerHelloParser()
+        #expect(parser.feed(retry) == .needMore)
+        #expect(parser.feed(wrap(message[..<split])) == .needMore)
+        #expect(parser.feed(wrap(message[split...])) == .group(0x11EC))
+    }
+}

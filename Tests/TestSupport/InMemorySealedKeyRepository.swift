@@ -56,12 +56,13 @@ public final class InMemorySealedKeyRepository: SealedKeyRepository, Sendable {
         }
     }
 
-    public func replace(_ key: SealedKey, with resealed: Data, under fingerprint: String) async throws {
+    public func replace(_ key: SealedKey, with resealed: Data, under fingerprint: String) async throws -> Bool {
         state.withLock { keys in
             let address = Key(kind: key.kind, id: key.id)
-            guard let stored = keys[address], stored.sealed == key.sealed else { return }
+            guard let stored = keys[address], stored.sealed == key.sealed else { return false }
             keys[address] = Stored(
                 sealed: resealed, kek: Self.recordsSealingKey(key.kind) ? fingerprint : nil)
+            return true
         }
     }
 }

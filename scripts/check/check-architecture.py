@@ -50,6 +50,20 @@ for name in sorted(set(declared) | set(documented)):
         problems.append(
             f"{name}: Package.swift depends on {sorted(declared[name])}, the doc says {sorted(documented[name])}")
 
+# A target may import only the local targets it names: with no edge in the manifest, a clean build may
+# compile the importer first and fail, while an incremental one passes on a stale module.
+paths = {"QSPPTestSupport": root / "Tests/TestSupport"}
+local_import = re.compile(r"^\s*(?:@\S+\s+)?(?:public |package |internal )?import (\w+)\s*$", re.M)
+for name, deps in declared.items():
+    folder = paths.get(name) or next(
+        (candidate for candidate in (root / "Sources" / name, root / "Tests" / name) if candidate.is_dir()), None)
+    if folder is None:
+        continue
+    for path in sorted(folder.rglob("*.swift")):
+        for imported in local_import.findall(path.read_text()):
+            if imported in declared and imported != name and imported not in deps:
+                problems.append(f"{path.relative_to(root)} imports {imported}, which {name} does not depend on")
+
 domain = ["Kernel", "PQCrypto", "Identity", "Consent", "Privacy", "Valuation"]
 http = {"App"}
 for name in domain:
@@ -59,9 +73,11 @@ for name in domain:
 if declared.get("Services", set()) & http:
     problems.append("Services depends on an HTTP target")
 forbidden = re.compile(r"^\s*(?:@\S+\s+)?(?:public |package )?import (Hummingbird\w*|PostgresNIO|SQLiteNIO|NIOHTTP1|AsyncHTTPClient)\b", re.M)
-for name in domain + ["Services"]:
+http_only = re.compile(r"^\s*(?:@\S+\s+)?(?:public |package )?import (Hummingbird\w*|NIOHTTP1|AsyncHTTPClient)\b", re.M)
+for name in domain + ["Services", "Storage", "Telemetry"]:
+    rule = http_only if name in ("Storage", "Telemetry") else forbidden
     for path in sorted((root / "Sources" / name).rglob("*.swift")):
-        hit = forbidden.search(path.read_text())
+        hit = rule.search(path.read_text())
         if hit:
             problems.append(f"{path.relative_to(root)} imports {hit.group(1)}")
 

@@ -73,7 +73,6 @@ public struct AppRequestContext: RequestContext {
         return principal
     }
 
-    /// The address and user agent recorded on sessions and audit events.
     /// Where a consent decision came from: the client's address and agent, and its GPC signal.
     func consentOrigin(_ request: Request) -> RequestOrigin {
         RequestOrigin(
@@ -82,6 +81,7 @@ public struct AppRequestContext: RequestContext {
             globalPrivacyControl: request.headers[.secGPC] == "1")
     }
 
+    /// The address and user agent recorded on sessions and audit events.
     func client(_ request: Request) -> ClientInfo {
         ClientInfo(
             ipAddress: forwardedClientAddress ?? remoteAddress?.ipAddress, userAgent: request.headers[.userAgent])

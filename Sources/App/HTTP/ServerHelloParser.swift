@@ -54,18 +54,18 @@ struct ServerHelloParser {
             let message = Array(handshake[4..<(4 + length)])
             let type = handshake[0]
             handshake.removeFirst(4 + length)
-            guard type == 2 else { return .unknown }
-            switch Self.keyShareGroup(serverHello: message) {
-            case .none: return .unknown
-            case .some((_, isRetry: true)): continue
-            case .some((let group, isRetry: false)): return .group(group)
-            }
+            guard type == 2, let hello = Self.keyShareGroup(serverHello: message) else { return .unknown }
+            // A HelloRetryRequest (with or without a key share: a cookie alone is allowed) is skipped.
+            if hello.isRetry { continue }
+            guard let group = hello.group else { return .unknown }
+            return .group(group)
         }
         return .needMore
     }
 
-    /// The `key_share` group of a ServerHello body, and whether it is a HelloRetryRequest.
-    static func keyShareGroup(serverHello body: [UInt8]) -> (UInt16, isRetry: Bool)? {
+    /// The `key_share` group of a well-formed ServerHello body, if it has one, and whether it is a
+    /// HelloRetryRequest.
+    static func keyShareGroup(serverHello body: [UInt8]) -> (group: UInt16?, isRetry: Bool)? {
         var reader = Reader(body)
         guard reader.skip(2), let random = reader.take(32), let sessionLength = reader.byte(),
             reader.skip(Int(sessionLength)), reader.skip(3), let extensionsLength = reader.uint16(),
@@ -81,7 +81,7 @@ struct ServerHelloParser {
                 return (UInt16(data[0]) << 8 | UInt16(data[1]), isRetry)
             }
         }
-        return nil
+        return (nil, isRetry)
     }
 
     /// The names BoringSSL gives the groups QSPP offers; any other as its code point.

@@ -92,16 +92,12 @@ extension PageController {
             let id = try Self.requestID(context)
             let found = try await services.privacy.request(id)
             if [.access, .portability, .know].contains(found.kind) {
-                if found.status == .verified {
-                    _ = try await services.privacy.transition(id, to: .inProgress, by: staff.userID, reason: nil)
-                }
-                _ = try await services.privacy.transition(
-                    id, to: .completed, by: staff.userID, reason: "export delivered")
+                _ = try await services.rights.completeDelivery(id, by: staff.userID)
             } else {
                 _ = try await services.rights.fulfil(id, by: staff.userID, client: context.client(request)) {
                     var request = request
                     let form = try await request.form(context: context)
-                    return .init(email: form["email"], displayName: form["displayName"])
+                    return .init(email: form.optional("email"), displayName: form.optional("displayName"))
                 }
             }
             return done("/admin", .requestUpdated)

@@ -36,10 +36,9 @@ extension QSPPServices {
 
     /// Runs queued valuation jobs one at a time. Every replica runs one; a job is claimed under a lease
     /// so only one replica runs it, and a replica that dies leaves it to be claimed again once the lease
-    /// ends. On graceful shutdown the running job goes back to the queue. The first look waits as long
-    /// as an idle one, so it does not race the store's start and the schema's migration.
+    /// ends. On graceful shutdown the running job goes back to the queue.
     public func valuationRunner(logger: Logger) -> BackgroundLoop {
-        BackgroundLoop(name: "valuation runner", initialDelay: .seconds(2), retryDelay: .seconds(5), logger: logger) {
+        BackgroundLoop(name: "valuation runner", initialDelay: .zero, retryDelay: .seconds(5), logger: logger) {
             try await valuation.runNextJob() ? .zero : .seconds(2)
         }
     }

@@ -29,16 +29,23 @@ struct SQLSealedKeyRepository: SealedKeyRepository {
         return try rows.map { SealedKey(kind: kind, id: try $0.text(0), sealed: $0[1].blob ?? Data()) }
     }
 
-    func replace(_ key: SealedKey, with resealed: Data, under fingerprint: String) async throws {
+    func replace(_ key: SealedKey, with resealed: Data, under fingerprint: String) async throws -> Bool {
         let place = Self.place(key.kind)
+        let changed: [SQLRow]
         if let kek = place.kek {
-            _ = try await database.write(
-                "UPDATE \(place.table) SET \(place.sealed) = $1, \(kek) = $2 WHERE \(place.id) = $3 AND \(place.sealed) = $4",
+            changed = try await database.write(
+                """
+                UPDATE \(place.table) SET \(place.sealed) = $1, \(kek) = $2
+                WHERE \(place.id) = $3 AND \(place.sealed) = $4 RETURNING \(place.id)
+                """,
                 [.blob(resealed), .text(fingerprint), .text(key.id), .blob(key.sealed)])
         } else {
-            _ = try await database.write(
-                "UPDATE \(place.table) SET \(place.sealed) = $1 WHERE \(place.id) = $2 AND \(place.sealed) = $3",
-                [.blob(resealed), .text(key.id), .blob(key.sealed)])
+            changed = try await database.write(
+                """
+                UPDATE \(place.table) SET \(place.sealed) = $1
+                WHERE \(place.id) = $2 AND \(place.sealed) = $3 RETURNING \(place.id)
+                """, [.blob(resealed), .text(key.id), .blob(key.sealed)])
         }
+        return !changed.isEmpty
     }
 }

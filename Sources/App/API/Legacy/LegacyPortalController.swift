@@ -8,7 +8,7 @@ import PQCrypto
 /// Upstream portal's routes with its request and response shapes and status codes, backed by the
 /// real implementation. Unlike upstream, history is never overwritten, and the caller must own
 /// `userId` unless they are an admin.
-struct PortalController {
+struct LegacyPortalController {
     let auth: AuthController
     let consents: ConsentController
     let service: ConsentService

@@ -7,7 +7,7 @@ import Valuation
 /// The seed's Valyze route, same request and response shape, with computed numbers: the price
 /// book's value of the data points, and a confidence from the request's completeness and the
 /// spread of the category's published price range.
-struct ValyzeLegacyController {
+struct LegacyValyzeController {
     let priceBook: PriceBook
     static let modelVersion = "price-book-1"
 
