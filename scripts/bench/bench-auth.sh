@@ -20,7 +20,7 @@ rounds=${2:-3}
 backend=${3:-postgres}
 
 qspp_bench_tools
-binary=$(qspp_release_binary)
+binary=${QSPP_BINARY:-$(qspp_release_binary)}
 
 qspp_bench_start "$binary" "$backend"
 workdir=$bench_workdir

@@ -11,7 +11,7 @@ source scripts/lib/postgres.sh
 duration=${1:-10}
 rounds=${2:-3}
 command -v wrk >/dev/null || qspp_apt_install wrk
-binary=$(qspp_release_binary)
+binary=${QSPP_BINARY:-$(qspp_release_binary)}
 workdir=$(mktemp -d)
 port=$(qspp_free_port 18480)
 QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite" QSPP_LOG_LEVEL=warning QSPP_LOGIN_RATE_LIMIT=100000000 \

@@ -14,7 +14,7 @@ source scripts/lib/bench.sh
 entries=${1:-1000000}
 
 qspp_bench_tools
-binary=$(qspp_release_binary)
+binary=${QSPP_BINARY:-$(qspp_release_binary)}
 
 qspp_bench_start "$binary" postgres
 admin=$(qspp_admin_token "$binary" "$port")
