@@ -82,26 +82,26 @@ public struct QSPPServices: Sendable {
 
     /// Runs `body` with the store's service running (the PostgreSQL pool needs it), for one-shot commands.
     public func withRunningStore<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await store.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await body()
+        try await withRunning(store, body)
+    }
+}
+
+/// Runs `body` while `store`'s service runs, and stops the service after it.
+private func withRunning<T: Sendable>(
+    _ store: any Store, _ body: @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            try await store.run()
+            return nil
         }
+        defer { group.cancelAll() }
+        return try await body()
     }
 }
 
 /// Applies pending migrations and returns their versions; the PostgreSQL pool runs only meanwhile.
 public func runMigrations(databaseURL: DatabaseURL, logger: Logger) async throws -> [Int] {
     let store = try await openStore(databaseURL, logger: logger)
-    return try await withThrowingTaskGroup(of: [Int]?.self) { group in
-        group.addTask {
-            try await store.run()
-            return nil
-        }
-        defer { group.cancelAll() }
-        return try await store.migrate()
-    }
+    return try await withRunning(store) { try await store.migrate() }
 }

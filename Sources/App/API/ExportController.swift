@@ -54,8 +54,7 @@ struct ExportController {
 
     /// Staff export on a person's behalf (an access, portability or know request being fulfilled).
     @Sendable func exportForStaff(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let user = try context.requireUser()
-        guard user.canReadAnySubject else { throw Problem.forbidden }
+        _ = try context.requireStaff()
         guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }) else {
             throw Problem.notFound
         }

@@ -120,8 +120,7 @@ extension PageController {
     }
 
     @Sendable func exportForSubject(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let user = try context.requireUser()
-        guard user.canReadAnySubject else { throw Problem.forbidden }
+        _ = try context.requireStaff()
         guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }) else {
             throw Problem.notFound
         }
