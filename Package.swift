@@ -90,6 +90,7 @@ let package = Package(
             name: "Services",
             dependencies: [
                 "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Storage", "Valuation",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -185,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "ServicesTests",
             dependencies: [
-                "Consent", "Privacy", "QSPPTestSupport", "Services",
+                "Consent", "Identity", "PQCrypto", "Privacy", "QSPPTestSupport", "Services",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -196,6 +197,7 @@ let package = Package(
             dependencies: [
                 "App", "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Storage", "Valuation",
                 "QSPPTestSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -37,12 +37,18 @@ export QSPP_TEST_OUTAGE_POSTGRES_URL="$OUTAGE_URL"
 export QSPP_TEST_OUTAGE_STOP="$(declare -f qspp_as_postgres); qspp_as_postgres '$PG_BIN/pg_ctl' -D '$OUTAGE_DIR/data' -m fast -w stop"
 export QSPP_TEST_OUTAGE_START="$(declare -f qspp_as_postgres); qspp_as_postgres '$PG_BIN/pg_ctl' -D '$OUTAGE_DIR/data' -l '$OUTAGE_DIR/server.log' -w -o '-p $OUTAGE_PORT -k $OUTAGE_DIR -c listen_addresses=127.0.0.1' start"
 
-swift build --build-tests
+# Instrumented for line coverage: the test bundle, and every qspp process the tests start, add their
+# counts to a profile of their own, which scripts/check/coverage.py merges at the end.
+swift build --build-tests --enable-code-coverage
+profiles="$PWD/.build/coverage"
+rm -rf "$profiles" && mkdir -p "$profiles"
+export LLVM_PROFILE_FILE="$profiles/%p.profraw"
 # At most four tests at once: with every test free to run in parallel on two cores, CPU-heavy suites
 # (Argon2id, valuation, pyDVL) starved the PostgreSQL tests past their 5 s database deadline; at six,
 # once the replica and tracing tests came, that still happened in one CI run of two.
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-4}
-export QSPP_BINARY="$(swift build --show-bin-path)/qspp"
+bin="$(swift build --show-bin-path)"
+export QSPP_BINARY="$bin/qspp"
 log=$(mktemp)
 set +e
 if [ $# -eq 0 ]; then
@@ -78,6 +84,8 @@ if [ $# -eq 0 ]; then
     QSPP_BINARY=.build/static/qspp scripts/check/cluster.sh 3 || status=1
     # And split into its four roles as separate processes: the fuzzer through the gateway, an upstream down.
     QSPP_BINARY=.build/static/qspp scripts/check/split.sh 25 || status=1
+    # Line coverage of everything above that ran the debug build; key, erasure and retention code has a floor.
+    python3 scripts/check/coverage.py "$profiles" "$bin/qsppPackageTests.xctest" "$QSPP_BINARY" || status=1
 fi
 set -e
 # XCTest's "Executed 0 tests" lines are noise here: every test is a Swift Testing test. Close with the count.

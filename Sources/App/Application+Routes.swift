@@ -4,7 +4,7 @@ public import Services
 /// The router of one role: `all` has every route and the whole middleware chain. An upstream role has
 /// its own routes, and leaves rate limits and CORS to the gateway in front of it.
 public func buildRouter(configuration: AppConfiguration, services: QSPPServices) -> Router<AppRequestContext> {
-    let role = configuration.role
+    let role = configuration.gateway.role
     let metrics = services.metrics
     let router = Router(context: AppRequestContext.self)
     addMiddleware(to: router, configuration: configuration, services: services, role: role)
@@ -23,7 +23,7 @@ func buildGatewayRouter(
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     let metrics = services.metrics
-    let verifier = JWKSTokenVerifier(issuer: configuration.issuer, audience: configuration.tokenAudience) {
+    let verifier = JWKSTokenVerifier(issuer: configuration.issuer, audience: configuration.tokens.audience) {
         try await forwarder.fetchJWKS()
     }
     addMiddleware(
@@ -57,10 +57,10 @@ private func addMiddleware(
     let edge = role == .all || role == .gateway
     router.addMiddleware {
         RequestObservationMiddleware(metrics: metrics)
-        if configuration.tracing { RequestTracingMiddleware() }
-        ClientAddressMiddleware(resolver: ClientAddressResolver(trusted: configuration.trustedProxies))
-        SecurityHeadersMiddleware(tls: configuration.tlsCertificateFile != nil)
-        if edge { CORSMiddleware(origins: configuration.corsOrigins) }
+        if configuration.observability.tracing { RequestTracingMiddleware() }
+        ClientAddressMiddleware(resolver: ClientAddressResolver(trusted: configuration.server.trustedProxies))
+        SecurityHeadersMiddleware(tls: configuration.server.tlsCertificateFile != nil)
+        if edge { CORSMiddleware(origins: configuration.server.corsOrigins) }
         ProblemMiddleware()
         APIVersionMiddleware()
         if edge { GlobalRateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count) }

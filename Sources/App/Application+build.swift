@@ -27,7 +27,7 @@ public func buildApplication(
     configuration: AppConfiguration, services: QSPPServices, logger: Logger
 ) async throws -> some ApplicationProtocol {
     let metrics = services.metrics
-    let role = configuration.role
+    let role = configuration.gateway.role
     var background: [any Service] = [services.store, services.housekeeping(logger: logger)]
     if role == .all || role == .consent { background.append(services.retentionJob(logger: logger)) }
     if role == .all || role == .valuation { background.append(services.valuationRunner(logger: logger)) }
@@ -36,13 +36,13 @@ public func buildApplication(
         let client = UpstreamClientService.makeClient()
         router = buildGatewayRouter(
             configuration: configuration, services: services,
-            forwarder: UpstreamForwarder(client: client, upstreams: configuration.upstreams))
+            forwarder: UpstreamForwarder(client: client, upstreams: configuration.gateway.upstreams))
         // Listed after the store: services stop in reverse order, and the server (last of all) drains first.
         background.append(UpstreamClientService(client: client))
     } else {
         router = buildRouter(configuration: configuration, services: services)
     }
-    let address = BindAddress.hostname(configuration.host, port: configuration.port)
+    let address = BindAddress.hostname(configuration.server.host, port: configuration.server.port)
     var app = Application(
         router: router,
         server: try HTTPServerSetup.make(configuration: configuration, metrics: metrics, logger: logger),

@@ -87,7 +87,7 @@ public struct PurposeDraft: Sendable {
 }
 
 extension Purpose {
-    /// The five consent types upstream ZynConsent had; seeded by the first migration.
+    /// The five consent types upstream ZynConsent had; seeded by the `seed_purposes` migration.
     public static let seeded: [(id: String, title: String, isSaleOrSharing: Bool, notice: String)] = [
         ("marketing", "Marketing", false, "We use your contact details to send you offers and news."),
         ("analytics", "Analytics", false, "We measure how you use the service to improve it."),

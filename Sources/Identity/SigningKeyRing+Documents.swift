@@ -19,7 +19,7 @@ extension SigningKeyRing {
 
 /// Wraps any body as a JWT payload. Documents are verified with the public JWKS alone
 /// (`OfflineJWSVerifier`), as anyone holding them would.
-private struct SignedDocument<Body: Codable & Sendable>: JWTPayload {
+struct SignedDocument<Body: Codable & Sendable>: JWTPayload {
     var body: Body
 
     init(body: Body) { self.body = body }

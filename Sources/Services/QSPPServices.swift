@@ -20,6 +20,7 @@ public struct QSPPServices: Sendable {
     public let receipts: ReceiptIssuer
     public let rateLimiter: RateLimiter
     public let consentWriting: ConsentWriting
+    public let restrictedWrites: RestrictedWrites
     public let rights: RightsFulfilment
     public let exports: PersonalDataExport
     public let keyRotation: KeyRotation
@@ -28,22 +29,22 @@ public struct QSPPServices: Sendable {
         _ settings: ServiceSettings, logger: Logger, metrics: QSPPMetrics = QSPPMetrics()
     ) async throws -> QSPPServices {
         let masterKey = settings.masterKey
-        let store = try await openStore(settings.databaseURL, logger: logger, masterKey: masterKey)
+        let store = try await openStore(settings.store.databaseURL, logger: logger, masterKey: masterKey)
         let keyRing = SigningKeyRing(
-            algorithm: settings.tokenAlgorithm, repository: store.identity, masterKey: masterKey,
-            retention: settings.accessTokenLifetime + 5 * 60)
+            algorithm: settings.tokens.algorithm, repository: store.identity, masterKey: masterKey,
+            retention: settings.tokens.accessTokenLifetime + 5 * 60)
         let tokens = TokenAuthority(
-            issuer: settings.issuer, audience: settings.tokenAudience,
-            accessTokenLifetime: settings.accessTokenLifetime, keyRing: keyRing)
+            issuer: settings.issuer, audience: settings.tokens.audience,
+            accessTokenLifetime: settings.tokens.accessTokenLifetime, keyRing: keyRing)
         let identity = IdentityService(
-            repository: store.identity, hasher: try PasswordHasher(parameters: settings.argon2), tokens: tokens,
+            repository: store.identity, hasher: try PasswordHasher(parameters: settings.signIn.argon2), tokens: tokens,
             masterKey: masterKey, observe: metrics.authEvent)
         let consents = ConsentService(repository: store.consents)
         let restrictions = RestrictionRegistry(repository: store.privacy)
         let privacy = PrivacyService(repository: store.privacy)
         let valuation = ValuationService(
-            repository: store.valuation, priceBook: settings.priceBook, limits: settings.valuationLimits,
-            parallelism: settings.valuationThreads
+            repository: store.valuation, priceBook: settings.valuation.priceBook, limits: settings.valuation.limits,
+            parallelism: settings.valuation.threads
         ) { subject in
             try await SubjectStanding(
                 grantedPurposes: consents.grantedPurposes(of: subject), restricted: restrictions.isRestricted(subject))
@@ -57,11 +58,12 @@ public struct QSPPServices: Sendable {
                 issuer: settings.issuer),
             restrictions: restrictions, valuation: valuation,
             receipts: ReceiptIssuer(
-                ring: keyRing, consents: consents, issuer: settings.issuer, controller: settings.controller,
-                jurisdiction: settings.jurisdiction),
+                ring: keyRing, consents: consents, issuer: settings.issuer, controller: settings.receipts.controller,
+                jurisdiction: settings.receipts.jurisdiction),
             rateLimiter: RateLimiter(
                 repository: store.identity, blindingKey: masterKey.derivedKey(for: "rate limit keys")),
             consentWriting: consentWriting,
+            restrictedWrites: RestrictedWrites(restrictions: restrictions, identity: identity, valuation: valuation),
             rights: RightsFulfilment(
                 privacy: privacy, identity: identity, consents: consents, restrictions: restrictions,
                 erasures: store.erasures),
@@ -71,7 +73,7 @@ public struct QSPPServices: Sendable {
 
     /// Migrates (when configured) and loads the signing keys, creating the first one if needed.
     public func prepare(logger: Logger) async throws {
-        if settings.migrateOnStart {
+        if settings.store.migrateOnStart {
             let applied = try await store.migrate()
             logger.info(
                 "migrations applied", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))])

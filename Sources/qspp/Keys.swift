@@ -27,7 +27,7 @@ struct Keys: AsyncParsableCommand {
                 return keyID
             }
             print(
-                "new signing key \(keyID) (\(configuration.tokenAlgorithm.rawValue)); running servers pick it up within a minute"
+                "new signing key \(keyID) (\(configuration.tokens.algorithm.rawValue)); running servers pick it up within a minute"
             )
         }
     }
@@ -145,7 +145,7 @@ extension ConfigurationOptions {
         var configuration = try await load()
         // A one-shot command prints its result; routine log lines would only bury it.
         if logLevel == nil, ProcessInfo.processInfo.environment["QSPP_LOG_LEVEL"] == nil {
-            configuration.logLevel = .warning
+            configuration.observability.logLevel = .warning
         }
         let logger = makeLogger(configuration)
         let services = try await QSPPServices.open(configuration, logger: logger)

@@ -52,7 +52,7 @@ struct ConfigurationOptions: ParsableArguments {
 }
 
 func makeLogger(_ configuration: AppConfiguration) -> Logger {
-    let level = configuration.logLevel
+    let level = configuration.observability.logLevel
     LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
     var logger = Logger(label: "qspp")
     logger.logLevel = level
@@ -77,8 +77,9 @@ struct Serve: AsyncParsableCommand {
         logger.info(
             "starting",
             metadata: [
-                "address": "\(configuration.host):\(configuration.port)", "role": "\(configuration.role)",
-                "database": "\(configuration.databaseURL)",
+                "address": "\(configuration.server.host):\(configuration.server.port)",
+                "role": "\(configuration.gateway.role)",
+                "database": "\(configuration.store.databaseURL)",
             ])
         let tracing = try TracingSetup.start(configuration)
         let app = try await buildApplication(configuration: configuration, logger: logger, metrics: metrics)
@@ -99,7 +100,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let configuration = try await options.load()
         let logger = makeLogger(configuration)
-        let applied = try await runMigrations(databaseURL: configuration.databaseURL, logger: logger)
+        let applied = try await runMigrations(databaseURL: configuration.store.databaseURL, logger: logger)
         logger.info(
             "migrations done",
             metadata: ["applied": .string(applied.isEmpty ? "none" : applied.map(String.init).joined(separator: ","))])

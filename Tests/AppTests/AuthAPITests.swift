@@ -252,7 +252,7 @@ struct AuthAPITests {
 
     @Test(arguments: Backend.all)
     func raisingTheArgon2ParametersRehashesAtTheNextLogin(backend: Backend) async throws {
-        try await withApp(backend, configure: { $0.argon2.iterations = 3 }) { api in
+        try await withApp(backend, configure: { $0.signIn.argon2.iterations = 3 }) { api in
             // An account whose hash predates the raise (t=2).
             let email = try EmailAddress("old-hash-\(UUID().uuidString.lowercased())@example.com")
             let oldHash = try await PasswordHasher().hash(testPassword)

@@ -51,7 +51,7 @@ struct BruteForceTests {
         try await withApp(
             backend,
             configure: {
-                $0.loginRateLimit = 3; $0.registrationRateLimit = 2; $0.mfaRateLimit = 2
+                $0.signIn.loginRateLimit = 3; $0.signIn.registrationRateLimit = 2; $0.signIn.mfaRateLimit = 2
             }
         ) {
             api in

@@ -1,4 +1,5 @@
 import App
+import Configuration
 import Consent
 import Foundation
 import Identity
@@ -7,6 +8,7 @@ import PQCrypto
 import QSPPTestSupport
 import Services
 import Storage
+import Synchronization
 import Testing
 
 @testable import App
@@ -15,14 +17,14 @@ import Testing
 struct ConfigurationTests {
     @Test func defaultsNeedNoSetUp() async throws {
         let configuration = try await AppConfiguration.load(overrides: [:], environment: [:], configFile: nil)
-        #expect(configuration.host == "127.0.0.1")
-        #expect(configuration.port == 8080)
-        #expect(configuration.databaseURL == .sqlite(path: "./data/qspp.sqlite"))
-        #expect(configuration.logLevel == .info)
-        #expect(configuration.tokenAlgorithm == .mldsa65)
-        #expect(configuration.argon2 == .owaspMinimum)
-        #expect(configuration.accessTokenLifetime == 900)
-        #expect(configuration.migrateOnStart)
+        #expect(configuration.server.host == "127.0.0.1")
+        #expect(configuration.server.port == 8080)
+        #expect(configuration.store.databaseURL == .sqlite(path: "./data/qspp.sqlite"))
+        #expect(configuration.observability.logLevel == .info)
+        #expect(configuration.tokens.algorithm == .mldsa65)
+        #expect(configuration.signIn.argon2 == .owaspMinimum)
+        #expect(configuration.tokens.accessTokenLifetime == 900)
+        #expect(configuration.store.migrateOnStart)
     }
 
     @Test func flagsBeatEnvironmentWhichBeatsTheFile() async throws {
@@ -31,9 +33,9 @@ struct ConfigurationTests {
             toFile: file, atomically: true, encoding: .utf8)
         let configuration = try await AppConfiguration.load(
             overrides: [.port: "9200"], environment: ["QSPP_PORT": "9100", "QSPP_HOST": "::1"], configFile: file)
-        #expect(configuration.port == 9200)
-        #expect(configuration.host == "::1")
-        #expect(configuration.logLevel == .debug)
+        #expect(configuration.server.port == 9200)
+        #expect(configuration.server.host == "::1")
+        #expect(configuration.observability.logLevel == .debug)
     }
 
     @Test(arguments: [
@@ -60,6 +62,25 @@ struct ConfigurationTests {
         await #expect(throws: AppConfiguration.ConfigFileError.self) {
             try await AppConfiguration.load(overrides: [:], environment: [:], configFile: "/nonexistent/qspp.env")
         }
+    }
+
+    /// Each area reads its keys through a scoped reader; a wrong scope or path would leave a documented
+    /// variable silently ignored.
+    @Test func theAreasReadExactlyTheDocumentedKeys() throws {
+        let reads = ReadKeys()
+        _ = try AppConfiguration(
+            reader: ConfigReader(providers: [InMemoryProvider(values: [:])], accessReporter: reads))
+        #expect(reads.names.withLock { $0 } == Set(AppConfiguration.Key.allCases.map(\.rawValue)))
+    }
+}
+
+/// The keys a reader was asked for, named as environment variables.
+private final class ReadKeys: AccessReporter {
+    let names = Mutex<Set<String>>([])
+
+    func report(_ event: AccessEvent) {
+        let name = event.metadata.key.components.joined(separator: "_").uppercased()
+        names.withLock { _ = $0.insert(name) }
     }
 }
 
@@ -129,12 +150,13 @@ struct MasterKeyStartupTests {
                 "QSPP_DATABASE_URL": postgres, "QSPP_TOKEN_ISSUER": "https://privacy.example.com",
                 "QSPP_UPSTREAM_AUTH": "http://auth:3001", "QSPP_UPSTREAM_TIMEOUT_SECONDS": "12",
             ], configFile: nil)
-        #expect(gateway.role == .gateway)
-        #expect(gateway.upstreams.urls[.auth] == URL(string: "http://auth:3001"))
+        #expect(gateway.gateway.role == .gateway)
+        #expect(gateway.gateway.upstreams.urls[.auth] == URL(string: "http://auth:3001"))
         // Unset upstreams default to the seed's ports on loopback.
-        #expect(gateway.upstreams.urls[.consent] == URL(string: "http://127.0.0.1:3000"))
-        #expect(gateway.upstreams.urls[.valuation] == URL(string: "http://127.0.0.1:3002"))
-        #expect(gateway.upstreams.timeout == .seconds(12))
-        #expect(try await AppConfiguration.load(overrides: [:], environment: [:], configFile: nil).role == .all)
+        #expect(gateway.gateway.upstreams.urls[.consent] == URL(string: "http://127.0.0.1:3000"))
+        #expect(gateway.gateway.upstreams.urls[.valuation] == URL(string: "http://127.0.0.1:3002"))
+        #expect(gateway.gateway.upstreams.timeout == .seconds(12))
+        #expect(
+            try await AppConfiguration.load(overrides: [:], environment: [:], configFile: nil).gateway.role == .all)
     }
 }

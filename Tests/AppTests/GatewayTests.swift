@@ -32,7 +32,7 @@ struct GatewayTests {
 
     @Test("over the per-address limit: 429 with Retry-After and the RateLimit headers")
     func perAddressLimit() async throws {
-        try await withApp(.sqlite, configure: { $0.rateLimits.globalPerAddress = 5 }) { api in
+        try await withApp(.sqlite, configure: { $0.gateway.rateLimits.globalPerAddress = 5 }) { api in
             try await awayFromRateWindowEdge()
             for _ in 0..<5 { #expect(try await api.send(.get, "/health", token: nil).status == .ok) }
             let refused = try await api.send(.get, "/health", token: nil)
@@ -45,7 +45,7 @@ struct GatewayTests {
 
     @Test("consent calls are limited per user: one user's burst does not limit another")
     func perUserConsentLimit() async throws {
-        try await withApp(.sqlite, configure: { $0.rateLimits.consentPerUser = 3 }) { api in
+        try await withApp(.sqlite, configure: { $0.gateway.rateLimits.consentPerUser = 3 }) { api in
             try await awayFromRateWindowEdge()
             let alice = try await api.newUser()
             let bob = try await api.newUser()
@@ -69,7 +69,7 @@ struct GatewayTests {
 
     @Test("logins are limited per address")
     func loginLimit() async throws {
-        try await withApp(.sqlite, configure: { $0.loginRateLimit = 2 }) { api in
+        try await withApp(.sqlite, configure: { $0.signIn.loginRateLimit = 2 }) { api in
             let user = try await api.newUser()  // one login
             #expect(try await api.login(user.email).status == .ok)
             let refused = try await api.login(user.email)
@@ -114,7 +114,7 @@ struct GatewayTests {
     @Test("CORS: listed origins get credentials; others get nothing; preflights are answered or refused")
     func cors() async throws {
         try await withApp(
-            .sqlite, configure: { $0.corsOrigins = ["https://app.example.com"] }
+            .sqlite, configure: { $0.server.corsOrigins = ["https://app.example.com"] }
         ) { api in
             let preflight = try await api.send(
                 .options, "/v1/me", token: nil,
@@ -151,7 +151,7 @@ struct GatewayTests {
             #expect(other.headers[.accessControlAllowOrigin] == nil)
             #expect(other.headers[.accessControlAllowCredentials] == nil)
         }
-        try await withApp(.sqlite, configure: { $0.corsOrigins = ["*"] }) { api in
+        try await withApp(.sqlite, configure: { $0.server.corsOrigins = ["*"] }) { api in
             let any = try await api.send(.get, "/v1/purposes", token: nil, headers: [.origin: "https://any.example"])
             #expect(any.headers[.accessControlAllowOrigin] == "*")
             #expect(any.headers[.accessControlAllowCredentials] == nil)
@@ -179,9 +179,9 @@ struct GatewayTests {
         try await withApp(
             .sqlite,
             configure: {
-                $0.rateLimits.globalPerAddress = 2
-                $0.trustedProxies = [IPNetwork("127.0.0.1")!, IPNetwork("::1")!]
-                $0.port = 0
+                $0.gateway.rateLimits.globalPerAddress = 2
+                $0.server.trustedProxies = [IPNetwork("127.0.0.1")!, IPNetwork("::1")!]
+                $0.server.port = 0
             },
             testing: .live
         ) { api in

@@ -358,7 +358,7 @@ struct PortalHistoryTests {
 struct PortalErrorPageTests {
     @Test("a browser over the login limit gets an HTML page with Retry-After; an API client gets a problem")
     func rateLimitedLoginPage() async throws {
-        try await withApp(.sqlite, configure: { $0.rateLimits.globalPerAddress = 3 }) { api in
+        try await withApp(.sqlite, configure: { $0.gateway.rateLimits.globalPerAddress = 3 }) { api in
             try await awayFromRateWindowEdge()
             let browser = Browser(api.client)
             browser.headers[.accept] = "text/html,application/xhtml+xml"

@@ -20,7 +20,7 @@ import Testing
 struct ReplicaTests {
     @Test(arguments: Backend.replicated)
     func aRateLimitHoldsAcrossReplicas(backend: Backend) async throws {
-        try await withReplicas(backend, configure: { $0.rateLimits.consentPerUser = 6 }) { replicas in
+        try await withReplicas(backend, configure: { $0.gateway.rateLimits.consentPerUser = 6 }) { replicas in
             let user = try await replicas[0].newUser()
             try await awayFromRateWindowEdge()
             var statuses: [HTTPResponse.Status] = []
@@ -158,7 +158,7 @@ func withReplicas(
     _ body: @Sendable ([API]) async throws -> Void
 ) async throws {
     var configuration = try testConfiguration(backend)
-    configuration.databaseURL = try await isolatedDatabaseURL(backend)
+    configuration.store.databaseURL = try await isolatedDatabaseURL(backend)
     configure(&configuration)
     var opened: [QSPPServices] = []
     for _ in 0..<count {

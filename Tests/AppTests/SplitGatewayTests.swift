@@ -132,7 +132,7 @@ struct SplitGatewayTests {
             let configuration = api.services.settings
             func verifier(refetchingAfter interval: Duration) -> JWKSTokenVerifier {
                 JWKSTokenVerifier(
-                    issuer: configuration.issuer, audience: configuration.tokenAudience, refetchInterval: interval
+                    issuer: configuration.issuer, audience: configuration.tokens.audience, refetchInterval: interval
                 ) {
                     fetches.add(1, ordering: .relaxed)
                     return jwks
@@ -165,7 +165,7 @@ struct SplitGatewayTests {
             let tampered = parts[0] + "." + parts[1] + "." + String(decoding: signature, as: UTF8.self)
             await #expect(throws: JWKSTokenVerifier.Rejection.self) { try await verifier.subject(of: tampered) }
             for (issuer, audience) in [
-                (configuration.issuer, "someone-else"), ("https://elsewhere", configuration.tokenAudience),
+                (configuration.issuer, "someone-else"), ("https://elsewhere", configuration.tokens.audience),
             ] {
                 let strict = JWKSTokenVerifier(issuer: issuer, audience: audience) { jwks }
                 await #expect(throws: JWKSTokenVerifier.Rejection.self) {
@@ -186,9 +186,9 @@ private func withGateway(
     _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     var configuration = try testConfiguration(.sqlite)
-    configuration.role = .gateway
-    configuration.upstreams = Upstreams(urls: [.consent: url, .auth: url, .valuation: url])
-    configuration.upstreams.timeout = timeout
+    configuration.gateway.role = .gateway
+    configuration.gateway.upstreams = Upstreams(urls: [.consent: url, .auth: url, .valuation: url])
+    configuration.gateway.upstreams.timeout = timeout
     let app = try await buildApplication(configuration: configuration, logger: testLogger)
     try await app.test(.live) { client in try await body(client) }
 }

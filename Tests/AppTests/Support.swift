@@ -19,12 +19,12 @@ let asAdmin = "\u{0}admin"
 /// per-address limits out of the way (in-process requests all come from one unknown address).
 func testConfiguration(_ backend: Backend) throws -> AppConfiguration {
     var configuration = AppConfiguration(databaseURL: try backend.databaseURL(), masterKey: testMasterKey)
-    configuration.loginRateLimit = 1_000_000
-    configuration.registrationRateLimit = 1_000_000
-    configuration.mfaRateLimit = 1_000_000
-    configuration.rateLimits.globalPerAddress = 100_000_000
-    configuration.rateLimits.consentPerUser = 100_000_000
-    configuration.rateLimits.costlyPerUser = 100_000_000
+    configuration.signIn.loginRateLimit = 1_000_000
+    configuration.signIn.registrationRateLimit = 1_000_000
+    configuration.signIn.mfaRateLimit = 1_000_000
+    configuration.gateway.rateLimits.globalPerAddress = 100_000_000
+    configuration.gateway.rateLimits.consentPerUser = 100_000_000
+    configuration.gateway.rateLimits.costlyPerUser = 100_000_000
     return configuration
 }
 
@@ -73,11 +73,11 @@ private func withSplitApp(
 ) async throws {
     var upstream = configuration
     // Upstreams see the gateway as their peer, and take the client's address from it.
-    upstream.trustedProxies = [IPNetwork("127.0.0.1")!, IPNetwork("::1")!]
+    upstream.server.trustedProxies = [IPNetwork("127.0.0.1")!, IPNetwork("::1")!]
     try await serveRoles(ServerRole.upstreams[...], configuration: upstream, urls: [:], opened: []) { urls, upstreams in
         var gateway = configuration
-        gateway.role = .gateway
-        gateway.upstreams = Upstreams(urls: urls)
+        gateway.gateway.role = .gateway
+        gateway.gateway.upstreams = Upstreams(urls: urls)
         let services = try await QSPPServices.open(gateway, logger: testLogger, metrics: metrics)
         let app = try await buildApplication(configuration: gateway, services: services, logger: testLogger)
         try await app.test(.live) { client in
@@ -95,7 +95,7 @@ private func serveRoles(
 ) async throws {
     guard let role = roles.first else { return try await body(urls, opened) }
     var own = configuration
-    own.role = role
+    own.gateway.role = role
     let services = try await QSPPServices.open(own, logger: testLogger)
     let app = try await buildApplication(configuration: own, services: services, logger: testLogger)
     try await app.test(.live) { client in

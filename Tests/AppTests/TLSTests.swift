@@ -15,9 +15,9 @@ struct TLSTests {
         try await withApp(
             .sqlite,
             configure: {
-                $0.tlsCertificateFile = directory + "/cert.pem"
-                $0.tlsPrivateKeyFile = directory + "/key.pem"
-                $0.port = 0
+                $0.server.tlsCertificateFile = directory + "/cert.pem"
+                $0.server.tlsPrivateKeyFile = directory + "/key.pem"
+                $0.server.port = 0
             },
             testing: .live
         ) { api in

@@ -96,7 +96,7 @@ struct TokenAttackTests {
             let configuration = api.services.settings
             /// A token our own key signs, from an authority that differs from the server's in one way.
             func signed(
-                issuer: String = configuration.issuer, audience: String = configuration.tokenAudience,
+                issuer: String = configuration.issuer, audience: String = configuration.tokens.audience,
                 lifetime: TimeInterval = 900, at date: Date = Date(), session: UUID = sessionID
             ) async throws -> String {
                 let authority = TokenAuthority(
@@ -170,7 +170,7 @@ struct TokenAttackTests {
     }
 
     @Test func ed25519CanBeConfiguredInstead() async throws {
-        try await withApp(.sqlite, configure: { $0.tokenAlgorithm = .ed25519 }) { api in
+        try await withApp(.sqlite, configure: { $0.tokens.algorithm = .ed25519 }) { api in
             let user = try await api.newUser()
             #expect(try jwtPart(user.accessToken, 0)["alg"] as? String == "EdDSA")
             let key = try #require(

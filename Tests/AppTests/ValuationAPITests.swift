@@ -16,7 +16,7 @@ struct ValuationAPITests {
         try await withApp(
             backend,
             configure: { configuration in
-                configuration.priceBook.categories[category] = .init(
+                configuration.valuation.priceBook.categories[category] = .init(
                     base: 0.5, low: 0.25, high: 1, special: false, expectedAttributes: ["x", "y", "kind"],
                     source: "test")
                 configure(&configuration)
@@ -188,7 +188,7 @@ struct ValuationAPITests {
 
     @Test("bad records, tasks and jobs get a clear 4xx and nothing is stored", arguments: Backend.all)
     func badInputIsRefused(backend: Backend) async throws {
-        try await Self.withValuationApp(backend, configure: { $0.valuationLimits.maximumValidationPoints = 3 }) {
+        try await Self.withValuationApp(backend, configure: { $0.valuation.limits.maximumValidationPoints = 3 }) {
             api, category in
             let user = try await api.newUser()
             /// Each refusal's own status: a body that does not decode, or names no purpose there is, is a 400;

@@ -7,11 +7,15 @@ import Synchronization
 /// them; erasing again changes nothing and returns the first erasure's time.
 ///
 /// The data keys, data records and values a database would delete are modelled as opaque items a test
-/// registers with `storeKey(subject:)`; `keys(of:)` shows whether any survived.
+/// registers with `storeKey(subject:)`; `keys(of:)` shows whether any survived. The other in-memory
+/// repositories that seal personal data (`InMemoryIdentityRepository`) seal it under these keys with
+/// `writingKey(subject:)`, and read it only while `holds(key:)`, so an erasure makes it unreadable as
+/// crypto-shredding does.
 public final class InMemoryErasureRepository: ErasureRepository, Sendable {
     private struct State {
         var erased: [String: (at: Date, requestID: UUID?)] = [:]
-        var keys: [String: Int] = [:]
+        /// Every data key of each subject that still exists, oldest first.
+        var keys: [String: [UUID]] = [:]
         var ledger: [String] = []
     }
 
@@ -20,13 +24,32 @@ public final class InMemoryErasureRepository: ErasureRepository, Sendable {
     public init() {}
 
     /// Registers one more data key (or record) of `subject`, as a write that sealed something would.
-    public func storeKey(subject: String) {
-        state.withLock { $0.keys[subject, default: 0] += 1 }
+    @discardableResult
+    public func storeKey(subject: String) -> UUID {
+        let key = UUID()
+        state.withLock { $0.keys[subject, default: []].append(key) }
+        return key
+    }
+
+    /// The data key a write for `subject` seals under, as the vault picks it: the newest key the subject
+    /// still has, or else a new one (so the first write after an erasure seals under a key of its own).
+    public func writingKey(subject: String) -> UUID {
+        state.withLock { state in
+            if let newest = state.keys[subject]?.last { return newest }
+            let key = UUID()
+            state.keys[subject] = [key]
+            return key
+        }
+    }
+
+    /// Whether a data key still exists: an erasure destroys every key of its subject.
+    public func holds(key: UUID) -> Bool {
+        state.withLock { state in state.keys.values.contains { $0.contains(key) } }
     }
 
     /// How many data keys (or records) of `subject` are still held.
     public func keys(of subject: String) -> Int {
-        state.withLock { $0.keys[subject] ?? 0 }
+        state.withLock { $0.keys[subject]?.count ?? 0 }
     }
 
     /// The references of the ledger entries written, oldest first (`erasure:<subject>`).

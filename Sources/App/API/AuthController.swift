@@ -198,9 +198,9 @@ extension QSPPServices {
     func limit(_ routes: LimitedRoutes, _ context: AppRequestContext) async throws {
         let perMinute =
             switch routes {
-            case .login: settings.loginRateLimit
-            case .registration: settings.registrationRateLimit
-            case .mfa: settings.mfaRateLimit
+            case .login: settings.signIn.loginRateLimit
+            case .registration: settings.signIn.registrationRateLimit
+            case .mfa: settings.signIn.mfaRateLimit
             }
         try await rateLimiter.hit(
             routes.rawValue, client: context.clientAddress, rule: .init(limit: perMinute, window: 60))

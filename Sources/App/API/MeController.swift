@@ -94,8 +94,7 @@ struct MeController {
         let user = try context.requireUser()
         var request = request
         let input = try await request.decodeJSON(ProfileInput.self, context: context).value
-        if try await services.restrictions.isRestricted(user.subjectID) { throw Problem.processingRestricted }
-        let account = try await identity.rectify(
+        let account = try await services.restrictedWrites.rectify(
             user.userID, email: input.email, displayName: input.displayName, by: user.userID,
             client: context.client(request))
         return try await profile(account, user)
@@ -264,7 +263,7 @@ struct WellKnownController {
             "issuer": issuer,
             "jwks_uri": issuer + "/.well-known/jwks.json",
             "token_endpoint": issuer + "/v1/auth/login",
-            "id_token_signing_alg_values_supported": [services.settings.tokenAlgorithm.rawValue],
+            "id_token_signing_alg_values_supported": [services.settings.tokens.algorithm.rawValue],
             "token_endpoint_auth_methods_supported": ["none"],
             "grant_types_supported": ["password", "refresh_token"],
             "response_types_supported": ["token"],

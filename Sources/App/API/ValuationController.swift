@@ -51,7 +51,6 @@ struct ValuationController {
     private func store(_ request: Request, context: AppRequestContext, subject: String) async throws -> Response {
         var request = request
         let input = try await request.decodeJSON(DataRecordInput.self, context: context).value
-        if try await services.restrictions.isRestricted(subject) { throw Problem.processingRestricted }
         guard let purpose = try? PurposeID(validating: input.purpose),
             (try? await services.consents.purpose(purpose)) != nil
         else { throw Problem.invalid("purpose: no such purpose") }
@@ -66,7 +65,7 @@ struct ValuationController {
             subjectID: subject, category: input.category, purposeID: purpose.rawValue,
             content: .init(attributes: input.attributes, label: input.label, source: input.source),
             recordedAt: recordedAt)
-        try await valuation.store(record)
+        try await services.restrictedWrites.store(record)
         return try DataRecordOutput(record.header, record.content).response(from: request, context: context)
             .with(status: .created)
     }

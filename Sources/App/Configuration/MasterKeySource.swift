@@ -1,5 +1,6 @@
 import Foundation
 import PQCrypto
+import Services
 import Storage
 
 extension AppConfiguration {
@@ -8,15 +9,15 @@ extension AppConfiguration {
     /// Never the database itself: a stolen database must not carry its own key.
     /// The current master key, able to open what the previous ones (`QSPP_PREVIOUS_MASTER_KEYS`) sealed.
     public func resolveMasterKey() throws -> MasterKey {
-        try resolveCurrentMasterKey().opening(previous: previousMasterKeys.map { try MasterKey(base64Seed: $0) })
+        try resolveCurrentMasterKey().opening(previous: store.previousMasterKeys.map { try MasterKey(base64Seed: $0) })
     }
 
     private func resolveCurrentMasterKey() throws -> MasterKey {
-        if let masterKey { return try MasterKey(base64Seed: masterKey) }
+        if let masterKey = store.masterKey { return try MasterKey(base64Seed: masterKey) }
         let path: String
-        if let masterKeyFile {
+        if let masterKeyFile = store.masterKeyFile {
             path = masterKeyFile
-        } else if case .sqlite(let databasePath) = databaseURL {
+        } else if case .sqlite(let databasePath) = store.databaseURL {
             path =
                 URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent("master.key").path
             if !FileManager.default.fileExists(atPath: path) {
@@ -31,7 +32,7 @@ extension AppConfiguration {
             }
         } else {
             throw InvalidValue(
-                key: .masterKey,
+                key: Key.masterKey.rawValue,
                 reason:
                     "PostgreSQL deployments must set QSPP_MASTER_KEY or QSPP_MASTER_KEY_FILE (see `qspp keys new-master-key`)"
             )

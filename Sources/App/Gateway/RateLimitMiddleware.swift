@@ -74,7 +74,7 @@ struct GlobalRateLimitMiddleware: RouterMiddleware {
 
     init(configuration: AppConfiguration, counter: @escaping SharedQuota.Counter) {
         global = .init(
-            name: "global", scope: .address, limit: configuration.rateLimits.globalPerAddress, counter: counter,
+            name: "global", scope: .address, limit: configuration.gateway.rateLimits.globalPerAddress, counter: counter,
             matches: { _, _ in true })
     }
 
@@ -90,8 +90,8 @@ struct GlobalRateLimitMiddleware: RouterMiddleware {
 extension RateLimitMiddleware {
     /// The groups the configuration defines, in the order they are matched.
     init(configuration: AppConfiguration, counter: @escaping SharedQuota.Counter) {
-        let limits = configuration.rateLimits
-        let loginLimit = configuration.loginRateLimit
+        let limits = configuration.gateway.rateLimits
+        let loginLimit = configuration.signIn.loginRateLimit
         func group(
             _ name: String, _ scope: Scope, _ limit: Int,
             _ matches: @escaping @Sendable (HTTPRequest.Method, String) -> Bool

@@ -14,7 +14,8 @@ enum HTTPServerSetup {
     ) throws
         -> HTTPServerBuilder
     {
-        guard let certificateFile = configuration.tlsCertificateFile, let keyFile = configuration.tlsPrivateKeyFile
+        guard let certificateFile = configuration.server.tlsCertificateFile,
+            let keyFile = configuration.server.tlsPrivateKeyFile
         else { return .http1() }
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) },

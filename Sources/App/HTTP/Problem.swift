@@ -63,10 +63,6 @@ extension Problem {
         problem.headers[.retryAfter] = "5"
         return problem
     }()
-    static let processingRestricted = Problem(
-        .conflict, "processing-restricted", "Processing restricted",
-        detail: "processing of this person's data is restricted (GDPR Art. 18); only their own withdrawals are accepted"
-    )
     static let internalError = Problem(.internalServerError, "internal", "Internal error")
 
     static func invalid(_ detail: String) -> Problem {

@@ -15,7 +15,7 @@ public enum TracingSetup {
     /// Installs the OTLP tracer as the process's tracer and returns the service that exports its
     /// spans, which must run for as long as the server does; nil when tracing is off.
     public static func start(_ configuration: AppConfiguration) throws -> (any Service)? {
-        guard configuration.tracing else { return nil }
+        guard configuration.observability.tracing else { return nil }
         var otel = OTel.Configuration.default
         otel.serviceName = "qspp"
         otel.logs.enabled = false

@@ -51,8 +51,7 @@ extension PageController {
     @Sendable func rectify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         return try await handlingForm(request, context) { form in
-            if try await services.restrictions.isRestricted(user.subjectID) { throw Problem.processingRestricted }
-            _ = try await identity.rectify(
+            _ = try await services.restrictedWrites.rectify(
                 user.userID, email: form.optional("email"), displayName: form.optional("displayName"),
                 by: user.userID, client: context.client(request))
             return done("/my/data", .profileSaved)

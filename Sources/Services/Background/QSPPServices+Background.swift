@@ -13,7 +13,7 @@ extension QSPPServices {
             let minute = minutes.add(1, ordering: .relaxed).newValue
             try await identity.tokens.keyRing.load()
             metrics.overdueRequests(try await privacy.overdueCount())
-            if minute % settings.checkpointInterval == 0 { try await ledger.checkpoint() }
+            if minute % settings.receipts.checkpointInterval == 0 { try await ledger.checkpoint() }
             if minute % 10 == 0 {
                 let purged = try await identity.purgeExpired()
                 logger.debug("purged expired identity rows", metadata: ["rows": "\(purged)"])
@@ -44,6 +44,6 @@ extension QSPPServices {
     }
 
     public func retention(logger: Logger) -> Retention {
-        Retention(repository: store.retention, days: settings.retentionDays, logger: logger)
+        Retention(repository: store.retention, days: settings.retention.days, logger: logger)
     }
 }

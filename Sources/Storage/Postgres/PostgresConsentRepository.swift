@@ -20,11 +20,12 @@ struct PostgresConsentRepository: ConsentRepository {
         self.appends = WriteCoalescer(
             maximumBatch: 512, isSystemic: PostgresErrors.isSystemic
         ) { [client, logger] units in
-            try await Self.flush(units, client: client, logger: logger, vault: vault)
+            try await ConsentGroupCommit.flush(
+                units, dialect: PostgresConsentWrites(client: client, logger: logger, vault: vault), vault: vault)
         }
     }
 
-    private static let eventColumns = """
+    static let eventColumns = """
         seq, id, subject_id, purpose_id, decision, notice_version, method, source_ip, user_agent,
         (extract(epoch FROM recorded_at) * 1000000)::int8, (extract(epoch FROM client_timestamp) * 1000000)::int8,
         ledger_seq
@@ -132,161 +133,7 @@ struct PostgresConsentRepository: ConsentRepository {
         }
     }
 
-    /// One group commit: claims first, then every new event in a single multi-row insert.
-    private static func flush(
-        _ units: [AppendUnit], client: PostgresClient, logger: Logger, vault: PersonalDataVault
-    ) async throws
-        -> [Result<AppendOutcome, any Error>]
-    {
-        try await withDeadline(PostgresStore.requestDeadline) {
-            do {
-                // Without idempotency claims the batch is one statement, atomic on its own: the events, their
-                // ledger entries and the head's update, with no BEGIN and COMMIT round trips. The head's lock
-                // is then held only while that statement runs and commits.
-                if units.allSatisfy({ $0.claim == nil }) {
-                    let batch = AppendUnit.Batch(units)
-                    let (sequenced, keys) = try await client.withConnection { connection in
-                        try await Self.insert(batch, on: connection, logger: logger)
-                    }
-                    vault.confirm(keys)
-                    return Self.split(
-                        sequenced, into: units.indices.map { ($0, units[$0].events.count) }, count: units.count
-                    )
-                    .map { $0! }
-                }
-                let (decided, replays, keys) = try await client.withTransaction(logger: logger) { connection in
-                    var decided: [Result<AppendOutcome, any Error>?] = Array(repeating: nil, count: units.count)
-                    var replays: [Int: [UUID]] = [:]
-                    var fresh: [(index: Int, count: Int)] = []
-                    for (index, unit) in units.enumerated() {
-                        if let claim = unit.claim {
-                            switch try await Self.claim(claim, for: unit, on: connection, logger: logger) {
-                            case .claimed: break
-                            case .replay(let ids):
-                                replays[index] = ids
-                                continue
-                            case .mismatch:
-                                decided[index] = .failure(ConsentError.idempotencyKeyReused)
-                                continue
-                            }
-                        }
-                        fresh.append((index, unit.events.count))
-                    }
-                    let (sequenced, keys) = try await Self.insert(
-                        AppendUnit.Batch(fresh.map { units[$0.index] }), on: connection, logger: logger)
-                    for (index, result) in Self.split(sequenced, into: fresh, count: units.count).enumerated()
-                    where result != nil {
-                        decided[index] = result
-                    }
-                    return (decided, replays, keys)
-                }
-                vault.confirm(keys)
-                var results = decided
-                for (index, ids) in replays {
-                    results[index] = .success(
-                        .replayed(try await Self.events(ids: ids, client: client, logger: logger, vault: vault)))
-                }
-                return results.map { $0! }
-            } catch {
-                throw PostgresErrors.translate(error)
-            }
-        }
-    }
-
-    private enum ClaimResult { case claimed, replay([UUID]), mismatch }
-
-    private static func claim(
-        _ claim: IdempotencyClaim, for unit: AppendUnit, on connection: PostgresConnection, logger: Logger
-    ) async throws -> ClaimResult {
-        let inserted = try await connection.query(
-            """
-            INSERT INTO idempotency_keys (scope, key, fingerprint, event_ids)
-            VALUES (\(claim.scope), \(claim.key), \(claim.fingerprint), \(unit.eventIDList))
-            ON CONFLICT DO NOTHING RETURNING 1
-            """, logger: logger
-        ).collect()
-        if !inserted.isEmpty { return .claimed }
-        let existing = try await connection.query(
-            "SELECT fingerprint, event_ids FROM idempotency_keys WHERE scope = \(claim.scope) AND key = \(claim.key)",
-            logger: logger
-        ).collect()
-        guard let row = existing.first else { throw StorageError.unavailable }
-        let (fingerprint, ids) = try row.decode((String, String).self)
-        guard fingerprint == claim.fingerprint else { return .mismatch }
-        return .replay(AppendUnit.parseEventIDList(ids))
-    }
-
-    /// Hands each unit its slice of the sequenced events.
-    private static func split(
-        _ sequenced: [ConsentEvent], into parts: [(index: Int, count: Int)], count: Int
-    ) -> [Result<AppendOutcome, any Error>?] {
-        var results: [Result<AppendOutcome, any Error>?] = Array(repeating: nil, count: count)
-        var offset = 0
-        for (index, length) in parts {
-            results[index] = .success(.recorded(Array(sequenced[offset..<offset + length])))
-            offset += length
-        }
-        return results
-    }
-
-    /// Inserts the events and their ledger entries in one statement; returns the events with their
-    /// ledger sequences.
-    private static func insert(
-        _ batch: AppendUnit.Batch, on connection: PostgresConnection, logger: Logger
-    ) async throws
-        -> (events: [ConsentEvent], keys: [PersonalDataVault.KeyRow])
-    {
-        guard !batch.events.isEmpty else { return ([], []) }
-        let (events, keys, records, wrappings) = (batch.sealed, batch.keys, batch.records, batch.wrappings)
-        let rows = try await connection.query(
-            """
-            WITH wrapping AS (
-                INSERT INTO wrapping_keys (id, sealed, kek, created_at)
-                SELECT * FROM unnest(\(wrappings.map { $0.id.lowercasedString })::text[],
-                    \(wrappings.map { ByteBuffer(bytes: $0.sealed) })::bytea[], \(wrappings.map(\.kek))::text[],
-                    \(wrappings.map(\.createdAt.microsecondsSince1970))::int8[])
-                ON CONFLICT (id) DO NOTHING
-            ), keys AS (
-                INSERT INTO subject_keys (id, subject_id, wrapped, wrapping_key_id, created_at)
-                SELECT * FROM unnest(\(keys.map { $0.id.lowercasedString })::text[], \(keys.map(\.subject))::text[],
-                    \(keys.map { ByteBuffer(bytes: $0.wrapped) })::bytea[],
-                    \(keys.map { $0.wrappingKeyID.lowercasedString })::text[],
-                    \(keys.map(\.createdAt.microsecondsSince1970))::int8[])
-                    AS k(id, subject_id, wrapped, wrapping_key_id, created_at)
-                WHERE NOT EXISTS (SELECT 1 FROM erased_subjects e WHERE e.subject_id = k.subject_id)
-                ON CONFLICT (id) DO NOTHING
-            ), appended AS (
-                SELECT entry_ord, entry_seq
-                FROM ledger_append(\(records.map(\.reference))::text[], \(records.map { ByteBuffer(bytes: $0.content) })::bytea[])
-            ), inserted AS (
-                INSERT INTO consent_events (id, subject_id, purpose_id, decision, notice_version, method, source_ip,
-                    user_agent, recorded_at, client_timestamp, ledger_seq)
-                SELECT u.id, u.subject, u.purpose, u.decision, u.version, u.method, nullif(u.ip, ''), nullif(u.agent, ''),
-                    'epoch'::timestamptz + u.recorded * interval '1 microsecond',
-                    CASE WHEN u.has_client THEN 'epoch'::timestamptz + u.client * interval '1 microsecond' END,
-                    a.entry_seq
-                FROM unnest(\(events.map(\.id))::uuid[], \(events.map(\.subjectID.rawValue))::text[],
-                    \(events.map(\.purposeID.rawValue))::text[], \(events.map(\.decision.rawValue))::text[],
-                    \(events.map { Int32($0.noticeVersion) })::int4[], \(events.map(\.method.rawValue))::text[],
-                    \(events.map { $0.sourceIP ?? "" })::text[], \(events.map { $0.userAgent ?? "" })::text[],
-                    \(events.map(\.recordedAt.microsecondsSince1970))::int8[],
-                    \(events.map { $0.clientTimestamp != nil })::bool[],
-                    \(events.map { $0.clientTimestamp?.microsecondsSince1970 ?? 0 })::int8[])
-                    WITH ORDINALITY AS u(id, subject, purpose, decision, version, method, ip, agent, recorded, has_client,
-                        client, position)
-                JOIN appended a ON a.entry_ord = u.position
-                ORDER BY u.position
-                RETURNING ledger_seq
-            )
-            SELECT ledger_seq FROM inserted ORDER BY ledger_seq
-            """, logger: logger)
-        var sequences: [Int64] = []
-        for try await sequence in rows.decode(Int64.self) { sequences.append(sequence) }
-        guard sequences.count == events.count else { throw StorageError.corrupted("ledger append") }
-        return (AppendUnit.sequenced(batch.events, sequences), keys)
-    }
-
-    private static func events(
+    static func events(
         ids: [UUID], client: PostgresClient, logger: Logger, vault: PersonalDataVault
     ) async throws
         -> [ConsentEvent]
@@ -337,7 +184,7 @@ struct PostgresConsentRepository: ConsentRepository {
         try await run { [logger] client in _ = try await client.query("SELECT 1", logger: logger).collect() }
     }
 
-    private static func collect(
+    static func collect(
         _ query: @autoclosure () async throws -> PostgresRowSequence
     ) async throws
         -> [StoredEventRow]

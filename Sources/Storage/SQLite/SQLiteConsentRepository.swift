@@ -18,11 +18,12 @@ struct SQLiteConsentRepository: ConsentRepository {
             maximumBatch: 512,
             isSystemic: { ($0 as? StorageError)?.isUnavailable ?? false }
         ) { units in
-            try await Self.flush(units, database: database, vault: vault)
+            try await ConsentGroupCommit.flush(
+                units, dialect: SQLiteConsentWrites(database: database, vault: vault), vault: vault)
         }
     }
 
-    private static let eventColumns = """
+    static let eventColumns = """
         seq, id, subject_id, purpose_id, decision, notice_version, method, source_ip, user_agent, recorded_at,
         client_timestamp, ledger_seq
         """
@@ -114,82 +115,6 @@ struct SQLiteConsentRepository: ConsentRepository {
         try await Traced.run("db.consent.append", kind: .client, ["db.system.name": "sqlite"]) {
             try await appends.submit(try AppendUnit(events: events, claim: claim, vault: vault))
         }
-    }
-
-    private static func flush(
-        _ units: [AppendUnit], database: SQLiteDatabaseFile, vault: PersonalDataVault
-    ) async throws
-        -> [Result<AppendOutcome, any Error>]
-    {
-        let (decided, replays, stored) = try await database.write { connection in
-            var decided: [Result<AppendOutcome, any Error>?] = Array(repeating: nil, count: units.count)
-            var replays: [Int: [UUID]] = [:]
-            var fresh: [(index: Int, count: Int)] = []
-            for (index, unit) in units.enumerated() {
-                if let claim = unit.claim {
-                    let inserted = try await connection.query(
-                        """
-                        INSERT INTO idempotency_keys (scope, key, fingerprint, event_ids) VALUES (?, ?, ?, ?)
-                        ON CONFLICT DO NOTHING RETURNING 1 AS claimed
-                        """,
-                        [.text(claim.scope), .text(claim.key), .text(claim.fingerprint), .text(unit.eventIDList)])
-                    if inserted.isEmpty {
-                        let existing = try await connection.query(
-                            "SELECT fingerprint, event_ids FROM idempotency_keys WHERE scope = ? AND key = ?",
-                            [.text(claim.scope), .text(claim.key)])
-                        guard let row = existing.first else { throw StorageError.unavailable }
-                        if try row.text("fingerprint") == claim.fingerprint {
-                            replays[index] = AppendUnit.parseEventIDList(try row.text("event_ids"))
-                        } else {
-                            decided[index] = .failure(ConsentError.idempotencyKeyReused)
-                        }
-                        continue
-                    }
-                }
-                fresh.append((index, unit.events.count))
-            }
-            let batch = AppendUnit.Batch(fresh.map { units[$0.index] })
-            let executor = SQLiteDatabaseFile.Executor(connection: connection)
-            let sequences = try await LedgerWriter.append(batch.records, executor)
-            let sequenced = AppendUnit.sequenced(batch.events, sequences)
-            try await PersonalDataVault.insert(batch.keys, executor)
-            for event in AppendUnit.sequenced(batch.sealed, sequences) { try await insert(event, on: connection) }
-            var offset = 0
-            for (index, count) in fresh {
-                decided[index] = .success(.recorded(Array(sequenced[offset..<offset + count])))
-                offset += count
-            }
-            return (decided, replays, batch.keys)
-        }
-        vault.confirm(stored)
-        var results = decided
-        for (index, ids) in replays {
-            let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-            let rows = try await database.read(
-                "SELECT \(eventColumns) FROM consent_events WHERE id IN (\(placeholders)) ORDER BY seq",
-                ids.map { .text($0.lowercasedString) })
-            results[index] = .success(
-                .replayed(try await StoredEventRow.events(try rows.map { try $0.storedEvent() }, vault)))
-        }
-        return results.map { $0! }
-    }
-
-    private static func insert(_ event: ConsentEvent, on connection: SQLiteConnection) async throws {
-        _ = try await connection.query(
-            """
-            INSERT INTO consent_events (id, subject_id, purpose_id, decision, notice_version, method, source_ip,
-                user_agent, recorded_at, client_timestamp, ledger_seq)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                .text(event.id.lowercasedString), .text(event.subjectID.rawValue),
-                .text(event.purposeID.rawValue),
-                .text(event.decision.rawValue), .integer(event.noticeVersion), .text(event.method.rawValue),
-                .optionalText(event.sourceIP), .optionalText(event.userAgent),
-                .integer(Int(event.recordedAt.microsecondsSince1970)),
-                event.clientTimestamp.map { .integer(Int($0.microsecondsSince1970)) } ?? .null,
-                event.ledgerSequence.map { .integer(Int($0)) } ?? .null,
-            ])
     }
 
     func latestEvents(subjectID: SubjectID) async throws -> [ConsentEvent] {

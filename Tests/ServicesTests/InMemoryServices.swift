@@ -1,0 +1,73 @@
+import Consent
+import Foundation
+import Identity
+import PQCrypto
+import Privacy
+import QSPPTestSupport
+
+@testable import Services
+
+/// The use cases over the in-memory repositories, wired as `QSPPServices.open` wires them over a store:
+/// one identity repository whose personal fields are sealed under the erasure repository's data keys,
+/// and whose signing keys and TOTP secrets the sealed-key repository sees, as in SQL.
+struct InMemoryServices {
+    /// Argon2id at its cheapest: these tests are about what happens to accounts, not about hashing.
+    static let argon2 = Argon2Parameters(memoryKiB: 64, iterations: 1, parallelism: 1)
+
+    let masterKey: MasterKey
+    let erasureRepository = InMemoryErasureRepository()
+    let privacyRepository = InMemoryPrivacyRepository()
+    let consentRepository = InMemoryConsentRepository()
+    let identityRepository: InMemoryIdentityRepository
+    let sealedKeyRepository: InMemorySealedKeyRepository
+    let keyRing: SigningKeyRing
+    let identity: IdentityService
+    let privacy: PrivacyService
+    let consents: ConsentService
+    let restrictions: RestrictionRegistry
+    let rights: RightsFulfilment
+
+    init(masterKey: MasterKey? = nil) throws {
+        let key = try masterKey ?? MasterKey(base64Seed: testMasterKey)
+        self.masterKey = key
+        identityRepository = InMemoryIdentityRepository(erasures: erasureRepository)
+        sealedKeyRepository = InMemorySealedKeyRepository(identity: identityRepository)
+        keyRing = SigningKeyRing(
+            algorithm: .ed25519, repository: identityRepository, masterKey: key, retention: 20 * 60)
+        let hasher = try PasswordHasher(parameters: Self.argon2)
+        identity = IdentityService(
+            repository: identityRepository, hasher: hasher,
+            tokens: TokenAuthority(
+                issuer: "https://qspp.test", audience: "qspp-api", accessTokenLifetime: 15 * 60, keyRing: keyRing),
+            masterKey: key)
+        privacy = PrivacyService(repository: privacyRepository)
+        consents = ConsentService(repository: consentRepository, purposeCacheAge: .zero)
+        restrictions = RestrictionRegistry(repository: privacyRepository)
+        rights = RightsFulfilment(
+            privacy: privacy, identity: identity, consents: consents, restrictions: restrictions,
+            erasures: erasureRepository)
+    }
+
+    /// The rotation `qspp keys rotate-kek` runs, re-sealing under `masterKey`.
+    func keyRotation(to masterKey: MasterKey) -> KeyRotation {
+        KeyRotation(repository: sealedKeyRepository, audit: identityRepository, masterKey: masterKey)
+    }
+
+    /// Registers an account with `testPassword`.
+    func register(_ email: String) async throws -> Account {
+        try await identity.register(email: email, password: testPassword, client: ClientInfo())
+    }
+
+    /// Logs in with `testPassword` (loading the signing keys first), from `client`.
+    func logIn(_ email: String, from client: ClientInfo) async throws -> TokenGrant {
+        try await identity.loadSigningKeys()
+        guard
+            case .authenticated(let grant) = try await identity.login(
+                email: email, password: testPassword, rememberMe: false, client: client)
+        else { throw MFARequired() }
+        return grant
+    }
+
+    /// The login asked for a second factor, which these accounts do not have.
+    struct MFARequired: Error {}
+}
