@@ -62,6 +62,7 @@ private func addMiddleware(
         SecurityHeadersMiddleware(tls: configuration.server.tlsCertificateFile != nil)
         if edge { CORSMiddleware(origins: configuration.server.corsOrigins) }
         ProblemMiddleware()
+        CanonicalPathMiddleware()
         APIVersionMiddleware()
         if edge { GlobalRateLimitMiddleware(configuration: configuration, counter: services.rateLimiter.count) }
         // Two optionals, not if/else: the builder's branches must be of one type.

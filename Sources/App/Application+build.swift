@@ -49,6 +49,10 @@ public func buildApplication(
         configuration: .init(address: address, serverName: nil),
         services: background,
         logger: logger)
-    app.beforeServerStarts { try await services.prepare(logger: logger) }
+    app.beforeServerStarts {
+        try await services.prepare(logger: logger)
+        let removed = ExportArchive.removeLeftovers()
+        if removed > 0 { logger.info("removed abandoned export archives", metadata: ["count": "\(removed)"]) }
+    }
     return app
 }

@@ -6,7 +6,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case invalidCredentials, invalidMFACode, mfaNotEnabled, mfaAlreadyEnabled, mfaSetupMissing
         case tooManyAttempts, rateLimited
         case invalidToken, invalidRefreshToken, refreshTokenReused
-        case sessionNotFound, forbidden
+        case sessionNotFound, forbidden, recentAuthenticationRequired
     }
 
     private enum Base: Equatable, Sendable {
@@ -26,6 +26,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case refreshTokenReused
         case sessionNotFound
         case forbidden
+        case recentAuthenticationRequired
     }
 
     private let base: Base
@@ -51,6 +52,8 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
     public static let refreshTokenReused = Self(.refreshTokenReused)
     public static let sessionNotFound = Self(.sessionNotFound)
     public static let forbidden = Self(.forbidden)
+    /// The change needs a sign-in within ``IdentityService/stepUpWindow``, or the current password.
+    public static let recentAuthenticationRequired = Self(.recentAuthenticationRequired)
 
     public var kind: Kind {
         switch base {
@@ -70,6 +73,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .refreshTokenReused: .refreshTokenReused
         case .sessionNotFound: .sessionNotFound
         case .forbidden: .forbidden
+        case .recentAuthenticationRequired: .recentAuthenticationRequired
         }
     }
 
@@ -89,6 +93,8 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .refreshTokenReused: "This refresh token was already used; the session has been revoked."
         case .sessionNotFound: "No such session."
         case .forbidden: "You may not act on this resource."
+        case .recentAuthenticationRequired:
+            "This change needs a sign-in within the last \(Int(IdentityService.stepUpWindow / 60)) minutes; give your current password."
         }
     }
 
@@ -98,7 +104,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .tooManyAttempts(let seconds), .rateLimited(let seconds): seconds
         case .invalidEmail, .weakPassword, .invalidField, .emailTaken, .invalidCredentials, .invalidMFACode,
             .mfaNotEnabled, .mfaAlreadyEnabled, .mfaSetupMissing, .invalidToken, .invalidRefreshToken,
-            .refreshTokenReused, .sessionNotFound, .forbidden:
+            .refreshTokenReused, .sessionNotFound, .forbidden, .recentAuthenticationRequired:
             nil
         }
     }

@@ -49,9 +49,12 @@ public protocol IdentityRepository: Sendable {
     /// Counts `hits` against `key` in the fixed window starting at `windowStart` (a new window starts
     /// from zero), atomically, and returns the window's count including them.
     func countRateLimitHits(key: String, windowStart: Int64, hits: Int) async throws -> Int
+    /// Records `id` as spent until `expiresAt`; false if it was spent already, by this or any replica.
+    func spendChallenge(id: String, expiresAt: Date) async throws -> Bool
 
     /// Deletes what can no longer matter: refresh tokens past their expiry, attempt counters whose
-    /// window and lock-out are both over, and rate-limit windows that ended before `now`. Returns the
+    /// window and lock-out are both over, rate-limit windows that ended before `now`, and spent
+    /// challenges that would have expired anyway. Returns the
     /// number of rows deleted.
     func purgeExpired(now: Date, throttleWindow: TimeInterval) async throws -> Int
 
@@ -71,7 +74,8 @@ public protocol IdentityRepository: Sendable {
 public enum RefreshExchangePlan: Sendable, Equatable {
     /// Unknown, expired, or its session is gone: answer 401 and change nothing.
     case reject
-    /// Mark the presented token rotated (or count a reuse inside the grace window) and store `successor`.
+    /// Mark the presented token rotated and store `successor`; or, for a reuse inside the grace window,
+    /// count it: its successor is stored already.
     case rotate(successor: RefreshTokenRecord, countsAsGraceReuse: Bool)
     /// The token was replayed after rotation: revoke its session and every token of it.
     case revokeFamily(sessionID: UUID)

@@ -8,10 +8,15 @@ extension IdentityService {
         public let provisioningURI: String
     }
 
-    /// Starts (or restarts) TOTP set-up. MFA is not on until `confirmTOTP` sees a first code.
-    public func beginTOTPSetup(user: AuthenticatedUser) async throws -> TOTPSetup {
+    /// Starts (or restarts) TOTP set-up. MFA is not on until `confirmTOTP` sees a first code. A second
+    /// factor chosen by whoever holds a stolen session would lock the owner out, so this needs fresh proof
+    /// of the person (``requireRecentAuthentication(_:account:password:client:)``).
+    public func beginTOTPSetup(
+        user: AuthenticatedUser, currentPassword: String? = nil, client: ClientInfo = ClientInfo()
+    ) async throws -> TOTPSetup {
         let account = try await requireAccount(user.userID)
         guard !account.mfaEnabled else { throw IdentityError.mfaAlreadyEnabled }
+        try await requireRecentAuthentication(user, account: account, password: currentPassword, client: client)
         let totp = TOTP.generate()
         let sealed = try masterKey.seal(totp.secret, context: Self.totpContext(account.id))
         try await repository.updateMFA(

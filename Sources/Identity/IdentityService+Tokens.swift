@@ -39,10 +39,11 @@ extension IdentityService {
         return active
     }
 
-    /// Exchanges a refresh token for a new pair. A token used twice outside the grace window ends its session.
+    /// Exchanges a refresh token for a new pair. A token used again inside the grace window answers with the
+    /// same successor; used again outside it, it ends its session.
     public func refresh(refreshToken: String, client: ClientInfo) async throws -> TokenGrant {
         let now = now()
-        let successorToken = OpaqueSecret.generateToken()
+        let successorToken = OpaqueSecret.successor(of: refreshToken, key: refreshSuccessorKey)
         let successorDigest = OpaqueSecret.digest(successorToken)
         let configuration = configuration
         let plan = try await repository.exchangeRefreshToken(digest: OpaqueSecret.digest(refreshToken), at: now) {
@@ -51,16 +52,20 @@ extension IdentityService {
             let lifetime =
                 session.rememberMe
                 ? configuration.rememberMeRefreshTokenLifetime : configuration.refreshTokenLifetime
-            let successor = RefreshTokenRecord(
-                digest: successorDigest, sessionID: session.id, userID: session.userID, issuedAt: now,
-                expiresAt: now.addingTimeInterval(lifetime))
-            guard let rotatedAt = record.rotatedAt else {
-                return .rotate(successor: successor, countsAsGraceReuse: false)
+            func successor(issuedAt: Date) -> RefreshTokenRecord {
+                RefreshTokenRecord(
+                    digest: successorDigest, sessionID: session.id, userID: session.userID, issuedAt: issuedAt,
+                    expiresAt: issuedAt.addingTimeInterval(lifetime))
             }
+            guard let rotatedAt = record.rotatedAt else {
+                return .rotate(successor: successor(issuedAt: now), countsAsGraceReuse: false)
+            }
+            // A retry inside the grace window gets the successor stored at the rotation, so the family
+            // stays one chain that reuse detection sees whole.
             if now.timeIntervalSince(rotatedAt) <= configuration.refreshGraceWindow,
                 record.graceReuses < configuration.maximumGraceReuses
             {
-                return .rotate(successor: successor, countsAsGraceReuse: true)
+                return .rotate(successor: successor(issuedAt: rotatedAt), countsAsGraceReuse: true)
             }
             return .revokeFamily(sessionID: session.id)
         }

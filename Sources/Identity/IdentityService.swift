@@ -12,6 +12,8 @@ public final class IdentityService: Sendable {
     let masterKey: MasterKey
     /// MACs the browser's session tickets (``IdentityService/webTicket(for:)``).
     let webTicketKey: SymmetricKey
+    /// Derives each refresh token's successor from it (``OpaqueSecret/successor(of:key:)``).
+    let refreshSuccessorKey: SymmetricKey
     public let configuration: IdentityConfiguration
     let sessionCache: SessionStatusCache
     let verifiedTokens = VerifiedTokenCache()
@@ -32,6 +34,7 @@ public final class IdentityService: Sendable {
         self.tokens = tokens
         self.masterKey = masterKey
         self.webTicketKey = masterKey.derivedKey(for: "web session ticket")
+        self.refreshSuccessorKey = masterKey.derivedKey(for: "refresh token successor")
         self.configuration = configuration
         self.sessionCache = SessionStatusCache(interval: configuration.sessionCheckInterval)
         self.now = now
@@ -180,6 +183,10 @@ public final class IdentityService: Sendable {
         guard let userID = UUID(uuidString: claims.sub.value) else { throw IdentityError.invalidToken("malformed") }
         let account = try await requireAccount(userID)
         try await verifySecondFactor(code, account: account, client: client)
+        // A mistyped code leaves the challenge usable; a session made from it uses it up, everywhere.
+        guard try await repository.spendChallenge(id: claims.jti.value, expiresAt: claims.exp.value) else {
+            throw IdentityError.invalidToken("the MFA challenge has been used already")
+        }
         return try await startSession(
             account, methods: ["pwd", "otp"], rememberMe: claims.rememberMe, client: client)
     }
@@ -222,6 +229,33 @@ public final class IdentityService: Sendable {
     }
 
     /// Re-checks a password for a sensitive change, under the same throttle as login.
+    /// How long after signing in a person may change where their mail goes, or add a second factor,
+    /// without giving their password again.
+    public static let stepUpWindow: TimeInterval = 5 * 60
+
+    /// Fresh proof of the person before a change that would let whoever holds a stolen session keep the
+    /// account: their current password now, or a sign-in within ``stepUpWindow``.
+    func requireRecentAuthentication(
+        _ user: AuthenticatedUser, account: Account, password: String?, client: ClientInfo
+    ) async throws {
+        if let password { return try await checkPassword(password, of: account, client: client) }
+        guard let session = try await repository.session(id: user.sessionID),
+            now().timeIntervalSince(session.createdAt) <= Self.stepUpWindow
+        else { throw IdentityError.recentAuthenticationRequired }
+    }
+
+    /// A person correcting their own profile (GDPR Art. 16). A new email address needs fresh proof of
+    /// them (``requireRecentAuthentication(_:account:password:client:)``); a display name does not.
+    public func rectifyOwn(
+        _ user: AuthenticatedUser, email: String?, displayName: String?, currentPassword: String?, client: ClientInfo
+    ) async throws -> Account {
+        let account = try await requireAccount(user.userID)
+        if let email, (try? EmailAddress(email))?.normalized != account.email.normalized {
+            try await requireRecentAuthentication(user, account: account, password: currentPassword, client: client)
+        }
+        return try await rectify(user.userID, email: email, displayName: displayName, by: user.userID, client: client)
+    }
+
     func checkPassword(_ password: String, of account: Account, client: ClientInfo) async throws {
         let key = LoginThrottlePolicy.key(for: account.email.normalized)
         try await claimAttempt(key: key, client: client)

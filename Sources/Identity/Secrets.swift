@@ -16,6 +16,13 @@ public enum OpaqueSecret {
         Hex.encode(SHA256.hash(data: Data(secret.utf8)))
     }
 
+    /// The refresh token that replaces `token`: always the same one, so that a client retrying a
+    /// refresh inside the grace window gets the successor it missed rather than a second chain, and
+    /// unguessable without the server's key.
+    public static func successor(of token: String, key: SymmetricKey) -> String {
+        Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(for: Data(token.utf8), using: key)))
+    }
+
     /// Ten recovery codes, each 80 random bits written as four groups of four base32 characters.
     public static func generateRecoveryCodes(count: Int = 10) -> [String] {
         (0..<count).map { _ in

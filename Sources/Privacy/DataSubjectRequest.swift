@@ -12,6 +12,15 @@ public enum RequestKind: String, Sendable, CaseIterable, Codable {
         case .know, .delete, .correct, .optOut: .ccpa
         }
     }
+
+    /// Kinds whose fulfilment changes or destroys the person's data. Two people take part in each:
+    /// one files it, another verifies it.
+    public var needsSecondPerson: Bool {
+        switch self {
+        case .erasure, .delete, .rectification, .correct, .restriction: true
+        case .access, .portability, .objection, .know, .optOut: false
+        }
+    }
 }
 
 public enum Regime: String, Sendable, Codable {

@@ -1,7 +1,7 @@
 /// What can go wrong with data-subject requests. Descriptions never contain personal data.
 public struct PrivacyError: Error, Equatable, CustomStringConvertible, Sendable {
     public enum Kind: String, Sendable {
-        case invalidInput, notFound, conflict
+        case invalidInput, notFound, conflict, forbidden
     }
 
     private enum Base: Equatable, Sendable {
@@ -11,6 +11,7 @@ public struct PrivacyError: Error, Equatable, CustomStringConvertible, Sendable 
         case alreadyExtended
         case alreadyFinal
         case duplicate
+        case secondPersonRequired
     }
 
     private let base: Base
@@ -26,12 +27,15 @@ public struct PrivacyError: Error, Equatable, CustomStringConvertible, Sendable 
     public static let alreadyFinal = Self(.alreadyFinal)
     /// An open request of the same kind exists; file again once it is answered.
     public static let duplicate = Self(.duplicate)
+    /// Whoever filed a request that changes or destroys a person's data may not also verify it.
+    public static let secondPersonRequired = Self(.secondPersonRequired)
 
     public var kind: Kind {
         switch base {
         case .invalid: .invalidInput
         case .requestNotFound: .notFound
         case .transitionRefused, .alreadyExtended, .alreadyFinal, .duplicate: .conflict
+        case .secondPersonRequired: .forbidden
         }
     }
 
@@ -43,6 +47,8 @@ public struct PrivacyError: Error, Equatable, CustomStringConvertible, Sendable 
         case .alreadyExtended: "the deadline has already been extended once"
         case .alreadyFinal: "the request is already completed or rejected"
         case .duplicate: "an open request of this kind already exists"
+        case .secondPersonRequired:
+            "a request to erase, rectify or restrict is verified by someone other than whoever filed it"
         }
     }
 }

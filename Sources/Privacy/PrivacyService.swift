@@ -14,7 +14,8 @@ public struct PrivacyService: Sendable {
     }
 
     /// Files a request. A subject's own request starts as received; one filed on their behalf records
-    /// how their identity was verified and starts as verified.
+    /// how their identity was verified and starts as verified, unless it would change or destroy their
+    /// data: then another member of staff must verify it.
     public func file(
         _ kind: RequestKind, for subjectID: UUID, by actor: UUID, identityVerification: String? = nil
     ) async throws -> DataSubjectRequest {
@@ -26,7 +27,9 @@ public struct PrivacyService: Sendable {
         }
         let now = now()
         let request = DataSubjectRequest(
-            id: UUID(), subjectID: subjectID, kind: kind, status: onBehalf ? .verified : .received, receivedAt: now,
+            id: UUID(), subjectID: subjectID, kind: kind,
+            status: onBehalf && !kind.needsSecondPerson ? .verified : .received,
+            receivedAt: now,
             dueAt: Deadlines.due(kind.regime, receivedAt: now), extensionReason: nil, rejectionReason: nil,
             filedBy: actor, identityVerification: onBehalf ? identityVerification : nil, updatedAt: now)
         try await repository.insertRequest(
@@ -54,7 +57,8 @@ public struct PrivacyService: Sendable {
         try await repository.events(requestID: id)
     }
 
-    /// Moves a request on. Rejection needs a reason.
+    /// Moves a request on. Rejection needs a reason; verifying a request that changes or destroys data
+    /// needs someone other than whoever filed it.
     public func transition(
         _ id: UUID, to next: RequestStatus, by actor: UUID, reason: String?
     ) async throws
@@ -70,6 +74,9 @@ public struct PrivacyService: Sendable {
         return try await repository.updateRequest(id: id) { request in
             guard request.status.allows(next) else {
                 throw PrivacyError.transitionRefused(from: request.status, to: next)
+            }
+            if next == .verified, request.kind.needsSecondPerson, request.filedBy == actor {
+                throw PrivacyError.secondPersonRequired
             }
             var updated = request
             updated.status = next

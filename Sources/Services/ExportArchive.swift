@@ -16,6 +16,27 @@ public struct ExportArchive: Sendable {
     public func discard() {
         try? FileManager.default.removeItem(at: workspace)
     }
+
+    static let workspacePrefix = "qspp-export-"
+
+    /// Removes the workspaces of exports that were never discarded: the server died while sending one,
+    /// or the client left before the download began. Only those older than `age`, since replicas on one
+    /// host share the temporary folder and a younger one may be another's download in progress.
+    /// Returns how many went.
+    @discardableResult
+    public static func removeLeftovers(olderThan age: TimeInterval = 3600, now: Date = Date()) -> Int {
+        let folder = FileManager.default.temporaryDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        var removed = 0
+        for name in names where name.hasPrefix(workspacePrefix) {
+            let path = folder.appendingPathComponent(name).path
+            guard let modified = try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date,
+                now.timeIntervalSince(modified) > age
+            else { continue }
+            if (try? FileManager.default.removeItem(atPath: path)) != nil { removed += 1 }
+        }
+        return removed
+    }
 }
 
 extension PersonalDataExport {
@@ -28,7 +49,7 @@ extension PersonalDataExport {
         }
         guard try await store.identity.account(id: userID) != nil else { throw ServiceError.accountNotFound }
         let workspace = FileManager.default.temporaryDirectory
-            .appendingPathComponent("qspp-export-\(UUID().lowercasedString)")
+            .appendingPathComponent(ExportArchive.workspacePrefix + UUID().lowercasedString)
         try FileManager.default.createDirectory(
             at: workspace, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         do {

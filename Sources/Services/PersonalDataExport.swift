@@ -225,9 +225,28 @@ final class ExportFile {
 
     func close() { try? handle.close() }
 
-    /// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled.
+    /// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. A cell that a
+    /// spreadsheet would run as a formula (it begins with `=`, `+`, `-`, `@`, a tab or a carriage
+    /// return, and is not a plain number) gets a leading `'`, as OWASP advises: an export holds text
+    /// that others typed, such as user agents.
     static func csvField(_ value: String) -> String {
+        var value = value
+        if let first = value.first, "=+-@\t\r".contains(first), !isPlainNumber(value) { value = "'" + value }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// `-12`, `-0.5` or `+3e-4`: what a spreadsheet reads as a number, never as a formula.
+    private static func isPlainNumber(_ value: String) -> Bool {
+        var rest = Substring(value)
+        if let sign = rest.first, sign == "-" || sign == "+" { rest = rest.dropFirst() }
+        let mantissa = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        guard mantissa.contains(where: \.isNumber), mantissa.filter({ $0 == "." }).count <= 1 else { return false }
+        rest = rest.dropFirst(mantissa.count)
+        guard let exponent = rest.first else { return true }
+        guard exponent == "e" || exponent == "E" else { return false }
+        rest = rest.dropFirst()
+        if let sign = rest.first, sign == "-" || sign == "+" { rest = rest.dropFirst() }
+        return !rest.isEmpty && rest.allSatisfy { $0.isASCII && $0.isNumber }
     }
 }

@@ -1,4 +1,3 @@
-public import Foundation
 public import Identity
 import Kernel
 public import Privacy
@@ -11,11 +10,13 @@ public struct RestrictedWrites: Sendable {
     let identity: IdentityService
     let valuation: ValuationService
 
-    public func rectify(
-        _ userID: UUID, email: String?, displayName: String?, by actor: UUID, client: ClientInfo
+    /// A person correcting their own profile; a new email needs fresh proof of them.
+    public func rectifyOwn(
+        _ user: AuthenticatedUser, email: String?, displayName: String?, currentPassword: String?, client: ClientInfo
     ) async throws -> Account {
-        try await requireUnrestricted(userID.lowercasedString)
-        return try await identity.rectify(userID, email: email, displayName: displayName, by: actor, client: client)
+        try await requireUnrestricted(user.userID.lowercasedString)
+        return try await identity.rectifyOwn(
+            user, email: email, displayName: displayName, currentPassword: currentPassword, client: client)
     }
 
     public func store(_ record: DataRecord) async throws {

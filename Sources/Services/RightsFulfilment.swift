@@ -49,6 +49,7 @@ public struct RightsFulfilment: Sendable {
         guard found.status == .verified || found.status == .inProgress else {
             throw PrivacyError.transitionRefused(from: found.status, to: .completed)
         }
+        try await requireAdminForStaffAccount(found.subjectID, actor: staff)
         if found.status == .verified {
             found = try await privacy.transition(found.id, to: .inProgress, by: staff, reason: nil)
         }
@@ -96,6 +97,7 @@ public struct RightsFulfilment: Sendable {
         case .rectification, .correct:
             let input = try await correction()
             guard input.email != nil || input.displayName != nil else { throw ServiceError.correctionMissing }
+            try await requireAdminForStaffAccount(found.subjectID, actor: staff)
             _ = try await identity.rectify(
                 found.subjectID, email: input.email, displayName: input.displayName, by: staff, client: client)
             outcome = "rectified"
@@ -110,6 +112,17 @@ public struct RightsFulfilment: Sendable {
         }
         updated = try await privacy.transition(found.id, to: .completed, by: staff, reason: outcome)
         return Fulfilment(request: updated, outcome: outcome, purposes: purposes)
+    }
+
+    /// Separation of duties: an administrator's or a DPO's account is erased or changed by an
+    /// administrator, never by a DPO alone.
+    private func requireAdminForStaffAccount(_ subject: UUID, actor: UUID) async throws {
+        guard let account = try await identity.account(id: subject),
+            account.roles.contains(.admin) || account.roles.contains(.dpo)
+        else { return }
+        guard try await identity.account(id: actor)?.roles.contains(.admin) == true else {
+            throw ServiceError.staffAccountNeedsAdmin
+        }
     }
 
     /// Ends a restriction (the person's request to restrict has run its course); false when none.

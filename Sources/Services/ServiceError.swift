@@ -6,7 +6,7 @@ import Kernel
 public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable {
     /// How the refusal is answered.
     public enum Kind: Sendable {
-        case invalidInput, notFound, conflict, gone
+        case invalidInput, notFound, conflict, gone, forbidden
         /// Stored data that cannot be what it claims: the server's fault, never the caller's.
         case corrupted
     }
@@ -19,6 +19,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case erased(at: Date)
         case accountNotFound
         case corruptedKey(String)
+        case staffAccountNeedsAdmin
     }
 
     private let base: Base
@@ -34,6 +35,8 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
     public static func erased(at date: Date) -> Self { Self(.erased(at: date)) }
     public static let accountNotFound = Self(.accountNotFound)
     public static func corruptedKey(_ kind: String) -> Self { Self(.corruptedKey(kind)) }
+    /// A DPO alone may not erase or change an administrator's or a DPO's account.
+    public static let staffAccountNeedsAdmin = Self(.staffAccountNeedsAdmin)
 
     public var kind: Kind {
         switch base {
@@ -42,6 +45,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .erased: .gone
         case .accountNotFound: .notFound
         case .corruptedKey: .corrupted
+        case .staffAccountNeedsAdmin: .forbidden
         }
     }
 
@@ -55,6 +59,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .erased: "erased"
         case .accountNotFound: "not-found"
         case .corruptedKey: "internal"
+        case .staffAccountNeedsAdmin: "forbidden"
         }
     }
 
@@ -67,6 +72,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .erased: "Erased"
         case .accountNotFound: "Not found"
         case .corruptedKey: "Internal error"
+        case .staffAccountNeedsAdmin: "Not allowed"
         }
     }
 
@@ -82,6 +88,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
             "this person's data was erased on \(RFC3339.string(from: date)); nothing remains to export"
         case .accountNotFound: "no such resource"
         case .corruptedKey(let kind): "a stored \(kind) has an unreadable id"
+        case .staffAccountNeedsAdmin: "a staff account is erased or changed only by an administrator"
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import Kernel
 import X509
 
 /// A self-signed certificate for trying TLS locally. Never for production: nothing trusts it.
@@ -28,9 +29,12 @@ struct DevCert: ParsableCommand {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let certificatePath = (output as NSString).appendingPathComponent("cert.pem")
         let keyPath = (output as NSString).appendingPathComponent("key.pem")
+        do {
+            try SecretFile.create(atPath: keyPath, contents: Data(key.pemRepresentation.utf8))
+        } catch {
+            throw ValidationError("TLS key \(error)")
+        }
         try Data(certificate.serializeAsPEM().pemString.utf8).write(to: URL(fileURLWithPath: certificatePath))
-        FileManager.default.createFile(
-            atPath: keyPath, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600])
         print("wrote \(certificatePath) and \(keyPath)")
         print("serve with: QSPP_TLS_CERT_FILE=\(certificatePath) QSPP_TLS_KEY_FILE=\(keyPath) qspp serve")
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernel
 import PQCrypto
 
 /// The subject's side of an encrypted export: make a key pair, then open what the server sent.
@@ -19,11 +20,11 @@ struct Export: ParsableCommand {
                 throw ValidationError("--kem must be X-Wing or ML-KEM-768")
             }
             let (seed, publicKey) = try ExportEnvelope.generateKeyPair(recipient)
-            guard
-                FileManager.default.createFile(
-                    atPath: privateKey, contents: Data(seed.base64EncodedString().utf8),
-                    attributes: [.posixPermissions: 0o600])
-            else { throw ValidationError("cannot write \(privateKey)") }
+            do {
+                try SecretFile.create(atPath: privateKey, contents: Data(seed.base64EncodedString().utf8))
+            } catch {
+                throw ValidationError("private key \(error)")
+            }
             print(Base64URL.encode(publicKey))
         }
     }

@@ -135,6 +135,8 @@ struct AuthAPITests {
             #expect(racing.status == .ok)
             let racingToken = try #require(try racing.object()["accessToken"] as? String)
             #expect(try await api.send(.get, "/v1/me", token: racingToken).status == .ok)
+            // It gets the same successor, not a second chain that reuse detection would never see.
+            #expect(try racing.object()["refreshToken"] as? String == first.object()["refreshToken"] as? String)
             // Past the allowed reuse count the token is treated as stolen: the whole family goes.
             _ = try await api.refresh(user.refreshToken)
             try await api.refresh(user.refreshToken).expectProblem(.unauthorized)

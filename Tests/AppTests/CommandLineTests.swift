@@ -140,4 +140,52 @@ struct CommandLineTests {
         let onOldAlone = try await Self.qspp(["keys", "list", "--database-url", database], onOld)
         #expect(onOldAlone.status != 0, "after the rotation the old key opens nothing")
     }
+
+    /// A valid key that its group or others may read is refused, since whoever reads it reads every
+    /// sealed field.
+    @Test func aMasterKeyFileOthersCanReadIsRefused() async throws {
+        let directory = try Self.freshDirectory()
+        let database = "sqlite:" + directory.appendingPathComponent("qspp.sqlite").path
+        let keyPath = directory.appendingPathComponent("shared.key").path
+        try Data((MasterKey.generateSeedText() + "\n").utf8).write(to: URL(fileURLWithPath: keyPath))
+        for mode in [0o644, 0o640, 0o604] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: keyPath)
+            let run = try await Self.qspp(
+                ["keys", "list", "--database-url", database], ["QSPP_MASTER_KEY_FILE": keyPath])
+            #expect(run.status != 0)
+            #expect(
+                run.output.contains("must be readable by its owner only"),
+                "mode \(String(mode, radix: 8)): \(run.output)")
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyPath)
+        let run = try await Self.qspp(["keys", "list", "--database-url", database], ["QSPP_MASTER_KEY_FILE": keyPath])
+        #expect(run.status == 0, "\(run.output)")
+    }
+
+    /// The export key and the development TLS key are made private and never written over a file that
+    /// is already there, which may be the only copy of a key.
+    @Test func keyFilesAreCreatedPrivateAndNeverOverwritten() async throws {
+        let directory = try Self.freshDirectory()
+        let seedPath = directory.appendingPathComponent("me.seed").path
+        let made = try await Self.qspp(["export", "keygen", "--private-key", seedPath])
+        #expect(made.status == 0, "\(made.output)")
+        let seed = try Data(contentsOf: URL(fileURLWithPath: seedPath))
+        let mode = try FileManager.default.attributesOfItem(atPath: seedPath)[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        let again = try await Self.qspp(["export", "keygen", "--private-key", seedPath])
+        #expect(again.status != 0)
+        #expect(again.output.contains("already exists"), "\(again.output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: seedPath)) == seed)
+
+        let tls = directory.appendingPathComponent("tls").path
+        #expect(try await Self.qspp(["dev-cert", "--output", tls]).status == 0)
+        let keyPath = tls + "/key.pem"
+        let key = try Data(contentsOf: URL(fileURLWithPath: keyPath))
+        let keyMode = try FileManager.default.attributesOfItem(atPath: keyPath)[.posixPermissions] as? NSNumber
+        #expect(keyMode?.intValue == 0o600)
+        let second = try await Self.qspp(["dev-cert", "--output", tls])
+        #expect(second.status != 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: keyPath)) == key)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tls).sorted() == ["cert.pem", "key.pem"])
+    }
 }

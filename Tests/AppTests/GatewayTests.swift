@@ -206,4 +206,35 @@ struct GatewayTests {
             #expect(try await api.send(.get, "/v10", token: nil).status == .notFound)
         }
     }
+
+    @Test("another spelling of a path is no way around a quota: writes are refused, reads redirected")
+    func nonCanonicalPathsDoNotEscapeTheQuotas() async throws {
+        try await withApp(.sqlite, configure: { $0.gateway.rateLimits.consentPerUser = 2 }) { api in
+            try await awayFromRateWindowEdge()
+            let alice = try await api.newUser()
+            let body = #"{"purpose":"marketing","decision":"granted"}"#
+            for _ in 0..<2 {
+                let response = try await api.send(
+                    .post, "/v1/subjects/\(alice.id)/consents", json: body, token: alice.accessToken)
+                #expect(response.status == .created)
+            }
+            try await api.send(.post, "/v1/subjects/\(alice.id)/consents", json: body, token: alice.accessToken)
+                .expectProblem(.tooManyRequests)
+            for spelling in [
+                "/v1//subjects/\(alice.id)/consents", "/v1/subjects/\(alice.id)/consents/",
+                "//v1/subjects/\(alice.id)//consents",
+            ] {
+                let detail = try await api.send(.post, spelling, json: body, token: alice.accessToken)
+                    .expectProblem(.notFound)
+                #expect(detail.contains("/v1/subjects/\(alice.id)/consents"))
+            }
+
+            let redirect = try await api.send(.get, "/v1//me/export/?format=zip", token: alice.accessToken)
+            #expect(redirect.status == .permanentRedirect)
+            #expect(redirect.headers[.location] == "/v1/me/export?format=zip")
+            let page = try await api.send(.get, "//evil.example/x", token: nil)
+            #expect(page.headers[.location] == "/evil.example/x", "a redirect never leaves the origin")
+            #expect(try await api.send(.get, "/v1/purposes", token: nil).status == .ok)
+        }
+    }
 }

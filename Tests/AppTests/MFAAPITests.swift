@@ -67,6 +67,10 @@ struct MFAAPITests {
             .expectProblem(.unauthorized)
             #expect(
                 try await api.send(.get, "/v1/me", token: accessToken).object()["recoveryCodesRemaining"] as? Int == 9)
+            // A challenge that made a session is spent, whatever valid code comes with it next.
+            let replayed = try await api.send(
+                .post, "/v1/auth/mfa", json: #"{"mfaToken":"\#(step2)","code":"\#(recoveryCodes[1])"}"#, token: nil)
+            #expect(try replayed.expectProblem(.unauthorized).contains("used already"))
 
             // Disabling needs the password or a code; another user cannot touch it.
             let stranger = try await api.newUser()

@@ -95,4 +95,32 @@ struct PrivacyAPITests {
                 .expectProblem(.notFound)
         }
     }
+
+    /// Separation of duties: an erasure filed by one member of staff is verified by another, never by
+    /// whoever filed it, so no single person can have someone's data destroyed.
+    @Test(arguments: Backend.all)
+    func anErasureFiledByStaffIsVerifiedBySomeoneElse(backend: Backend) async throws {
+        try await withApp(backend) { api in
+            let subject = try await api.newUser()
+            let filed = try await api.send(
+                .post, "/v1/subjects/\(subject.id)/requests",
+                json: #"{"kind":"erasure","identityVerification":"called back on the number on file"}"#)
+            #expect(filed.status == .created)
+            #expect(try filed.object()["status"] as? String == "received")
+            let id = try #require(try filed.object()["id"] as? String)
+            let refused = try await api.send(.post, "/v1/requests/\(id)/transitions", json: #"{"status":"verified"}"#)
+            #expect(try refused.expectProblem(.forbidden).contains("someone other than whoever filed it"))
+            try await api.send(.post, "/v1/requests/\(id)/fulfilment").expectProblem(.conflict)
+            #expect(try await api.send(.get, "/v1/me", token: subject.accessToken).status == .ok, "nothing was erased")
+
+            let officer = try await api.newUser()
+            let account = try #require(try await api.services.identity.account(id: UUID(uuidString: officer.id)!))
+            try await api.services.identity.setRoles(of: account, to: [.user, .dpo])
+            let token = try #require(try await api.login(officer.email).object()["accessToken"] as? String)
+            let verified = try await api.send(
+                .post, "/v1/requests/\(id)/transitions", json: #"{"status":"verified"}"#, token: token)
+            #expect(verified.status == .ok)
+            #expect(try verified.object()["status"] as? String == "verified")
+        }
+    }
 }

@@ -135,4 +135,33 @@ struct PrivacyRulesTests {
         #expect(try await registry.lift("s-1") == false)
         #expect(try await registry.isRestricted("s-1") == false)
     }
+
+    /// Erasure, rectification and restriction change or destroy a person's data: whoever files one, for
+    /// themselves or for someone else, does not also verify it.
+    @Test(arguments: RequestKind.allCases.filter(\.needsSecondPerson))
+    func requestsThatChangeDataNeedASecondPersonToVerify(kind: RequestKind) async throws {
+        let privacy = service(InMemoryPrivacyRepository())
+        let subject = UUID()
+        let staff = UUID()
+        let onBehalf = try await privacy.file(kind, for: subject, by: staff, identityVerification: "video call")
+        #expect(onBehalf.status == .received, "filed on someone's behalf, it still waits for a second person")
+        await #expect(throws: PrivacyError.secondPersonRequired) {
+            _ = try await privacy.transition(onBehalf.id, to: .verified, by: staff, reason: nil)
+        }
+        #expect(try await privacy.request(onBehalf.id).status == .received)
+        #expect(try await privacy.transition(onBehalf.id, to: .verified, by: UUID(), reason: nil).status == .verified)
+
+        let ownStaff = UUID()
+        let own = try await privacy.file(kind, for: ownStaff, by: ownStaff)
+        await #expect(throws: PrivacyError.secondPersonRequired) {
+            _ = try await privacy.transition(own.id, to: .verified, by: ownStaff, reason: nil)
+        }
+    }
+
+    @Test(arguments: RequestKind.allCases.filter { !$0.needsSecondPerson })
+    func otherRequestsFiledOnBehalfStartVerified(kind: RequestKind) async throws {
+        let privacy = service(InMemoryPrivacyRepository())
+        let request = try await privacy.file(kind, for: UUID(), by: UUID(), identityVerification: "video call")
+        #expect(request.status == .verified)
+    }
 }

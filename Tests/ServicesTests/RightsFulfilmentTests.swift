@@ -12,6 +12,7 @@ import Testing
 @Suite("Rights fulfilment in memory")
 struct RightsFulfilmentTests {
     let staff = UUID()
+    let secondStaff = UUID()
     let marketing = try! PurposeID(validating: "marketing")
     let sharing = try! PurposeID(validating: "third_party_sharing")
 
@@ -28,11 +29,45 @@ struct RightsFulfilmentTests {
     {
         let request = try await services.privacy.file(
             kind, for: subject, by: staff, identityVerification: "identity document checked")
-        #expect(request.status == .verified)
-        return request
+        guard kind.needsSecondPerson else {
+            #expect(request.status == .verified)
+            return request
+        }
+        // Filed by one member of staff, so verified by another.
+        #expect(request.status == .received)
+        return try await services.privacy.transition(request.id, to: .verified, by: secondStaff, reason: nil)
     }
 
     // MARK: Erasure
+
+    @Test func aDPOAloneCannotEraseOrRectifyAStaffAccount() async throws {
+        let services = try InMemoryServices()
+        let administrator = try await services.register("second-admin@example.com")
+        try await services.identity.setRoles(of: administrator, to: [.user, .admin])
+        let officer = try await services.register("officer@example.com")
+        try await services.identity.setRoles(of: officer, to: [.user, .dpo])
+        let colleague = try await services.register("colleague-dpo@example.com")
+        try await services.identity.setRoles(of: colleague, to: [.user, .dpo])
+
+        let erasure = try await fileVerified(.erasure, for: colleague.id, in: services)
+        await #expect(throws: ServiceError.staffAccountNeedsAdmin) {
+            _ = try await services.rights.erase(erasure.id, by: officer.id)
+        }
+        #expect(try await services.identity.account(id: colleague.id) != nil, "nothing was erased")
+        #expect(try await services.privacy.request(erasure.id).status == .verified)
+
+        let rectification = try await fileVerified(.rectification, for: colleague.id, in: services)
+        await #expect(throws: ServiceError.staffAccountNeedsAdmin) {
+            _ = try await services.rights.fulfil(rectification.id, by: officer.id, client: ClientInfo()) {
+                RightsFulfilment.Correction(email: "taken-over@example.com", displayName: nil)
+            }
+        }
+        #expect(try await services.identity.account(id: colleague.id)?.email.normalized == "colleague-dpo@example.com")
+
+        let erased = try await services.rights.erase(erasure.id, by: administrator.id)
+        #expect(erased.request.status == .completed)
+        #expect(try await services.identity.account(id: colleague.id) == nil)
+    }
 
     @Test func erasureDeletesTheAccountEndsItsSessionsAndShredsTheSubjectOnce() async throws {
         let services = try InMemoryServices()
@@ -49,7 +84,8 @@ struct RightsFulfilmentTests {
         #expect(erased.subject == account.subjectID)
         #expect(erased.request.status == .completed)
         let events = try await services.privacy.events(of: request.id)
-        #expect(events.map(\.to) == [.verified, .inProgress, .completed])
+        // Filed by staff, verified by a second person, then carried out.
+        #expect(events.map(\.to) == [.received, .verified, .inProgress, .completed])
         #expect(events.last?.reason == "erased by crypto-shredding")
         #expect(try await services.erasureRepository.erasure(of: account.subjectID) == erased.erasedAt)
         #expect(services.erasureRepository.ledgerReferences == ["erasure:\(account.subjectID)"])
@@ -77,7 +113,7 @@ struct RightsFulfilmentTests {
         let again = try await services.rights.erase(request.id, by: UUID())
         #expect(again.erasedAt == erased.erasedAt)
         #expect(again.request == erased.request)
-        #expect(try await services.privacy.events(of: request.id).count == 3)
+        #expect(try await services.privacy.events(of: request.id).count == 4)
         #expect(services.erasureRepository.ledgerReferences.count == 1)
         #expect(try await services.identity.authEvents(userID: account.id).count == audit.count)
 
@@ -131,7 +167,10 @@ struct RightsFulfilmentTests {
         let erased = try await services.rights.erase(request.id, by: staff)
 
         #expect(erased.request.status == .completed)
-        #expect(try await services.privacy.events(of: request.id).map(\.to) == [.verified, .inProgress, .completed])
+        #expect(
+            try await services.privacy.events(of: request.id).map(\.to) == [
+                .received, .verified, .inProgress, .completed,
+            ])
         #expect(services.erasureRepository.keys(of: subject) == 0)
         // No account, so no deletion to audit.
         #expect(try await services.identity.authEvents(userID: person).isEmpty)
@@ -281,6 +320,7 @@ struct RightsFulfilmentTests {
 
         #expect(delivered.status == .completed)
         let events = try await services.privacy.events(of: access.id)
+        // Filed by staff on the person's behalf, an access request starts verified.
         #expect(events.map(\.to) == [.verified, .inProgress, .completed])
         #expect(events.last?.reason == "export delivered")
 

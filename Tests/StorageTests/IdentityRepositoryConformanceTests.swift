@@ -247,4 +247,27 @@ struct IdentityRepositoryConformanceTests {
                     == 1)
         }
     }
+
+    @Test(arguments: Backend.all)
+    func aChallengeIsSpentOnceAcrossConcurrentUsesAndForgottenAfterItsExpiry(backend: Backend) async throws {
+        try await withStore(backend) { store in
+            let repository = store.identity
+            let now = Date()
+            let live = UUID().uuidString
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await repository.spendChallenge(id: live, expiresAt: now.addingTimeInterval(300))
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1, "exactly one use wins")
+            let expired = UUID().uuidString
+            #expect(try await repository.spendChallenge(id: expired, expiresAt: now.addingTimeInterval(-1)))
+            #expect(try await repository.purgeExpired(now: now, throttleWindow: 60) >= 1)
+            #expect(try await repository.spendChallenge(id: expired, expiresAt: now.addingTimeInterval(300)))
+            #expect(try await repository.spendChallenge(id: live, expiresAt: now.addingTimeInterval(300)) == false)
+        }
+    }
 }

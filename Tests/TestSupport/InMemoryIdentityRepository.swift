@@ -99,6 +99,7 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         var refreshTokens: [String: RefreshTokenRecord] = [:]
         var throttles: [String: LoginThrottleState] = [:]
         var rateLimits: [String: (windowStart: Int64, hits: Int)] = [:]
+        var spentChallenges: [String: Date] = [:]
         /// In insertion order.
         var signingKeys: [StoredSigningKey] = []
         /// The audit log in sequence order.
@@ -405,15 +406,15 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             case .reject:
                 break
             case .rotate(let successor, let countsAsGraceReuse):
-                guard state.refreshTokens[successor.digest] == nil else {
-                    throw InMemoryConstraintViolation("refresh_tokens.digest must be unique")
-                }
                 if countsAsGraceReuse {
                     state.refreshTokens[digest]?.graceReuses += 1
                 } else {
+                    guard state.refreshTokens[successor.digest] == nil else {
+                        throw InMemoryConstraintViolation("refresh_tokens.digest must be unique")
+                    }
                     state.refreshTokens[digest]?.rotatedAt = now
+                    state.insert(successor)
                 }
-                state.insert(successor)
                 state.sessions[successor.sessionID]?.lastUsedAt = now
             case .revokeFamily(let sessionID):
                 _ = state.revoke(sessionID, at: now)
@@ -472,7 +473,17 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             let cutoff = Int64(now.timeIntervalSince1970) - 3600
             let limits = state.rateLimits.filter { $0.value.windowStart < cutoff }
             for key in limits.keys { state.rateLimits[key] = nil }
-            return tokens.count + throttles.count + limits.count
+            let challenges = state.spentChallenges.filter { $0.value.microsecondsSince1970 < micros }
+            for id in challenges.keys { state.spentChallenges[id] = nil }
+            return tokens.count + throttles.count + limits.count + challenges.count
+        }
+    }
+
+    public func spendChallenge(id: String, expiresAt: Date) async throws -> Bool {
+        state.withLock { state in
+            guard state.spentChallenges[id] == nil else { return false }
+            state.spentChallenges[id] = expiresAt
+            return true
         }
     }
 

@@ -43,14 +43,30 @@ struct MeController {
         var email: String?
         /// An empty string removes the display name.
         var displayName: String?
+        /// Needed for a new email when the sign-in is older than `IdentityService.stepUpWindow`.
+        var currentPassword: String?
 
-        enum CodingKeys: String, CodingKey { case email, displayName }
+        enum CodingKeys: String, CodingKey { case email, displayName, currentPassword }
 
         init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
             let container = try decoder.container(keyedBy: CodingKeys.self)
             email = try container.decodeIfPresent(String.self, forKey: .email)
             displayName = try container.decodeIfPresent(String.self, forKey: .displayName)
+            currentPassword = try container.decodeIfPresent(String.self, forKey: .currentPassword)
+        }
+    }
+
+    /// The optional body of a step-up: the current password, when the sign-in is not recent.
+    struct StepUpInput: Decodable {
+        var currentPassword: String?
+
+        enum CodingKeys: String, CodingKey { case currentPassword }
+
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            currentPassword = try decoder.container(keyedBy: CodingKeys.self)
+                .decodeIfPresent(String.self, forKey: .currentPassword)
         }
     }
 
@@ -94,8 +110,8 @@ struct MeController {
         let user = try context.requireUser()
         var request = request
         let input = try await request.decodeJSON(ProfileInput.self, context: context).value
-        let account = try await services.restrictedWrites.rectify(
-            user.userID, email: input.email, displayName: input.displayName, by: user.userID,
+        let account = try await services.restrictedWrites.rectifyOwn(
+            user, email: input.email, displayName: input.displayName, currentPassword: input.currentPassword,
             client: context.client(request))
         return try await profile(account, user)
     }
@@ -146,7 +162,10 @@ struct MeController {
 
     @Sendable func beginTOTP(_ request: Request, context: AppRequestContext) async throws -> TOTPSetupOutput {
         let user = try context.requireUser()
-        let setup = try await identity.beginTOTPSetup(user: user)
+        var request = request
+        let body = try await request.decodeOptionalJSON(StepUpInput.self, context: context)
+        let setup = try await identity.beginTOTPSetup(
+            user: user, currentPassword: body?.currentPassword, client: context.client(request))
         return TOTPSetupOutput(
             secret: setup.secret, otpauthUri: setup.provisioningURI,
             qrCodeSvg: try? QRCode(encoding: setup.provisioningURI).svg(label: "QR code for your authenticator app"))

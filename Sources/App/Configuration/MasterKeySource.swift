@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import PQCrypto
 import Services
 import Storage
@@ -24,11 +25,13 @@ extension AppConfiguration {
                 try FileManager.default.createDirectory(
                     atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
                     withIntermediateDirectories: true)
-                guard
-                    FileManager.default.createFile(
-                        atPath: path, contents: Data((MasterKey.generateSeedText() + "\n").utf8),
-                        attributes: [.posixPermissions: 0o600])
-                else { throw MasterKeyFileError(path: path, reason: "cannot be created") }
+                do {
+                    try SecretFile.create(atPath: path, contents: Data((MasterKey.generateSeedText() + "\n").utf8))
+                } catch  where error.reason == SecretFile.exists {
+                    // Another process started on the same database first: its key is the one.
+                } catch {
+                    throw MasterKeyFileError(path: path, reason: error.reason)
+                }
             }
         } else {
             throw InvalidValue(
@@ -39,6 +42,10 @@ extension AppConfiguration {
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw MasterKeyFileError(path: path, reason: "cannot be read")
+        }
+        // Whoever can read this file can open every sealed field, backups included.
+        guard SecretFile.isSharedWithOthers(path) == false else {
+            throw MasterKeyFileError(path: path, reason: "must be readable by its owner only (chmod 600)")
         }
         do {
             return try MasterKey(base64Seed: text)

@@ -34,6 +34,14 @@ extension Request {
         }
     }
 
+    /// As ``decodeJSON(_:context:limit:)``, for a route whose body is optional: nil when it has none.
+    mutating func decodeOptionalJSON<Value: Decodable>(
+        _: Value.Type, context: AppRequestContext
+    ) async throws -> Value? {
+        guard try await collectBody(upTo: context.maxUploadSize).readableBytes > 0 else { return nil }
+        return try await decodeJSON(Value.self, context: context).value
+    }
+
     private static let decoder = JSONDecoder()
 
     private static func describe(_ error: DecodingError) -> String {

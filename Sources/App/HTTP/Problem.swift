@@ -93,6 +93,7 @@ extension Problem {
             case .invalidInput: .invalid(error.description)
             case .notFound: Problem(.notFound, "not-found", "Not found", detail: error.description)
             case .conflict: Problem(.conflict, "conflict", "Conflict", detail: error.description)
+            case .forbidden: Problem(.forbidden, "forbidden", "Not allowed", detail: error.description)
             }
         case let error as ValuationError:
             return switch error.kind {
@@ -108,6 +109,7 @@ extension Problem {
                 case .notFound: .notFound
                 case .conflict: .conflict
                 case .gone: .gone
+                case .forbidden: .forbidden
                 case .corrupted: .internalServerError
                 }
             return Problem(status, error.slug, error.title, detail: error.kind == .corrupted ? nil : error.description)
@@ -151,6 +153,10 @@ extension Problem {
             return Problem(.notFound, "not-found", "Not found", detail: error.description)
         case .forbidden:
             return .forbidden
+        case .recentAuthenticationRequired:
+            return Problem(
+                .forbidden, "recent-authentication-required", "Recent authentication required",
+                detail: error.description)
         }
     }
 }

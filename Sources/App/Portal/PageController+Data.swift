@@ -51,9 +51,9 @@ extension PageController {
     @Sendable func rectify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         return try await handlingForm(request, context) { form in
-            _ = try await services.restrictedWrites.rectify(
-                user.userID, email: form.optional("email"), displayName: form.optional("displayName"),
-                by: user.userID, client: context.client(request))
+            _ = try await services.restrictedWrites.rectifyOwn(
+                user, email: form.optional("email"), displayName: form.optional("displayName"),
+                currentPassword: form.optional("currentPassword"), client: context.client(request))
             return done("/my/data", .profileSaved)
         } failing: { _, message, status in
             return try await renderData(context, error: message, status: status)

@@ -33,12 +33,12 @@ extension PageController {
 
     @Sendable func beginMFA(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        do {
-            let setup = try await identity.beginTOTPSetup(user: user)
+        return try await handlingForm(request, context) { form in
+            let setup = try await identity.beginTOTPSetup(
+                user: user, currentPassword: form.optional("currentPassword"), client: context.client(request))
             return renderMFASetup(context, secret: setup.secret, uri: setup.provisioningURI)
-        } catch {
-            let failure = try formFailure(error)
-            return try await renderSecurity(context, error: failure.message, status: failure.status)
+        } failing: { _, message, status in
+            return try await renderSecurity(context, error: message, status: status)
         }
     }
 

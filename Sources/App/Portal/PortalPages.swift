@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import Identity
 import Mustache
 import NIOCore
 import PQCrypto
@@ -133,6 +134,7 @@ struct PageFrame {
         ]
         if let user = context.principal {
             values["signedIn"] = true
+            values["stepUpMinutes"] = Int(IdentityService.stepUpWindow / 60)
             values["nav"] = Self.sections.filter { !$0.staff || user.canReadAnySubject }.map { section in
                 ["path": section.path, "label": section.label, "current": section.path == self.section] as [String: Any]
             }

@@ -4,7 +4,8 @@ import Synchronization
 extension QSPPServices {
     /// Once a minute, reloads the key ring, so a key rotated by `qspp keys rotate` (or on another replica)
     /// signs here too, and counts overdue data-subject requests for `/metrics`; every ten minutes, purges
-    /// expired identity rows; every checkpoint interval, signs a checkpoint of the ledger.
+    /// expired identity rows and abandoned export archives; every checkpoint interval, signs a checkpoint
+    /// of the ledger.
     public func housekeeping(logger: Logger) -> BackgroundLoop {
         let minutes = Atomic<Int>(0)
         return BackgroundLoop(
@@ -17,6 +18,7 @@ extension QSPPServices {
             if minute % 10 == 0 {
                 let purged = try await identity.purgeExpired()
                 logger.debug("purged expired identity rows", metadata: ["rows": "\(purged)"])
+                ExportArchive.removeLeftovers()
             }
             return .seconds(60)
         }

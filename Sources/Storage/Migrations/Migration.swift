@@ -20,6 +20,7 @@ extension Migration {
         v08Rights,
         v09Retention,
         v10Valuation,
+        v11SpentChallenges,
     ]
 
     static let postgres: [Migration] = versions.map {

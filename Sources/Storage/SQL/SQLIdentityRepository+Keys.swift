@@ -68,7 +68,16 @@ extension SQLIdentityRepository {
         // Windows are at most an hour long; anything older has no effect on a limit.
         let limits = try await database.write(
             "DELETE FROM rate_limits WHERE window_start < $1 RETURNING key", [.integer(seconds - 3600)])
-        return tokens.count + throttles.count + limits.count
+        let challenges = try await database.write(
+            "DELETE FROM spent_challenges WHERE expires_at < $1 RETURNING id", [.time(now)])
+        return tokens.count + throttles.count + limits.count + challenges.count
+    }
+
+    func spendChallenge(id: String, expiresAt: Date) async throws -> Bool {
+        try await !database.write(
+            "INSERT INTO spent_challenges (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id",
+            [.text(id), .time(expiresAt)]
+        ).isEmpty
     }
 
     // MARK: Signing keys

@@ -293,12 +293,14 @@ struct SQLIdentityRepository: IdentityRepository {
             case .reject:
                 break
             case .rotate(let successor, let countsAsGraceReuse):
-                try await tx.execute(
-                    countsAsGraceReuse
-                        ? "UPDATE refresh_tokens SET grace_reuses = grace_reuses + 1 WHERE digest = $1"
-                        : "UPDATE refresh_tokens SET rotated_at = $2 WHERE digest = $1",
-                    countsAsGraceReuse ? [.text(digest)] : [.text(digest), .time(date)])
-                try await Self.insertToken(successor, tx)
+                if countsAsGraceReuse {
+                    try await tx.execute(
+                        "UPDATE refresh_tokens SET grace_reuses = grace_reuses + 1 WHERE digest = $1", [.text(digest)])
+                } else {
+                    try await tx.execute(
+                        "UPDATE refresh_tokens SET rotated_at = $2 WHERE digest = $1", [.text(digest), .time(date)])
+                    try await Self.insertToken(successor, tx)
+                }
                 try await tx.execute(
                     "UPDATE sessions SET last_used_at = $1 WHERE id = $2", [.time(date), .uuid(successor.sessionID)])
             case .revokeFamily(let sessionID):
