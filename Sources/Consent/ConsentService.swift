@@ -179,6 +179,9 @@ public struct ConsentService: Sendable {
         guard description.count <= maximumTextLength else {
             throw .invalidField("description", "must be at most \(maximumTextLength) characters")
         }
+        guard !title.containsNUL, !description.containsNUL else {
+            throw .invalidField(title.containsNUL ? "title" : "description", "must not contain U+0000")
+        }
     }
 
     private static func makeNotice(
@@ -192,6 +195,7 @@ public struct ConsentService: Sendable {
         if let text, text.count > maximumTextLength {
             throw .invalidField("notice.text", "must be at most \(maximumTextLength) characters")
         }
+        if let text, text.containsNUL { throw .invalidField("notice.text", "must not contain U+0000") }
         if let url {
             guard url.count <= 2048, let parsed = URL(string: url),
                 ["https", "http"].contains(parsed.scheme?.lowercased()),

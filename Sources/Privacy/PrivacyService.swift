@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 
 /// The lifecycle of data-subject requests: filing, verification, progress, answer, and the statutory
 /// deadlines that run meanwhile.
@@ -119,5 +120,6 @@ public struct PrivacyService: Sendable {
         guard text.count <= maximumReasonLength else {
             throw PrivacyError.invalid("\(field): at most \(maximumReasonLength) characters")
         }
+        guard !text.containsNUL else { throw PrivacyError.invalid("\(field): must not contain U+0000") }
     }
 }

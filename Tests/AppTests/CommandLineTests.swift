@@ -78,11 +78,21 @@ struct CommandLineTests {
         let wrong = directory.appendingPathComponent("wrong.key").path
         let secretLooking = "not-a-key-but-a-secret-\(UUID().uuidString)"
         try Data(secretLooking.utf8).write(to: URL(fileURLWithPath: wrong))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: wrong)
         let bad = try await Self.qspp(["keys", "list", "--database-url", database], ["QSPP_MASTER_KEY_FILE": wrong])
         #expect(bad.status != 0)
         #expect(bad.output.contains("master key file '\(wrong)'"), "\(bad.output)")
         #expect(!bad.output.contains(secretLooking))
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("master.key").path))
+
+        #expect(
+            bad.output.contains("must be the base64 text"), "the file is private, so its content is what is refused")
+
+        // Where no file can be made, the start stops and says where.
+        let unwritable = try await Self.qspp(["keys", "list", "--database-url", "sqlite:/proc/qspp.sqlite"])
+        #expect(unwritable.status != 0)
+        #expect(
+            unwritable.output.contains("master key file '/proc/master.key': cannot be created"), "\(unwritable.output)")
 
         let postgres = try await Self.qspp(["keys", "list", "--database-url", "postgres://qspp@127.0.0.1:1/qspp"])
         #expect(postgres.status != 0)

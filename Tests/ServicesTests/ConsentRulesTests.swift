@@ -169,4 +169,18 @@ struct ConsentRulesTests {
         await #expect(throws: ConsentError.self) { _ = try await consents.history(of: subject, after: nil, limit: 0) }
         #expect(try await repository.latestEvents(subjectID: subject).map(\.id) == [written[4].id])
     }
+
+    /// PostgreSQL cannot store U+0000 in text; the rule refuses it on every backend, before any write.
+    @Test func textWithANULCharacterIsRefusedAndNothingIsWritten() async throws {
+        let repository = InMemoryConsentRepository()
+        let consents = service(repository)
+        await #expect(throws: ConsentError.invalidField("notice.text", "must not contain U+0000")) {
+            _ = try await consents.publishNotice(for: marketing, text: "before\u{0}after", url: nil, effectiveAt: nil)
+        }
+        #expect(try await consents.purpose(marketing).notices.map(\.version) == [1])
+        await #expect(throws: ConsentError.invalidField("title", "must not contain U+0000")) {
+            _ = try await consents.updatePurpose(
+                marketing, title: "Mark\u{0}eting", description: nil, isSaleOrSharing: nil)
+        }
+    }
 }

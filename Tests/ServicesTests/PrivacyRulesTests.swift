@@ -164,4 +164,13 @@ struct PrivacyRulesTests {
         let request = try await privacy.file(kind, for: UUID(), by: UUID(), identityVerification: "video call")
         #expect(request.status == .verified)
     }
+
+    @Test func aReasonWithANULCharacterIsRefused() async throws {
+        let privacy = service(InMemoryPrivacyRepository())
+        let request = try await privacy.file(.access, for: UUID(), by: UUID(), identityVerification: "video call")
+        await #expect(throws: PrivacyError.invalid("reason: must not contain U+0000")) {
+            _ = try await privacy.transition(request.id, to: .rejected, by: UUID(), reason: "no\u{0}pe")
+        }
+        #expect(try await privacy.request(request.id).status == .verified)
+    }
 }
