@@ -36,9 +36,9 @@ enum ConsentGroupCommit {
         // statement runs and commits.
         if units.allSatisfy({ $0.claim == nil }) {
             let batch = AppendUnit.Batch(units)
-            let sequences = try await dialect.statement { connection in
-                try await dialect.insert(batch, on: connection)
-            }
+            let sequences =
+                batch.events.isEmpty
+                ? [] : try await dialect.statement { connection in try await dialect.insert(batch, on: connection) }
             vault.confirm(batch.keys)
             let parts = units.indices.map { ($0, units[$0].events.count) }
             return try outcomes(AppendUnit.sequenced(batch.events, sequences), parts, count: units.count).map { $0! }
