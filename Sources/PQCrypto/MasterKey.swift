@@ -49,6 +49,11 @@ public struct MasterKey: Sendable {
             info: Data("qspp derived key v1: \(purpose)".utf8), outputByteCount: 32)
     }
 
+    /// The bytes of ``derivedKey(for:)``, to seed a key pair with.
+    public func derivedSeed(for purpose: String) -> Data {
+        derivedKey(for: purpose).withUnsafeBytes { Data($0) }
+    }
+
     /// This key, also able to open what `previous` sealed: the state of every server during a
     /// rotation, until `qspp keys rotate-kek` has re-sealed everything.
     public func opening(previous: [MasterKey]) -> MasterKey {

@@ -31,6 +31,18 @@ public final class QSPPMetrics: Sendable {
                 metricName: "qspp_dsr_overdue", unitName: "requests",
                 helpText: "Open data-subject requests past their due date"),
             labels: [])
+        self.ledgerIntegrityFailures = registry.makeCounter(
+            descriptor: .init(
+                metricName: "qspp_ledger_integrity_failures", unitName: "total",
+                helpText: "Times the log refused to integrate or sign entries that did not continue the verified chain"),
+            labels: [])
+    }
+
+    private let ledgerIntegrityFailures: Counter
+
+    /// The log found the chain broken where it was about to vouch for it, and signed nothing.
+    public func ledgerIntegrityFailure() {
+        ledgerIntegrityFailures.increment()
     }
 
     public func record(route: String, method: String, status: Int, duration: Duration) {

@@ -55,7 +55,10 @@ public struct QSPPServices: Sendable {
             privacy: privacy,
             ledger: LedgerService(
                 repository: store.ledger, signer: RingCheckpointSigner(ring: keyRing, repository: store.identity),
-                issuer: settings.issuer),
+                issuer: settings.issuer,
+                log: try LogIdentity.derived(
+                    from: masterKey, origin: settings.receipts.logOrigin ?? LogIdentity.origin(issuer: settings.issuer),
+                    pinned: settings.receipts.trustedLogKeys)),
             restrictions: restrictions, valuation: valuation,
             receipts: ReceiptIssuer(
                 ring: keyRing, consents: consents, issuer: settings.issuer, controller: settings.receipts.controller,

@@ -8,25 +8,47 @@ import Services
 struct Ledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify the tamper-evident ledger and sign checkpoints of it.",
-        subcommands: [Verify.self, Checkpoint.self, VerifyCheckpoint.self])
+        subcommands: [Verify.self, Checkpoint.self, VerifyCheckpoint.self, Keys.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Re-hash the whole chain, check it against every signed checkpoint, and report the first bad entry.",
-            discussion: "Exits with status 1 when the ledger has been tampered with.")
+                "Re-hash the whole chain and tree, check them against every signed checkpoint, and report the first bad entry.",
+            discussion: """
+                Trusts only the log keys derived from the master key and those in QSPP_LEDGER_TRUSTED_KEYS, never \
+                a key read from the database. Exits with status 1 when the ledger has been tampered with.
+                """)
         @OptionGroup var options: ConfigurationOptions
+        @Option(help: "A checkpoint note saved earlier (GET /v1/ledger/checkpoint/note): today's log must extend it.")
+        var saved: String?
 
         func run() async throws {
+            let note = try saved.map { path in
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw ValidationError("cannot read \(path)")
+                }
+                return text
+            }
             let started = ContinuousClock.now
-            let report = try await options.withServices { try await $0.ledger.verify() }
+            let (report, savedProblem) = try await options.withServices { services in
+                let report = try await services.ledger.verify()
+                guard let note else { return (report, String?.none) }
+                return (report, try await services.ledger.problem(withSaved: note))
+            }
             let seconds = (ContinuousClock.now - started) / .seconds(1)
             let rate = seconds > 0 ? Int(Double(report.entries) / seconds) : 0
             let covered = report.latestCheckpoint.map { " (the latest covers \($0.size))" } ?? ""
             print(
                 "\(report.entries) entries, head \(Hex.encode(report.head.hash)), \(report.checkpointCount) checkpoints\(covered)"
             )
+            print("tree root \(report.treeRoot.base64EncodedString())")
             print(String(format: "verified in %.2f s (%d entries/s)", seconds, rate))
+            if let savedProblem {
+                print("LEDGER TAMPERED: against the saved checkpoint, \(savedProblem)")
+                throw ExitCode(1)
+            } else if saved != nil {
+                print("the log extends the saved checkpoint")
+            }
             guard let problem = report.problem else {
                 print("ledger intact")
                 return
@@ -46,6 +68,19 @@ struct Ledger: AsyncParsableCommand {
                 throw ValidationError("the ledger is empty: there is nothing to checkpoint yet")
             }
             print(checkpoint.signature)
+        }
+    }
+
+    struct Keys: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Print the log's verifier keys (name+id+key), for witnesses, auditors and QSPP_LEDGER_TRUSTED_KEYS.")
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            for key in try await options.withServices({ $0.ledger.log.signers.map(\.verifierKey.text) }) {
+                print(key)
+            }
         }
     }
 

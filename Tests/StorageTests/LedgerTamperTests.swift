@@ -14,6 +14,7 @@ import Testing
 struct LedgerTamperTests {
     enum Tamper: String, CaseIterable, CustomStringConvertible {
         case edit, delete, insert, reorder, truncate, corruptHash, emptyContent, rewriteChain, forgeCheckpoint
+        case repointReference, forgeKeysAndResign, stripNotes
         var description: String { rawValue }
     }
 
@@ -91,7 +92,8 @@ struct LedgerTamperTests {
                     .text(forged.reference), .blob(forged.content), .blob(forged.contentHash),
                     .blob(forged.previousHash), .blob(forged.entryHash),
                 ])
-            expected = 8
+            // The chain breaks at 8, but the log integrated another entry 7 and notices first.
+            expected = 7
         case .reorder:
             // Entries 5 and 6 swap places, each keeping its own hashes.
             _ = try await sql.write("UPDATE ledger_entries SET seq = 1005 WHERE seq = 5", [])
@@ -109,40 +111,110 @@ struct LedgerTamperTests {
             expected = 4
         case .rewriteChain:
             // Someone who can recompute every hash rewrites entry 7 and everything after it, head
-            // included. Only the signed checkpoint over the first ten entries can tell.
-            let entries = try await store.ledger.ledgerEntries(after: 0, limit: 100)
-            var records = entries[6...].map { LedgerRecord(reference: $0.reference, content: $0.content) }
-            records[0].content = Data(#"{"decision":"withdrawn","forged":"yes"}"#.utf8)
-            let rewritten = LedgerChain.extend(
-                LedgerHead(size: 6, hash: entries[5].entryHash), with: records)
-            _ = try await sql.write("DELETE FROM ledger_entries WHERE seq >= 7", [])
-            for entry in rewritten.entries {
-                _ = try await sql.write(
-                    """
-                    INSERT INTO ledger_entries (seq, reference, content, content_hash, prev_hash, entry_hash)
-                    VALUES ($1, $2, $3, $4, $5, $6)
-                    """,
-                    [
-                        .integer(entry.sequence), .text(entry.reference), .blob(entry.content),
-                        .blob(entry.contentHash), .blob(entry.previousHash), .blob(entry.entryHash),
-                    ])
-            }
-            _ = try await sql.write(
-                "UPDATE ledger_head SET size = $1, hash = $2",
-                [.integer(rewritten.head.size), .blob(rewritten.head.hash)])
-            expected = 10
+            // included. The leaf the log integrated for entry 7 tells.
+            try await rewriteChainFromSeven(sql, store)
+            expected = 7
         case .forgeCheckpoint:
             _ = try await sql.write(
                 "UPDATE ledger_checkpoints SET signature = $1 WHERE size = 10", [.text("eyJhbGciOiJub25lIn0.e30.")])
             expected = 10
+        case .repointReference:
+            _ = try await sql.write("UPDATE ledger_entries SET reference = 'consent:elsewhere' WHERE seq = 4", [])
+            expected = 4
+        case .forgeKeysAndResign:
+            // The thorough insider: rewrites the chain and the tree's leaves, adds a token key of their
+            // own to the database and re-signs the checkpoint's JWS and note with their own keys.
+            try await rewriteChainFromSeven(sql, store)
+            let forged = try await forgedTree(store)
+            _ = try await sql.write("DELETE FROM ledger_tree", [])
+            _ = try await sql.write("UPDATE ledger_tree_head SET size = 0, frontier = $1", [.blob(Data())])
+            _ = try await store.ledger.extendTree(from: 0, to: forged.head, nodes: forged.nodes)
+            let ring = SigningKeyRing(
+                algorithm: .mldsa65, repository: store.identity, masterKey: try MasterKey(base64Seed: testMasterKey),
+                retention: 900)
+            try await ring.load()
+            try await ring.addKey()
+            let chainHead = try await store.ledger.ledgerEntries(after: 9, limit: 1)[0]
+            let statement = CheckpointStatement(
+                issuer: "test", head: LedgerHead(size: 10, hash: chainHead.entryHash), at: Date())
+            let insider = try testLog(origin: Self.origin)
+            let text = TreeCheckpoint(origin: Self.origin, size: 10, root: forged.rootAt10).text
+            let note = SignedNote(text: text, signatures: try insider.signers.map { try $0.sign(text) })
+            _ = try await sql.write(
+                "UPDATE ledger_checkpoints SET head_hash = $1, signature = $2, tree_root = $3, note = $4 WHERE size = 10",
+                [
+                    .blob(chainHead.entryHash), .text(try await RingSigner(ring: ring).sign(statement)),
+                    .blob(forged.rootAt10), .text(note.formatted),
+                ])
+            expected = 10
+        case .stripNotes:
+            // Without notes, a checkpoint would fall back to a JWS any key in the database can make.
+            _ = try await sql.write("UPDATE ledger_checkpoints SET note = NULL, tree_root = NULL", [])
+            expected = 10
         }
         return expected
+    }
+
+    static let origin = "test.example/ledger"
+
+    /// Log keys of a log called `origin`, made afresh: an insider's, when not the ledger's own.
+    static func testLog(origin: String) throws -> LogIdentity {
+        LogIdentity(
+            origin: origin,
+            signers: try [SigningAlgorithm.ed25519, .mldsa65].map {
+                try NoteSigner(name: origin, key: SigningKey.generate($0))
+            })
+    }
+
+    /// The tree over the entries as they now stand, as an insider would recompute it.
+    static func forgedTree(
+        _ store: any Store
+    ) async throws -> (head: LedgerTreeHead, nodes: [(MerkleTree.Node, Data)], rootAt10: Data) {
+        var frontier = MerkleFrontier()
+        var nodes: [(MerkleTree.Node, Data)] = []
+        var rootAt10 = Data()
+        let entries = try await store.ledger.ledgerEntries(after: 0, limit: 100)
+        for entry in entries {
+            frontier.append(leafHash: MerkleTree.leafHash(entry.leaf), made: &nodes)
+            if frontier.size == 10 { rootAt10 = frontier.root }
+        }
+        let last = entries.last!
+        return (
+            LedgerTreeHead(frontier: frontier, chain: LedgerHead(size: last.sequence, hash: last.entryHash)), nodes,
+            rootAt10
+        )
+    }
+
+    /// Rewrites entry 7 and links every later entry, and the head, to it with correct hashes.
+    static func rewriteChainFromSeven(_ sql: any SQLDatabase, _ store: any Store) async throws {
+        let entries = try await store.ledger.ledgerEntries(after: 0, limit: 100)
+        var records = entries[6...].map { LedgerRecord(reference: $0.reference, content: $0.content) }
+        records[0].content = Data(#"{"decision":"withdrawn","forged":"yes"}"#.utf8)
+        let rewritten = LedgerChain.extend(LedgerHead(size: 6, hash: entries[5].entryHash), with: records)
+        _ = try await sql.write("DELETE FROM ledger_entries WHERE seq >= 7", [])
+        for entry in rewritten.entries {
+            _ = try await sql.write(
+                """
+                INSERT INTO ledger_entries (seq, reference, content, content_hash, prev_hash, entry_hash)
+                VALUES ($1, $2, $3, $4, $5, $6)
+                """,
+                [
+                    .integer(entry.sequence), .text(entry.reference), .blob(entry.content),
+                    .blob(entry.contentHash), .blob(entry.previousHash), .blob(entry.entryHash),
+                ])
+        }
+        _ = try await sql.write(
+            "UPDATE ledger_head SET size = $1, hash = $2", [.integer(rewritten.head.size), .blob(rewritten.head.hash)])
     }
 
     static func reset(_ sql: any SQLDatabase) async throws {
         _ = try await sql.write("DELETE FROM ledger_entries", [])
         _ = try await sql.write("DELETE FROM ledger_checkpoints", [])
         _ = try await sql.write("UPDATE ledger_head SET size = 0, hash = $1", [.blob(LedgerChain.genesisHash)])
+        _ = try await sql.write("DELETE FROM ledger_tree", [])
+        _ = try await sql.write(
+            "UPDATE ledger_tree_head SET size = 0, frontier = $1, chain_hash = $2",
+            [.blob(Data()), .blob(LedgerChain.genesisHash)])
     }
 
     /// Ten consent events, a signed checkpoint, then ten more: auth and DSR entries share the chain.
@@ -151,7 +223,8 @@ struct LedgerTamperTests {
             algorithm: .mldsa65, repository: store.identity, masterKey: try MasterKey(base64Seed: testMasterKey),
             retention: 900)
         try await ring.load()
-        let ledger = LedgerService(repository: store.ledger, signer: RingSigner(ring: ring), issuer: "test")
+        let ledger = LedgerService(
+            repository: store.ledger, signer: RingSigner(ring: ring), issuer: "test", log: try testLog(origin: origin))
         let purpose = try uniquePurposeID()
         try await store.consents.insertPurpose(makePurpose(purpose))
         let subject = try uniqueSubject()
@@ -172,10 +245,11 @@ struct LedgerTamperTests {
         case .postgres:
             _ = try await sql.write("ALTER TABLE ledger_entries DISABLE TRIGGER USER", [])
             _ = try await sql.write("ALTER TABLE ledger_checkpoints DISABLE TRIGGER USER", [])
+            _ = try await sql.write("ALTER TABLE ledger_tree DISABLE TRIGGER USER", [])
         case .sqlite:
             for trigger in [
                 "ledger_entries_no_update", "ledger_entries_no_delete", "ledger_checkpoints_no_update",
-                "ledger_checkpoints_no_delete",
+                "ledger_checkpoints_no_delete", "ledger_tree_no_update", "ledger_tree_no_delete",
             ] {
                 _ = try await sql.write("DROP TRIGGER \(trigger)", [])
             }

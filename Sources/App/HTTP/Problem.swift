@@ -113,6 +113,10 @@ extension Problem {
                 case .corrupted: .internalServerError
                 }
             return Problem(status, error.slug, error.title, detail: error.kind == .corrupted ? nil : error.description)
+        case let error as LedgerIntegrityError:
+            return Problem(
+                .conflict, "ledger-integrity", "The ledger does not verify",
+                detail: "nothing was signed: \(error.description)")
         case let error as StorageError where error.isUnavailable:
             return .unavailable
         case is NIOTooManyBytesError:

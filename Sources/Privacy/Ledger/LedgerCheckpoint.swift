@@ -9,12 +9,20 @@ public struct LedgerCheckpoint: Sendable, Equatable {
     public var signedAt: Date
     /// The statement as a compact JWS, checkable with the public JWKS alone.
     public var signature: String
+    /// The Merkle tree's root over the same entries, and the C2SP signed note stating it. Nil for
+    /// checkpoints signed before the log had a tree.
+    public var treeRoot: Data?
+    public var note: String?
 
-    public init(size: Int64, headHash: Data, signedAt: Date, signature: String) {
+    public init(
+        size: Int64, headHash: Data, signedAt: Date, signature: String, treeRoot: Data? = nil, note: String? = nil
+    ) {
         self.size = size
         self.headHash = headHash
         self.signedAt = signedAt
         self.signature = signature
+        self.treeRoot = treeRoot
+        self.note = note
     }
 }
 

@@ -134,3 +134,18 @@ public enum CanonicalJSON {
         bytes.append(UInt8(ascii: "\""))
     }
 }
+
+extension LedgerEntry {
+    /// What the Merkle tree hashes for this entry: its reference, a newline, then its content, so
+    /// re-pointing a reference changes the tree as surely as editing the content does.
+    public var leaf: Data { LedgerChain.leaf(reference: reference, content: content) }
+}
+
+extension LedgerChain {
+    public static func leaf(reference: String, content: Data) -> Data {
+        var leaf = Data(reference.utf8)
+        leaf.append(0x0A)
+        leaf.append(content)
+        return leaf
+    }
+}

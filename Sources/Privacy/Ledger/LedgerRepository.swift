@@ -15,4 +15,28 @@ public protocol LedgerRepository: Sendable {
     func insertCheckpoint(_ checkpoint: LedgerCheckpoint) async throws
     /// Every checkpoint, oldest first.
     func checkpoints() async throws -> [LedgerCheckpoint]
+
+    /// How far the Merkle tree has integrated the chain.
+    func treeHead() async throws -> LedgerTreeHead
+    /// Stores `nodes` and moves the tree head from size `from` to `head`, in one transaction. Returns
+    /// false, storing nothing, when another process moved the head first.
+    func extendTree(from: Int64, to head: LedgerTreeHead, nodes: [(MerkleTree.Node, Data)]) async throws -> Bool
+    /// The stored hashes of `nodes`; a node not stored is absent from the answer.
+    func treeNodes(_ nodes: Set<MerkleTree.Node>) async throws -> [MerkleTree.Node: Data]
+    /// The stored leaf hashes of entries `after + 1` through `after + limit`, by leaf index.
+    func leafHashes(after sequence: Int64, limit: Int) async throws -> [Int64: Data]
+}
+
+/// The tree's progress: its right edge, and the chain entry it has integrated up to, so the next
+/// integration can check that the entries it adds continue the chain it already vouched for.
+public struct LedgerTreeHead: Sendable, Equatable {
+    public var frontier: MerkleFrontier
+    public var chain: LedgerHead
+
+    public init(frontier: MerkleFrontier, chain: LedgerHead) {
+        self.frontier = frontier
+        self.chain = chain
+    }
+
+    public static let empty = LedgerTreeHead(frontier: MerkleFrontier(), chain: .empty)
 }

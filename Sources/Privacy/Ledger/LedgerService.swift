@@ -1,31 +1,122 @@
 import Foundation
 import PQCrypto
 
-/// Signs checkpoints and verifies the chain against them.
+/// The log's name and keys: who signs its checkpoints, and whose signatures verification accepts.
+public struct LogIdentity: Sendable {
+    /// The C2SP origin line, a schema-less URL such as `qspp.example/ledger`.
+    public let origin: String
+    public let signers: [NoteSigner]
+    /// Keys given from outside the store (the signers' own, and any pinned in configuration): the only
+    /// ones whose signatures vouch for a checkpoint. Nothing read from the store is ever trusted.
+    public let trusted: [NoteVerifierKey]
+
+    public init(origin: String, signers: [NoteSigner], pinned: [NoteVerifierKey] = []) {
+        self.origin = origin
+        self.signers = signers
+        var trusted = signers.map(\.verifierKey)
+        for key in pinned where !trusted.contains(key) { trusted.append(key) }
+        self.trusted = trusted
+    }
+
+    /// The tree checkpoint `note` states, when a trusted key signed it and no trusted key's line on it
+    /// fails.
+    public func vouchedCheckpoint(_ note: String?) -> TreeCheckpoint? {
+        guard let note, let parsed = SignedNote(parsing: note), let checkpoint = TreeCheckpoint(text: parsed.text),
+            checkpoint.origin == origin
+        else { return nil }
+        let known = trusted.filter { key in parsed.signatures.contains { $0.name == key.name && $0.keyID == key.keyID }
+        }
+        guard !known.isEmpty, known.allSatisfy({ $0.hasSigned(parsed) }) else { return nil }
+        return checkpoint
+    }
+}
+
+/// Verification found the chain broken where the log was about to vouch for it: nothing is signed.
+public struct LedgerIntegrityError: Error, CustomStringConvertible, Sendable {
+    public let problem: LedgerProblem
+    public var description: String { "ledger entry \(problem.sequence): \(problem.reason)" }
+}
+
+/// Integrates entries into the Merkle tree, signs checkpoints, serves proofs and verifies the whole
+/// log against the checkpoints its trusted keys signed.
 public struct LedgerService: Sendable {
     public static let verificationBatch = 10_000
 
     private let repository: any LedgerRepository
     private let signer: any CheckpointSigner
     private let issuer: String
+    public let log: LogIdentity
 
-    public init(repository: any LedgerRepository, signer: any CheckpointSigner, issuer: String) {
+    public init(repository: any LedgerRepository, signer: any CheckpointSigner, issuer: String, log: LogIdentity) {
         self.repository = repository
         self.signer = signer
         self.issuer = issuer
+        self.log = log
     }
 
-    /// Signs the current head, unless the latest checkpoint already covers it. Returns the latest
-    /// checkpoint, or nil while the ledger is empty.
+    /// Adds to the Merkle tree every entry the chain holds beyond it, first checking that each one
+    /// continues the chain the tree already holds. Replicas may run it at once: one of them stores
+    /// each step. Throws ``LedgerIntegrityError`` at the first entry that does not continue the chain.
+    @discardableResult
+    public func integrate() async throws -> LedgerTreeHead {
+        var tree = try await repository.treeHead()
+        let target = try await repository.ledgerHead().size
+        while tree.chain.size < target {
+            let limit = Int(min(Int64(Self.verificationBatch), target - tree.chain.size))
+            let batch = try await repository.ledgerEntries(after: tree.chain.size, limit: limit)
+            var verifier = LedgerVerifier(start: tree, checkpoints: [:])
+            var frontier = tree.frontier
+            var nodes: [(MerkleTree.Node, Data)] = []
+            nodes.reserveCapacity(batch.count * 2)
+            for entry in batch {
+                guard verifier.check(entry) else { throw LedgerIntegrityError(problem: verifier.problem!) }
+                frontier.append(leafHash: MerkleTree.leafHash(entry.leaf), made: &nodes)
+            }
+            guard batch.count == limit else {
+                throw LedgerIntegrityError(
+                    problem: LedgerProblem(
+                        sequence: verifier.head.size + 1,
+                        reason: "entry \(verifier.head.size + 1) is missing (the head record says \(target))"))
+            }
+            let next = LedgerTreeHead(frontier: frontier, chain: verifier.head)
+            tree =
+                try await repository.extendTree(from: tree.chain.size, to: next, nodes: nodes)
+                ? next : try await repository.treeHead()
+        }
+        return tree
+    }
+
+    /// Integrates, then signs the tree's head unless the latest checkpoint already covers it: a JWS for
+    /// the chain head and a C2SP signed note for the tree. Refuses to sign a tree that does not extend
+    /// the last one its trusted keys signed. Returns the latest checkpoint, or nil while the ledger is
+    /// empty.
     @discardableResult
     public func checkpoint(now: Date = Date()) async throws -> LedgerCheckpoint? {
-        let head = try await repository.ledgerHead()
-        let latest = try await repository.checkpoints().last
-        guard head.size > 0, head.size > (latest?.size ?? 0) else { return latest }
-        let statement = CheckpointStatement(issuer: issuer, head: head, at: now)
+        let tree = try await integrate()
+        let stored = try await repository.checkpoints()
+        let latest = stored.last
+        let size = tree.frontier.size
+        guard size > 0, size > (latest?.size ?? 0) else { return latest }
+        let root = tree.frontier.root
+        if let previous = stored.lazy.compactMap({ log.vouchedCheckpoint($0.note) }).last {
+            let proof = try await consistencyProof(from: previous.size, to: size)
+            guard
+                let proof,
+                MerkleTree.verifyConsistency(
+                    old: previous.size, new: size, oldRoot: previous.root, newRoot: root, proof: proof)
+            else {
+                throw LedgerIntegrityError(
+                    problem: LedgerProblem(
+                        sequence: previous.size,
+                        reason: "the stored tree no longer extends the signed checkpoint of size \(previous.size)"))
+            }
+        }
+        let statement = CheckpointStatement(issuer: issuer, head: tree.chain, at: now)
+        let text = TreeCheckpoint(origin: log.origin, size: size, root: root).text
+        let note = SignedNote(text: text, signatures: try log.signers.map { try $0.sign(text) })
         let checkpoint = LedgerCheckpoint(
-            size: head.size, headHash: head.hash, signedAt: Date(timeIntervalSince1970: TimeInterval(statement.iat)),
-            signature: try await signer.sign(statement))
+            size: size, headHash: tree.chain.hash, signedAt: Date(timeIntervalSince1970: TimeInterval(statement.iat)),
+            signature: try await signer.sign(statement), treeRoot: root, note: note.formatted)
         try await repository.insertCheckpoint(checkpoint)
         return checkpoint
     }
@@ -34,8 +125,54 @@ public struct LedgerService: Sendable {
         try await repository.checkpoints().last
     }
 
-    /// Re-hashes every entry, checks every link, and checks the chain against every checkpoint whose
-    /// signature is valid. Reports the first problem; a checkpoint with a bad signature is one.
+    /// The checkpoint of exactly `size` entries, if one was signed.
+    public func checkpoint(size: Int64) async throws -> LedgerCheckpoint? {
+        try await repository.checkpoints().first { $0.size == size }
+    }
+
+    /// The hashes proving that entry `sequence` is in the tree of `size` entries (RFC 9162 §2.1.3), or
+    /// nil when the tree has not integrated that many.
+    public func inclusionProof(sequence: Int64, size: Int64) async throws -> [Data]? {
+        try await hashes(MerkleTree.inclusionPlan(index: sequence - 1, size: size), size: size)
+    }
+
+    /// The hashes proving that the tree of `to` entries extends the tree of `from` entries (RFC 9162
+    /// §2.1.4), or nil when the tree has not integrated `to` entries.
+    public func consistencyProof(from: Int64, to: Int64) async throws -> [Data]? {
+        try await hashes(MerkleTree.consistencyPlan(old: from, new: to), size: to)
+    }
+
+    private func hashes(_ plan: MerkleTree.ProofPlan?, size: Int64) async throws -> [Data]? {
+        guard let plan, size <= (try await repository.treeHead().chain.size) else { return nil }
+        return plan.hashes(try await repository.treeNodes(plan.nodes))
+    }
+
+    /// What is wrong with the log against a checkpoint saved earlier (an auditor's, or a witness's), or
+    /// nil: the saved note must be signed by a trusted key, and the latest signed tree must extend it.
+    public func problem(withSaved note: String) async throws -> String? {
+        guard let saved = log.vouchedCheckpoint(note) else {
+            return "the saved checkpoint is not signed by a trusted key of \(log.origin)"
+        }
+        guard let current = try await repository.checkpoints().lazy.compactMap({ log.vouchedCheckpoint($0.note) }).last
+        else { return "the log has no signed tree to compare the saved checkpoint with" }
+        guard saved.size <= current.size else {
+            return
+                "the saved checkpoint covers \(saved.size) entries, the latest only \(current.size): the log was cut back"
+        }
+        guard let proof = try await consistencyProof(from: saved.size, to: current.size),
+            MerkleTree.verifyConsistency(
+                old: saved.size, new: current.size, oldRoot: saved.root, newRoot: current.root, proof: proof)
+        else {
+            return
+                "the tree of \(current.size) entries does not extend the saved one of \(saved.size): history was rewritten"
+        }
+        return nil
+    }
+
+    /// Re-hashes every entry, checks every link and every leaf the log integrated, and checks the chain
+    /// and the tree against every checkpoint. A tree root counts only when a trusted key signed it, and
+    /// the latest checkpoint must carry one. Reports the first problem; a checkpoint with a bad
+    /// signature is one.
     ///
     /// Entries appended while it runs are left for the next run: it checks the chain up to the head it
     /// read first (after the checkpoints, so every checkpoint it holds is within that head).
@@ -43,36 +180,56 @@ public struct LedgerService: Sendable {
         let stored = try await repository.checkpoints()
         let head = try await repository.ledgerHead()
         var vouched: [Int64: Data] = [:]
-        var problem: LedgerProblem?
+        var roots: [Int64: Data] = [:]
+        var problems: [LedgerProblem] = []
         let verifySignature = try await signer.makeVerifier()
-        for checkpoint in stored {
+        let firstNoted = stored.firstIndex { $0.note != nil } ?? stored.endIndex
+        for (position, checkpoint) in stored.enumerated() {
+            func refuse(_ reason: String) {
+                problems.append(LedgerProblem(sequence: checkpoint.size, reason: reason))
+            }
             guard let statement = verifySignature(checkpoint.signature),
                 statement.ledgerSize == checkpoint.size, statement.ledgerHead == Hex.encode(checkpoint.headHash)
             else {
-                problem =
-                    problem
-                    ?? LedgerProblem(
-                        sequence: checkpoint.size,
-                        reason: "the checkpoint of size \(checkpoint.size) does not carry a valid signature")
+                refuse("the checkpoint of size \(checkpoint.size) does not carry a valid signature")
                 continue
             }
             vouched[checkpoint.size] = checkpoint.headHash
+            // Checkpoints from before the log had a tree carry no note; every later one must.
+            guard position >= firstNoted else { continue }
+            guard let tree = log.vouchedCheckpoint(checkpoint.note), tree.size == checkpoint.size,
+                tree.root == checkpoint.treeRoot
+            else {
+                refuse("the checkpoint of size \(checkpoint.size) carries no tree note signed by a trusted key")
+                continue
+            }
+            roots[checkpoint.size] = tree.root
         }
-        var verifier = LedgerVerifier(checkpoints: vouched)
+        if let latest = stored.last, latest.note == nil {
+            problems.append(
+                LedgerProblem(
+                    sequence: latest.size,
+                    reason: "the latest checkpoint (size \(latest.size)) carries no tree note signed by a trusted key"))
+        }
+        let integrated = try await repository.treeHead().chain.size
+        var verifier = LedgerVerifier(checkpoints: vouched, treeRoots: roots)
         var after: Int64 = 0
         reading: while after < head.size {
             let limit = Int(min(Int64(Self.verificationBatch), head.size - after))
-            let batch = try await repository.ledgerEntries(after: after, limit: limit)
+            let start = after
+            async let leaves = start < integrated ? repository.leafHashes(after: start, limit: limit) : [:]
+            let batch = try await repository.ledgerEntries(after: start, limit: limit)
+            let stored = try await leaves
             for entry in batch {
-                guard verifier.check(entry) else { break reading }
+                guard verifier.check(entry, storedLeaf: stored[entry.sequence - 1]) else { break reading }
             }
             guard let last = batch.last, batch.count == limit else { break }
             after = last.sequence
         }
         verifier.finish(storedHead: head)
-        let found = [problem, verifier.problem].compactMap { $0 }.min { $0.sequence < $1.sequence }
+        let found = (problems + [verifier.problem].compactMap { $0 }).min { $0.sequence < $1.sequence }
         return LedgerReport(
-            entries: verifier.head.size, head: verifier.head, checkpointCount: stored.count,
-            latestCheckpoint: stored.last, problem: found)
+            entries: verifier.head.size, head: verifier.head, treeRoot: verifier.tree.root,
+            checkpointCount: stored.count, latestCheckpoint: stored.last, problem: found)
     }
 }

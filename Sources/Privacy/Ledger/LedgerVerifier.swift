@@ -15,18 +15,27 @@ public struct LedgerProblem: Sendable, Equatable, Codable {
 /// Checks entries one by one, in sequence order, holding only the running head: memory stays flat
 /// however long the ledger is.
 public struct LedgerVerifier: Sendable {
-    public private(set) var head = LedgerHead.empty
+    public private(set) var head: LedgerHead
     public private(set) var problem: LedgerProblem?
+    /// The Merkle tree over the entries checked so far.
+    public private(set) var tree: MerkleFrontier
     /// Checkpoint sizes and the head hashes their valid signatures vouch for.
     private let checkpoints: [Int64: Data]
+    /// Checkpoint sizes and the tree roots their valid signed notes vouch for.
+    private let treeRoots: [Int64: Data]
 
-    public init(checkpoints: [Int64: Data]) {
+    /// A verifier that starts after `start`: from the beginning unless told otherwise.
+    public init(start: LedgerTreeHead = .empty, checkpoints: [Int64: Data], treeRoots: [Int64: Data] = [:]) {
+        self.head = start.chain
+        self.tree = start.frontier
         self.checkpoints = checkpoints
+        self.treeRoots = treeRoots
     }
 
-    /// Returns false once a problem is found; later entries are not looked at.
+    /// Returns false once a problem is found; later entries are not looked at. `storedLeaf` is the leaf
+    /// hash the log stored when it integrated the entry, if it has.
     @discardableResult
-    public mutating func check(_ entry: LedgerEntry) -> Bool {
+    public mutating func check(_ entry: LedgerEntry, storedLeaf: Data? = nil) -> Bool {
         guard problem == nil else { return false }
         let expected = head.size + 1
         func fail(_ reason: String) -> Bool {
@@ -50,6 +59,14 @@ public struct LedgerVerifier: Sendable {
         if let vouched = checkpoints[expected], vouched != hash {
             return fail("the entry differs from the signed checkpoint of size \(expected)")
         }
+        let leafHash = MerkleTree.leafHash(entry.leaf)
+        if let storedLeaf, storedLeaf != leafHash {
+            return fail("the entry's reference or content differs from what the log integrated")
+        }
+        tree.append(leafHash: leafHash)
+        if let root = treeRoots[expected], root != tree.root {
+            return fail("the tree of the first \(expected) entries differs from the signed checkpoint of that size")
+        }
         head = LedgerHead(size: expected, hash: hash)
         return true
     }
@@ -58,7 +75,8 @@ public struct LedgerVerifier: Sendable {
     /// disagrees with the entries.
     public mutating func finish(storedHead: LedgerHead) {
         guard problem == nil else { return }
-        if let covered = checkpoints.keys.max(), covered > head.size {
+        let covered = max(checkpoints.keys.max() ?? 0, treeRoots.keys.max() ?? 0)
+        if covered > head.size {
             problem = LedgerProblem(
                 sequence: head.size + 1,
                 reason: "the ledger ends at entry \(head.size), but a signed checkpoint covers \(covered) entries")
@@ -74,6 +92,8 @@ public struct LedgerVerifier: Sendable {
 public struct LedgerReport: Sendable, Equatable {
     public var entries: Int64
     public var head: LedgerHead
+    /// The Merkle tree's root over the entries verified.
+    public var treeRoot: Data
     public var checkpointCount: Int
     public var latestCheckpoint: LedgerCheckpoint?
     public var problem: LedgerProblem?

@@ -1,11 +1,13 @@
 public import Logging
+import Privacy
 import Synchronization
 
 extension QSPPServices {
     /// Once a minute, reloads the key ring, so a key rotated by `qspp keys rotate` (or on another replica)
     /// signs here too, and counts overdue data-subject requests for `/metrics`; every ten minutes, purges
-    /// expired identity rows and abandoned export archives; every checkpoint interval, signs a checkpoint
-    /// of the ledger.
+    /// expired identity rows and abandoned export archives. Every minute it also adds new ledger entries
+    /// to the Merkle tree, so a rewrite of an entry after that shows at its stored leaf, and every
+    /// checkpoint interval it signs a checkpoint. Either refuses when the chain does not continue.
     public func housekeeping(logger: Logger) -> BackgroundLoop {
         let minutes = Atomic<Int>(0)
         return BackgroundLoop(
@@ -14,7 +16,18 @@ extension QSPPServices {
             let minute = minutes.add(1, ordering: .relaxed).newValue
             try await identity.tokens.keyRing.load()
             metrics.overdueRequests(try await privacy.overdueCount())
-            if minute % settings.receipts.checkpointInterval == 0 { try await ledger.checkpoint() }
+            do {
+                if minute % settings.receipts.checkpointInterval == 0 {
+                    try await ledger.checkpoint()
+                } else {
+                    try await ledger.integrate()
+                }
+            } catch let refusal as LedgerIntegrityError {
+                metrics.ledgerIntegrityFailure()
+                logger.error(
+                    "ledger integrity check failed; nothing was signed",
+                    metadata: ["entry": "\(refusal.problem.sequence)", "reason": "\(refusal.problem.reason)"])
+            }
             if minute % 10 == 0 {
                 let purged = try await identity.purgeExpired()
                 logger.debug("purged expired identity rows", metadata: ["rows": "\(purged)"])

@@ -21,6 +21,7 @@ extension Migration {
         v09Retention,
         v10Valuation,
         v11SpentChallenges,
+        v12LedgerTree,
     ]
 
     static let postgres: [Migration] = versions.map {

@@ -6,7 +6,7 @@ import Privacy
 /// PostgreSQL runs the same steps in `ledger_append()`, inside the database.
 enum LedgerWriter {
     /// Rows per `INSERT`: 6 parameters each stays far below both backends' limits.
-    private static let rowsPerStatement = 500
+    static let rowsPerStatement = 500
 
     /// Returns the entries' sequences, in order.
     static func append(_ records: [LedgerRecord], _ tx: any SQLExecutor) async throws -> [Int64] {
@@ -81,22 +81,81 @@ struct SQLLedgerRepository: LedgerRepository {
     func insertCheckpoint(_ checkpoint: LedgerCheckpoint) async throws {
         _ = try await database.write(
             """
-            INSERT INTO ledger_checkpoints (size, head_hash, signed_at, signature) VALUES ($1, $2, $3, $4)
+            INSERT INTO ledger_checkpoints (size, head_hash, signed_at, signature, tree_root, note)
+            VALUES ($1, $2, $3, $4, $5, $6)
             ON CONFLICT (size) DO NOTHING
             """,
             [
                 .integer(checkpoint.size), .blob(checkpoint.headHash), .time(checkpoint.signedAt),
-                .text(checkpoint.signature),
+                .text(checkpoint.signature), .optional(checkpoint.treeRoot), .optional(checkpoint.note),
             ])
     }
 
     func checkpoints() async throws -> [LedgerCheckpoint] {
         try await database.select(
-            "SELECT size, head_hash, signed_at, signature FROM ledger_checkpoints ORDER BY size", []
+            "SELECT size, head_hash, signed_at, signature, tree_root, note FROM ledger_checkpoints ORDER BY size", []
         ).map { row in
             LedgerCheckpoint(
                 size: try row.integer(0), headHash: row[1].bytes ?? Data(), signedAt: try row.time(2),
-                signature: row[3].text ?? "")
+                signature: row[3].text ?? "", treeRoot: row[4].bytes, note: row[5].text)
         }
+    }
+
+    func treeHead() async throws -> LedgerTreeHead {
+        guard
+            let row = try await database.select(
+                "SELECT size, frontier, chain_hash FROM ledger_tree_head WHERE id = 1", []
+            ).first,
+            let frontier = MerkleFrontier(size: try row.integer(0), packed: row[1].bytes ?? Data())
+        else { throw StorageError.corrupted("ledger tree head") }
+        return LedgerTreeHead(frontier: frontier, chain: LedgerHead(size: frontier.size, hash: row[2].bytes ?? Data()))
+    }
+
+    func extendTree(from: Int64, to head: LedgerTreeHead, nodes: [(MerkleTree.Node, Data)]) async throws -> Bool {
+        try await database.transaction { tx in
+            // Moving the head first takes its lock: a replica that lost the race stores nothing.
+            let moved = try await tx.query(
+                """
+                UPDATE ledger_tree_head SET size = $1, frontier = $2, chain_hash = $3 WHERE id = 1 AND size = $4
+                RETURNING size
+                """,
+                [.integer(head.frontier.size), .blob(head.frontier.packed), .blob(head.chain.hash), .integer(from)])
+            guard !moved.isEmpty else { return false }
+            for start in stride(from: 0, to: nodes.count, by: LedgerWriter.rowsPerStatement) {
+                let chunk = nodes[start..<min(start + LedgerWriter.rowsPerStatement, nodes.count)]
+                let values = (0..<chunk.count).map { "($\($0 * 3 + 1), $\($0 * 3 + 2), $\($0 * 3 + 3))" }
+                try await tx.execute(
+                    "INSERT INTO ledger_tree (level, idx, hash) VALUES \(values.joined(separator: ", "))",
+                    chunk.flatMap { node, hash in [.integer(Int64(node.level)), .integer(node.index), .blob(hash)] })
+            }
+            return true
+        }
+    }
+
+    func treeNodes(_ nodes: Set<MerkleTree.Node>) async throws -> [MerkleTree.Node: Data] {
+        guard !nodes.isEmpty else { return [:] }
+        let wanted = nodes.sorted()
+        let pairs = (0..<wanted.count).map { "(level = $\($0 * 2 + 1) AND idx = $\($0 * 2 + 2))" }
+        let rows = try await database.select(
+            "SELECT level, idx, hash FROM ledger_tree WHERE \(pairs.joined(separator: " OR "))",
+            wanted.flatMap { [.integer(Int64($0.level)), .integer($0.index)] })
+        var found: [MerkleTree.Node: Data] = [:]
+        for row in rows {
+            guard let hash = row[2].bytes else { continue }
+            found[MerkleTree.Node(level: Int(try row.integer(0)), index: try row.integer(1))] = hash
+        }
+        return found
+    }
+
+    func leafHashes(after sequence: Int64, limit: Int) async throws -> [Int64: Data] {
+        var leaves: [Int64: Data] = [:]
+        leaves.reserveCapacity(limit)
+        for row in try await database.select(
+            "SELECT idx, hash FROM ledger_tree WHERE level = 0 AND idx >= $1 AND idx < $2",
+            [.integer(sequence), .integer(sequence + Int64(limit))])
+        {
+            leaves[try row.integer(0)] = row[1].bytes ?? Data()
+        }
+        return leaves
     }
 }
