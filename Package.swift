@@ -126,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "qspp",
             dependencies: [
-                "App", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Valuation",
+                "App", "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Valuation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),

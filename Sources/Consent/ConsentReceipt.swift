@@ -35,6 +35,12 @@ public struct ConsentReceipt: Codable, Sendable, Equatable {
     /// The recording time with microseconds, as RFC 3339.
     public var consentTimestamp: String
     public var ledgerSequence: Int64
+    /// The ledger entry the receipt was issued from: its leaf in the transparency log (base64 of the
+    /// reference, a newline and the canonical content), the log's origin, and where its inclusion proof
+    /// is served. With a checkpoint of that log, the person can check offline that the decision is in it.
+    public var ledgerLeaf: String?
+    public var ledgerLog: String?
+    public var ledgerProof: String?
 
     enum CodingKeys: String, CodingKey {
         case jti, iss, sub, iat, controller, jurisdiction, purpose, decision, method
@@ -42,6 +48,9 @@ public struct ConsentReceipt: Codable, Sendable, Equatable {
         case noticeVersion = "notice_version"
         case consentTimestamp = "consent_timestamp"
         case ledgerSequence = "ledger_seq"
+        case ledgerLeaf = "ledger_leaf"
+        case ledgerLog = "ledger_log"
+        case ledgerProof = "ledger_proof"
     }
 
     /// Nil for an event recorded before the ledger existed: there is nothing to prove it against.

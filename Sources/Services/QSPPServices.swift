@@ -50,19 +50,18 @@ public struct QSPPServices: Sendable {
                 grantedPurposes: consents.grantedPurposes(of: subject), restricted: restrictions.isRestricted(subject))
         }
         let consentWriting = ConsentWriting(consents: consents, restrictions: restrictions, metrics: metrics)
+        let ledger = LedgerService(
+            repository: store.ledger, signer: RingCheckpointSigner(ring: keyRing, repository: store.identity),
+            issuer: settings.issuer,
+            log: try LogIdentity.derived(
+                from: masterKey, origin: settings.receipts.logOrigin ?? LogIdentity.origin(issuer: settings.issuer),
+                pinned: settings.receipts.trustedLogKeys))
         return QSPPServices(
             store: store, settings: settings, metrics: metrics, consents: consents, identity: identity,
-            privacy: privacy,
-            ledger: LedgerService(
-                repository: store.ledger, signer: RingCheckpointSigner(ring: keyRing, repository: store.identity),
-                issuer: settings.issuer,
-                log: try LogIdentity.derived(
-                    from: masterKey, origin: settings.receipts.logOrigin ?? LogIdentity.origin(issuer: settings.issuer),
-                    pinned: settings.receipts.trustedLogKeys)),
-            restrictions: restrictions, valuation: valuation,
+            privacy: privacy, ledger: ledger, restrictions: restrictions, valuation: valuation,
             receipts: ReceiptIssuer(
-                ring: keyRing, consents: consents, issuer: settings.issuer, controller: settings.receipts.controller,
-                jurisdiction: settings.receipts.jurisdiction),
+                ring: keyRing, consents: consents, ledger: ledger, issuer: settings.issuer,
+                controller: settings.receipts.controller, jurisdiction: settings.receipts.jurisdiction),
             rateLimiter: RateLimiter(
                 repository: store.identity, blindingKey: masterKey.derivedKey(for: "rate limit keys")),
             consentWriting: consentWriting,

@@ -7,7 +7,7 @@ import Privacy
 
 /// What the ledger keeps of each kind of event: identifiers, kinds and times, never personal data.
 extension LedgerRecord {
-    init(consent event: ConsentEvent) {
+    public init(consent event: ConsentEvent) {
         var fields = [
             "subject": event.subjectID.rawValue, "purpose": event.purposeID.rawValue,
             "decision": event.decision.rawValue, "notice_version": String(event.noticeVersion),

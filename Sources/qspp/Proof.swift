@@ -1,5 +1,6 @@
 import App
 import ArgumentParser
+import Consent
 import Foundation
 import PQCrypto
 import Privacy
@@ -92,7 +93,7 @@ struct Ledger: AsyncParsableCommand {
         @Option(help: "The JWK Set, saved from /.well-known/jwks.json.") var jwks: String
 
         func run() throws {
-            print(try OfflineCheck.verify(file: file, jwks: jwks, type: ProofType.ledgerCheckpoint))
+            print(try OfflineCheck.verify(file: file, jwks: jwks, type: ProofType.ledgerCheckpoint).text)
         }
     }
 }
@@ -107,19 +108,68 @@ struct Receipt: ParsableCommand {
             discussion: "Needs no server and no database. Exits with status 1 when the receipt does not verify.")
         @Argument(help: "The receipt, a compact JWS (GET /v1/consent-receipts/{eventId}).") var file: String
         @Option(help: "The JWK Set, saved from /.well-known/jwks.json.") var jwks: String
+        @Option(help: "A checkpoint note of the log (GET /v1/ledger/checkpoint/note), to check inclusion.")
+        var checkpoint: String?
+        @Option(help: "The inclusion proof saved from the receipt's ledger_proof link (with &size= the checkpoint's).")
+        var proof: String?
+        @Option(
+            name: .customLong("log-key"),
+            help: "A verifier key of the log you trust (name+id+key, from GET /v1/ledger/keys); repeatable.")
+        var logKeys: [String] = []
+
+        func validate() throws {
+            guard (checkpoint == nil) == (proof == nil), checkpoint == nil || !logKeys.isEmpty else {
+                throw ValidationError("--checkpoint, --proof and at least one --log-key go together")
+            }
+        }
 
         func run() throws {
-            print(try OfflineCheck.verify(file: file, jwks: jwks, type: ProofType.consentReceipt))
+            let verified = try OfflineCheck.verify(file: file, jwks: jwks, type: ProofType.consentReceipt)
+            print(verified.text)
+            guard let checkpoint, let proof else { return }
+            let keys = try logKeys.map { text in
+                guard let key = NoteVerifierKey(text: text) else {
+                    throw ValidationError("not a verifier key: \(text)")
+                }
+                return key
+            }
+            let receipt = try JSONDecoder().decode(ConsentReceipt.self, from: verified.payload)
+            let inclusion = try OfflineCheck.inclusionProof(proof)
+            if let problem = ReceiptLogCheck.problem(
+                receipt: receipt, note: try OfflineCheck.read(checkpoint), keys: keys, size: inclusion.size,
+                proof: inclusion.hashes)
+            {
+                print("NOT IN THE LOG: \(problem)")
+                throw ExitCode(1)
+            }
+            print("in the log \(receipt.ledgerLog ?? "") as entry \(receipt.ledgerSequence) of \(inclusion.size)")
         }
     }
 }
 
 enum OfflineCheck {
-    /// The verified payload, pretty-printed, after a line naming the key that signed it.
-    static func verify(file: String, jwks: String, type: String) throws -> String {
-        guard let token = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ValidationError("cannot read \(file)")
+    static func read(_ path: String) throws -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("cannot read \(path)")
         }
+        return text
+    }
+
+    /// An inclusion proof as GET /v1/ledger/inclusion answers it.
+    static func inclusionProof(_ path: String) throws -> (size: Int64, hashes: [Data]) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(read(path).utf8)) as? [String: Any],
+            let size = (object["size"] as? NSNumber)?.int64Value, let proof = object["proof"] as? [String]
+        else { throw ValidationError("\(path) is not an inclusion proof (GET /v1/ledger/inclusion)") }
+        let hashes = proof.compactMap { Data(base64Encoded: $0) }
+        guard hashes.count == proof.count, hashes.allSatisfy({ $0.count == 32 }) else {
+            throw ValidationError("\(path) holds a hash that is not base64 SHA-256")
+        }
+        return (size, hashes)
+    }
+
+    /// The verified payload, pretty-printed, after a line naming the key that signed it; and the payload.
+    static func verify(file: String, jwks: String, type: String) throws -> (text: String, payload: Data) {
+        let token = try read(file)
         guard let keys = FileManager.default.contents(atPath: jwks) else {
             throw ValidationError("cannot read \(jwks)")
         }
@@ -127,7 +177,9 @@ enum OfflineCheck {
             let verified = try OfflineJWSVerifier(jwks: keys).verify(token, type: type)
             let object = try JSONSerialization.jsonObject(with: verified.payload)
             let pretty = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            return "valid signature by key \(verified.keyID)\n" + String(decoding: pretty, as: UTF8.self)
+            return (
+                "valid signature by key \(verified.keyID)\n" + String(decoding: pretty, as: UTF8.self), verified.payload
+            )
         } catch let failure as OfflineJWSVerifier.Failure {
             print("INVALID: \(failure)")
             throw ExitCode(1)

@@ -34,6 +34,11 @@ public struct LogIdentity: Sendable {
 /// Verification found the chain broken where the log was about to vouch for it: nothing is signed.
 public struct LedgerIntegrityError: Error, CustomStringConvertible, Sendable {
     public let problem: LedgerProblem
+
+    public init(problem: LedgerProblem) {
+        self.problem = problem
+    }
+
     public var description: String { "ledger entry \(problem.sequence): \(problem.reason)" }
 }
 
@@ -119,6 +124,11 @@ public struct LedgerService: Sendable {
             signature: try await signer.sign(statement), treeRoot: root, note: note.formatted)
         try await repository.insertCheckpoint(checkpoint)
         return checkpoint
+    }
+
+    /// The entry at `sequence`, if there is one.
+    public func entry(_ sequence: Int64) async throws -> LedgerEntry? {
+        try await repository.ledgerEntries(after: sequence - 1, limit: 1).first { $0.sequence == sequence }
     }
 
     public func latestCheckpoint() async throws -> LedgerCheckpoint? {
