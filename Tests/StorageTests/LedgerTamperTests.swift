@@ -14,7 +14,7 @@ import Testing
 struct LedgerTamperTests {
     enum Tamper: String, CaseIterable, CustomStringConvertible {
         case edit, delete, insert, reorder, truncate, corruptHash, emptyContent, rewriteChain, forgeCheckpoint
-        case repointReference, forgeKeysAndResign, stripNotes
+        case repointReference, forgeKeysAndResign, stripNotes, truncateTable
         var description: String { rawValue }
     }
 
@@ -47,6 +47,15 @@ struct LedgerTamperTests {
                 _ = try await store.sql.write("UPDATE ledger_entries SET reference = 'x' WHERE seq = 1", [])
             }
             #expect(try await store.ledger.ledgerHead().size == 20)
+            if backend == .postgres {
+                // Row triggers do not fire on TRUNCATE; the statement triggers do.
+                for table in ["consent_events", "auth_events", "ledger_entries", "ledger_checkpoints", "ledger_tree"] {
+                    await #expect(throws: (any Error).self, "TRUNCATE \(table)") {
+                        _ = try await store.sql.write("TRUNCATE \(table)", [])
+                    }
+                }
+                #expect(try await store.ledger.ledgerHead().size == 20)
+            }
 
             try await Self.allowTampering(store.sql, backend: backend)
             for tamper in Tamper.allCases {
@@ -147,6 +156,11 @@ struct LedgerTamperTests {
                     .blob(forged.rootAt10), .text(note.formatted),
                 ])
             expected = 10
+        case .truncateTable:
+            // SQLite has no TRUNCATE; its DELETE without WHERE is the same attack there.
+            _ = try await sql.write(
+                store is PostgresStore ? "TRUNCATE ledger_entries" : "DELETE FROM ledger_entries", [])
+            expected = 1
         case .stripNotes:
             // Without notes, a checkpoint would fall back to a JWS any key in the database can make.
             _ = try await sql.write("UPDATE ledger_checkpoints SET note = NULL, tree_root = NULL", [])

@@ -50,10 +50,13 @@ qspp_pg_start() {
         return 1
     }
     port=25431
+    # Each split-topology test runs five stores (a gateway, three roles and the test's own), each with
+    # a pool of up to 16 connections, four tests at once: 200 connections ran out, and a pool waiting
+    # for a connection the server refuses waits for good.
     for attempt in 1 2 3 4 5; do
         port=$(qspp_free_port $((port + 1)))
         if qspp_as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB" \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=500 -c shared_buffers=256MB" \
             start >/dev/null; then
             break
         fi

@@ -1,7 +1,8 @@
 extension Migration {
     /// The ledger as an RFC 9162 Merkle tree (issue #17): the complete subtrees' hashes, which proofs are
     /// folded from; how far the tree has integrated the chain; and each checkpoint's tree root and the
-    /// C2SP signed note that states it.
+    /// C2SP signed note that states it. On PostgreSQL, row triggers do not fire on TRUNCATE, so every
+    /// append-only table also refuses it with a statement trigger.
     static let v12LedgerTree = Version(
         number: 12, name: "ledger_tree",
         postgres: ledgerTreeStatements(
@@ -11,7 +12,16 @@ extension Migration {
                 CREATE TRIGGER ledger_tree_append_only BEFORE UPDATE OR DELETE ON ledger_tree
                 FOR EACH ROW EXECUTE FUNCTION ledger_append_only()
                 """
-            ],
+            ]
+            + [
+                "consent_events", "auth_events", "ledger_entries", "ledger_head", "ledger_checkpoints", "ledger_tree",
+                "ledger_tree_head",
+            ].map { table in
+                """
+                CREATE TRIGGER \(table)_no_truncate BEFORE TRUNCATE ON \(table)
+                FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()
+                """
+            },
         sqlite: ledgerTreeStatements(.sqlite, empty: "x''", zeroHash: "zeroblob(32)")
             + ["UPDATE", "DELETE"].map { change in
                 """
