@@ -15,6 +15,8 @@ public protocol LedgerRepository: Sendable {
     func insertCheckpoint(_ checkpoint: LedgerCheckpoint) async throws
     /// Every checkpoint, oldest first.
     func checkpoints() async throws -> [LedgerCheckpoint]
+    /// The newest `limit` checkpoints, newest first.
+    func recentCheckpoints(limit: Int) async throws -> [LedgerCheckpoint]
 
     /// How far the Merkle tree has integrated the chain.
     func treeHead() async throws -> LedgerTreeHead

@@ -46,6 +46,9 @@ public struct LedgerIntegrityError: Error, CustomStringConvertible, Sendable {
 /// log against the checkpoints its trusted keys signed.
 public struct LedgerService: Sendable {
     public static let verificationBatch = 10_000
+    /// How many of the newest checkpoints signing and `--saved` look through for one a trusted key
+    /// signed: every checkpoint verified at each signing would grow with the log's age.
+    static let recentCheckpoints = 16
 
     private let repository: any LedgerRepository
     private let signer: any CheckpointSigner
@@ -98,12 +101,12 @@ public struct LedgerService: Sendable {
     @discardableResult
     public func checkpoint(now: Date = Date()) async throws -> LedgerCheckpoint? {
         let tree = try await integrate()
-        let stored = try await repository.checkpoints()
-        let latest = stored.last
+        let recent = try await repository.recentCheckpoints(limit: Self.recentCheckpoints)
+        let latest = recent.first
         let size = tree.frontier.size
         guard size > 0, size > (latest?.size ?? 0) else { return latest }
         let root = tree.frontier.root
-        if let previous = stored.lazy.compactMap({ log.vouchedCheckpoint($0.note) }).last {
+        if let previous = recent.lazy.compactMap({ log.vouchedCheckpoint($0.note) }).first {
             let proof = try await consistencyProof(from: previous.size, to: size)
             guard
                 let proof,
@@ -132,12 +135,7 @@ public struct LedgerService: Sendable {
     }
 
     public func latestCheckpoint() async throws -> LedgerCheckpoint? {
-        try await repository.checkpoints().last
-    }
-
-    /// The checkpoint of exactly `size` entries, if one was signed.
-    public func checkpoint(size: Int64) async throws -> LedgerCheckpoint? {
-        try await repository.checkpoints().first { $0.size == size }
+        try await repository.recentCheckpoints(limit: 1).first
     }
 
     /// The hashes proving that entry `sequence` is in the tree of `size` entries (RFC 9162 §2.1.3), or
@@ -163,8 +161,10 @@ public struct LedgerService: Sendable {
         guard let saved = log.vouchedCheckpoint(note) else {
             return "the saved checkpoint is not signed by a trusted key of \(log.origin)"
         }
-        guard let current = try await repository.checkpoints().lazy.compactMap({ log.vouchedCheckpoint($0.note) }).last
-        else { return "the log has no signed tree to compare the saved checkpoint with" }
+        guard
+            let current = try await repository.recentCheckpoints(limit: Self.recentCheckpoints).lazy
+                .compactMap({ log.vouchedCheckpoint($0.note) }).first
+        else { return "the log has no recently signed tree to compare the saved checkpoint with" }
         guard saved.size <= current.size else {
             return
                 "the saved checkpoint covers \(saved.size) entries, the latest only \(current.size): the log was cut back"

@@ -92,8 +92,16 @@ struct SQLLedgerRepository: LedgerRepository {
     }
 
     func checkpoints() async throws -> [LedgerCheckpoint] {
+        try await selectCheckpoints("ORDER BY size", [])
+    }
+
+    func recentCheckpoints(limit: Int) async throws -> [LedgerCheckpoint] {
+        try await selectCheckpoints("ORDER BY size DESC LIMIT $1", [.integer(Int64(limit))])
+    }
+
+    private func selectCheckpoints(_ order: String, _ binds: [SQLValue]) async throws -> [LedgerCheckpoint] {
         try await database.select(
-            "SELECT size, head_hash, signed_at, signature, tree_root, note FROM ledger_checkpoints ORDER BY size", []
+            "SELECT size, head_hash, signed_at, signature, tree_root, note FROM ledger_checkpoints \(order)", binds
         ).map { row in
             LedgerCheckpoint(
                 size: try row.integer(0), headHash: row[1].bytes ?? Data(), signedAt: try row.time(2),
