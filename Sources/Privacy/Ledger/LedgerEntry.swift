@@ -139,6 +139,17 @@ extension LedgerEntry {
     /// What the Merkle tree hashes for this entry: its reference, a newline, then its content, so
     /// re-pointing a reference changes the tree as surely as editing the content does.
     public var leaf: Data { LedgerChain.leaf(reference: reference, content: content) }
+
+    /// `MerkleTree.leafHash(leaf)`, hashed in place: verification computes one per entry.
+    public var leafHash: Data {
+        var hasher = SHA256()
+        hasher.update(data: [0])
+        var reference = reference
+        reference.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        hasher.update(data: [0x0A])
+        hasher.update(data: content)
+        return Data(hasher.finalize())
+    }
 }
 
 extension LedgerChain {

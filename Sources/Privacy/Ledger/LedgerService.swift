@@ -78,7 +78,7 @@ public struct LedgerService: Sendable {
             nodes.reserveCapacity(batch.count * 2)
             for entry in batch {
                 guard verifier.check(entry) else { throw LedgerIntegrityError(problem: verifier.problem!) }
-                frontier.append(leafHash: MerkleTree.leafHash(entry.leaf), made: &nodes)
+                frontier.append(leafHash: entry.leafHash, made: &nodes)
             }
             guard batch.count == limit else {
                 throw LedgerIntegrityError(
@@ -223,18 +223,29 @@ public struct LedgerService: Sendable {
         }
         let integrated = try await repository.treeHead().chain.size
         var verifier = LedgerVerifier(checkpoints: vouched, treeRoots: roots)
-        var after: Int64 = 0
-        reading: while after < head.size {
-            let limit = Int(min(Int64(Self.verificationBatch), head.size - after))
-            let start = after
-            async let leaves = start < integrated ? repository.leafHashes(after: start, limit: limit) : [:]
-            let batch = try await repository.ledgerEntries(after: start, limit: limit)
-            let stored = try await leaves
-            for entry in batch {
-                guard verifier.check(entry, storedLeaf: stored[entry.sequence - 1]) else { break reading }
+        // The next batch is read while this one is hashed: the database and the hashing each keep a
+        // core busy.
+        typealias Batch = (entries: [LedgerEntry], leaves: [Int64: Data], limit: Int)
+        let repository = self.repository
+        func read(after start: Int64) -> Task<Batch, any Error> {
+            let limit = Int(min(Int64(Self.verificationBatch), head.size - start))
+            return Task {
+                async let leaves = start < integrated ? repository.leafHashes(after: start, limit: limit) : [:]
+                let entries = try await repository.ledgerEntries(after: start, limit: limit)
+                return (entries, try await leaves, limit)
             }
-            guard let last = batch.last, batch.count == limit else { break }
-            after = last.sequence
+        }
+        var pending = head.size > 0 ? read(after: 0) : nil
+        defer { pending?.cancel() }
+        reading: while let reading = pending {
+            let batch = try await reading.value
+            pending = nil
+            if let last = batch.entries.last, batch.entries.count == batch.limit, last.sequence < head.size {
+                pending = read(after: last.sequence)
+            }
+            for entry in batch.entries {
+                guard verifier.check(entry, storedLeaf: batch.leaves[entry.sequence - 1]) else { break reading }
+            }
         }
         verifier.finish(storedHead: head)
         let found = (problems + [verifier.problem].compactMap { $0 }).min { $0.sequence < $1.sequence }

@@ -59,7 +59,7 @@ public struct LedgerVerifier: Sendable {
         if let vouched = checkpoints[expected], vouched != hash {
             return fail("the entry differs from the signed checkpoint of size \(expected)")
         }
-        let leafHash = MerkleTree.leafHash(entry.leaf)
+        let leafHash = entry.leafHash
         if let storedLeaf, storedLeaf != leafHash {
             return fail("the entry's reference or content differs from what the log integrated")
         }
