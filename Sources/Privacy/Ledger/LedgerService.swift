@@ -150,8 +150,11 @@ public struct LedgerService: Sendable {
         try await hashes(MerkleTree.consistencyPlan(old: from, new: to), size: to)
     }
 
+    /// One read: nodes are stored only for integrated entries, so a tree larger than the integrated one
+    /// lacks some and gets no proof. An empty proof needs no node, so it asks how far the tree goes.
     private func hashes(_ plan: MerkleTree.ProofPlan?, size: Int64) async throws -> [Data]? {
-        guard let plan, size <= (try await repository.treeHead().chain.size) else { return nil }
+        guard let plan else { return nil }
+        guard !plan.ranges.isEmpty else { return size <= (try await repository.treeHead().chain.size) ? [] : nil }
         return plan.hashes(try await repository.treeNodes(plan.nodes))
     }
 
