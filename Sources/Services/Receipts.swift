@@ -107,11 +107,9 @@ public enum ReceiptLogCheck {
         guard receipt.ledgerLog == nil || receipt.ledgerLog == checkpoint.origin else {
             return "the checkpoint is of \(checkpoint.origin), the receipt's log is \(receipt.ledgerLog ?? "")"
         }
-        guard keys.contains(where: { $0.hasSigned(parsed) }),
-            !keys.contains(where: { key in
-                parsed.signatures.contains { $0.name == key.name && $0.keyID == key.keyID } && !key.hasSigned(parsed)
-            })
-        else { return "the checkpoint is not signed by a trusted key" }
+        guard NoteVerifierKey.vouch(for: parsed, by: keys) else {
+            return "the checkpoint is not signed by a trusted key"
+        }
         guard size == checkpoint.size else {
             return "the proof is for a tree of \(size) entries, the checkpoint's has \(checkpoint.size)"
         }

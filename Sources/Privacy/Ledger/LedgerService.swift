@@ -24,10 +24,7 @@ public struct LogIdentity: Sendable {
         guard let note, let parsed = SignedNote(parsing: note), let checkpoint = TreeCheckpoint(text: parsed.text),
             checkpoint.origin == origin
         else { return nil }
-        let known = trusted.filter { key in parsed.signatures.contains { $0.name == key.name && $0.keyID == key.keyID }
-        }
-        guard !known.isEmpty, known.allSatisfy({ $0.hasSigned(parsed) }) else { return nil }
-        return checkpoint
+        return NoteVerifierKey.vouch(for: parsed, by: trusted) ? checkpoint : nil
     }
 }
 

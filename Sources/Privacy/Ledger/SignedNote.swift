@@ -156,6 +156,13 @@ public struct NoteVerifierKey: Sendable, Equatable {
         self = parsed
     }
 
+    /// Whether `keys` vouch for `note`: at least one of them signed it, and no line naming one of them
+    /// fails to verify.
+    public static func vouch(for note: SignedNote, by keys: [NoteVerifierKey]) -> Bool {
+        let known = keys.filter { key in note.signatures.contains { $0.name == key.name && $0.keyID == key.keyID } }
+        return !known.isEmpty && known.allSatisfy { $0.hasSigned(note) }
+    }
+
     /// Whether `note` carries a valid signature by this key. A signature line naming this key that does
     /// not verify is a failure, whatever else the note holds.
     public func hasSigned(_ note: SignedNote) -> Bool {
