@@ -48,6 +48,9 @@ public struct TokenGrant: Sendable {
     public let refreshToken: String
     public let refreshTokenExpiresAt: Date
     public let rememberMe: Bool
+    /// A sign-in's device cookie, for the client to keep and present at its next sign-in to this account
+    /// (``IdentityService/throttleKey(email:deviceCookie:)``); a refresh makes none.
+    public var deviceCookie: String? = nil
 }
 
 public enum LoginOutcome: Sendable {

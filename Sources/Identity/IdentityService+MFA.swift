@@ -55,7 +55,7 @@ extension IdentityService {
         if let code {
             try await verifySecondFactor(code, account: account, client: client)
         } else if let password {
-            try await checkPassword(password, of: account, client: client)
+            try await checkPassword(password, of: account, in: user, client: client)
         } else {
             throw IdentityError.invalidMFACode
         }

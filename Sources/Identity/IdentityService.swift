@@ -14,6 +14,8 @@ public final class IdentityService: Sendable {
     let webTicketKey: SymmetricKey
     /// Derives each refresh token's successor from it (``OpaqueSecret/successor(of:key:)``).
     let refreshSuccessorKey: SymmetricKey
+    /// MACs the device cookies of clients that have signed in before (``deviceCookie(for:)``).
+    let deviceCookieKey: SymmetricKey
     public let configuration: IdentityConfiguration
     let sessionCache: SessionStatusCache
     let verifiedTokens = VerifiedTokenCache()
@@ -35,6 +37,7 @@ public final class IdentityService: Sendable {
         self.masterKey = masterKey
         self.webTicketKey = masterKey.derivedKey(for: "web session ticket")
         self.refreshSuccessorKey = masterKey.derivedKey(for: "refresh token successor")
+        self.deviceCookieKey = masterKey.derivedKey(for: "login device cookie")
         self.configuration = configuration
         self.sessionCache = SessionStatusCache(interval: configuration.sessionCheckInterval)
         self.now = now
@@ -81,7 +84,7 @@ public final class IdentityService: Sendable {
 
     public func changePassword(user: AuthenticatedUser, current: String, new: String, client: ClientInfo) async throws {
         let account = try await requireAccount(user.userID)
-        try await checkPassword(current, of: account, client: client)
+        try await checkPassword(current, of: account, in: user, client: client)
         try passwordPolicy.check(new)
         try await repository.updatePasswordHash(userID: account.id, hash: try await hasher.hash(new))
         // A changed password ends every other session: whoever knew the old one is out.
@@ -135,7 +138,7 @@ public final class IdentityService: Sendable {
     /// request) also destroys the person's data keys.
     public func deleteAccount(user: AuthenticatedUser, password: String, client: ClientInfo) async throws {
         let account = try await requireAccount(user.userID)
-        try await checkPassword(password, of: account, client: client)
+        try await checkPassword(password, of: account, in: user, client: client)
         let sessions = try await repository.sessions(userID: account.id)
         try await repository.deleteAccount(id: account.id, at: now())
         sessions.map(\.id).forEach(sessionCache.markRevoked)
@@ -144,13 +147,15 @@ public final class IdentityService: Sendable {
 
     // MARK: Login
 
+    /// Signs in with a password. `deviceCookie` is the one an earlier sign-in to this account gave the
+    /// client, if it kept it: see ``throttleKey(email:deviceCookie:)``.
     public func login(
-        email rawEmail: String, password: String, rememberMe: Bool, client: ClientInfo
+        email rawEmail: String, password: String, rememberMe: Bool, deviceCookie: String? = nil, client: ClientInfo
     ) async throws
         -> LoginOutcome
     {
         let normalized = rawEmail.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        let throttleKey = LoginThrottlePolicy.key(for: normalized)
+        let throttleKey = throttleKey(email: normalized, deviceCookie: deviceCookie)
         try await claimAttempt(key: throttleKey, client: client)
         let account = try? EmailAddress(normalized)
         guard let email = account, let account = try await repository.account(email: email) else {
@@ -214,7 +219,8 @@ public final class IdentityService: Sendable {
         observe(event.kind)
         return TokenGrant(
             account: account, sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
-            refreshToken: refreshToken, refreshTokenExpiresAt: record.expiresAt, rememberMe: rememberMe)
+            refreshToken: refreshToken, refreshTokenExpiresAt: record.expiresAt, rememberMe: rememberMe,
+            deviceCookie: deviceCookie(for: account.email.normalized))
     }
 
     func refreshLifetime(rememberMe: Bool) -> TimeInterval {
@@ -228,7 +234,6 @@ public final class IdentityService: Sendable {
         return account
     }
 
-    /// Re-checks a password for a sensitive change, under the same throttle as login.
     /// How long after signing in a person may change where their mail goes, or add a second factor,
     /// without giving their password again.
     public static let stepUpWindow: TimeInterval = 5 * 60
@@ -238,7 +243,7 @@ public final class IdentityService: Sendable {
     func requireRecentAuthentication(
         _ user: AuthenticatedUser, account: Account, password: String?, client: ClientInfo
     ) async throws {
-        if let password { return try await checkPassword(password, of: account, client: client) }
+        if let password { return try await checkPassword(password, of: account, in: user, client: client) }
         guard let session = try await repository.session(id: user.sessionID),
             now().timeIntervalSince(session.createdAt) <= Self.stepUpWindow
         else { throw IdentityError.recentAuthenticationRequired }
@@ -256,8 +261,12 @@ public final class IdentityService: Sendable {
         return try await rectify(user.userID, email: email, displayName: displayName, by: user.userID, client: client)
     }
 
-    func checkPassword(_ password: String, of account: Account, client: ClientInfo) async throws {
-        let key = LoginThrottlePolicy.key(for: account.email.normalized)
+    /// Attempts are counted per session, not against the account: a stolen session gets no more guesses
+    /// than before, and someone locking the account from outside cannot keep its owner from changing it.
+    func checkPassword(_ password: String, of account: Account, in user: AuthenticatedUser, client: ClientInfo)
+        async throws
+    {
+        let key = "reauthentication:" + user.sessionID.uuidString
         try await claimAttempt(key: key, client: client)
         guard case .valid = await hasher.verify(password, against: account.passwordHash) else {
             try await audit(.loginFailed, userID: account.id, client: client, details: ["reason": "reauthentication"])

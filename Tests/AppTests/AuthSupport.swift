@@ -22,13 +22,16 @@ extension API {
     }
 
     func login(
-        _ email: String, password: String = testPassword, rememberMe: Bool = false, path: String = "/v1/auth/login"
+        _ email: String, password: String = testPassword, rememberMe: Bool = false, path: String = "/v1/auth/login",
+        deviceCookie: String? = nil
     )
         async throws -> TestResponse
     {
-        try await send(
+        var headers = HTTPFields()
+        if let deviceCookie { headers[.cookie] = "__Host-qspp-device=\(deviceCookie)" }
+        return try await send(
             .post, path, json: #"{"email":"\#(email)","password":"\#(password)","rememberMe":\#(rememberMe)}"#,
-            token: nil)
+            token: nil, headers: headers)
     }
 
     func newUser(rememberMe: Bool = false) async throws -> TestUser {

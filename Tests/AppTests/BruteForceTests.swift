@@ -24,6 +24,48 @@ struct BruteForceTests {
         }
     }
 
+    /// OWASP's device cookies: whoever knows an email can lock out clients that never signed in to it,
+    /// but not its owner's browser, which counts its own failures.
+    @Test(arguments: Backend.all)
+    func someoneWhoKnowsTheEmailCannotLockOutAClientThatSignedInBefore(backend: Backend) async throws {
+        try await withApp(backend) { api in
+            let user = try await api.newUser()
+            let other = try await api.newUser()
+            let owned = try Self.deviceCookie(of: try await api.login(user.email))
+            let othersDevice = try Self.deviceCookie(of: try await api.login(other.email))
+            for _ in 0..<5 {
+                try await api.login(user.email, password: "wrong password here").expectProblem(.unauthorized)
+            }
+            try await api.login(user.email).expectProblem(.tooManyRequests)
+            // Another account's cookie, or a forged one, is no device of this account's.
+            try await api.login(user.email, deviceCookie: othersDevice).expectProblem(.tooManyRequests)
+            let forged = String(owned.dropLast(2)) + (owned.hasSuffix("AA") ? "BB" : "AA")
+            try await api.login(user.email, deviceCookie: forged).expectProblem(.tooManyRequests)
+
+            let owner = try await api.login(user.email, deviceCookie: owned)
+            #expect(owner.status == .ok)
+            let renewed = try Self.deviceCookie(of: owner)
+            #expect(renewed != owned)
+
+            // A device that keeps failing is locked out itself, and only itself.
+            for _ in 0..<5 {
+                try await api.login(user.email, password: "wrong password here", deviceCookie: renewed)
+                    .expectProblem(.unauthorized)
+            }
+            try await api.login(user.email, deviceCookie: renewed).expectProblem(.tooManyRequests)
+            #expect(try await api.login(user.email, deviceCookie: owned).status == .ok)
+        }
+    }
+
+    static func deviceCookie(of login: TestResponse) throws -> String {
+        #expect(login.status == .ok)
+        let cookie = try #require(
+            login.headers[values: .setCookie].first { $0.hasPrefix("__Host-qspp-device=") })
+        #expect(cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Strict"))
+        let value = cookie.dropFirst("__Host-qspp-device=".count).prefix { $0 != ";" }
+        return String(value)
+    }
+
     /// GHSA-7h8m-vrxx-vr4m: parallel attempts must not slip more guesses past the limit than it allows.
     @Test(arguments: Backend.all)
     func aParallelLoginStormGetsNoMoreThanFiveGuesses(backend: Backend) async throws {

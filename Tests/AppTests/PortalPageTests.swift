@@ -18,7 +18,7 @@ struct PortalPageTests {
         #expect(response.headers[.location] == "/my/consent")
     }
 
-    @Test("every page carries a strict CSP; session and CSRF cookies are __Host-, HttpOnly, Secure, SameSite=Strict")
+    @Test("every page carries a strict CSP; session, device and CSRF cookies are __Host-, HttpOnly, Secure, SameSite=Strict")
     func headersAndCookies() async throws {
         try await withApp(.sqlite) { api in
             let browser = Browser(api.client)
@@ -30,7 +30,8 @@ struct PortalPageTests {
             #expect(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"))
             #expect(browser.lastSetCookies.contains { $0.hasPrefix("__Host-qspp-csrf=") })
             try await register(browser)
-            #expect(browser.lastSetCookies.count == 2)
+            #expect(browser.lastSetCookies.count == 3)
+            #expect(browser.cookies["__Host-qspp-device"] != nil, "the browser is marked as one that signed in")
             for cookie in browser.lastSetCookies {
                 #expect(cookie.hasPrefix("__Host-qspp-"))
                 for attribute in ["Path=/", "HttpOnly", "Secure", "SameSite=Strict"] {

@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Identity
 import Kernel
@@ -95,7 +96,8 @@ struct AuthController {
         let body = try await request.decodeJSON(Credentials.self, context: context).value
         let rememberMe = body.rememberMe ?? false
         let outcome = try await identity.login(
-            email: body.email, password: body.password, rememberMe: rememberMe, client: context.client(request))
+            email: body.email, password: body.password, rememberMe: rememberMe,
+            deviceCookie: request.cookies[WebCookie.device]?.value, client: context.client(request))
         switch outcome {
         case .mfaRequired(let challenge):
             return try MFARequired(mfaToken: challenge).response(from: request, context: context)
@@ -168,6 +170,7 @@ struct AuthController {
         var response = try body.response(from: request, context: context)
         response.headers[.setCookie] = Self.cookie(
             value: grant.refreshToken, maxAge: Int(grant.refreshTokenExpiresAt.timeIntervalSinceNow.rounded()))
+        for cookie in WebCookie.deviceCookie(grant) { response.headers.append(HTTPField(name: .setCookie, value: cookie)) }
         response.headers[.cacheControl] = "no-store"
         return response
     }

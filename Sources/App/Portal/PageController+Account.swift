@@ -23,7 +23,7 @@ extension PageController {
             try await services.limit(.login, context)
             let outcome = try await identity.login(
                 email: form["email"] ?? "", password: form["password"] ?? "", rememberMe: form.isChecked("rememberMe"),
-                client: context.client(request))
+                deviceCookie: request.cookies[WebCookie.device]?.value, client: context.client(request))
             switch outcome {
             case .mfaRequired(let challenge):
                 var view = PageFrame(title: "Two-factor authentication", context: context).values

@@ -12,6 +12,9 @@ enum WebCookie {
     static let refresh = "__Host-qspp-refresh"
     /// The double-submit CSRF token every form carries back.
     static let csrf = "__Host-qspp-csrf"
+    /// Marks a client that has signed in to an account before, so the account's lock-out spares it
+    /// (``IdentityService/login(email:password:rememberMe:deviceCookie:client:)``). API clients get it too.
+    static let device = "__Host-qspp-device"
 
     static func set(_ name: String, _ value: String, maxAge: Int? = nil) -> String {
         var text = "\(name)=\(value); Path=/; HttpOnly; Secure; SameSite=Strict"
@@ -27,7 +30,11 @@ enum WebCookie {
         return [
             set(Self.ticket, ticket.value, maxAge: Int(ticket.expiresAt.timeIntervalSinceNow.rounded())),
             set(refresh, grant.refreshToken, maxAge: refreshAge),
-        ]
+        ] + deviceCookie(grant)
+    }
+
+    static func deviceCookie(_ grant: TokenGrant) -> [String] {
+        grant.deviceCookie.map { [set(device, $0, maxAge: Int(IdentityService.deviceCookieLifetime))] } ?? []
     }
 
     static let endSession = [clear(ticket), clear(refresh)]
