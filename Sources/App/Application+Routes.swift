@@ -5,10 +5,9 @@ public import Services
 /// its own routes, and leaves rate limits and CORS to the gateway in front of it.
 public func buildRouter(configuration: AppConfiguration, services: QSPPServices) -> Router<AppRequestContext> {
     let role = configuration.gateway.role
-    let metrics = services.metrics
     let router = Router(context: AppRequestContext.self)
     addMiddleware(to: router, configuration: configuration, services: services, role: role)
-    router.addRoutes(SystemController(service: services.consents, metrics: metrics).endpoints)
+    router.addRoutes(systemController(configuration, services).endpoints)
     let parts: [ServerRole] = role == .all ? ServerRole.upstreams : [role]
     for part in parts { addRoutes(of: part, to: router, services: services) }
     if role == .all { router.addRoutes(pageController(services).endpoints) }
@@ -22,13 +21,12 @@ func buildGatewayRouter(
     configuration: AppConfiguration, services: QSPPServices, forwarder: UpstreamForwarder
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    let metrics = services.metrics
     let verifier = JWKSTokenVerifier(issuer: configuration.issuer, audience: configuration.tokens.audience) {
         try await forwarder.fetchJWKS()
     }
     addMiddleware(
         to: router, configuration: configuration, services: services, role: .gateway, gatewayTokens: verifier)
-    router.addRoutes(SystemController(service: services.consents, metrics: metrics).endpoints)
+    router.addRoutes(systemController(configuration, services).endpoints)
     router.addRoutes(pageController(services).endpoints)
     let local = Set(router.routes.map { "\($0.method) \($0.path)" })
     for role in ServerRole.upstreams {
@@ -104,4 +102,17 @@ private func consentController(_ services: QSPPServices) -> ConsentController {
 
 private func pageController(_ services: QSPPServices) -> PageController {
     PageController(services: services)
+}
+
+/// The management listener's router (``ServerSettings/managementPort``): no middleware, since it serves
+/// only probes and metrics, and its requests are not the public traffic the metrics count.
+func buildManagementRouter(configuration: AppConfiguration, services: QSPPServices) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.addRoutes(systemController(configuration, services).managementEndpoints)
+    return router
+}
+
+private func systemController(_ configuration: AppConfiguration, _ services: QSPPServices) -> SystemController {
+    SystemController(
+        service: services.consents, metrics: services.metrics, metricsNetworks: configuration.server.metricsNetworks)
 }

@@ -42,6 +42,14 @@ public func buildApplication(
     } else {
         router = buildRouter(configuration: configuration, services: services)
     }
+    if let port = configuration.server.managementPort {
+        // Listed after the store, so it stops before the store does.
+        background.append(
+            Application(
+                router: buildManagementRouter(configuration: configuration, services: services),
+                configuration: .init(address: .hostname(configuration.server.host, port: port), serverName: nil),
+                logger: logger))
+    }
     let address = BindAddress.hostname(configuration.server.host, port: configuration.server.port)
     var app = Application(
         router: router,

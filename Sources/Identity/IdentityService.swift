@@ -263,7 +263,9 @@ public final class IdentityService: Sendable {
 
     /// Attempts are counted per session, not against the account: a stolen session gets no more guesses
     /// than before, and someone locking the account from outside cannot keep its owner from changing it.
-    func checkPassword(_ password: String, of account: Account, in user: AuthenticatedUser, client: ClientInfo)
+    func checkPassword(
+        _ password: String, of account: Account, in user: AuthenticatedUser, client: ClientInfo
+    )
         async throws
     {
         let key = "reauthentication:" + user.sessionID.uuidString

@@ -47,7 +47,8 @@ struct ConfigurationTests {
         ("QSPP_PRICE_BOOK", "/nonexistent/prices.json"), ("QSPP_VALUATION_THREADS", "0"), ("QSPP_TRACING", "jaeger"),
         ("QSPP_ROLE", "frontend"), ("QSPP_UPSTREAM_AUTH", "auth:3001"), ("QSPP_UPSTREAM_CONSENT", "http://c:3000/v1"),
         ("QSPP_UPSTREAM_TIMEOUT_SECONDS", "0"), ("QSPP_LEDGER_ORIGIN", "a log"), ("QSPP_LEDGER_ORIGIN", "a+b"),
-        ("QSPP_LEDGER_TRUSTED_KEYS", "log.example+00000000+AQ=="),
+        ("QSPP_LEDGER_TRUSTED_KEYS", "log.example+00000000+AQ=="), ("QSPP_METRICS_NETWORKS", "everyone"),
+        ("QSPP_MANAGEMENT_PORT", "8080"), ("QSPP_MANAGEMENT_PORT", "0"),
         ("QSPP_LEDGER_TRUSTED_KEYS", "log.example+1234abcd+AThJMfcFK2zyZ4OM0bRR/ZBd8JjGSf7h+2Lx0tXbzYLc"),
     ])
     func invalidValuesNameTheirKey(key: String, value: String) async throws {

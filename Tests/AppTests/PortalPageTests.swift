@@ -18,7 +18,9 @@ struct PortalPageTests {
         #expect(response.headers[.location] == "/my/consent")
     }
 
-    @Test("every page carries a strict CSP; session, device and CSRF cookies are __Host-, HttpOnly, Secure, SameSite=Strict")
+    @Test(
+        "every page carries a strict CSP; session, device and CSRF cookies are __Host-, HttpOnly, Secure, SameSite=Strict"
+    )
     func headersAndCookies() async throws {
         try await withApp(.sqlite) { api in
             let browser = Browser(api.client)

@@ -71,8 +71,7 @@ struct PrivacyAPITests {
             let oldIndex = try #require(ids.firstIndex(of: old.id.uuidString.lowercased()))
             #expect(oldIndex < (ids.firstIndex(of: id) ?? -1))
             #expect(items[oldIndex]["overdue"] as? Bool == true)
-            let metrics = String(buffer: try await api.send(.get, "/metrics", token: nil).body)
-            #expect(metrics.contains("qspp_dsr_overdue_requests"))
+            #expect(try await api.metricsOfEveryProcess().contains("qspp_dsr_overdue_requests"))
 
             let transition = "/v1/requests/\(id)/transitions"
             try await api.send(.post, transition, json: #"{"status":"completed"}"#).expectProblem(.conflict)

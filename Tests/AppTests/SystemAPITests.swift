@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdTesting
+import NIOCore
 import QSPPTestSupport
 import Services
 import Testing
@@ -60,6 +62,53 @@ struct SystemAPITests {
             #expect(after.contains(#"qspp_auth_events_total{kind="login.success"} 1"#))
             #expect(after.contains(#"qspp_auth_events_total{kind="admin.created"} 1"#))
             #expect(after.contains(#"qspp_auth_events_total{kind="login.failure"} 1"#))
+        }
+    }
+
+    /// Metrics name every route and count failures: not for the public. The public listener serves them
+    /// to loopback unless told otherwise, judging the client behind a trusted proxy, not the proxy.
+    @Test func metricsAreServedOnlyToManagementNetworks() async throws {
+        try await withApp(.sqlite, testing: .router) { api in
+            try await api.send(.get, "/metrics", token: nil).expectProblem(.forbidden)
+        }
+        try await withApp(.sqlite, testing: .live) { api in
+            let metrics = try await api.send(.get, "/metrics", token: nil)
+            #expect(metrics.status == .ok)
+            #expect(String(buffer: metrics.body).contains("# TYPE qspp_"))
+        }
+        try await withApp(
+            .sqlite, configure: { $0.server.metricsNetworks = [IPNetwork("10.0.0.0/8")!] }, testing: .live
+        ) { api in
+            try await api.send(.get, "/metrics", token: nil).expectProblem(.forbidden)
+        }
+        try await withApp(
+            .sqlite, configure: { $0.server.trustedProxies = [IPNetwork("127.0.0.1")!] }, testing: .live
+        ) { api in
+            try await api.send(.get, "/metrics", token: nil, headers: [.xForwardedFor: "203.0.113.9"])
+                .expectProblem(.forbidden)
+            #expect(try await api.send(.get, "/metrics", token: nil, headers: [.xForwardedFor: "::1"]).status == .ok)
+        }
+    }
+
+    @Test func theManagementPortServesProbesAndMetricsAndNothingElse() async throws {
+        let port = try freePort()
+        try await withApp(
+            .sqlite,
+            configure: {
+                $0.server.managementPort = port; $0.server.metricsNetworks = []
+            }, testing: .live
+        ) { api in
+            try await api.send(.get, "/metrics", token: nil).expectProblem(.forbidden)
+            try await TestClient.withClient(host: "127.0.0.1", port: port) { management in
+                let metrics = try await management.execute(.init("/metrics", method: .get))
+                #expect(metrics.status == .ok)
+                #expect(metrics.body.map { String(buffer: $0) }?.contains("http_requests_total") == true)
+                #expect(try await management.execute(.init("/ready", method: .get)).status == .ok)
+                #expect(try await management.execute(.init("/health", method: .get)).status == .ok)
+                for path in ["/v1/purposes", "/openapi.json", "/login"] {
+                    #expect(try await management.execute(.init(path, method: .get)).status == .notFound, "\(path)")
+                }
+            }
         }
     }
 

@@ -107,6 +107,10 @@ for role in (entry["name"] for entry in values["roles"]):
         check(env.get(f"QSPP_UPSTREAM_{upstream.upper()}") == f"http://qspp-{upstream}",
               f"helm: the gateway must find {upstream} at its Service")
     check(env.get("QSPP_TOKEN_ISSUER") == values["publicURL"], "helm: every role names the public URL as issuer")
+    check(env.get("QSPP_MANAGEMENT_PORT") == str(values["managementPort"]), "helm: metrics on the management port")
+    service = documents[("Service", f"qspp-{role}")]
+    check(all(port["targetPort"] != "management" for port in service["spec"]["ports"]),
+          "helm: the Service must not expose the management port")
     hpa = documents[("HorizontalPodAutoscaler", f"qspp-{role}")]
     check(hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu", "helm: the HPA scales on CPU")
     check(hpa["spec"]["scaleTargetRef"]["name"] == f"qspp-{role}", f"helm: the {role} HPA scales its Deployment")

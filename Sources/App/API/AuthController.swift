@@ -170,7 +170,9 @@ struct AuthController {
         var response = try body.response(from: request, context: context)
         response.headers[.setCookie] = Self.cookie(
             value: grant.refreshToken, maxAge: Int(grant.refreshTokenExpiresAt.timeIntervalSinceNow.rounded()))
-        for cookie in WebCookie.deviceCookie(grant) { response.headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        for cookie in WebCookie.deviceCookie(grant) {
+            response.headers.append(HTTPField(name: .setCookie, value: cookie))
+        }
         response.headers[.cacheControl] = "no-store"
         return response
     }

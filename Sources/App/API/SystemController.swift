@@ -8,14 +8,34 @@ import Services
 struct SystemController {
     let service: ConsentService
     let metrics: QSPPMetrics
+    /// Who may read `/metrics` on the public listener (``ServerSettings/metricsNetworks``).
+    var metricsNetworks: [IPNetwork]
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("/health") { _, _ in Status(status: "ok") }
         routes.get("/ready", use: ready)
-        routes.get("/metrics", use: renderMetrics)
+        routes.get("/metrics") { request, context in
+            guard let address = IPNetwork.parse(context.clientAddress),
+                metricsNetworks.contains(where: { $0.contains(address) })
+            else {
+                throw Problem(
+                    .forbidden, "forbidden", "Not allowed",
+                    detail: "metrics are served to the networks in QSPP_METRICS_NETWORKS, and on QSPP_MANAGEMENT_PORT")
+            }
+            return renderMetrics(request, context: context)
+        }
         routes.get("/openapi.json", use: openAPI)
         routes.get("/.well-known/gpc.json", use: gpc)
+        return routes
+    }
+
+    /// The management listener's routes: probes and metrics, for whoever can reach its port.
+    var managementEndpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("/health") { _, _ in Status(status: "ok") }
+        routes.get("/ready", use: ready)
+        routes.get("/metrics", use: renderMetrics)
         return routes
     }
 

@@ -82,6 +82,8 @@ public struct AppConfiguration: Sendable {
         case costlyRateLimit = "QSPP_RATE_LIMIT_COSTLY"
         case corsOrigins = "QSPP_CORS_ORIGINS"
         case trustedProxies = "QSPP_TRUSTED_PROXIES"
+        case metricsNetworks = "QSPP_METRICS_NETWORKS"
+        case managementPort = "QSPP_MANAGEMENT_PORT"
         case priceBook = "QSPP_PRICE_BOOK"
         case valuationThreads = "QSPP_VALUATION_THREADS"
         case valuationMaxValidation = "QSPP_VALUATION_MAX_VALIDATION_POINTS"

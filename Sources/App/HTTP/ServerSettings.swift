@@ -13,6 +13,12 @@ public struct ServerSettings: Sendable {
     var trustedProxies: [IPNetwork] = []
     /// Origins that may call the API from a browser (`*` for any, without credentials).
     public var corsOrigins: [String] = []
+    /// Client networks that may read `/metrics` on this listener; loopback unless configured, and none
+    /// with `none`. Counts of routes and failures help whoever probes the service, so they are not public.
+    var metricsNetworks = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1")!]
+    /// A second listener, on the same host, that serves `/health`, `/ready` and `/metrics` to whoever
+    /// reaches it and nothing else: the port a scraper or probe uses, kept off the public one.
+    public var managementPort: Int?
 
     public init() {}
 
@@ -31,6 +37,21 @@ public struct ServerSettings: Sendable {
             try qspp.list(
                 "trusted.proxies", refusal: "must be comma-separated addresses or networks such as 10.0.0.0/8"
             ) { IPNetwork($0) } ?? []
+        if qspp.string("metrics.networks")?.lowercased() == "none" {
+            metricsNetworks = []
+        } else {
+            metricsNetworks =
+                try qspp.list(
+                    "metrics.networks",
+                    refusal: "must be comma-separated addresses or networks such as 10.0.0.0/8, or none"
+                ) { IPNetwork($0) } ?? metricsNetworks
+        }
+        managementPort = try qspp.string("management.port").map { _ throws(InvalidSetting) in
+            try qspp.integer("management.port", atLeast: 1, atMost: 65535, default: 0)
+        }
+        guard managementPort == nil || managementPort != port else {
+            throw qspp.invalid("management.port", "must differ from \(qspp.name(of: "port"))")
+        }
         corsOrigins =
             try qspp.list(
                 "cors.origins", refusal: "must be comma-separated origins such as https://app.example.com, or *"
