@@ -105,7 +105,13 @@ private func withRunning<T: Sendable>(
 }
 
 /// Applies pending migrations and returns their versions; the PostgreSQL pool runs only meanwhile.
-public func runMigrations(databaseURL: DatabaseURL, logger: Logger) async throws -> [Int] {
+public func runMigrations(
+    databaseURL: DatabaseURL, grantingTo applicationRole: String? = nil, logger: Logger
+) async throws -> [Int] {
     let store = try await openStore(databaseURL, logger: logger)
-    return try await withRunning(store) { try await store.migrate() }
+    return try await withRunning(store) {
+        let applied = try await store.migrate()
+        if let applicationRole { try await store.grantPrivileges(to: applicationRole) }
+        return applied
+    }
 }

@@ -4,6 +4,7 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         case unavailable
         case corrupted(String)
         case noMasterKey
+        case refused(String)
     }
 
     private let base: Base
@@ -17,6 +18,9 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
     /// Personal data was to be sealed or opened by a store opened without the master key.
     static let noMasterKey = Self(.noMasterKey)
 
+    /// An administrative request this store cannot carry out as asked.
+    static func refused(_ why: String) -> Self { Self(.refused(why)) }
+
     public var isUnavailable: Bool { base == .unavailable }
 
     public var description: String {
@@ -24,6 +28,7 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         case .unavailable: "the database is unavailable"
         case .corrupted(let what): "stored data is not readable: \(what)"
         case .noMasterKey: "personal data needs the master key, and this store was opened without it"
+        case .refused(let why): why
         }
     }
 }

@@ -24,6 +24,9 @@ public protocol Store: Service {
     func migrate() async throws -> [Int]
     /// The schema versions already applied.
     func appliedMigrations() async throws -> [Int]
+    /// Lets `applicationRole` do what `serve` needs and no more: read and write the working tables,
+    /// only read and append the append-only ones. Run by the owner after migrating; PostgreSQL only.
+    func grantPrivileges(to applicationRole: String) async throws
     /// Opens the email index key, so a wrong master key stops start-up before anything is written,
     /// and seals the emails of accounts made before encryption at rest existed.
     func preparePersonalData() async throws

@@ -97,10 +97,19 @@ struct Migrate: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigurationOptions
 
+    @Option(
+        name: .customLong("app-role"),
+        help: """
+            PostgreSQL: then let this role, which `serve` connects as, read and write the working tables and only \
+            read and append the append-only ones. Run as the owner.
+            """)
+    var applicationRole: String?
+
     func run() async throws {
         let configuration = try await options.load()
         let logger = makeLogger(configuration)
-        let applied = try await runMigrations(databaseURL: configuration.store.databaseURL, logger: logger)
+        let applied = try await runMigrations(
+            databaseURL: configuration.store.databaseURL, grantingTo: applicationRole, logger: logger)
         logger.info(
             "migrations done",
             metadata: ["applied": .string(applied.isEmpty ? "none" : applied.map(String.init).joined(separator: ","))])

@@ -23,10 +23,12 @@ struct MigrationListTests {
         #expect(Set(names).count == names.count)
     }
 
-    @Test(arguments: Backend.allCases)
-    func everyVersionHasStatements(backend: Backend) {
-        for migration in migrations(backend) {
-            #expect(!migration.statements.isEmpty, "version \(migration.version) (\(migration.name))")
+    /// A version may change one backend only (roles exist on PostgreSQL alone), never neither.
+    @Test func everyVersionHasStatements() {
+        for (postgres, sqlite) in zip(migrations(.postgres), migrations(.sqlite)) {
+            #expect(
+                !(postgres.statements.isEmpty && sqlite.statements.isEmpty),
+                "version \(postgres.version) (\(postgres.name))")
         }
     }
 

@@ -22,6 +22,7 @@ extension Migration {
         v10Valuation,
         v11SpentChallenges,
         v12LedgerTree,
+        v13LeastPrivilege,
     ]
 
     static let postgres: [Migration] = versions.map {

@@ -80,7 +80,10 @@ final class PostgresStore: Store {
     }
 
     func migrate() async throws -> [Int] {
-        try await withDeadline(Self.migrationDeadline) { [client, logger] in
+        // An application role may not create anything, and need not: with nothing to apply, nothing is.
+        let pending = Set(Migration.postgres.map(\.version)).subtracting(try await appliedMigrations())
+        guard !pending.isEmpty else { return [] }
+        return try await withDeadline(Self.migrationDeadline) { [client, logger] in
             do {
                 return try await client.withTransaction(logger: logger) { connection in
                     try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockID))", logger: logger)
@@ -166,5 +169,50 @@ enum PostgresErrors {
     /// A failure that would fail any transaction, so retrying units one by one is pointless.
     static func isSystemic(_ error: any Error) -> Bool {
         (translate(error) as? StorageError)?.isUnavailable ?? false
+    }
+}
+
+extension PostgresStore {
+    /// The tables whose rows are evidence: the application role may read and add to them, never change
+    /// or remove them. Their row and statement triggers are the second guard, for the owner.
+    static let appendOnlyTables = [
+        "consent_events", "auth_events", "ledger_entries", "ledger_checkpoints", "ledger_tree",
+    ]
+
+    func grantPrivileges(to applicationRole: String) async throws {
+        guard applicationRole.utf8.count <= 63,
+            applicationRole.wholeMatch(of: /[a-z_][a-z0-9_]*/) != nil
+        else { throw StorageError.refused("a role name is lower-case letters, digits and underscores") }
+        let role = "\"\(applicationRole)\""
+        try await withDeadline(Self.migrationDeadline) { [client, logger] in
+            do {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockID))", logger: logger)
+                    let owner =
+                        try await connection.query("SELECT current_user = \(applicationRole)", logger: logger)
+                        .decode(Bool.self).first { _ in true } ?? true
+                    guard !owner else {
+                        throw StorageError.refused("the application role must be another role than the owner")
+                    }
+                    let schema =
+                        try await connection.query("SELECT quote_ident(current_schema())", logger: logger)
+                        .decode(String.self).first { _ in true } ?? "public"
+                    let statements = [
+                        "GRANT USAGE ON SCHEMA \(schema) TO \(role)",
+                        "REVOKE ALL ON ALL TABLES IN SCHEMA \(schema) FROM \(role)",
+                        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \(schema) TO \(role)",
+                        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA \(schema) TO \(role)",
+                        "REVOKE UPDATE, DELETE ON \(Self.appendOnlyTables.joined(separator: ", ")) FROM \(role)",
+                        "REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM \(role)",
+                        "GRANT EXECUTE ON FUNCTION purge_auth_events(BIGINT) TO \(role)",
+                    ]
+                    for statement in statements {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                }
+            } catch {
+                throw PostgresErrors.translate(error)
+            }
+        }
     }
 }

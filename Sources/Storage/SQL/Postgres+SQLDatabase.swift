@@ -12,8 +12,9 @@ struct PostgresSQLDatabase: SQLDatabase {
     let logger: Logger
 
     var lockRowsClause: String { "FOR UPDATE" }
-    var allowAuditPurgeStatements: (on: [String], off: [String]) {
-        (["SET LOCAL qspp.retention_purge = 'on'"], ["SET LOCAL qspp.retention_purge = 'off'"])
+    /// Through the owner's function: the application role may not delete audit rows itself.
+    var auditPurge: (before: [String], purge: String, after: [String]) {
+        ([], "SELECT seq FROM purge_auth_events($1) AS seq", [])
     }
 
     func select(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {

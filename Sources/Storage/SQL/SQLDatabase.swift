@@ -79,7 +79,8 @@ protocol SQLDatabase: Sendable {
     /// One data-changing statement, committed on its own: a single round trip on PostgreSQL.
     func write(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
     func isUniqueViolation(_ error: any Error) -> Bool
-    /// Statements that let, then stop letting, the retention job delete audit rows inside its own
-    /// transaction; everything else still meets the append-only trigger.
-    var allowAuditPurgeStatements: (on: [String], off: [String]) { get }
+    /// How the retention job deletes audit rows older than `$1`, returning one row each, inside its own
+    /// transaction: with statements that let, then stop letting, it past the append-only trigger around
+    /// the delete, or through a function that alone may delete them.
+    var auditPurge: (before: [String], purge: String, after: [String]) { get }
 }

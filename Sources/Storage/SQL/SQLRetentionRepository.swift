@@ -7,7 +7,7 @@ struct SQLRetentionRepository: RetentionRepository {
     let database: any SQLDatabase
 
     func purge(_ retention: RetentionClass, olderThan cutoff: Date, at date: Date) async throws -> Int {
-        let allowPurge = database.allowAuditPurgeStatements
+        let auditPurge = database.auditPurge
         return try await database.transaction { tx in
             let purged: Int
             switch retention {
@@ -18,11 +18,9 @@ struct SQLRetentionRepository: RetentionRepository {
                     [.time(cutoff)])
                 purged = try await tx.query("DELETE FROM sessions WHERE \(ended) RETURNING id", [.time(cutoff)]).count
             case .authEvents:
-                for statement in allowPurge.on { try await tx.execute(statement) }
-                purged = try await tx.query(
-                    "DELETE FROM auth_events WHERE occurred_at < $1 RETURNING seq", [.time(cutoff)]
-                ).count
-                for statement in allowPurge.off { try await tx.execute(statement) }
+                for statement in auditPurge.before { try await tx.execute(statement) }
+                purged = try await tx.query(auditPurge.purge, [.time(cutoff)]).count
+                for statement in auditPurge.after { try await tx.execute(statement) }
             case .closedRequests:
                 let closed = "status IN ('completed', 'rejected') AND updated_at < $1"
                 try await tx.execute(

@@ -6,8 +6,11 @@ import Telemetry
 
 extension SQLiteDatabaseFile: SQLDatabase {
     var lockRowsClause: String { "" }
-    var allowAuditPurgeStatements: (on: [String], off: [String]) {
-        (["INSERT INTO retention_purge (active) VALUES (1)"], ["DELETE FROM retention_purge"])
+    var auditPurge: (before: [String], purge: String, after: [String]) {
+        (
+            ["INSERT INTO retention_purge (active) VALUES (1)"],
+            "DELETE FROM auth_events WHERE occurred_at < $1 RETURNING seq", ["DELETE FROM retention_purge"]
+        )
     }
 
     func select(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {

@@ -71,6 +71,10 @@ final class SQLiteStore: Store {
         }
     }
 
+    func grantPrivileges(to applicationRole: String) async throws {
+        throw StorageError.refused("SQLite has no roles: an application role needs PostgreSQL")
+    }
+
     func appliedMigrations() async throws -> [Int] {
         let exists = try await database.read(
             "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
