@@ -97,7 +97,7 @@ private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>
 }
 
 private func consentController(_ services: QSPPServices) -> ConsentController {
-    ConsentController(service: services.consents, writing: services.consentWriting)
+    ConsentController(service: services.consents, writing: services.consentWriting, privacy: services.privacy)
 }
 
 private func pageController(_ services: QSPPServices) -> PageController {

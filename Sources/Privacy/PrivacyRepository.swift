@@ -23,4 +23,9 @@ public protocol PrivacyRepository: Sendable {
     func restrict(subject: String, requestID: UUID?, at: Date) async throws
     /// Lifts a restriction; false when there was none.
     func liftRestriction(subject: String, at: Date) async throws -> Bool
+
+    /// Stores a staff access with its ledger entry, in one transaction.
+    func recordAccess(_ access: StaffAccess) async throws
+    /// Staff accesses to `subject`'s data, newest first; at most `limit`.
+    func accesses(subject: String, limit: Int) async throws -> [StaffAccess]
 }

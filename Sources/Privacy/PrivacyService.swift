@@ -116,7 +116,7 @@ public struct PrivacyService: Sendable {
         try await repository.overdueCount(at: now())
     }
 
-    private static func checkReason(_ text: String, field: String) throws {
+    static func checkReason(_ text: String, field: String) throws {
         guard text.count <= maximumReasonLength else {
             throw PrivacyError.invalid("\(field): at most \(maximumReasonLength) characters")
         }

@@ -108,6 +108,23 @@ public struct PersonalDataExport: Sendable {
             }
         }
 
+        // GDPR Art. 15(1)(c): who at the organisation read or exported this person's data, and why.
+        files += try await writeTable(
+            "staff-access", in: directory, columns: ["id", "occurredAt", "staffId", "action", "requestId", "reason"]
+        ) { emit in
+            for access in try await privacy.accesses(subject: subject, limit: Int.max) {
+                let (request, reason): (String?, String?) =
+                    switch access.purpose {
+                    case .request(let id): (id.lowercasedString, nil)
+                    case .reason(let text): (nil, text)
+                    }
+                try emit([
+                    access.id.lowercasedString, RFC3339.string(from: access.at), access.staff.lowercasedString,
+                    access.action.rawValue, request, reason,
+                ])
+            }
+        }
+
         files += try await writeTable(
             "data-records", in: directory,
             columns: ["id", "category", "purpose", "recordedAt", "createdAt", "source", "label", "attributes"]

@@ -51,7 +51,8 @@ public struct QSPPServices: Sendable {
         }
         let consentWriting = ConsentWriting(consents: consents, restrictions: restrictions, metrics: metrics)
         let ledger = LedgerService(
-            repository: store.ledger, signer: RingCheckpointSigner(ring: keyRing, repository: store.identity),
+            repository: store.ledger, records: store.recordedRows,
+            signer: RingCheckpointSigner(ring: keyRing, repository: store.identity),
             issuer: settings.issuer,
             log: try LogIdentity.derived(
                 from: masterKey, origin: settings.receipts.logOrigin ?? LogIdentity.origin(issuer: settings.issuer),

@@ -75,9 +75,11 @@ public struct ReceiptIssuer: Sendable {
         guard var receipt = receipt(for: event) else { return nil }
         // Issued from the ledger entry: a decision whose stored row no longer matches what the ledger
         // recorded (flipped, say, by someone who can write the database) gets no receipt.
-        let recorded = LedgerRecord(consent: event)
-        guard let entry = try await ledger.entry(receipt.ledgerSequence), entry.reference == recorded.reference,
-            entry.content == recorded.content
+        guard let entry = try await ledger.entry(receipt.ledgerSequence),
+            entry.reference == "consent:" + event.id.lowercasedString,
+            let recorded = try? JSONDecoder().decode([String: String].self, from: entry.content),
+            LedgerRecord.consentFields(event).allSatisfy({ recorded[$0.key] == $0.value }),
+            recorded["client_timestamp"] == nil || event.clientTimestamp != nil
         else {
             throw LedgerIntegrityError(
                 problem: LedgerProblem(

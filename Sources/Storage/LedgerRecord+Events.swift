@@ -1,4 +1,5 @@
 import Consent
+import Crypto
 import Foundation
 import Identity
 import Kernel
@@ -6,22 +7,36 @@ import PQCrypto
 import Privacy
 
 /// What the ledger keeps of each kind of event: identifiers, kinds and times, never personal data.
+/// Sealed fields are bound by the digest of their ciphertext, which names no one and outlives
+/// crypto-shredding, so a rewritten ciphertext shows as plainly as a flipped decision.
 extension LedgerRecord {
-    public init(consent event: ConsentEvent) {
+    /// A consent event as the ledger recorded it: every column, `sealedIP` and `sealedAgent` being the
+    /// ciphertexts stored. Receipts check the fields they certify with ``consentFields(_:)``.
+    init(consent event: ConsentEvent, sealedIP: String?, sealedAgent: String?) {
+        var fields = Self.consentFields(event)
+        fields["sealed_ip"] = sealedIP.map(Self.digest)
+        fields["sealed_user_agent"] = sealedAgent.map(Self.digest)
+        self.init(type: "consent", id: event.id.lowercasedString, fields: fields)
+    }
+
+    /// The fields a consent entry states about the decision itself.
+    public static func consentFields(_ event: ConsentEvent) -> [String: String] {
         var fields = [
             "subject": event.subjectID.rawValue, "purpose": event.purposeID.rawValue,
             "decision": event.decision.rawValue, "notice_version": String(event.noticeVersion),
             "method": event.method.rawValue, "recorded_at": String(event.recordedAt.microsecondsSince1970),
         ]
         fields["client_timestamp"] = event.clientTimestamp.map { String($0.microsecondsSince1970) }
-        self.init(type: "consent", id: event.id.lowercasedString, fields: fields)
+        return fields
     }
 
-    init(auth event: AuthEvent) {
+    init(auth event: AuthEvent, sealedIP: String?, sealedAgent: String?) {
         var fields = ["kind": event.kind.rawValue, "occurred_at": String(event.occurredAt.microsecondsSince1970)]
         fields["user"] = event.userID?.lowercasedString
         fields["session"] = event.sessionID?.lowercasedString
         for (key, value) in event.details { fields["detail." + key] = value }
+        fields["sealed_ip"] = sealedIP.map(Self.digest)
+        fields["sealed_user_agent"] = sealedAgent.map(Self.digest)
         self.init(type: "auth", id: event.id.lowercasedString, fields: fields)
     }
 
@@ -33,5 +48,22 @@ extension LedgerRecord {
         ]
         fields["from"] = event.from?.rawValue
         self.init(type: "dsr", id: event.requestID.lowercasedString, fields: fields)
+    }
+
+    /// The contents a stored row may have been recorded with: the current form, and for a row with
+    /// sealed fields the form from before they were bound, which entries written then still carry.
+    static func contents(
+        _ fields: [String: String], type: String, id: String, sealedIP: String?, sealedAgent: String?
+    ) -> [Data] {
+        var bound = fields
+        bound["sealed_ip"] = sealedIP.map(digest)
+        bound["sealed_user_agent"] = sealedAgent.map(digest)
+        let current = LedgerRecord(type: type, id: id, fields: bound).content
+        guard sealedIP != nil || sealedAgent != nil else { return [current] }
+        return [current, LedgerRecord(type: type, id: id, fields: fields).content]
+    }
+
+    private static func digest(_ ciphertext: String) -> String {
+        Hex.encode(SHA256.hash(data: Data(ciphertext.utf8)))
     }
 }

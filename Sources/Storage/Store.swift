@@ -17,6 +17,8 @@ public protocol Store: Service {
     var erasures: any ErasureRepository { get }
     var retention: any RetentionRepository { get }
     var sealedKeys: any SealedKeyRepository { get }
+    /// The rows the ledger records, read back for verification.
+    var recordedRows: any RecordedRows { get }
     /// Seals and opens personal data under per-subject keys.
     var vault: PersonalDataVault { get }
     /// Applies every migration not yet applied, and returns the versions it applied. Safe to run twice,

@@ -79,7 +79,9 @@ struct AppendUnit: Sendable {
         }
         var seen = Set<UUID>()
         self.keys = keys.filter { seen.insert($0.id).inserted }
-        self.records = events.map(LedgerRecord.init(consent:))
+        self.records = zip(events, sealed).map { event, stored in
+            LedgerRecord(consent: event, sealedIP: stored.sourceIP, sealedAgent: stored.userAgent)
+        }
     }
 
     /// Several units' new events as one write.

@@ -95,8 +95,12 @@ struct AccessTableTests {
             // Roles travel in the token: the officer logs in again to get them.
             let token = try #require(try await api.login(officer.email).object()["accessToken"] as? String)
             #expect(try jwtPart(token, 1)["roles"] as? [String] == ["dpo", "user"])
-            #expect(try await api.send(.get, "/v1/subjects/\(subject.id)/consents", token: token).status == .ok)
-            #expect(try await api.send(.get, "/v1/subjects/\(subject.id)/consents/history", token: token).status == .ok)
+            #expect(
+                try await api.send(.get, "/v1/subjects/\(subject.id)/consents?reason=audit", token: token).status == .ok
+            )
+            #expect(
+                try await api.send(.get, "/v1/subjects/\(subject.id)/consents/history?reason=audit", token: token)
+                    .status == .ok)
             try await api.send(
                 .post, "/v1/subjects/\(subject.id)/consents", json: #"{"purpose":"analytics","decision":"granted"}"#,
                 token: token

@@ -33,7 +33,8 @@ struct ExportAPITests {
                 Set(files.keys) == [
                     "manifest.json", "profile.json", "consent-events.csv", "consent-events.jsonl", "sessions.csv",
                     "sessions.jsonl", "auth-events.csv", "auth-events.jsonl", "requests.csv", "requests.jsonl",
-                    "data-records.csv", "data-records.jsonl", "valuations.csv", "valuations.jsonl",
+                    "staff-access.csv", "staff-access.jsonl", "data-records.csv", "data-records.jsonl",
+                    "valuations.csv", "valuations.jsonl",
                 ])
             let profile = try #require(try JSONSerialization.jsonObject(with: files["profile.json"]!) as? [String: Any])
             #expect(profile["email"] as? String == user.email)

@@ -37,7 +37,9 @@ struct LeastPrivilegeTests {
             #expect(written.status == .created)
         }
         #expect(try await server.request(.post, "/v1/admin/ledger/checkpoints").status == .created)
-        #expect(try await server.request(.get, "/v1/admin/ledger/verify").status == .ok)
+        let verified = try await server.request(.get, "/v1/admin/ledger/verify")
+        let report = try JSONSerialization.jsonObject(with: Data(try #require(verified.body).readableBytesView))
+        #expect((report as? [String: Any])?["intact"] as? Bool == true, "\(report)")
         server.signal(SIGTERM)
         #expect(await server.waitForExit() == 0)
 
@@ -58,7 +60,7 @@ struct LeastPrivilegeTests {
                 "DROP TRIGGER consent_events_append_only ON consent_events",
                 "CREATE TABLE decoy (id INT)",
                 "DELETE FROM schema_migrations",
-                "SELECT seq FROM purge_auth_events((extract(epoch FROM now()) * 1000000)::BIGINT)",
+                "SELECT * FROM purge_auth_events((extract(epoch FROM now()) * 1000000)::BIGINT)",
             ]
             for attack in attacks {
                 await #expect(throws: (any Error).self, "\(attack)") { try await sql.write(attack, []) }

@@ -146,8 +146,22 @@ struct API: Sendable {
         var headers = headers
         if let token { headers[.authorization] = "Bearer \(token == asAdmin ? adminToken : token)" }
         if json != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        // The suite's administrator says why it reads people's data, as staff must; tests of that rule
+        // pass the token itself (`api.adminToken`).
+        let uri = token == asAdmin && method == .get ? Self.statingWhy(uri) : uri
         return try await client.executeRequest(
             uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+    }
+
+    /// `uri` with a reason, when it reads someone's data (``AppRequestContext/recordStaffRead``).
+    static func statingWhy(_ uri: String) -> String {
+        let path = uri.split(separator: "?", maxSplits: 1)[0]
+        let reads =
+            path.wholeMatch(of: /\/v1\/subjects\/[^\/]+\/(consents|consents\/history|export)/) != nil
+            || path.wholeMatch(of: /\/(consent|portal\/consent)\/[^\/]+/) != nil
+            || path.wholeMatch(of: /\/v1\/(consent-receipts\/[^\/]+|users\/[^\/]+\/sessions)/) != nil
+        guard reads, !uri.contains("reason="), !uri.contains("request=") else { return uri }
+        return uri + (uri.contains("?") ? "&" : "?") + "reason=checked+by+the+test+suite"
     }
 
     /// The subject's full history, newest first.

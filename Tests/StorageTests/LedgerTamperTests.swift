@@ -15,6 +15,8 @@ struct LedgerTamperTests {
     enum Tamper: String, CaseIterable, CustomStringConvertible {
         case edit, delete, insert, reorder, truncate, corruptHash, emptyContent, rewriteChain, forgeCheckpoint
         case repointReference, forgeKeysAndResign, stripNotes, truncateTable
+        // The rows the entries record, changed with the tables' triggers dropped.
+        case deleteWithdrawal, flipDecision, forgeRow, rewriteSealedField, deleteAuthRow
         var description: String { rawValue }
     }
 
@@ -68,6 +70,30 @@ struct LedgerTamperTests {
                 let report = try await ledger.verify()
                 #expect(report.problem?.sequence == expected, "\(tamper): \(String(describing: report.problem))")
             }
+        }
+    }
+
+    /// Retention deletes old audit rows and says so in the ledger: verification accepts exactly the rows
+    /// that purge could have taken, and still names any other deleted row.
+    @Test(arguments: Backend.all)
+    func aPurgeAccountsForTheAuditRowsItTookAndNothingElse(backend: Backend) async throws {
+        try await withIsolatedStore(backend) { store in
+            let ledger = try await Self.ledgerWithTwentyEntries(store)
+            let now = Date()
+            try await store.identity.appendAuthEvent(
+                AuthEvent(kind: .loginFailed, at: now.addingTimeInterval(-400 * 86_400)))
+            let latest = AuthEvent(kind: .loginFailed, at: now)
+            try await store.identity.appendAuthEvent(latest)
+            let recent = try await store.ledger.ledgerHead().size
+            #expect(
+                try await store.retention.purge(.authEvents, olderThan: now.addingTimeInterval(-90 * 86_400), at: now)
+                    == 1)
+            let purged = try await ledger.verify()
+            #expect(purged.isIntact, "\(String(describing: purged.problem))")
+
+            try await Self.allowTampering(store.sql, backend: backend)
+            _ = try await store.sql.write("DELETE FROM auth_events WHERE id = $1", [.uuid(latest.id)])
+            #expect(try await ledger.verify().problem?.sequence == recent)
         }
     }
 
@@ -131,9 +157,13 @@ struct LedgerTamperTests {
             _ = try await sql.write("UPDATE ledger_entries SET reference = 'consent:elsewhere' WHERE seq = 4", [])
             expected = 4
         case .forgeKeysAndResign:
-            // The thorough insider: rewrites the chain and the tree's leaves, adds a token key of their
-            // own to the database and re-signs the checkpoint's JWS and note with their own keys.
-            try await rewriteChainFromSeven(sql, store)
+            // The thorough insider: flips decision 7 and rewrites its entry to match, then the chain and
+            // the tree's leaves, adds a token key of their own to the database and re-signs the
+            // checkpoint's JWS and note with their own keys.
+            _ = try await sql.write("UPDATE consent_events SET decision = 'withdrawn' WHERE ledger_seq = 7", [])
+            let seven = try await store.ledger.ledgerEntries(after: 6, limit: 1)[0]
+            let flipped = try #require(try await store.recordedRows.contents(of: [seven.reference])[seven.reference])
+            try await rewriteChainFromSeven(sql, store, content: flipped[0])
             let forged = try await forgedTree(store)
             _ = try await sql.write("DELETE FROM ledger_tree", [])
             _ = try await sql.write("UPDATE ledger_tree_head SET size = 0, frontier = $1", [.blob(Data())])
@@ -161,6 +191,29 @@ struct LedgerTamperTests {
             _ = try await sql.write(
                 store is PostgresStore ? "TRUNCATE ledger_entries" : "DELETE FROM ledger_entries", [])
             expected = 1
+        case .deleteWithdrawal:
+            expected = try await firstWithdrawal(sql)
+            _ = try await sql.write("DELETE FROM consent_events WHERE ledger_seq = $1", [.integer(expected)])
+        case .flipDecision:
+            expected = try await firstWithdrawal(sql)
+            _ = try await sql.write(
+                "UPDATE consent_events SET decision = 'granted' WHERE ledger_seq = $1", [.integer(expected)])
+        case .forgeRow:
+            // A decision nobody made, in the table but not the ledger: named after the last entry.
+            let id = store is PostgresStore ? "$1::uuid" : "$1"
+            _ = try await sql.write(
+                """
+                INSERT INTO consent_events (id, subject_id, purpose_id, decision, notice_version, method, recorded_at)
+                SELECT \(id), subject_id, purpose_id, 'granted', notice_version, method, recorded_at
+                FROM consent_events WHERE ledger_seq = 2
+                """, [.text(UUID().uuidString.lowercased())])
+            expected = 21
+        case .rewriteSealedField:
+            _ = try await sql.write("UPDATE consent_events SET source_ip = user_agent WHERE ledger_seq = 1", [])
+            expected = 1
+        case .deleteAuthRow:
+            _ = try await sql.write("DELETE FROM auth_events", [])
+            expected = 9
         case .stripNotes:
             // Without notes, a checkpoint would fall back to a JWS any key in the database can make.
             _ = try await sql.write("UPDATE ledger_checkpoints SET note = NULL, tree_root = NULL", [])
@@ -200,10 +253,13 @@ struct LedgerTamperTests {
     }
 
     /// Rewrites entry 7 and links every later entry, and the head, to it with correct hashes.
-    static func rewriteChainFromSeven(_ sql: any SQLDatabase, _ store: any Store) async throws {
+    static func rewriteChainFromSeven(
+        _ sql: any SQLDatabase, _ store: any Store,
+        content: Data = Data(#"{"decision":"withdrawn","forged":"yes"}"#.utf8)
+    ) async throws {
         let entries = try await store.ledger.ledgerEntries(after: 0, limit: 100)
         var records = entries[6...].map { LedgerRecord(reference: $0.reference, content: $0.content) }
-        records[0].content = Data(#"{"decision":"withdrawn","forged":"yes"}"#.utf8)
+        records[0].content = content
         let rewritten = LedgerChain.extend(LedgerHead(size: 6, hash: entries[5].entryHash), with: records)
         _ = try await sql.write("DELETE FROM ledger_entries WHERE seq >= 7", [])
         for entry in rewritten.entries {
@@ -221,7 +277,17 @@ struct LedgerTamperTests {
             "UPDATE ledger_head SET size = $1, hash = $2", [.integer(rewritten.head.size), .blob(rewritten.head.hash)])
     }
 
+    static func firstWithdrawal(_ sql: any SQLDatabase) async throws -> Int64 {
+        try #require(
+            try await sql.select(
+                "SELECT ledger_seq FROM consent_events WHERE decision = 'withdrawn' ORDER BY ledger_seq LIMIT 1", []
+            ).first?[0].integer)
+    }
+
+    /// Empties the ledger and the tables it records, which would otherwise hold rows no entry records.
     static func reset(_ sql: any SQLDatabase) async throws {
+        _ = try await sql.write("DELETE FROM consent_events", [])
+        _ = try await sql.write("DELETE FROM auth_events", [])
         _ = try await sql.write("DELETE FROM ledger_entries", [])
         _ = try await sql.write("DELETE FROM ledger_checkpoints", [])
         _ = try await sql.write("UPDATE ledger_head SET size = 0, hash = $1", [.blob(LedgerChain.genesisHash)])
@@ -238,12 +304,17 @@ struct LedgerTamperTests {
             retention: 900)
         try await ring.load()
         let ledger = LedgerService(
-            repository: store.ledger, signer: RingSigner(ring: ring), issuer: "test", log: try testLog(origin: origin))
+            repository: store.ledger, records: store.recordedRows, signer: RingSigner(ring: ring), issuer: "test",
+            log: try testLog(origin: origin))
         let purpose = try uniquePurposeID()
         try await store.consents.insertPurpose(makePurpose(purpose))
         let subject = try uniqueSubject()
-        for decision in Array(repeating: [Decision.granted, .withdrawn], count: 4).flatMap({ $0 }) {
-            _ = try await store.consents.append([makeEvent(subject, purpose, decision)], claim: nil)
+        for (index, decision) in Array(repeating: [Decision.granted, .withdrawn], count: 4).flatMap({ $0 }).enumerated()
+        {
+            let event = makeEvent(
+                subject, purpose, decision, sourceIP: index == 0 ? "192.0.2.7" : nil,
+                userAgent: index == 0 ? "Firefox" : nil)
+            _ = try await store.consents.append([event], claim: nil)
         }
         try await store.identity.appendAuthEvent(AuthEvent(kind: .loginFailed, at: Date()))
         let subjectID = UUID()
@@ -260,10 +331,14 @@ struct LedgerTamperTests {
             _ = try await sql.write("ALTER TABLE ledger_entries DISABLE TRIGGER USER", [])
             _ = try await sql.write("ALTER TABLE ledger_checkpoints DISABLE TRIGGER USER", [])
             _ = try await sql.write("ALTER TABLE ledger_tree DISABLE TRIGGER USER", [])
+            _ = try await sql.write("ALTER TABLE consent_events DISABLE TRIGGER USER", [])
+            _ = try await sql.write("ALTER TABLE auth_events DISABLE TRIGGER USER", [])
         case .sqlite:
             for trigger in [
                 "ledger_entries_no_update", "ledger_entries_no_delete", "ledger_checkpoints_no_update",
                 "ledger_checkpoints_no_delete", "ledger_tree_no_update", "ledger_tree_no_delete",
+                "consent_events_no_update", "consent_events_no_delete", "auth_events_no_update",
+                "auth_events_no_delete",
             ] {
                 _ = try await sql.write("DROP TRIGGER \(trigger)", [])
             }

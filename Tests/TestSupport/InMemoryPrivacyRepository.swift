@@ -14,6 +14,7 @@ public final class InMemoryPrivacyRepository: PrivacyRepository, Sendable {
         /// Every request event in insertion order (`dsr_events.seq`).
         var events: [RequestEvent] = []
         var restrictions: [String: (since: Date, requestID: UUID?)] = [:]
+        var accesses: [StaffAccess] = []
         /// The ledger references written, in sequence order: entry n is at index n - 1.
         var ledger: [String] = []
     }
@@ -130,6 +131,17 @@ public final class InMemoryPrivacyRepository: PrivacyRepository, Sendable {
             state.ledger.append("restriction:\(subject)")
             return true
         }
+    }
+
+    public func recordAccess(_ access: StaffAccess) async throws {
+        state.withLock { state in
+            state.accesses.append(access)
+            state.ledger.append("access:\(access.id.lowercasedString)")
+        }
+    }
+
+    public func accesses(subject: String, limit: Int) async throws -> [StaffAccess] {
+        state.withLock { state in Array(state.accesses.reversed().filter { $0.subject == subject }.prefix(limit)) }
     }
 
     // MARK: Retention

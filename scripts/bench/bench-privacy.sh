@@ -2,8 +2,9 @@
 # Privacy benchmark (issue #4), on a release build and a throwaway PostgreSQL cluster:
 #   1. export time, archive size and qspp's RSS growth for people with 1k, 10k and 100k consent
 #      events (loaded through the real batch API), and the time to erase each;
-#   2. ledger verification rate: the ledger is grown to ENTRIES entries with PostgreSQL's own
-#      ledger_append(), checkpointed, and `qspp ledger verify` is timed.
+#   2. ledger verification rate: the ledger is grown to ENTRIES entries, each a consent row and its
+#      entry made with PostgreSQL's own ledger_append(), checkpointed, and `qspp ledger verify` is
+#      timed.
 # Usage: scripts/bench/bench-privacy.sh [ledger entries, default 1000000]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,11 +28,17 @@ echo "qspp RSS after the exports: $(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/
 
 psql_bench() { qspp_as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$BENCH_PORT" -U qspp -qAt "$@" postgres; }
 have=$(psql_bench -c "SELECT size FROM ledger_head")
+# Real consent rows, each with its entry, so that verification binds every row to its entry as it
+# does in production (the content is the canonical form the server writes).
 while [ "$have" -lt "$entries" ]; do
     batch=$((entries - have < 50000 ? entries - have : 50000))
-    psql_bench -c "SELECT count(*) FROM ledger_append(
-        ARRAY(SELECT 'bench:' || g FROM generate_series(1, $batch) g),
-        ARRAY(SELECT convert_to('{\"decision\":\"granted\",\"id\":\"' || g || '\",\"method\":\"api\",\"notice_version\":\"1\",\"purpose\":\"marketing\",\"recorded_at\":\"1764096000000000\",\"subject\":\"bench-' || g || '\",\"type\":\"consent\"}', 'UTF8') FROM generate_series(1, $batch) g))" >/dev/null
+    psql_bench -c "WITH ids AS MATERIALIZED (SELECT g, gen_random_uuid() AS id FROM generate_series(1, $batch) g),
+        appended AS (SELECT * FROM ledger_append(
+            ARRAY(SELECT 'consent:' || id FROM ids ORDER BY g),
+            ARRAY(SELECT convert_to('{\"decision\":\"granted\",\"id\":\"' || id || '\",\"method\":\"api\",\"notice_version\":\"1\",\"purpose\":\"marketing\",\"recorded_at\":\"1764096000000000\",\"subject\":\"bench-' || id || '\",\"type\":\"consent\"}', 'UTF8') FROM ids ORDER BY g)))
+        INSERT INTO consent_events (id, subject_id, purpose_id, decision, notice_version, method, recorded_at, ledger_seq)
+        SELECT id, 'bench-' || id, 'marketing', 'granted', 1, 'api', to_timestamp(1764096000), appended.entry_seq
+        FROM ids JOIN appended ON appended.entry_ord = ids.g" >/dev/null
     have=$(psql_bench -c "SELECT size FROM ledger_head")
 done
 "$binary" ledger checkpoint >/dev/null

@@ -2,12 +2,14 @@ import Consent
 import Crypto
 import Foundation
 import Hummingbird
+import Privacy
 import Services
 
 /// The `/v1` consent ledger: record decisions, read current state and history.
 struct ConsentController {
     let service: ConsentService
     let writing: ConsentWriting
+    let privacy: PrivacyService
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -41,6 +43,7 @@ struct ConsentController {
     @Sendable func currentState(_ request: Request, context: AppRequestContext) async throws -> StateOutput {
         let subject = try subjectID(context)
         _ = try context.requireAccess(to: subject, writing: false)
+        try await context.recordStaffRead(of: subject.rawValue, .consentState, request, privacy: privacy)
         let states = try await service.currentState(of: subject)
         return StateOutput(subjectId: subject.rawValue, purposes: states.map(PurposeStateOutput.init))
     }
@@ -57,6 +60,7 @@ struct ConsentController {
         let cursor = try request.uri.queryParameters["cursor"].map { text throws(Problem) in
             try CursorCoding.decode(String(text))
         }
+        try await context.recordStaffRead(of: subject.rawValue, .consentHistory, request, privacy: privacy)
         let page = try await service.history(of: subject, after: cursor, limit: limit)
         return HistoryOutput(
             events: page.events.map(ConsentEventOutput.init), nextCursor: page.next.map(CursorCoding.encode))

@@ -58,6 +58,7 @@ struct ExportController {
         guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }) else {
             throw Problem.notFound
         }
+        try await context.recordStaffRead(of: subject.lowercasedString, .export, request, privacy: services.privacy)
         return try await export(subject, encryptTo: nil)
     }
 

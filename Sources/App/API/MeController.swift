@@ -22,7 +22,36 @@ struct MeController {
         routes.post("/v1/me/mfa/totp", use: beginTOTP)
         routes.post("/v1/me/mfa/totp/confirm", use: confirmTOTP)
         routes.post("/v1/me/mfa/disable", use: disableMFA)
+        routes.get("/v1/me/access-log", use: accessLog)
         return routes
+    }
+
+    struct AccessLog: ResponseCodable {
+        struct Access: Codable {
+            var id: String
+            var occurredAt: String
+            var staffId: String
+            var action: String
+            var requestId: String?
+            var reason: String?
+        }
+        var accesses: [Access]
+    }
+
+    /// Who at the organisation read or exported the caller's data, and why (GDPR Art. 15(1)(c)).
+    @Sendable func accessLog(_ request: Request, context: AppRequestContext) async throws -> AccessLog {
+        let user = try context.requireUser()
+        return AccessLog(
+            accesses: try await services.privacy.staffAccesses(to: user.subjectID).map { access in
+                var output = AccessLog.Access(
+                    id: access.id.lowercasedString, occurredAt: RFC3339.string(from: access.at),
+                    staffId: access.staff.lowercasedString, action: access.action.rawValue)
+                switch access.purpose {
+                case .request(let id): output.requestId = id.lowercasedString
+                case .reason(let reason): output.reason = reason
+                }
+                return output
+            })
     }
 
     struct Profile: ResponseCodable {
@@ -240,7 +269,10 @@ struct UserAdminController {
 
     @Sendable func sessions(_ request: Request, context: AppRequestContext) async throws -> SessionList {
         _ = try context.requireAdmin()
-        return SessionList(try await services.identity.sessions(of: try userID(context)), current: nil)
+        let user = try userID(context)
+        try await context.recordStaffRead(
+            of: user.lowercasedString, .sessions, request, privacy: services.privacy)
+        return SessionList(try await services.identity.sessions(of: user), current: nil)
     }
 
     @Sendable func revokeAll(_ request: Request, context: AppRequestContext) async throws -> Revoked {

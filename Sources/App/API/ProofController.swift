@@ -76,7 +76,7 @@ struct ProofController {
     /// The signed receipt of one decision, as `application/jose` (a compact JWS): the owner of the
     /// decision's subject and staff may fetch it.
     @Sendable func receipt(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await Response.receipt(services: services, context: context)
+        try await Response.receipt(services: services, request: request, context: context)
     }
 
     @Sendable func latestCheckpoint(_ request: Request, context: AppRequestContext) async throws -> CheckpointOutput {

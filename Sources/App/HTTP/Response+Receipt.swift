@@ -6,12 +6,13 @@ import Services
 extension Response {
     /// The signed receipt of the decision the path's `eventId` names, as `application/jose` (a compact
     /// JWS): the owner of the decision's subject and staff may fetch it; anyone else meets 404.
-    static func receipt(services: QSPPServices, context: AppRequestContext) async throws -> Response {
+    static func receipt(services: QSPPServices, request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser()
         guard let id = context.parameters.get("eventId").flatMap({ UUID(uuidString: $0) }),
             let signed = try await services.receipts.signedReceipt(
                 of: id, authorize: { _ = try context.requireAccess(to: $0, writing: false) })
         else { throw Problem.notFound }
+        try await context.recordStaffRead(of: signed.receipt.sub, .receipt, request, privacy: services.privacy)
         return Response(
             status: .ok,
             headers: [

@@ -124,6 +124,7 @@ extension PageController {
         guard let subject = context.parameters.get("subjectId").flatMap({ UUID(uuidString: $0) }) else {
             throw Problem.notFound
         }
+        try await context.recordStaffRead(of: subject.lowercasedString, .export, request, privacy: services.privacy)
         return try Response.download(try await services.exports.archive(of: subject, encryptTo: nil))
     }
 

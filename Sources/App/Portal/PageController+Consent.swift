@@ -40,7 +40,7 @@ extension PageController {
     }
 
     @Sendable func receipt(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await Response.receipt(services: services, context: context)
+        try await Response.receipt(services: services, request: request, context: context)
     }
 
     private func renderConsent(

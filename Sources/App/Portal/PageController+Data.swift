@@ -60,6 +60,11 @@ extension PageController {
         }
     }
 
+    static let accessLabels: [StaffAccess.Action: String] = [
+        .consentState: "read your consent choices", .consentHistory: "read your consent history",
+        .receipt: "read a consent receipt", .sessions: "read your sessions", .export: "exported your data",
+    ]
+
     private func renderData(
         _ context: AppRequestContext, notice: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
@@ -85,6 +90,20 @@ extension PageController {
             ["value": $0.rawValue, "label": Self.requestLabels[$0] ?? $0.rawValue]
         }
         view["hasRequests"] = !((view["requests"] as? [Any])?.isEmpty ?? true)
+        let accesses = try await services.privacy.staffAccesses(to: user.subjectID)
+        view["accesses"] = accesses.map { access -> [String: Any] in
+            [
+                "at": Self.date(access.at), "staff": access.staff.lowercasedString,
+                "action": Self.accessLabels[access.action] ?? access.action.rawValue,
+                "why": {
+                    switch access.purpose {
+                    case .request(let id): "your request \(id.lowercasedString.prefix(8))"
+                    case .reason(let reason): reason
+                    }
+                }(),
+            ]
+        }
+        view["hasAccesses"] = !accesses.isEmpty
         return pages.render("data", view, status: status)
     }
 }

@@ -48,12 +48,17 @@ public struct LedgerService: Sendable {
     static let recentCheckpoints = 16
 
     private let repository: any LedgerRepository
+    private let records: any RecordedRows
     private let signer: any CheckpointSigner
     private let issuer: String
     public let log: LogIdentity
 
-    public init(repository: any LedgerRepository, signer: any CheckpointSigner, issuer: String, log: LogIdentity) {
+    public init(
+        repository: any LedgerRepository, records: any RecordedRows, signer: any CheckpointSigner, issuer: String,
+        log: LogIdentity
+    ) {
         self.repository = repository
+        self.records = records
         self.signer = signer
         self.issuer = issuer
         self.log = log
@@ -69,6 +74,19 @@ public struct LedgerService: Sendable {
         while tree.chain.size < target {
             let limit = Int(min(Int64(Self.verificationBatch), target - tree.chain.size))
             let batch = try await repository.ledgerEntries(after: tree.chain.size, limit: limit)
+            // A row changed before its entry was integrated is refused here, before anything vouches for
+            // it. Rows missing are left to `verify`, which knows which purges account for them.
+            let rows = try await records.contents(
+                of: batch.compactMap {
+                    records.boundTypes.contains(RowBinding.type(of: $0.reference)) ? $0.reference : nil
+                })
+            for entry in batch {
+                if let contents = rows[entry.reference], !contents.contains(entry.content) {
+                    throw LedgerIntegrityError(
+                        problem: LedgerProblem(
+                            sequence: entry.sequence, reason: "the stored row differs from what this entry recorded"))
+                }
+            }
             var verifier = LedgerVerifier(start: tree, checkpoints: [:])
             var frontier = tree.frontier
             var nodes: [(MerkleTree.Node, Data)] = []
@@ -187,6 +205,7 @@ public struct LedgerService: Sendable {
     /// Entries appended while it runs are left for the next run: it checks the chain up to the head it
     /// read first (after the checkpoints, so every checkpoint it holds is within that head).
     public func verify() async throws -> LedgerReport {
+        let census = try await records.census()
         let stored = try await repository.checkpoints()
         let head = try await repository.ledgerHead()
         var vouched: [Int64: Data] = [:]
@@ -223,16 +242,18 @@ public struct LedgerService: Sendable {
         }
         let integrated = try await repository.treeHead().chain.size
         var verifier = LedgerVerifier(checkpoints: vouched, treeRoots: roots)
+        var binding = RowBinding(types: records.boundTypes, census: census)
         // The next batch is read while this one is hashed: the database and the hashing each keep a
         // core busy.
-        typealias Batch = (entries: [LedgerEntry], leaves: [Int64: Data], limit: Int)
-        let repository = self.repository
+        typealias Batch = (entries: [LedgerEntry], leaves: [Int64: Data], rows: [String: [Data]], limit: Int)
+        let (repository, records) = (self.repository, self.records)
         func read(after start: Int64) -> Task<Batch, any Error> {
             let limit = Int(min(Int64(Self.verificationBatch), head.size - start))
-            return Task {
+            return Task { [binding] in
                 async let leaves = start < integrated ? repository.leafHashes(after: start, limit: limit) : [:]
                 let entries = try await repository.ledgerEntries(after: start, limit: limit)
-                return (entries, try await leaves, limit)
+                let rows = try await records.contents(of: binding.references(entries))
+                return (entries, try await leaves, rows, limit)
             }
         }
         var pending = head.size > 0 ? read(after: 0) : nil
@@ -245,10 +266,14 @@ public struct LedgerService: Sendable {
             }
             for entry in batch.entries {
                 guard verifier.check(entry, storedLeaf: batch.leaves[entry.sequence - 1]) else { break reading }
+                binding.check(entry, rows: batch.rows)
             }
         }
         verifier.finish(storedHead: head)
-        let found = (problems + [verifier.problem].compactMap { $0 }).min { $0.sequence < $1.sequence }
+        if verifier.problem == nil { try await binding.finish(records) }
+        let found = (problems + [verifier.problem, binding.problem].compactMap { $0 }).min {
+            $0.sequence < $1.sequence
+        }
         return LedgerReport(
             entries: verifier.head.size, head: verifier.head, treeRoot: verifier.tree.root,
             checkpointCount: stored.count, latestCheckpoint: stored.last, problem: found)

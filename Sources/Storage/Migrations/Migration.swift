@@ -23,6 +23,8 @@ extension Migration {
         v11SpentChallenges,
         v12LedgerTree,
         v13LeastPrivilege,
+        v14LedgerReferences,
+        v15StaffAccess,
     ]
 
     static let postgres: [Migration] = versions.map {

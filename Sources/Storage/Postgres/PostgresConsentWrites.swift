@@ -53,6 +53,18 @@ struct PostgresConsentWrites: ConsentWriteDialect {
         return .replay(AppendUnit.parseEventIDList(ids))
     }
 
+    /// The rows as stored, sealed fields sealed: what the ledger binds.
+    func storedRows(ids: [UUID]) async throws -> [StoredEventRow] {
+        try await translated { [client, logger] in
+            try await PostgresConsentRepository.collect(
+                await client.query(
+                    """
+                    SELECT \(unescaped: PostgresConsentRepository.eventColumns) FROM consent_events
+                    WHERE id = ANY(\(ids))
+                    """, logger: logger))
+        }
+    }
+
     func events(ids: [UUID]) async throws -> [ConsentEvent] {
         try await translated { [client, logger, vault] in
             try await PostgresConsentRepository.events(ids: ids, client: client, logger: logger, vault: vault)

@@ -28,6 +28,11 @@ final class PostgresStore: Store {
     private static let migrationLockID: Int64 = 0x5153_5050_4D49_4752
 
     let vault: PersonalDataVault
+    var recordedRows: any RecordedRows {
+        SQLRecordedRows(
+            database: sql,
+            consentRows: PostgresConsentWrites(client: client, logger: logger, vault: vault).storedRows)
+    }
 
     init(location: DatabaseURL.PostgresLocation, logger: Logger, masterKey: MasterKey?) {
         var configuration: PostgresClient.Configuration
@@ -176,7 +181,7 @@ extension PostgresStore {
     /// The tables whose rows are evidence: the application role may read and add to them, never change
     /// or remove them. Their row and statement triggers are the second guard, for the owner.
     static let appendOnlyTables = [
-        "consent_events", "auth_events", "ledger_entries", "ledger_checkpoints", "ledger_tree",
+        "consent_events", "auth_events", "ledger_entries", "ledger_checkpoints", "ledger_tree", "staff_access",
     ]
 
     func grantPrivileges(to applicationRole: String) async throws {

@@ -72,7 +72,7 @@ struct SQLIdentityRepository: IdentityRepository {
                     "UPDATE accounts SET email = $1, email_index = $2, display_name = $3 WHERE id = $4",
                     [.optional(sealedEmail.sealed), .text(index), .optional(sealedName.sealed), .uuid(userID)])
                 try await Self.insert(sealedEvent, tx)
-                _ = try await tx.appendLedger([LedgerRecord(auth: event)])
+                _ = try await tx.appendLedger([sealedEvent.record])
             }
         } catch  where database.isUniqueViolation(error) {
             throw IdentityError.emailTaken
@@ -105,7 +105,7 @@ struct SQLIdentityRepository: IdentityRepository {
             try await tx.execute("UPDATE accounts SET roles = $1 WHERE id = $2", [Self.roles(roles), .uuid(userID)])
             try await PersonalDataVault.insert(sealedEvent.keys, tx)
             try await Self.insert(sealedEvent, tx)
-            _ = try await tx.appendLedger([LedgerRecord(auth: event)])
+            _ = try await tx.appendLedger([sealedEvent.record])
         }
         vault.confirm(sealedEvent.keys)
     }
@@ -196,7 +196,7 @@ struct SQLIdentityRepository: IdentityRepository {
                 ])
             try await Self.insertToken(firstToken, tx)
             for event in sealedEvents { try await Self.insert(event, tx) }
-            _ = try await tx.appendLedger(events.map(LedgerRecord.init(auth:)))
+            _ = try await tx.appendLedger(sealedEvents.map(\.record))
         }
         vault.confirm(keys)
     }
@@ -317,7 +317,7 @@ struct SQLIdentityRepository: IdentityRepository {
         try await database.transaction { tx in
             try await PersonalDataVault.insert(sealedEvent.keys, tx)
             try await Self.insert(sealedEvent, tx)
-            _ = try await tx.appendLedger([LedgerRecord(auth: event)])
+            _ = try await tx.appendLedger([sealedEvent.record])
         }
         vault.confirm(sealedEvent.keys)
     }
@@ -328,6 +328,8 @@ struct SQLIdentityRepository: IdentityRepository {
         let ip: String?
         let agent: String?
         let keys: [PersonalDataVault.KeyRow]
+
+        var record: LedgerRecord { LedgerRecord(auth: event, sealedIP: ip, sealedAgent: agent) }
     }
 
     private func sealed(_ event: AuthEvent) throws -> SealedEvent {

@@ -48,11 +48,17 @@ struct SQLiteConsentWrites: ConsentWriteDialect {
     }
 
     func events(ids: [UUID]) async throws -> [ConsentEvent] {
+        try await StoredEventRow.events(try await storedRows(ids: ids).sorted { $0.sequence < $1.sequence }, vault)
+    }
+
+    /// The rows as stored, sealed fields sealed: what the ledger binds.
+    func storedRows(ids: [UUID]) async throws -> [StoredEventRow] {
+        guard !ids.isEmpty else { return [] }
         let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-        let rows = try await database.read(
-            "SELECT \(SQLiteConsentRepository.eventColumns) FROM consent_events WHERE id IN (\(placeholders)) ORDER BY seq",
-            ids.map { .text($0.lowercasedString) })
-        return try await StoredEventRow.events(try rows.map { try $0.storedEvent() }, vault)
+        return try await database.read(
+            "SELECT \(SQLiteConsentRepository.eventColumns) FROM consent_events WHERE id IN (\(placeholders))",
+            ids.map { .text($0.lowercasedString) }
+        ).map { try $0.storedEvent() }
     }
 
     private func insert(_ event: ConsentEvent, on connection: SQLiteConnection) async throws {

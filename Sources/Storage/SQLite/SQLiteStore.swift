@@ -21,6 +21,10 @@ final class SQLiteStore: Store {
     let retention: any RetentionRepository
     let sealedKeys: any SealedKeyRepository
     var sql: SQLiteDatabaseFile { database }
+    var recordedRows: any RecordedRows {
+        SQLRecordedRows(
+            database: database, consentRows: SQLiteConsentWrites(database: database, vault: vault).storedRows)
+    }
 
     let vault: PersonalDataVault
 

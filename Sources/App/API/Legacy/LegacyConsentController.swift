@@ -90,6 +90,7 @@ struct LegacyConsentController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Listing {
         let subject = try SubjectID(validating: context.parameters.get("userId") ?? "")
         _ = try context.requireAccess(to: subject, writing: false)
+        try await context.recordStaffRead(of: subject.rawValue, .consentHistory, request, privacy: consents.privacy)
         let page = try await service.history(of: subject, after: nil, limit: Self.maximumEvents)
         guard !page.events.isEmpty else {
             throw Problem(.notFound, "not-found", "Not found", detail: "no consent events for this user")

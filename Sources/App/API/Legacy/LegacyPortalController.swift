@@ -96,6 +96,7 @@ struct LegacyPortalController {
     @Sendable func listConsent(_ request: Request, context: AppRequestContext) async throws -> Listing {
         let subject = try SubjectID(validating: context.parameters.get("userId") ?? "")
         _ = try context.requireAccess(to: subject, writing: false)
+        try await context.recordStaffRead(of: subject.rawValue, .consentState, request, privacy: consents.privacy)
         let states = try await service.currentState(of: subject)
         return Listing(userId: subject.rawValue, consents: states.compactMap { $0.latest.map(ConsentOutput.init) })
     }

@@ -1,0 +1,105 @@
+import Foundation
+
+/// The tables whose rows the ledger records (consent decisions, the auth audit log), read back so that
+/// verification can bind each row to its entry in both directions: every entry to a row that still
+/// says what the entry recorded, and every row to an entry.
+public protocol RecordedRows: Sendable {
+    /// The entry types (the part of a reference before `:`) whose entries each record one row.
+    var boundTypes: Set<String> { get }
+    /// For each of `references` whose row exists, the contents that row may have been recorded with.
+    func contents(of references: [String]) async throws -> [String: [Data]]
+    /// In one snapshot: the ledger's size, and how many rows of each bound type there are.
+    func census() async throws -> RowCensus
+    /// Up to `limit` references of `type` rows that no ledger entry records.
+    func unrecorded(type: String, limit: Int) async throws -> [String]
+}
+
+public struct RowCensus: Sendable, Equatable {
+    public var ledgerSize: Int64
+    public var rows: [String: Int64]
+
+    public init(ledgerSize: Int64, rows: [String: Int64]) {
+        self.ledgerSize = ledgerSize
+        self.rows = rows
+    }
+}
+
+/// Binds entries to rows as verification reads the ledger in order. Audit rows may be gone for a
+/// reason: retention deletes them, and records how many and up to when in a later `retention` entry;
+/// a missing audit row is accounted for by such a purge, and by nothing else.
+struct RowBinding {
+    static let purgedType = "auth"
+    static let purgeReferencePrefix = "retention:auth_events:"
+
+    let types: Set<String>
+    let census: RowCensus
+    private(set) var problem: LedgerProblem?
+    private var matched: [String: Int64] = [:]
+    private var missing: [(sequence: Int64, occurredAt: Int64)] = []
+    private var purges: [(sequence: Int64, cutoff: Int64)] = []
+
+    init(types: Set<String>, census: RowCensus) {
+        self.types = types
+        self.census = census
+    }
+
+    /// The references of `entries` whose rows must be looked up.
+    func references(_ entries: [LedgerEntry]) -> [String] {
+        entries.compactMap { entry in
+            entry.sequence <= census.ledgerSize && types.contains(Self.type(of: entry.reference))
+                ? entry.reference : nil
+        }
+    }
+
+    mutating func check(_ entry: LedgerEntry, rows: [String: [Data]]) {
+        guard entry.sequence <= census.ledgerSize else { return }
+        if entry.reference.hasPrefix(Self.purgeReferencePrefix), let cutoff = Self.field("cutoff", of: entry) {
+            purges.append((entry.sequence, cutoff))
+        }
+        let type = Self.type(of: entry.reference)
+        guard types.contains(type) else { return }
+        guard let contents = rows[entry.reference] else {
+            if type == Self.purgedType, let occurredAt = Self.field("occurred_at", of: entry) {
+                missing.append((entry.sequence, occurredAt))
+            } else {
+                report(entry.sequence, "the \(type) row this entry records (\(entry.reference)) is missing")
+            }
+            return
+        }
+        guard contents.contains(entry.content) else {
+            return report(entry.sequence, "the stored \(type) row differs from what this entry recorded")
+        }
+        matched[type, default: 0] += 1
+    }
+
+    /// Checks what only the whole pass shows: audit rows gone without a purge, and rows no entry records.
+    mutating func finish(_ records: any RecordedRows) async throws {
+        for gone in missing
+        where !purges.contains(where: { $0.sequence > gone.sequence && $0.cutoff > gone.occurredAt }) {
+            report(gone.sequence, "the auth row this entry records is missing, and no retention purge took it")
+            break
+        }
+        for type in types.sorted() where census.rows[type, default: 0] != matched[type, default: 0] {
+            let unrecorded = try await records.unrecorded(type: type, limit: 1)
+            let named = unrecorded.first.map { " (\($0))" } ?? ""
+            report(
+                census.ledgerSize + 1,
+                "\(census.rows[type, default: 0]) \(type) rows, but \(matched[type, default: 0]) recorded in the ledger: "
+                    + "a row no entry records\(named)")
+        }
+    }
+
+    private mutating func report(_ sequence: Int64, _ reason: String) {
+        if problem == nil || sequence < problem!.sequence {
+            problem = LedgerProblem(sequence: sequence, reason: reason)
+        }
+    }
+
+    static func type(of reference: String) -> String {
+        String(reference.prefix { $0 != ":" })
+    }
+
+    private static func field(_ name: String, of entry: LedgerEntry) -> Int64? {
+        (try? JSONDecoder().decode([String: String].self, from: entry.content))?[name].flatMap { Int64($0) }
+    }
+}
