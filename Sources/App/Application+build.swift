@@ -10,7 +10,9 @@ extension QSPPServices {
     public static func open(
         _ configuration: AppConfiguration, logger: Logger, metrics: QSPPMetrics = QSPPMetrics()
     ) async throws -> QSPPServices {
-        try await open(configuration.serviceSettings(), logger: logger, metrics: metrics)
+        try await open(
+            configuration.serviceSettings(), logger: logger, metrics: metrics,
+            witnesses: configuration.receipts.witnesses.map(HTTPWitness.init(endpoint:)))
     }
 }
 

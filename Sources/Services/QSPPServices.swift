@@ -25,8 +25,10 @@ public struct QSPPServices: Sendable {
     public let exports: PersonalDataExport
     public let keyRotation: KeyRotation
 
+    /// `witnesses` reach the witnesses `settings` name; the HTTP layer makes them.
     public static func open(
-        _ settings: ServiceSettings, logger: Logger, metrics: QSPPMetrics = QSPPMetrics()
+        _ settings: ServiceSettings, logger: Logger, metrics: QSPPMetrics = QSPPMetrics(),
+        witnesses: [any CheckpointWitness] = []
     ) async throws -> QSPPServices {
         let masterKey = settings.masterKey
         let store = try await openStore(settings.store.databaseURL, logger: logger, masterKey: masterKey)
@@ -56,7 +58,8 @@ public struct QSPPServices: Sendable {
             issuer: settings.issuer,
             log: try LogIdentity.derived(
                 from: masterKey, origin: settings.receipts.logOrigin ?? LogIdentity.origin(issuer: settings.issuer),
-                pinned: settings.receipts.trustedLogKeys))
+                pinned: settings.receipts.trustedLogKeys),
+            witnesses: witnesses, quorum: settings.receipts.witnessQuorum)
         return QSPPServices(
             store: store, settings: settings, metrics: metrics, consents: consents, identity: identity,
             privacy: privacy, ledger: ledger, restrictions: restrictions, valuation: valuation,

@@ -9,7 +9,7 @@ import Services
 struct Ledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify the tamper-evident ledger and sign checkpoints of it.",
-        subcommands: [Verify.self, Checkpoint.self, VerifyCheckpoint.self, Keys.self])
+        subcommands: [Verify.self, Checkpoint.self, VerifyCheckpoint.self, Keys.self, WitnessCommand.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

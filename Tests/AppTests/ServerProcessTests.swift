@@ -47,14 +47,17 @@ struct ServerProcessTests {
 
     func storedIDs(_ server: ServerProcess, subject: String) async throws -> Set<String> {
         var ids: Set<String> = []
-        var uri = "/v1/subjects/\(subject)/consents/history?limit=500"
+        // Staff say why they read someone's history.
+        let why = "reason=checking+that+acknowledged+writes+survived"
+        var uri = "/v1/subjects/\(subject)/consents/history?limit=500&\(why)"
         while true {
             let response = try await server.request(.get, uri)
+            #expect(response.status == .ok)
             let object = try #require(
                 try JSONSerialization.jsonObject(with: Data(response.body!.readableBytesView)) as? [String: Any])
             for event in object["events"] as? [[String: Any]] ?? [] { ids.insert(event["id"] as! String) }
             guard let cursor = object["nextCursor"] as? String else { return ids }
-            uri = "/v1/subjects/\(subject)/consents/history?limit=500&cursor=\(cursor)"
+            uri = "/v1/subjects/\(subject)/consents/history?limit=500&cursor=\(cursor)&\(why)"
         }
     }
 

@@ -86,7 +86,9 @@ struct ProofController {
 
     /// The latest checkpoint as a C2SP signed note, for witnesses and log monitors.
     @Sendable func latestNote(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard let note = try await services.ledger.latestCheckpoint()?.note else { throw Problem.notFound }
+        guard let checkpoint = try await services.ledger.latestCheckpoint(),
+            let note = try await services.ledger.publishedNote(of: checkpoint)
+        else { throw Problem.notFound }
         return Response(
             status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: note)))

@@ -74,6 +74,8 @@ public struct AppConfiguration: Sendable {
         case checkpointInterval = "QSPP_LEDGER_CHECKPOINT_MINUTES"
         case ledgerOrigin = "QSPP_LEDGER_ORIGIN"
         case trustedLedgerKeys = "QSPP_LEDGER_TRUSTED_KEYS"
+        case ledgerWitnesses = "QSPP_LEDGER_WITNESSES"
+        case ledgerWitnessQuorum = "QSPP_LEDGER_WITNESS_QUORUM"
         case sessionRetention = "QSPP_RETENTION_SESSIONS_DAYS"
         case authEventRetention = "QSPP_RETENTION_AUTH_EVENTS_DAYS"
         case closedRequestRetention = "QSPP_RETENTION_CLOSED_REQUESTS_DAYS"

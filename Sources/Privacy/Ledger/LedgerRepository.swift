@@ -25,6 +25,11 @@ public protocol LedgerRepository: Sendable {
     func extendTree(from: Int64, to head: LedgerTreeHead, nodes: [(MerkleTree.Node, Data)]) async throws -> Bool
     /// The stored hashes of `nodes`; a node not stored is absent from the answer.
     func treeNodes(_ nodes: Set<MerkleTree.Node>) async throws -> [MerkleTree.Node: Data]
+    /// Stores a witness's cosignature line of the checkpoint of `size`; a second for the same witness
+    /// and size is ignored.
+    func insertCosignature(size: Int64, witness: String, line: String) async throws
+    /// The cosignature lines stored for the checkpoint of `size`.
+    func cosignatures(size: Int64) async throws -> [String]
     /// The stored leaf hashes of entries `after + 1` through `after + limit`, by leaf index.
     func leafHashes(after sequence: Int64, limit: Int) async throws -> [Int64: Data]
 }

@@ -47,21 +47,27 @@ public struct LedgerService: Sendable {
     /// signed: every checkpoint verified at each signing would grow with the log's age.
     static let recentCheckpoints = 16
 
-    private let repository: any LedgerRepository
+    let repository: any LedgerRepository
     private let records: any RecordedRows
     private let signer: any CheckpointSigner
     private let issuer: String
     public let log: LogIdentity
+    /// The witnesses asked to cosign each checkpoint, and how many of them verification requires.
+    let witnesses: [any CheckpointWitness]
+    public let policy: WitnessPolicy
+    let witnessSizes = WitnessSizes()
 
     public init(
         repository: any LedgerRepository, records: any RecordedRows, signer: any CheckpointSigner, issuer: String,
-        log: LogIdentity
+        log: LogIdentity, witnesses: [any CheckpointWitness] = [], quorum: Int? = nil
     ) {
         self.repository = repository
         self.records = records
         self.signer = signer
         self.issuer = issuer
         self.log = log
+        self.witnesses = witnesses
+        self.policy = WitnessPolicy(witnesses: witnesses.map(\.key), quorum: quorum ?? witnesses.count)
     }
 
     /// Adds to the Merkle tree every entry the chain holds beyond it, first checking that each one
@@ -141,6 +147,9 @@ public struct LedgerService: Sendable {
             size: size, headHash: tree.chain.hash, signedAt: Date(timeIntervalSince1970: TimeInterval(statement.iat)),
             signature: try await signer.sign(statement), treeRoot: root, note: note.formatted)
         try await repository.insertCheckpoint(checkpoint)
+        // Witnesses that do not answer now are asked again by the next call of `cosign()`, and until a
+        // quorum cosigns, `verify` says so.
+        _ = try? await cosign()
         return checkpoint
     }
 
@@ -239,6 +248,16 @@ public struct LedgerService: Sendable {
                 LedgerProblem(
                     sequence: latest.size,
                     reason: "the latest checkpoint (size \(latest.size)) carries no tree note signed by a trusted key"))
+        }
+        if policy.quorum > 0, let latest = stored.last, let text = latest.note, let note = SignedNote(parsing: text) {
+            let cosigners = policy.cosigners(of: try await cosignedNote(note, size: latest.size))
+            if cosigners.count < policy.quorum {
+                problems.append(
+                    LedgerProblem(
+                        sequence: latest.size,
+                        reason: "the latest checkpoint (size \(latest.size)) is cosigned by \(cosigners.count) of the "
+                            + "\(policy.quorum) witnesses required"))
+            }
         }
         let integrated = try await repository.treeHead().chain.size
         var verifier = LedgerVerifier(checkpoints: vouched, treeRoots: roots)

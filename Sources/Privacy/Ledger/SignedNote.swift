@@ -40,6 +40,13 @@ public struct SignedNote: Sendable, Equatable {
             self.keyID = keyID
             self.bytes = bytes
         }
+
+        /// `— name base64(key id ‖ signature)` and a newline.
+        public var line: String {
+            var encoded = withUnsafeBytes(of: keyID.bigEndian) { Data($0) }
+            encoded.append(bytes)
+            return "\u{2014} \(name) \(encoded.base64EncodedString())\n"
+        }
     }
 
     /// Ends in a newline.
@@ -56,12 +63,7 @@ public struct SignedNote: Sendable, Equatable {
     public static let maximumSize = 512 * 1024
 
     public var formatted: String {
-        text + "\n"
-            + signatures.map { signature in
-                var bytes = withUnsafeBytes(of: signature.keyID.bigEndian) { Data($0) }
-                bytes.append(signature.bytes)
-                return "\u{2014} \(signature.name) \(bytes.base64EncodedString())\n"
-            }.joined()
+        text + "\n" + signatures.map(\.line).joined()
     }
 
     /// Parses a note strictly: valid UTF-8 with no control characters but newlines, the text separated
@@ -94,15 +96,17 @@ public struct SignedNote: Sendable, Equatable {
 
 /// A public key that signs notes, as a verifier pins it. Ed25519 is C2SP's type 0x01, which Go's
 /// `sumdb/note` and existing witnesses verify; ML-DSA-65 has no assigned type yet, so it takes 0xff
-/// followed by a name of its own, as C2SP advises.
+/// followed by a name of its own, as C2SP advises. A witness's Ed25519 key is type 0x04: it makes
+/// C2SP `cosignature/v1` signatures, which are timestamped.
 public struct NoteVerifierKey: Sendable, Equatable {
     public enum Algorithm: Sendable, Equatable {
-        case ed25519, mldsa65
+        case ed25519, mldsa65, ed25519Cosignature
 
         var typePrefix: Data {
             switch self {
             case .ed25519: Data([0x01])
             case .mldsa65: Data([0xff]) + Data("qspp-ml-dsa-65".utf8)
+            case .ed25519Cosignature: Data([0x04])
             }
         }
     }
@@ -114,7 +118,7 @@ public struct NoteVerifierKey: Sendable, Equatable {
     public init?(name: String, algorithm: Algorithm, publicKey: Data) {
         guard SignedNote.isValidKeyName(name) else { return nil }
         switch algorithm {
-        case .ed25519:
+        case .ed25519, .ed25519Cosignature:
             guard (try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)) != nil else { return nil }
         case .mldsa65: guard (try? MLDSA65.PublicKey(rawRepresentation: publicKey)) != nil else { return nil }
         }
@@ -146,6 +150,8 @@ public struct NoteVerifierKey: Sendable, Equatable {
             algorithm = .mldsa65
         } else if encoded.first == 0x01 {
             algorithm = .ed25519
+        } else if encoded.first == 0x04 {
+            algorithm = .ed25519Cosignature
         } else {
             return nil
         }
@@ -167,16 +173,25 @@ public struct NoteVerifierKey: Sendable, Equatable {
     /// not verify is a failure, whatever else the note holds.
     public func hasSigned(_ note: SignedNote) -> Bool {
         let mine = note.signatures.filter { $0.name == name && $0.keyID == keyID }
-        return !mine.isEmpty && mine.allSatisfy { verify($0.bytes, over: Data(note.text.utf8)) }
+        return !mine.isEmpty && mine.allSatisfy { verify($0.bytes, text: note.text) }
     }
 
-    func verify(_ signature: Data, over message: Data) -> Bool {
+    /// Whether `signature` signs `text`: directly, or for a cosignature, the `cosignature/v1` message of
+    /// its timestamp and the text.
+    func verify(_ signature: Data, text: String) -> Bool {
         switch algorithm {
         case .ed25519:
-            (try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey))?.isValidSignature(signature, for: message)
-                ?? false
+            (try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey))?.isValidSignature(
+                signature, for: Data(text.utf8)) ?? false
         case .mldsa65:
-            (try? MLDSA65.PublicKey(rawRepresentation: publicKey))?.isValidSignature(signature, for: message) ?? false
+            (try? MLDSA65.PublicKey(rawRepresentation: publicKey))?.isValidSignature(signature, for: Data(text.utf8))
+                ?? false
+        case .ed25519Cosignature:
+            signature.count == 72
+                && (try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey))?.isValidSignature(
+                    signature.dropFirst(8),
+                    for: NoteCosigner.message(text, timestamp: signature.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }))
+                    ?? false
         }
     }
 }
@@ -199,7 +214,7 @@ public struct NoteSigner: Sendable {
         let message = Data(text.utf8)
         let bytes: Data
         switch verifierKey.algorithm {
-        case .ed25519:
+        case .ed25519, .ed25519Cosignature:
             bytes = try Curve25519.Signing.PrivateKey(rawRepresentation: key.privateSeed).signature(for: message)
         case .mldsa65:
             bytes = try MLDSA65.PrivateKey(seedRepresentation: key.privateSeed, publicKey: nil).signature(for: message)

@@ -22,6 +22,13 @@ extension QSPPServices {
                 } else {
                     try await ledger.integrate()
                 }
+                // Witnesses that were unreachable when the checkpoint was signed are asked again.
+                let cosigners = try await ledger.cosign()
+                if cosigners.count < ledger.policy.quorum {
+                    logger.warning(
+                        "the latest checkpoint lacks its witnesses' quorum",
+                        metadata: ["cosigned": "\(cosigners.count)", "quorum": "\(ledger.policy.quorum)"])
+                }
             } catch let refusal as LedgerIntegrityError {
                 metrics.ledgerIntegrityFailure()
                 logger.error(

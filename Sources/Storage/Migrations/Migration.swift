@@ -25,6 +25,7 @@ extension Migration {
         v13LeastPrivilege,
         v14LedgerReferences,
         v15StaffAccess,
+        v16LedgerCosignatures,
     ]
 
     static let postgres: [Migration] = versions.map {

@@ -78,6 +78,18 @@ struct SQLLedgerRepository: LedgerRepository {
         ).first?[0].integer
     }
 
+    func insertCosignature(size: Int64, witness: String, line: String) async throws {
+        _ = try await database.write(
+            "INSERT INTO ledger_cosignatures (size, witness, line) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [.integer(size), .text(witness), .text(line)])
+    }
+
+    func cosignatures(size: Int64) async throws -> [String] {
+        try await database.select(
+            "SELECT line FROM ledger_cosignatures WHERE size = $1 ORDER BY witness", [.integer(size)]
+        ).map { try $0.text(0) }
+    }
+
     func insertCheckpoint(_ checkpoint: LedgerCheckpoint) async throws {
         _ = try await database.write(
             """

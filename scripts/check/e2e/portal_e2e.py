@@ -250,7 +250,8 @@ def main():
         page(driver, "data")
         before = set(os.listdir(DOWNLOADS))
         driver.find_element(By.ID, "export-link").click()
-        datasets = ("consent-events", "sessions", "auth-events", "requests", "data-records", "valuations")
+        datasets = ("consent-events", "sessions", "auth-events", "requests", "staff-access", "data-records",
+                    "valuations")
         with zipfile.ZipFile(wait_for_download(".zip", before)) as archive:
             names = archive.namelist()
             expected = {"profile.json", "manifest.json"} | {d + e for d in datasets for e in (".csv", ".jsonl")}
