@@ -16,7 +16,7 @@ struct LedgerTamperTests {
         case edit, delete, insert, reorder, truncate, corruptHash, emptyContent, rewriteChain, forgeCheckpoint
         case repointReference, forgeKeysAndResign, stripNotes, truncateTable
         // The rows the entries record, changed with the tables' triggers dropped.
-        case deleteWithdrawal, flipDecision, forgeRow, rewriteSealedField, deleteAuthRow
+        case deleteWithdrawal, flipDecision, forgeRow, rewriteSealedField, deleteAuthRow, deleteTransition
         var description: String { rawValue }
     }
 
@@ -84,10 +84,17 @@ struct LedgerTamperTests {
                 AuthEvent(kind: .loginFailed, at: now.addingTimeInterval(-400 * 86_400)))
             let latest = AuthEvent(kind: .loginFailed, at: now)
             try await store.identity.appendAuthEvent(latest)
-            let recent = try await store.ledger.ledgerHead().size
-            #expect(
-                try await store.retention.purge(.authEvents, olderThan: now.addingTimeInterval(-90 * 86_400), at: now)
-                    == 1)
+            // And a request answered long ago.
+            let old = now.addingTimeInterval(-400 * 86_400)
+            let subject = UUID()
+            let answered = try await PrivacyService(repository: store.privacy, now: { old }).file(
+                .access, for: subject, by: subject)
+            _ = try await PrivacyService(repository: store.privacy, now: { old }).transition(
+                answered.id, to: .rejected, by: subject, reason: "not verifiable")
+            let recent = try await store.ledger.ledgerHead().size - 2
+            let cutoff = now.addingTimeInterval(-90 * 86_400)
+            #expect(try await store.retention.purge(.authEvents, olderThan: cutoff, at: now) == 1)
+            #expect(try await store.retention.purge(.closedRequests, olderThan: cutoff, at: now) == 1)
             let purged = try await ledger.verify()
             #expect(purged.isIntact, "\(String(describing: purged.problem))")
 
@@ -214,6 +221,10 @@ struct LedgerTamperTests {
         case .deleteAuthRow:
             _ = try await sql.write("DELETE FROM auth_events", [])
             expected = 9
+        case .deleteTransition:
+            // The request stays; the record that it was received goes.
+            _ = try await sql.write("DELETE FROM dsr_events", [])
+            expected = 10
         case .stripNotes:
             // Without notes, a checkpoint would fall back to a JWS any key in the database can make.
             _ = try await sql.write("UPDATE ledger_checkpoints SET note = NULL, tree_root = NULL", [])
@@ -288,6 +299,8 @@ struct LedgerTamperTests {
     static func reset(_ sql: any SQLDatabase) async throws {
         _ = try await sql.write("DELETE FROM consent_events", [])
         _ = try await sql.write("DELETE FROM auth_events", [])
+        _ = try await sql.write("DELETE FROM dsr_events", [])
+        _ = try await sql.write("DELETE FROM dsr_requests", [])
         _ = try await sql.write("DELETE FROM ledger_entries", [])
         _ = try await sql.write("DELETE FROM ledger_checkpoints", [])
         _ = try await sql.write("UPDATE ledger_head SET size = 0, hash = $1", [.blob(LedgerChain.genesisHash)])

@@ -1,12 +1,13 @@
 import Foundation
 
-/// The tables whose rows the ledger records (consent decisions, the auth audit log), read back so that
-/// verification can bind each row to its entry in both directions: every entry to a row that still
-/// says what the entry recorded, and every row to an entry.
+/// The tables whose rows the ledger records (consent decisions, the auth audit log, request
+/// transitions), read back so that verification can bind each row to its entry in both directions:
+/// every entry to a row that still says what the entry recorded, and every row to an entry.
 public protocol RecordedRows: Sendable {
     /// The entry types (the part of a reference before `:`) whose entries each record one row.
     var boundTypes: Set<String> { get }
-    /// For each of `references` whose row exists, the contents that row may have been recorded with.
+    /// For each of `references` whose rows exist, the contents those rows may have been recorded with:
+    /// one row per reference, but every transition of a request shares its `dsr:` reference.
     func contents(of references: [String]) async throws -> [String: [Data]]
     /// In one snapshot: the ledger's size, and how many rows of each bound type there are.
     func census() async throws -> RowCensus
@@ -24,19 +25,19 @@ public struct RowCensus: Sendable, Equatable {
     }
 }
 
-/// Binds entries to rows as verification reads the ledger in order. Audit rows may be gone for a
-/// reason: retention deletes them, and records how many and up to when in a later `retention` entry;
-/// a missing audit row is accounted for by such a purge, and by nothing else.
+/// Binds entries to rows as verification reads the ledger in order. Audit rows and answered requests
+/// may be gone for a reason: retention deletes them, and records up to when in a later `retention`
+/// entry; a missing row of those types is accounted for by such a purge, and by nothing else.
 struct RowBinding {
-    static let purgedType = "auth"
-    static let purgeReferencePrefix = "retention:auth_events:"
+    /// The retention purge that may take each type's rows, by the prefix of its ledger reference.
+    static let purges = ["auth": "retention:auth_events:", "dsr": "retention:closed_requests:"]
 
     let types: Set<String>
     let census: RowCensus
     private(set) var problem: LedgerProblem?
     private var matched: [String: Int64] = [:]
-    private var missing: [(sequence: Int64, occurredAt: Int64)] = []
-    private var purges: [(sequence: Int64, cutoff: Int64)] = []
+    private var missing: [(type: String, sequence: Int64, occurredAt: Int64)] = []
+    private var purged: [(prefix: String, sequence: Int64, cutoff: Int64)] = []
 
     init(types: Set<String>, census: RowCensus) {
         self.types = types
@@ -53,14 +54,16 @@ struct RowBinding {
 
     mutating func check(_ entry: LedgerEntry, rows: [String: [Data]]) {
         guard entry.sequence <= census.ledgerSize else { return }
-        if entry.reference.hasPrefix(Self.purgeReferencePrefix), let cutoff = Self.field("cutoff", of: entry) {
-            purges.append((entry.sequence, cutoff))
+        if entry.reference.hasPrefix("retention:"), let cutoff = Self.field("cutoff", of: entry),
+            let prefix = Self.purges.values.first(where: entry.reference.hasPrefix)
+        {
+            purged.append((prefix, entry.sequence, cutoff))
         }
         let type = Self.type(of: entry.reference)
         guard types.contains(type) else { return }
         guard let contents = rows[entry.reference] else {
-            if type == Self.purgedType, let occurredAt = Self.field("occurred_at", of: entry) {
-                missing.append((entry.sequence, occurredAt))
+            if Self.purges[type] != nil, let occurredAt = Self.field("occurred_at", of: entry) {
+                missing.append((type, entry.sequence, occurredAt))
             } else {
                 report(entry.sequence, "the \(type) row this entry records (\(entry.reference)) is missing")
             }
@@ -75,8 +78,10 @@ struct RowBinding {
     /// Checks what only the whole pass shows: audit rows gone without a purge, and rows no entry records.
     mutating func finish(_ records: any RecordedRows) async throws {
         for gone in missing
-        where !purges.contains(where: { $0.sequence > gone.sequence && $0.cutoff > gone.occurredAt }) {
-            report(gone.sequence, "the auth row this entry records is missing, and no retention purge took it")
+        where !purged.contains(where: {
+            $0.prefix == Self.purges[gone.type] && $0.sequence > gone.sequence && $0.cutoff > gone.occurredAt
+        }) {
+            report(gone.sequence, "the \(gone.type) row this entry records is missing, and no retention purge took it")
             break
         }
         for type in types.sorted() where census.rows[type, default: 0] != matched[type, default: 0] {
