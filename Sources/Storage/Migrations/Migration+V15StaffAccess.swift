@@ -3,23 +3,8 @@ extension Migration {
     /// other evidence, and ledgered.
     static let v15StaffAccess = Version(
         number: 15, name: "staff_access",
-        postgres: staffAccessTable(.postgres) + [
-            """
-            CREATE TRIGGER staff_access_append_only BEFORE UPDATE OR DELETE ON staff_access
-            FOR EACH ROW EXECUTE FUNCTION ledger_append_only()
-            """,
-            """
-            CREATE TRIGGER staff_access_no_truncate BEFORE TRUNCATE ON staff_access
-            FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()
-            """,
-        ],
-        sqlite: staffAccessTable(.sqlite)
-            + ["UPDATE", "DELETE"].map { change in
-                """
-                CREATE TRIGGER staff_access_no_\(change.lowercased()) BEFORE \(change) ON staff_access
-                BEGIN SELECT RAISE(ABORT, 'staff_access is append-only'); END
-                """
-            })
+        postgres: staffAccessTable(.postgres) + appendOnly("staff_access").postgres,
+        sqlite: staffAccessTable(.sqlite) + appendOnly("staff_access").sqlite)
 
     private static func staffAccessTable(_ dialect: Dialect) -> [String] {
         [
