@@ -63,6 +63,25 @@ extension LedgerRecord {
         return [current, LedgerRecord(type: type, id: id, fields: fields).content]
     }
 
+    /// A stored consent row in the current form, its keys written in order without a dictionary:
+    /// verification rebuilds one for every consent entry. Equal to `contents(row.ledgerFields, …)[0]`.
+    static func consentContent(_ row: StoredEventRow, id: String) -> Data {
+        var fields: [(key: String, value: String)] = []
+        fields.reserveCapacity(11)
+        if let clientTimestamp = row.clientTimestampMicros {
+            fields.append(("client_timestamp", String(clientTimestamp)))
+        }
+        fields += [
+            ("decision", row.decision), ("id", id), ("method", row.method),
+            ("notice_version", String(row.noticeVersion)), ("purpose", row.purposeID),
+            ("recorded_at", String(row.recordedAtMicros)),
+        ]
+        if let sealedIP = row.sourceIP { fields.append(("sealed_ip", digest(sealedIP))) }
+        if let sealedAgent = row.userAgent { fields.append(("sealed_user_agent", digest(sealedAgent))) }
+        fields += [("subject", row.subjectID), ("type", "consent")]
+        return CanonicalJSON.object(sorted: fields)
+    }
+
     private static func digest(_ ciphertext: String) -> String {
         Hex.encode(SHA256.hash(data: Data(ciphertext.utf8)))
     }

@@ -169,7 +169,7 @@ struct LedgerTamperTests {
             // checkpoint's JWS and note with their own keys.
             _ = try await sql.write("UPDATE consent_events SET decision = 'withdrawn' WHERE ledger_seq = 7", [])
             let seven = try await store.ledger.ledgerEntries(after: 6, limit: 1)[0]
-            let flipped = try #require(try await store.recordedRows.contents(of: [seven.reference])[seven.reference])
+            let flipped = try #require(try await store.recordedRows.contents(of: [seven])[seven.reference])
             try await rewriteChainFromSeven(sql, store, content: flipped[0])
             let forged = try await forgedTree(store)
             _ = try await sql.write("DELETE FROM ledger_tree", [])

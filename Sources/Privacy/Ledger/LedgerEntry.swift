@@ -109,29 +109,45 @@ public enum CanonicalJSON {
     /// and control characters escaped: one byte sequence per record. Written by hand because
     /// `JSONSerialization` took a quarter of the consent write path's CPU.
     public static func object(_ fields: [String: String]) -> Data {
+        object(sorted: fields.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
+    }
+
+    /// The same, from pairs already in key order: what a caller with a fixed set of keys (a consent row
+    /// rebuilt for every entry verification reads) writes without sorting.
+    public static func object(sorted fields: [(key: String, value: String)]) -> Data {
         var bytes: [UInt8] = [UInt8(ascii: "{")]
-        bytes.reserveCapacity(256)
-        for (index, key) in fields.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+        bytes.reserveCapacity(320)
+        for (key, value) in fields {
+            if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
             appendString(key, to: &bytes)
             bytes.append(UInt8(ascii: ":"))
-            appendString(fields[key]!, to: &bytes)
+            appendString(value, to: &bytes)
         }
         bytes.append(UInt8(ascii: "}"))
         return Data(bytes)
     }
 
     private static func appendString(_ text: String, to bytes: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), byte]
-            case 0..<0x20: bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-            default: bytes.append(byte)
+        let utf8 = text.utf8
+        if !utf8.contains(where: needsEscape) {
+            bytes.append(contentsOf: utf8)
+        } else {
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), byte]
+                case 0..<0x20: bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                default: bytes.append(byte)
+                }
             }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 }
 

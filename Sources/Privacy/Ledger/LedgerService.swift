@@ -83,9 +83,7 @@ public struct LedgerService: Sendable {
             // A row changed before its entry was integrated is refused here, before anything vouches for
             // it. Rows missing are left to `verify`, which knows which purges account for them.
             let rows = try await records.contents(
-                of: batch.compactMap {
-                    records.boundTypes.contains(RowBinding.type(of: $0.reference)) ? $0.reference : nil
-                })
+                of: batch.filter { records.boundTypes.contains(RowBinding.type(of: $0.reference)) })
             for entry in batch {
                 if let contents = rows[entry.reference], !contents.contains(entry.content) {
                     throw LedgerIntegrityError(
@@ -271,7 +269,7 @@ public struct LedgerService: Sendable {
             return Task { [binding] in
                 async let leaves = start < integrated ? repository.leafHashes(after: start, limit: limit) : [:]
                 let entries = try await repository.ledgerEntries(after: start, limit: limit)
-                let rows = try await records.contents(of: binding.references(entries))
+                let rows = try await records.contents(of: binding.bound(entries))
                 return (entries, try await leaves, rows, limit)
             }
         }

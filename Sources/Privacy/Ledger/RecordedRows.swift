@@ -6,9 +6,10 @@ import Foundation
 public protocol RecordedRows: Sendable {
     /// The entry types (the part of a reference before `:`) whose entries each record one row.
     var boundTypes: Set<String> { get }
-    /// For each of `references` whose rows exist, the contents those rows may have been recorded with:
-    /// one row per reference, but every transition of a request shares its `dsr:` reference.
-    func contents(of references: [String]) async throws -> [String: [Data]]
+    /// For each of `entries` whose rows exist, by its reference, the contents those rows may have been
+    /// recorded with: one row per reference, but every transition of a request shares its `dsr:`
+    /// reference. A row's current form comes first.
+    func contents(of entries: [LedgerEntry]) async throws -> [String: [Data]]
     /// In one snapshot: the ledger's size, and how many rows of each bound type there are.
     func census() async throws -> RowCensus
     /// Up to `limit` references of `type` rows that no ledger entry records.
@@ -44,12 +45,9 @@ struct RowBinding {
         self.census = census
     }
 
-    /// The references of `entries` whose rows must be looked up.
-    func references(_ entries: [LedgerEntry]) -> [String] {
-        entries.compactMap { entry in
-            entry.sequence <= census.ledgerSize && types.contains(Self.type(of: entry.reference))
-                ? entry.reference : nil
-        }
+    /// The entries whose rows must be looked up.
+    func bound(_ entries: [LedgerEntry]) -> [LedgerEntry] {
+        entries.filter { $0.sequence <= census.ledgerSize && types.contains(Self.type(of: $0.reference)) }
     }
 
     mutating func check(_ entry: LedgerEntry, rows: [String: [Data]]) {
@@ -101,7 +99,8 @@ struct RowBinding {
     }
 
     static func type(of reference: String) -> String {
-        String(reference.prefix { $0 != ":" })
+        let utf8 = reference.utf8
+        return String(Substring(utf8[..<(utf8.firstIndex(of: UInt8(ascii: ":")) ?? utf8.endIndex)]))
     }
 
     private static func field(_ name: String, of entry: LedgerEntry) -> Int64? {

@@ -26,6 +26,7 @@ extension Migration {
         v14LedgerReferences,
         v15StaffAccess,
         v16LedgerCosignatures,
+        v17ConsentLedgerSequence,
     ]
 
     static let postgres: [Migration] = versions.map {

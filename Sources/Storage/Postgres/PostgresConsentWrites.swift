@@ -65,6 +65,18 @@ struct PostgresConsentWrites: ConsentWriteDialect {
         }
     }
 
+    func storedRows(ledgerSequences: ClosedRange<Int64>) async throws -> [StoredEventRow] {
+        let (first, last) = (ledgerSequences.lowerBound, ledgerSequences.upperBound)
+        return try await translated { [client, logger] in
+            try await PostgresConsentRepository.collect(
+                await client.query(
+                    """
+                    SELECT \(unescaped: PostgresConsentRepository.eventColumns) FROM consent_events
+                    WHERE ledger_seq BETWEEN \(first) AND \(last)
+                    """, logger: logger))
+        }
+    }
+
     func events(ids: [UUID]) async throws -> [ConsentEvent] {
         try await translated { [client, logger, vault] in
             try await PostgresConsentRepository.events(ids: ids, client: client, logger: logger, vault: vault)

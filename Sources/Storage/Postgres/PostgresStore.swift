@@ -31,7 +31,7 @@ final class PostgresStore: Store {
     var recordedRows: any RecordedRows {
         SQLRecordedRows(
             database: sql,
-            consentRows: PostgresConsentWrites(client: client, logger: logger, vault: vault).storedRows)
+            consentRows: PostgresConsentWrites(client: client, logger: logger, vault: vault))
     }
 
     init(location: DatabaseURL.PostgresLocation, logger: Logger, masterKey: MasterKey?) {

@@ -70,8 +70,7 @@ struct SQLLedgerRepository: LedgerRepository {
         return LedgerHead(size: try row.integer(0), hash: row[1].bytes ?? Data())
     }
 
-    /// A scan: look-ups by reference are rare (an auditor's question), and an index on it would cost
-    /// every append.
+    /// The earliest entry is the one that recorded the row; the reference index makes this a look-up.
     func ledgerSequence(reference: String) async throws -> Int64? {
         try await database.select(
             "SELECT seq FROM ledger_entries WHERE reference = $1 ORDER BY seq LIMIT 1", [.text(reference)]

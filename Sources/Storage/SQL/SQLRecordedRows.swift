@@ -3,35 +3,40 @@ import Identity
 import Kernel
 import Privacy
 
+/// Consent rows as stored, sealed fields sealed, on either backend.
+protocol StoredConsentRows: Sendable {
+    func storedRows(ids: [UUID]) async throws -> [StoredEventRow]
+    /// The rows that say their entries are these: one range scan instead of a look-up per id.
+    func storedRows(ledgerSequences: ClosedRange<Int64>) async throws -> [StoredEventRow]
+}
+
+extension PostgresConsentWrites: StoredConsentRows {}
+extension SQLiteConsentWrites: StoredConsentRows {}
+
 /// The consent and auth tables as the ledger binds them (``RecordedRows``), on either backend. Each
 /// row's contents are rebuilt from its columns as stored, sealed fields by their ciphertexts' digests,
 /// so nothing is opened and erased subjects' rows bind as well as anyone's.
 struct SQLRecordedRows: RecordedRows {
     let database: any SQLDatabase
-    /// The consent rows with these ids, as the backend stores them.
-    let consentRows: @Sendable ([UUID]) async throws -> [StoredEventRow]
+    let consentRows: any StoredConsentRows
 
     var boundTypes: Set<String> { ["consent", "auth", "dsr"] }
 
-    func contents(of references: [String]) async throws -> [String: [Data]] {
-        var consentIDs: [UUID] = []
+    func contents(of entries: [LedgerEntry]) async throws -> [String: [Data]] {
+        var consentEntries: [LedgerEntry] = []
         var authIDs: [String] = []
         var requestIDs: Set<String> = []
-        for reference in references {
-            if reference.hasPrefix("consent:"), let id = UUID(uuidString: String(reference.dropFirst(8))) {
-                consentIDs.append(id)
+        for entry in entries {
+            let reference = entry.reference
+            if reference.hasPrefix("consent:") {
+                consentEntries.append(entry)
             } else if reference.hasPrefix("auth:") {
                 authIDs.append(String(reference.dropFirst(5)))
             } else if reference.hasPrefix("dsr:") {
                 requestIDs.insert(String(reference.dropFirst(4)))
             }
         }
-        var contents: [String: [Data]] = [:]
-        for row in try await consentRows(consentIDs) {
-            let id = row.id.lowercasedString
-            contents["consent:" + id] = LedgerRecord.contents(
-                row.ledgerFields, type: "consent", id: id, sealedIP: row.sourceIP, sealedAgent: row.userAgent)
-        }
+        var contents = try await consentContents(of: consentEntries)
         try await addTransitions(of: Array(requestIDs), to: &contents)
         guard !authIDs.isEmpty else { return contents }
         let placeholders = (1...authIDs.count).map { "$\($0)" }.joined(separator: ", ")
@@ -50,6 +55,44 @@ struct SQLRecordedRows: RecordedRows {
             for (key, value) in details { fields["detail." + key] = value }
             contents["auth:" + id] = LedgerRecord.contents(
                 fields, type: "auth", id: id, sealedIP: row[5].text, sealedAgent: row[6].text)
+        }
+        return contents
+    }
+
+    /// The consent rows are read by the range of entries they claim, which is every row of an
+    /// untouched ledger; the few found elsewhere are looked up by id. The form from before sealed
+    /// fields were bound is built only for a row whose current form differs from its entry.
+    private func consentContents(of entries: [LedgerEntry]) async throws -> [String: [Data]] {
+        guard let first = entries.first?.sequence, let last = entries.last?.sequence else { return [:] }
+        var rows: [String: StoredEventRow] = [:]
+        rows.reserveCapacity(entries.count)
+        for row in try await consentRows.storedRows(ledgerSequences: min(first, last)...max(first, last)) {
+            rows["consent:" + row.id.lowercasedString] = row
+        }
+        let elsewhere = entries.compactMap { entry in
+            rows[entry.reference] == nil ? UUID(uuidString: String(entry.reference.dropFirst(8))) : nil
+        }
+        if !elsewhere.isEmpty {
+            for row in try await consentRows.storedRows(ids: elsewhere) {
+                rows["consent:" + row.id.lowercasedString] = row
+            }
+        }
+        var contents: [String: [Data]] = [:]
+        contents.reserveCapacity(entries.count)
+        for entry in entries {
+            guard let row = rows[entry.reference] else { continue }
+            // A row that names another entry as its own no longer matches this one.
+            if let claimed = row.ledgerSequence, claimed != entry.sequence {
+                contents[entry.reference] = []
+                continue
+            }
+            let id = row.id.lowercasedString
+            let current = LedgerRecord.consentContent(row, id: id)
+            contents[entry.reference] =
+                current == entry.content
+                ? [current]
+                : LedgerRecord.contents(
+                    row.ledgerFields, type: "consent", id: id, sealedIP: row.sourceIP, sealedAgent: row.userAgent)
         }
         return contents
     }

@@ -61,6 +61,13 @@ struct SQLiteConsentWrites: ConsentWriteDialect {
         ).map { try $0.storedEvent() }
     }
 
+    func storedRows(ledgerSequences: ClosedRange<Int64>) async throws -> [StoredEventRow] {
+        try await database.read(
+            "SELECT \(SQLiteConsentRepository.eventColumns) FROM consent_events WHERE ledger_seq BETWEEN ? AND ?",
+            [.integer(Int(ledgerSequences.lowerBound)), .integer(Int(ledgerSequences.upperBound))]
+        ).map { try $0.storedEvent() }
+    }
+
     private func insert(_ event: ConsentEvent, on connection: SQLiteConnection) async throws {
         _ = try await connection.query(
             """

@@ -22,8 +22,7 @@ final class SQLiteStore: Store {
     let sealedKeys: any SealedKeyRepository
     var sql: SQLiteDatabaseFile { database }
     var recordedRows: any RecordedRows {
-        SQLRecordedRows(
-            database: database, consentRows: SQLiteConsentWrites(database: database, vault: vault).storedRows)
+        SQLRecordedRows(database: database, consentRows: SQLiteConsentWrites(database: database, vault: vault))
     }
 
     let vault: PersonalDataVault
