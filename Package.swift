@@ -87,6 +87,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Mail",
+            dependencies: [
+                "Kernel",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Services",
             dependencies: [
                 "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Storage", "Valuation",
@@ -147,6 +158,11 @@ let package = Package(
             name: "PQCryptoTests",
             dependencies: ["PQCrypto", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MailTests",
+            dependencies: ["Mail"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

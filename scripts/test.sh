@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: every test against the embedded SQLite store and against a throwaway
 # PostgreSQL 15 cluster that this script starts and removes. Installs what it needs first if missing:
-# PostgreSQL, libargon2-dev, zbar-tools, golang-go with golang-golang-x-mod-dev, chromium and
-# chromium-driver from apt, and the test-only pyotp, dilithium-py, pyDVL, schemathesis, selenium and
-# axe-selenium-python from PyPI. Without arguments it
+# PostgreSQL, libargon2-dev, zbar-tools, openssl, golang-go with golang-golang-x-mod-dev, chromium and
+# chromium-driver from apt, and the test-only pyotp, dilithium-py, pyDVL, aiosmtpd, schemathesis,
+# selenium and axe-selenium-python from PyPI. Without arguments it
 # ends by fuzzing the API from its OpenAPI document, driving the portal in a real browser, checking the
 # deployment files and the static binary, and running a three-replica cluster under faults.
 set -euo pipefail
@@ -18,6 +18,8 @@ qspp_build_dependencies
 qspp_python_test_tools
 # An independent QR decoder, for the QR codes the MFA set-up draws.
 command -v zbarimg >/dev/null || qspp_apt_install zbar-tools
+# The mail tests' SMTP server gets a throwaway certificate from the openssl command.
+command -v openssl >/dev/null || qspp_apt_install openssl
 # Go's checksum-database packages (sumdb/note, sumdb/tlog), which check the transparency log's notes
 # and proofs in TransparencyLogTests: built offline from Debian's packages.
 qspp_apt_install golang-go golang-golang-x-mod-dev
