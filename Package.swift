@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "Services",
             dependencies: [
-                "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Storage", "Valuation",
+                "Consent", "Identity", "Kernel", "Mail", "PQCrypto", "Privacy", "Storage", "Valuation",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -137,7 +137,7 @@ let package = Package(
         .executableTarget(
             name: "qspp",
             dependencies: [
-                "App", "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Valuation",
+                "App", "Consent", "Identity", "Kernel", "Mail", "PQCrypto", "Privacy", "Services", "Valuation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),

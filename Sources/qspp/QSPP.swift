@@ -14,7 +14,7 @@ struct QSPP: AsyncParsableCommand {
         abstract: "QSPP, the Quantum-Safe Privacy Portal.",
         subcommands: [
             Serve.self, Migrate.self, Keys.self, Users.self, Ledger.self, Receipt.self, Export.self, DevCert.self,
-            Speed.self, ValuationCommand.self,
+            Speed.self, ValuationCommand.self, MailCommand.self,
         ],
         defaultSubcommand: Serve.self)
 }
@@ -80,6 +80,7 @@ struct Serve: AsyncParsableCommand {
                 "address": "\(configuration.server.host):\(configuration.server.port)",
                 "role": "\(configuration.gateway.role)",
                 "database": "\(configuration.store.databaseURL)",
+                "mail": "\(configuration.mail.destination)",
             ])
         let tracing = try TracingSetup.start(configuration)
         let app = try await buildApplication(configuration: configuration, logger: logger, metrics: metrics)

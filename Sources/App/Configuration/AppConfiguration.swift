@@ -18,6 +18,7 @@ public struct AppConfiguration: Sendable {
     public var receipts = ReceiptSettings()
     public var retention = RetentionSettings()
     public var valuation = ValuationSettings()
+    public var mail = MailSettings()
 
     /// The defaults, on `databaseURL` and with `masterKey` when given.
     public init(databaseURL: DatabaseURL? = nil, masterKey: String? = nil) {
@@ -36,6 +37,7 @@ public struct AppConfiguration: Sendable {
         receipts = try ReceiptSettings(reader: settings)
         retention = try RetentionSettings(reader: settings)
         valuation = try ValuationSettings(reader: settings)
+        mail = try MailSettings(reader: settings)
         gateway = try GatewaySettings(reader: settings, issuer: tokens.issuer, databaseURL: store.databaseURL)
     }
 
@@ -96,12 +98,19 @@ public struct AppConfiguration: Sendable {
         case authUpstream = "QSPP_UPSTREAM_AUTH"
         case valuationUpstream = "QSPP_UPSTREAM_VALUATION"
         case upstreamTimeout = "QSPP_UPSTREAM_TIMEOUT_SECONDS"
+        case smtpURL = "QSPP_SMTP_URL"
+        case smtpCAFile = "QSPP_SMTP_CA_FILE"
+        case mailFrom = "QSPP_MAIL_FROM"
+        case mailFromName = "QSPP_MAIL_FROM_NAME"
+        case mailDirectory = "QSPP_MAIL_DIRECTORY"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.
         var configKey: ConfigKey { ConfigKey(rawValue.lowercased().replacingOccurrences(of: "_", with: ".")) }
 
-        var isSecret: Bool { self == .masterKey || self == .previousMasterKeys || self == .databaseURL }
+        var isSecret: Bool {
+            [.masterKey, .previousMasterKeys, .databaseURL, .smtpURL].contains(self)
+        }
     }
 }
 
