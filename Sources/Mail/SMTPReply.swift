@@ -2,8 +2,6 @@
 public struct SMTPReply: Sendable, Equatable {
     public let code: Int
     public let lines: [String]
-
-    public var isPositive: Bool { (200..<400).contains(code) }
 }
 
 /// Assembles replies from lines as they arrive. Pure and bounded, so a hostile server can neither
@@ -51,7 +49,4 @@ public struct SMTPReplyParser: Sendable {
         lines = []
         return reply
     }
-
-    /// Whether a reply has begun and not ended.
-    public var isInsideReply: Bool { code != nil }
 }

@@ -20,13 +20,12 @@ struct SMTPReplyParserTests {
             let separator = Range(match.range(at: 2), in: line).map { String(line[$0]) }
             let text = Range(match.range(at: 3), in: line).map { String(line[$0]) } ?? ""
             if let current = open, current.code != code { return nil }
-            var collected = (open?.lines ?? []) + [text]
+            let collected = (open?.lines ?? []) + [text]
             guard collected.count <= SMTPReplyParser.maximumLines else { return nil }
             if separator == "-" {
                 open = (code, collected)
             } else {
                 replies.append(SMTPReply(code: code, lines: collected))
-                collected = []
                 open = nil
             }
         }
