@@ -43,6 +43,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Kernel", swiftSettings: swiftSettings),
+        .target(name: "Outbox", dependencies: ["Kernel"], swiftSettings: swiftSettings),
         .target(
             name: "PQCrypto",
             dependencies: ["Kernel", .product(name: "Crypto", package: "swift-crypto")],
@@ -51,7 +52,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "Kernel", "PQCrypto", "CArgon2", "Telemetry",
+                "Kernel", "Outbox", "PQCrypto", "CArgon2", "Telemetry",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
@@ -77,7 +78,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Valuation", "Telemetry",
+                "Consent", "Identity", "Kernel", "Outbox", "PQCrypto", "Privacy", "Valuation", "Telemetry",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -100,19 +101,22 @@ let package = Package(
         .target(
             name: "Services",
             dependencies: [
-                "Consent", "Identity", "Kernel", "Mail", "PQCrypto", "Privacy", "Storage", "Valuation",
+                "Consent", "Identity", "Kernel", "Mail", "Outbox", "PQCrypto", "Privacy", "Storage", "Valuation",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
+            resources: [.copy("Resources/Mail")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "App",
             dependencies: [
-                "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Storage", "Telemetry", "Valuation",
+                "Consent", "Identity", "Kernel", "Outbox", "PQCrypto", "Privacy", "Services", "Storage", "Telemetry",
+                "Valuation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "OTel", package: "swift-otel"),
@@ -148,7 +152,7 @@ let package = Package(
         .target(
             name: "QSPPTestSupport",
             dependencies: [
-                "Storage", "Consent", "Identity", "Kernel", "PQCrypto", "Privacy",
+                "Storage", "Consent", "Identity", "Kernel", "Outbox", "PQCrypto", "Privacy",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
@@ -162,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MailTests",
-            dependencies: ["Mail"],
+            dependencies: ["Mail", "QSPPTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -194,15 +198,15 @@ let package = Package(
         .testTarget(
             name: "StorageTests",
             dependencies: [
-                "Storage", "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Valuation",
-                "QSPPTestSupport",
+                "Storage", "Consent", "Identity", "Kernel", "Mail", "Outbox", "PQCrypto", "Privacy", "Services",
+                "Valuation", "QSPPTestSupport",
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ServicesTests",
             dependencies: [
-                "Consent", "Identity", "PQCrypto", "Privacy", "QSPPTestSupport", "Services",
+                "Consent", "Identity", "Outbox", "PQCrypto", "Privacy", "QSPPTestSupport", "Services",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -211,8 +215,8 @@ let package = Package(
         .testTarget(
             name: "AppTests",
             dependencies: [
-                "App", "Consent", "Identity", "Kernel", "PQCrypto", "Privacy", "Services", "Storage", "Valuation",
-                "QSPPTestSupport",
+                "App", "Consent", "Identity", "Kernel", "Mail", "Outbox", "PQCrypto", "Privacy", "Services", "Storage",
+                "Valuation", "QSPPTestSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

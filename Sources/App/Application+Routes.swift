@@ -85,6 +85,8 @@ private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>
         let auth = AuthController(services: services)
         router.addRoutes(WellKnownController(services: services).endpoints)
         router.addRoutes(auth.endpoints)
+        router.addRoutes(MailedLinkController(services: services).endpoints)
+        router.addRoutes(MailAdminController(services: services).endpoints)
         router.addRoutes(MeController(services: services).endpoints)
         router.addRoutes(UserAdminController(services: services).endpoints)
         router.addRoutes(LegacyPortalController(auth: auth, consents: consents, service: services.consents).endpoints)

@@ -33,6 +33,9 @@ public func buildApplication(
     var background: [any Service] = [services.store, services.housekeeping(logger: logger)]
     if role == .all || role == .consent { background.append(services.retentionJob(logger: logger)) }
     if role == .all || role == .valuation { background.append(services.valuationRunner(logger: logger)) }
+    if role == .all || role == .auth {
+        background.append(services.mailSender(logger: logger, transport: try configuration.mail.transport()))
+    }
     let router: Router<AppRequestContext>
     if role == .gateway {
         let client = UpstreamClientService.makeClient()

@@ -1,5 +1,6 @@
 import Foundation
 import Kernel
+import Outbox
 import PQCrypto
 
 public enum Role: String, Sendable, CaseIterable, Codable {
@@ -23,12 +24,22 @@ public struct Account: Sendable, Equatable {
     public var mfaEnabled: Bool
     /// Unused recovery codes, as last read.
     public var recoveryCodesRemaining: Int
+    /// The language the person's mail is written in, as a primary language subtag (`de`); nil is English.
+    public var locale: String?
+    /// When the person proved they read the email's mailbox; nil until then.
+    public var emailVerifiedAt: Date?
+    /// The notices the person turned off (only those in ``IdentityService/optionalNotices``).
+    public var mutedNotices: Set<MailTemplateName>
 
     public init(
         id: UUID, email: EmailAddress, passwordHash: String, roles: Set<Role>, createdAt: Date,
         sealedTOTPSecret: Data? = nil, mfaEnabled: Bool = false, recoveryCodesRemaining: Int = 0,
-        displayName: String? = nil
+        displayName: String? = nil, locale: String? = nil, emailVerifiedAt: Date? = nil,
+        mutedNotices: Set<MailTemplateName> = []
     ) {
+        self.emailVerifiedAt = emailVerifiedAt
+        self.mutedNotices = mutedNotices
+        self.locale = locale
         self.recoveryCodesRemaining = recoveryCodesRemaining
         self.displayName = displayName
         self.id = id
@@ -38,6 +49,18 @@ public struct Account: Sendable, Equatable {
         self.createdAt = createdAt
         self.sealedTOTPSecret = sealedTOTPSecret
         self.mfaEnabled = mfaEnabled
+    }
+
+    /// The primary language subtag of a tag such as `de-CH` or an `Accept-Language` header's first
+    /// choice, or nil when it names no language.
+    public static func language(of tag: String?) -> String? {
+        guard let tag else { return nil }
+        let first = tag.split(separator: ",").first.map { $0.split(separator: ";")[0] } ?? ""
+        let primary = first.split(separator: "-").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard let primary, (2...3).contains(primary.count), primary.allSatisfy({ $0 >= "a" && $0 <= "z" }) else {
+            return nil
+        }
+        return primary
     }
 
     /// The subject id the account's consent records are kept under.

@@ -14,8 +14,19 @@ public struct IdentityConfiguration: Sendable {
     public var sessionCheckInterval: TimeInterval = 5
     public var loginThrottle = LoginThrottlePolicy.standard
     public var totpIssuer = "QSPP"
+    public var unverifiedAccess = UnverifiedAccess.restricted
 
     public init() {}
+}
+
+/// What an account may do before its owner confirms its email.
+public enum UnverifiedAccess: String, Sendable, CaseIterable {
+    /// Everything a confirmed account may.
+    case open
+    /// Sign in and use the portal, but not export its data or have it valued.
+    case restricted
+    /// Nothing: sign-in waits for the confirmation.
+    case closed
 }
 
 /// The caller behind a verified access token.

@@ -5,7 +5,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case invalidEmail, weakPassword, emailTaken, invalidField
         case invalidCredentials, invalidMFACode, mfaNotEnabled, mfaAlreadyEnabled, mfaSetupMissing
         case tooManyAttempts, rateLimited
-        case invalidToken, invalidRefreshToken, refreshTokenReused
+        case invalidToken, invalidRefreshToken, refreshTokenReused, invalidLink, emailUnverified
         case sessionNotFound, forbidden, recentAuthenticationRequired
     }
 
@@ -24,6 +24,8 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case invalidToken(String)
         case invalidRefreshToken
         case refreshTokenReused
+        case invalidLink
+        case emailUnverified
         case sessionNotFound
         case forbidden
         case recentAuthenticationRequired
@@ -50,6 +52,10 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
     public static func invalidToken(_ why: String) -> Self { Self(.invalidToken(why)) }
     public static let invalidRefreshToken = Self(.invalidRefreshToken)
     public static let refreshTokenReused = Self(.refreshTokenReused)
+    /// A mailed link's token that is unknown, spent or expired.
+    public static let invalidLink = Self(.invalidLink)
+    /// What the account asked for waits until its owner confirms its email.
+    public static let emailUnverified = Self(.emailUnverified)
     public static let sessionNotFound = Self(.sessionNotFound)
     public static let forbidden = Self(.forbidden)
     /// The change needs a sign-in within ``IdentityService/stepUpWindow``, or the current password.
@@ -71,6 +77,8 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .invalidToken: .invalidToken
         case .invalidRefreshToken: .invalidRefreshToken
         case .refreshTokenReused: .refreshTokenReused
+        case .invalidLink: .invalidLink
+        case .emailUnverified: .emailUnverified
         case .sessionNotFound: .sessionNotFound
         case .forbidden: .forbidden
         case .recentAuthenticationRequired: .recentAuthenticationRequired
@@ -91,6 +99,8 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .rateLimited: "Too many requests from this address. Try again later."
         case .invalidRefreshToken: "The refresh token is not valid."
         case .refreshTokenReused: "This refresh token was already used; the session has been revoked."
+        case .invalidLink: "This link is unknown, used already, or expired; ask for a new one."
+        case .emailUnverified: "Confirm your email first: follow the link we mailed you, or ask for a new one."
         case .sessionNotFound: "No such session."
         case .forbidden: "You may not act on this resource."
         case .recentAuthenticationRequired:
@@ -104,7 +114,8 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .tooManyAttempts(let seconds), .rateLimited(let seconds): seconds
         case .invalidEmail, .weakPassword, .invalidField, .emailTaken, .invalidCredentials, .invalidMFACode,
             .mfaNotEnabled, .mfaAlreadyEnabled, .mfaSetupMissing, .invalidToken, .invalidRefreshToken,
-            .refreshTokenReused, .sessionNotFound, .forbidden, .recentAuthenticationRequired:
+            .refreshTokenReused, .invalidLink, .emailUnverified, .sessionNotFound, .forbidden,
+            .recentAuthenticationRequired:
             nil
         }
     }

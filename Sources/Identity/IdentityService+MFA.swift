@@ -42,8 +42,9 @@ extension IdentityService {
         try await repository.clearLoginThrottle(key: Self.mfaThrottleKey(account.id))
         let codes = OpaqueSecret.generateRecoveryCodes()
         try await repository.updateMFA(
-            userID: account.id, sealedSecret: sealed, enabled: true, recoveryCodeDigests: codes.map(OpaqueSecret.digest)
-        )
+            userID: account.id, sealedSecret: sealed, enabled: true,
+            recoveryCodeDigests: codes.map(OpaqueSecret.digest),
+            queueing: [notice(.mfaEnabled, to: account, client: client)])
         try await audit(.mfaEnabled, userID: account.id, sessionID: user.sessionID, client: client)
         return codes
     }
@@ -59,7 +60,9 @@ extension IdentityService {
         } else {
             throw IdentityError.invalidMFACode
         }
-        try await repository.updateMFA(userID: account.id, sealedSecret: nil, enabled: false, recoveryCodeDigests: [])
+        try await repository.updateMFA(
+            userID: account.id, sealedSecret: nil, enabled: false, recoveryCodeDigests: [],
+            queueing: [notice(.mfaDisabled, to: account, client: client)])
         try await audit(.mfaDisabled, userID: account.id, sessionID: user.sessionID, client: client)
     }
 

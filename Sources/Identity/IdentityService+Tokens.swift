@@ -159,4 +159,14 @@ extension IdentityService {
             .logoutAll, userID: userID, client: client, details: ["by": requester.userID.lowercasedString])
         return revoked.count
     }
+
+    /// Records an admin's act that has no other record of its own (queueing a dead message again), in
+    /// the audit log and the ledger, under the admin's account.
+    public func recordStaffAction(
+        _ kind: AuthEvent.Kind, by requester: AuthenticatedUser, details: [String: String], client: ClientInfo
+    ) async throws {
+        guard requester.isAdmin else { throw IdentityError.forbidden }
+        try await audit(
+            kind, userID: requester.userID, sessionID: requester.sessionID, client: client, details: details)
+    }
 }

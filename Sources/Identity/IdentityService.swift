@@ -16,6 +16,8 @@ public final class IdentityService: Sendable {
     let refreshSuccessorKey: SymmetricKey
     /// MACs the device cookies of clients that have signed in before (``deviceCookie(for:)``).
     let deviceCookieKey: SymmetricKey
+    /// Keys the digests of the devices an account has signed in from (``deviceDigest(_:)``).
+    let knownDeviceKey: SymmetricKey
     public let configuration: IdentityConfiguration
     let sessionCache: SessionStatusCache
     let verifiedTokens = VerifiedTokenCache()
@@ -38,6 +40,7 @@ public final class IdentityService: Sendable {
         self.webTicketKey = masterKey.derivedKey(for: "web session ticket")
         self.refreshSuccessorKey = masterKey.derivedKey(for: "refresh token successor")
         self.deviceCookieKey = masterKey.derivedKey(for: "login device cookie")
+        self.knownDeviceKey = masterKey.derivedKey(for: "known device")
         self.configuration = configuration
         self.sessionCache = SessionStatusCache(interval: configuration.sessionCheckInterval)
         self.now = now
@@ -45,12 +48,33 @@ public final class IdentityService: Sendable {
 
     // MARK: Accounts
 
-    public func register(email rawEmail: String, password: String, client: ClientInfo) async throws -> Account {
+    /// Registers an account and mails it a link to confirm its email; for an email that has an account
+    /// already, mails its owner instead and returns nil. Both take the same work (a password hash and a
+    /// queued message), so neither the answer nor its time tells whether the email is taken. `locale` is
+    /// a language tag or an `Accept-Language` header: the language of the account's mail.
+    @discardableResult
+    public func register(
+        email rawEmail: String, password: String, client: ClientInfo, locale: String? = nil
+    ) async throws -> Account? {
         let email = try EmailAddress(rawEmail)
         try passwordPolicy.check(password)
+        let hash = try await hasher.hash(password)
+        if let owner = try await repository.account(email: email) {
+            try await tellOwnerOfRepeatedRegistration(owner, client: client)
+            return nil
+        }
         let account = Account(
-            id: UUID(), email: email, passwordHash: try await hasher.hash(password), roles: [.user], createdAt: now())
-        try await repository.insertAccount(account)
+            id: UUID(), email: email, passwordHash: hash, roles: [.user], createdAt: now(),
+            locale: Account.language(of: locale))
+        let (token, mail) = verificationLink(for: account)
+        do {
+            try await repository.insertAccount(account, issuing: token, queueing: [mail])
+        } catch let error as IdentityError where error == .emailTaken {
+            // Registered by someone else a moment ago: the same answer as above.
+            guard let owner = try await repository.account(email: email) else { throw error }
+            try await tellOwnerOfRepeatedRegistration(owner, client: client)
+            return nil
+        }
         try await audit(.registered, userID: account.id, client: client)
         return account
     }
@@ -61,7 +85,7 @@ public final class IdentityService: Sendable {
         try passwordPolicy.check(password)
         let account = Account(
             id: UUID(), email: email, passwordHash: try await hasher.hash(password), roles: [.user, .admin],
-            createdAt: now())
+            createdAt: now(), emailVerifiedAt: now())
         try await repository.insertAccount(account)
         try await audit(.adminCreated, userID: account.id)
         return account
@@ -86,7 +110,8 @@ public final class IdentityService: Sendable {
         let account = try await requireAccount(user.userID)
         try await checkPassword(current, of: account, in: user, client: client)
         try passwordPolicy.check(new)
-        try await repository.updatePasswordHash(userID: account.id, hash: try await hasher.hash(new))
+        try await repository.updatePasswordHash(
+            userID: account.id, hash: try await hasher.hash(new), queueing: [passwordChangedNotice(account, at: now())])
         // A changed password ends every other session: whoever knew the old one is out.
         let revoked = try await repository.revokeSessions(userID: account.id, keeping: user.sessionID, at: now())
         revoked.forEach(sessionCache.markRevoked)
@@ -172,6 +197,11 @@ public final class IdentityService: Sendable {
             try await repository.updatePasswordHash(userID: account.id, hash: try await hasher.hash(password))
             try await audit(.passwordRehashed, userID: account.id, client: client)
         }
+        // Only after the right password: telling a stranger that an account waits for confirmation
+        // would tell them it exists.
+        if configuration.unverifiedAccess == .closed, account.emailVerifiedAt == nil {
+            throw IdentityError.emailUnverified
+        }
         if account.mfaEnabled {
             try await repository.clearLoginThrottle(key: throttleKey)
             let challenge = try await tokens.issueMFAChallenge(userID: account.id, rememberMe: rememberMe, now: now())
@@ -214,8 +244,13 @@ public final class IdentityService: Sendable {
         let event = AuthEvent(
             kind: .loginSucceeded, at: now, userID: account.id, sessionID: session.id, client: client,
             details: ["amr": methods.joined(separator: " ")])
+        let device = try await repository.rememberDevice(userID: account.id, digest: deviceDigest(client), at: now)
+        // The first device is the one that registered; a notice of it would tell the person nothing.
+        let notices =
+            device.isNew && device.hadOthers && !account.mutedNotices.contains(.newSignIn)
+            ? [notice(.newSignIn, to: account, client: client)] : []
         try await repository.insertSession(
-            session, firstToken: record, recording: [event], clearingThrottle: clearingThrottle)
+            session, firstToken: record, recording: [event], clearingThrottle: clearingThrottle, queueing: notices)
         observe(event.kind)
         return TokenGrant(
             account: account, sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,

@@ -20,6 +20,10 @@ public struct SMTPSettings: Sendable, CustomStringConvertible {
     public let clientName: String
     /// How long any one step may wait for the server.
     public let timeout: Duration
+    /// The longest one message can take: the connection, the TLS handshakes, and each reply of the
+    /// session (greeting, EHLO twice, STARTTLS, AUTH LOGIN's three, MAIL, RCPT, DATA and its end) each
+    /// wait at most `timeout`.
+    public var longestMessage: Duration { timeout * 14 }
 
     public init(
         url: String, trustRootsFile: String? = nil, clientName: String? = nil, timeout: Duration = .seconds(30)

@@ -38,9 +38,11 @@ public struct QSPPServices: Sendable {
         let tokens = TokenAuthority(
             issuer: settings.issuer, audience: settings.tokens.audience,
             accessTokenLifetime: settings.tokens.accessTokenLifetime, keyRing: keyRing)
+        var identityConfiguration = IdentityConfiguration()
+        identityConfiguration.unverifiedAccess = settings.signIn.unverifiedAccess
         let identity = IdentityService(
             repository: store.identity, hasher: try PasswordHasher(parameters: settings.signIn.argon2), tokens: tokens,
-            masterKey: masterKey, observe: metrics.authEvent)
+            masterKey: masterKey, configuration: identityConfiguration, observe: metrics.authEvent)
         let consents = ConsentService(repository: store.consents)
         let restrictions = RestrictionRegistry(repository: store.privacy)
         let privacy = PrivacyService(repository: store.privacy)
@@ -49,7 +51,8 @@ public struct QSPPServices: Sendable {
             parallelism: settings.valuation.threads
         ) { subject in
             try await SubjectStanding(
-                grantedPurposes: consents.grantedPurposes(of: subject), restricted: restrictions.isRestricted(subject))
+                grantedPurposes: consents.grantedPurposes(of: subject), restricted: restrictions.isRestricted(subject),
+                unconfirmed: identity.awaitsConfirmation(subject: subject))
         }
         let consentWriting = ConsentWriting(consents: consents, restrictions: restrictions, metrics: metrics)
         let ledger = LedgerService(

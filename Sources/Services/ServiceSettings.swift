@@ -9,6 +9,7 @@ public struct ServiceSettings: Sendable {
     public var receipts: ReceiptSettings
     public var retention: RetentionSettings
     public var valuation: ValuationSettings
+    public var mail: MailSettings
     /// The key-encryption key `store` names, resolved, able to open what the previous keys sealed.
     public var masterKey: MasterKey
     /// `iss` of every token, receipt and checkpoint: `tokens.issuer`, or else the server's own URL.
@@ -17,8 +18,9 @@ public struct ServiceSettings: Sendable {
     public init(
         masterKey: MasterKey, issuer: String, store: StoreSettings = .init(), tokens: TokenSettings = .init(),
         signIn: SignInSettings = .init(), receipts: ReceiptSettings = .init(), retention: RetentionSettings = .init(),
-        valuation: ValuationSettings = .init()
+        valuation: ValuationSettings = .init(), mail: MailSettings = .init()
     ) {
+        self.mail = mail
         self.masterKey = masterKey
         self.issuer = issuer
         self.store = store

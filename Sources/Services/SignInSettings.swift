@@ -8,6 +8,8 @@ public struct SignInSettings: Sendable {
     public var loginRateLimit = 5
     public var registrationRateLimit = 10
     public var mfaRateLimit = 10
+    /// What an account may do before its email is confirmed.
+    public var unverifiedAccess = UnverifiedAccess.restricted
 
     public init() {}
 
@@ -26,5 +28,6 @@ public struct SignInSettings: Sendable {
         loginRateLimit = try qspp.integer("login.rate.limit", atLeast: 1, default: loginRateLimit)
         registrationRateLimit = try qspp.integer("register.rate.limit", atLeast: 1, default: registrationRateLimit)
         mfaRateLimit = try qspp.integer("mfa.rate.limit", atLeast: 1, default: mfaRateLimit)
+        unverifiedAccess = try qspp.oneOf("unverified.accounts", default: unverifiedAccess)
     }
 }

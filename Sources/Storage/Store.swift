@@ -1,6 +1,7 @@
 public import Consent
 public import Identity
 public import Logging
+public import Outbox
 public import PQCrypto
 public import Privacy
 public import ServiceLifecycle
@@ -17,6 +18,7 @@ public protocol Store: Service {
     var erasures: any ErasureRepository { get }
     var retention: any RetentionRepository { get }
     var sealedKeys: any SealedKeyRepository { get }
+    var mailOutbox: any MailOutboxRepository { get }
     /// The rows the ledger records, read back for verification.
     var recordedRows: any RecordedRows { get }
     /// Seals and opens personal data under per-subject keys.

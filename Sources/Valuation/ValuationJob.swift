@@ -12,6 +12,8 @@ public enum ExclusionReason: String, Sendable, Codable, CaseIterable {
     case noConsent = "no_consent"
     /// Its subject has restricted processing (GDPR Art. 18).
     case restricted
+    /// Its subject's account has not confirmed its email yet.
+    case unconfirmed = "unconfirmed_email"
     /// Its subject was erased: its content can no longer be read.
     case erased
     /// It lacks a feature or the label, or a feature is not a finite number.

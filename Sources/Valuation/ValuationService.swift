@@ -5,15 +5,19 @@ public import Foundation
 public struct SubjectStanding: Sendable, Equatable {
     public var grantedPurposes: Set<String>
     public var restricted: Bool
+    /// The subject's account has not confirmed its email, and the policy keeps such accounts unvalued.
+    public var unconfirmed: Bool
 
-    public init(grantedPurposes: Set<String>, restricted: Bool) {
+    public init(grantedPurposes: Set<String>, restricted: Bool, unconfirmed: Bool = false) {
         self.grantedPurposes = grantedPurposes
         self.restricted = restricted
+        self.unconfirmed = unconfirmed
     }
 
     /// Why a record for `purpose` may not be counted, if it may not.
     public func exclusion(purpose: String) -> ExclusionReason? {
         if restricted { return .restricted }
+        if unconfirmed { return .unconfirmed }
         return grantedPurposes.contains(purpose) ? nil : .noConsent
     }
 }

@@ -10,16 +10,41 @@ import Testing
 @Suite("Auth API")
 struct AuthAPITests {
     @Test(arguments: Backend.all)
-    func registerNormalisesEmailsAndRefusesDuplicatesAndWeakPasswords(backend: Backend) async throws {
+    func registrationTellsNobodyWhetherAnEmailIsTakenAndConfirmsItByMail(backend: Backend) async throws {
         try await withApp(backend) { api in
             let email = "New.User-\(UUID().uuidString.prefix(8))@Example.COM"
             let created = try await api.register("  \(email) ")
-            #expect(created.status == .created)
-            let body = try created.object()
-            #expect(body["email"] as? String == email.lowercased())
-            #expect(UUID(uuidString: body["userId"] as? String ?? "") != nil)
-            #expect(body["message"] is String)
-            try await api.register(email.lowercased()).expectProblem(.conflict)
+            #expect(created.status == .accepted)
+            let taken = try await api.register(email.lowercased(), password: "another long passphrase 9")
+            #expect(taken.status == .accepted)
+            var first = try created.object()
+            var second = try taken.object()
+            first["requestId"] = nil
+            second["requestId"] = nil
+            #expect(NSDictionary(dictionary: first) == NSDictionary(dictionary: second))
+            #expect(first["userId"] == nil && first["email"] == nil)
+            // The owner hears of the second attempt; its password did not replace theirs.
+            let normalized = email.lowercased()
+            let notice = try await api.mailed(to: normalized, subject: "Someone tried to register")
+            #expect(notice.parts["text/plain"]?.contains("/forgot-password") == true)
+            #expect(try await api.login(normalized, password: "another long passphrase 9").status == .unauthorized)
+
+            // Unconfirmed, the account signs in but may not export; the mailed link confirms it.
+            let login = try await api.login(normalized)
+            #expect(login.status == .ok)
+            let token = try #require(try login.object()["accessToken"] as? String)
+            #expect(try await api.send(.get, "/v1/me", token: token).object()["emailVerified"] as? Bool == false)
+            #expect(
+                try await api.send(.get, "/v1/me/export", token: token).expectProblem(.forbidden).contains("Confirm"))
+            try await api.confirmEmail(of: normalized)
+            #expect(try await api.send(.get, "/v1/me", token: token).object()["emailVerified"] as? Bool == true)
+            #expect(try await api.send(.get, "/v1/me/export", token: token).status == .ok)
+            try await api.send(.post, "/v1/me/email/verification", token: token).expectProblem(.conflict)
+            for bad in ["forged", String(repeating: "x", count: 300)] {
+                try await api.send(.post, "/v1/auth/email/verify", json: #"{"token":"\#(bad)"}"#, token: nil)
+                    .expectProblem(.badRequest)
+            }
+
             try await api.register("x\(email)", password: "short").expectProblem(.badRequest)
             try await api.register("x\(email)", password: "1qaz2wsx3edc").expectProblem(.badRequest)
             try await api.register("not-an-email").expectProblem(.badRequest)
@@ -216,8 +241,9 @@ struct AuthAPITests {
             #expect(deleted.status == .noContent)
             try await api.send(.get, "/v1/me", token: user.accessToken).expectProblem(.unauthorized)
             try await api.login(user.email, password: newPassword).expectProblem(.unauthorized)
-            // The email is free again.
-            #expect(try await api.register(user.email).status == .created)
+            // The email is free again: registering makes a new account, which the old password signs into.
+            #expect(try await api.register(user.email).status == .accepted)
+            #expect(try await api.login(user.email).status == .ok)
         }
     }
 

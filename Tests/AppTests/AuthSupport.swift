@@ -34,10 +34,12 @@ extension API {
             token: nil, headers: headers)
     }
 
-    func newUser(rememberMe: Bool = false) async throws -> TestUser {
+    /// `confirmed` follows the mailed link, which exports and valuation wait for.
+    func newUser(rememberMe: Bool = false, confirmed: Bool = false) async throws -> TestUser {
         let email = "user-\(UUID().uuidString.lowercased())@example.com"
         let registered = try await register(email)
-        #expect(registered.status == .created)
+        #expect(registered.status == .accepted)
+        if confirmed { try await confirmEmail(of: email) }
         let login = try await login(email, rememberMe: rememberMe)
         #expect(login.status == .ok)
         let body = try login.object()
@@ -45,6 +47,34 @@ extension API {
             id: try #require(body["user"] as? [String: Any])["id"] as? String ?? "", email: email,
             password: testPassword, accessToken: try #require(body["accessToken"] as? String),
             refreshToken: try #require(body["refreshToken"] as? String))
+    }
+
+    /// The newest message to `recipient` whose subject starts with `subject`, once the outbox's sender
+    /// has written it to the test's mail folder, as Python's email package reads it.
+    func mailed(to recipient: String, subject: String) async throws -> ParsedMessage {
+        let folder = services.settings.mail.directory
+        for _ in 0..<600 {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            for name in names where name.hasSuffix(".eml") {
+                let text = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
+                // Python reads only the messages whose header names the recipient.
+                guard text.contains("\r\nTo: \(recipient)\r\n") else { continue }
+                let message = try parsedByPython(text)
+                if message.to.first?.last == recipient, message.subject.hasPrefix(subject) { return message }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("no mail \"\(subject)\" reached \(recipient)")
+        throw CancellationError()
+    }
+
+    /// Follows the confirmation link mailed at registration.
+    func confirmEmail(of email: String) async throws {
+        let message = try await mailed(to: email, subject: "Confirm your email")
+        let text = try #require(message.parts["text/plain"])
+        let token = try #require(text.firstMatch(of: /verify-email\?token=([A-Za-z0-9_-]+)/)).1
+        let confirmed = try await send(.post, "/v1/auth/email/verify", json: #"{"token":"\#(token)"}"#, token: nil)
+        #expect(confirmed.status == .ok)
     }
 
     func refresh(_ token: String) async throws -> TestResponse {
@@ -66,20 +96,9 @@ func base64URL(json: [String: Any]) throws -> String {
 
 /// Runs a Python helper from Tests/Interop and returns its standard output.
 func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", root.appendingPathComponent("Tests/Interop/\(script)").path] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.standardError
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (
-        process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    )
+    let result = try runToEnd(
+        ["python3", repositoryRoot.appendingPathComponent("Tests/Interop/\(script)").path] + arguments)
+    return (result.status, result.output.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
 /// The current code for `secret`, as an authenticator app (pyotp here, an independent implementation) shows it.

@@ -12,8 +12,8 @@ struct ExportAPITests {
     @Test(arguments: Backend.all)
     func theArchiveHoldsEverythingAboutThePersonAndNothingAboutOthers(backend: Backend) async throws {
         try await withApp(backend) { api in
-            let user = try await api.newUser()
-            let other = try await api.newUser()
+            let user = try await api.newUser(confirmed: true)
+            let other = try await api.newUser(confirmed: true)
             for decision in ["granted", "withdrawn", "granted"] {
                 try await api.send(
                     .post, "/v1/subjects/\(user.id)/consents",
@@ -68,7 +68,7 @@ struct ExportAPITests {
     @Test(arguments: ExportEnvelope.Recipient.allCases)
     func anEncryptedExportOpensOnlyWithTheSubjectsKey(recipient: ExportEnvelope.Recipient) async throws {
         try await withApp(.sqlite) { api in
-            let user = try await api.newUser()
+            let user = try await api.newUser(confirmed: true)
             let (seed, publicKey) = try ExportEnvelope.generateKeyPair(recipient)
             let response = try await api.send(
                 .post, "/v1/me/export",
@@ -118,7 +118,7 @@ struct ExportAPITests {
 
     @Test func anErasedPersonsExportSaysErased() async throws {
         try await withApp(.sqlite) { api in
-            let user = try await api.newUser()
+            let user = try await api.newUser(confirmed: true)
             let filed = try await api.send(
                 .post, "/v1/me/requests", json: #"{"kind":"erasure"}"#, token: user.accessToken
             )

@@ -46,8 +46,8 @@ struct GatewayTests {
     @Test("consent calls are limited per user: one user's burst does not limit another")
     func perUserConsentLimit() async throws {
         try await withApp(.sqlite, configure: { $0.gateway.rateLimits.consentPerUser = 3 }) { api in
+            let alice = try await api.newUser(confirmed: true)
             try await awayFromRateWindowEdge()
-            let alice = try await api.newUser()
             let bob = try await api.newUser()
             func decide(_ user: TestUser) async throws -> TestResponse {
                 try await api.send(
@@ -210,8 +210,8 @@ struct GatewayTests {
     @Test("another spelling of a path is no way around a quota: writes are refused, reads redirected")
     func nonCanonicalPathsDoNotEscapeTheQuotas() async throws {
         try await withApp(.sqlite, configure: { $0.gateway.rateLimits.consentPerUser = 2 }) { api in
+            let alice = try await api.newUser(confirmed: true)
             try await awayFromRateWindowEdge()
-            let alice = try await api.newUser()
             let body = #"{"purpose":"marketing","decision":"granted"}"#
             for _ in 0..<2 {
                 let response = try await api.send(

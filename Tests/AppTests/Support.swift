@@ -25,16 +25,26 @@ func testConfiguration(_ backend: Backend) throws -> AppConfiguration {
     configuration.gateway.rateLimits.globalPerAddress = 100_000_000
     configuration.gateway.rateLimits.consentPerUser = 100_000_000
     configuration.gateway.rateLimits.costlyPerUser = 100_000_000
+    configuration.mail.directory = testMailDirectory
     return configuration
 }
 
+/// Where the tests' mail lands, never the working copy's ./data/mail. One folder for the whole run: on
+/// the shared PostgreSQL database any test's server may send any test's mail, and recipients are
+/// unique, so a test finds its own messages by their recipient.
+let testMailDirectory = FileManager.default.temporaryDirectory
+    .appendingPathComponent("qspp-test-mail-\(UUID().uuidString)").path
+
 /// Builds the real application on `backend`, creates an administrator the way `qspp users create-admin`
-/// does, logs in, and drives the router in-process.
+/// does, logs in, and drives the router in-process. `isolated` gives the test a database of its own:
+/// one whose background work (the mail sender above all) no other test's server shares.
 func withApp(
-    _ backend: Backend, metrics: QSPPMetrics = QSPPMetrics(), configure: (inout AppConfiguration) -> Void = { _ in },
-    testing: TestingSetup = .router, _ body: @Sendable (API) async throws -> Void
+    _ backend: Backend, isolated: Bool = false, metrics: QSPPMetrics = QSPPMetrics(),
+    configure: (inout AppConfiguration) -> Void = { _ in }, testing: TestingSetup = .router,
+    _ body: @Sendable (API) async throws -> Void
 ) async throws {
     var configuration = try testConfiguration(backend)
+    if isolated { configuration.store.databaseURL = try await isolatedDatabaseURL(backend) }
     configure(&configuration)
     if TestTopology.current == .split, backend == .postgres {
         return try await withSplitApp(configuration, metrics: metrics, body)

@@ -62,8 +62,8 @@ struct ValuationAPITests {
         arguments: Backend.all)
     func consentGatesValuation(backend: Backend) async throws {
         try await Self.withValuationApp(backend) { api, category in
-            let alice = try await api.newUser()
-            let bob = try await api.newUser()
+            let alice = try await api.newUser(confirmed: true)
+            let bob = try await api.newUser(confirmed: true)
             for user in [alice, bob] {
                 let granted = try await api.send(
                     .post, "/v1/subjects/\(user.id)/consents", json: #"{"purpose":"analytics","decision":"granted"}"#,
@@ -151,8 +151,8 @@ struct ValuationAPITests {
     @Test("people reach only their own records; tasks and jobs are for staff", arguments: Backend.all)
     func accessIsChecked(backend: Backend) async throws {
         try await Self.withValuationApp(backend) { api, category in
-            let alice = try await api.newUser()
-            let mallory = try await api.newUser()
+            let alice = try await api.newUser(confirmed: true)
+            let mallory = try await api.newUser(confirmed: true)
             let stored = try await api.send(
                 .post, "/v1/me/data-records", json: Self.recordJSON(category, x: 1, y: 1, kind: "a"),
                 token: alice.accessToken
@@ -190,7 +190,7 @@ struct ValuationAPITests {
     func badInputIsRefused(backend: Backend) async throws {
         try await Self.withValuationApp(backend, configure: { $0.valuation.limits.maximumValidationPoints = 3 }) {
             api, category in
-            let user = try await api.newUser()
+            let user = try await api.newUser(confirmed: true)
             /// Each refusal's own status: a body that does not decode, or names no purpose there is, is a 400;
             /// a record that decodes but breaks the record's rules is a 422.
             func record(
@@ -275,7 +275,7 @@ struct ValuationAPITests {
     @Test("a running job can be cancelled: it stops and ends cancelled", arguments: Backend.all)
     func cancellation(backend: Backend) async throws {
         try await Self.withValuationApp(backend) { api, category in
-            let user = try await api.newUser()
+            let user = try await api.newUser(confirmed: true)
             // Granted, so the records count and the job computes instead of failing at once.
             let granted = try await api.send(
                 .post, "/v1/subjects/\(user.id)/consents", json: #"{"purpose":"analytics","decision":"granted"}"#,

@@ -1,4 +1,5 @@
 import Foundation
+import QSPPTestSupport
 import Testing
 
 /// `qspp mail test`, the operator's check of the mail settings, run as the shipped binary

@@ -1,4 +1,5 @@
 import Foundation
+import QSPPTestSupport
 import Testing
 
 @testable import Mail

@@ -48,6 +48,22 @@ struct InMemoryServices {
             erasures: erasureRepository)
     }
 
+    /// An identity service alone, over `repository`, on a clock the test moves: for the rules about time.
+    static func identity(
+        over repository: InMemoryIdentityRepository, clock: TestClock
+    ) async throws
+        -> IdentityService
+    {
+        let masterKey = try MasterKey(base64Seed: testMasterKey)
+        let ring = SigningKeyRing(algorithm: .ed25519, repository: repository, masterKey: masterKey, retention: 60)
+        try await ring.load()
+        return IdentityService(
+            repository: repository, hasher: try PasswordHasher(parameters: argon2),
+            tokens: TokenAuthority(
+                issuer: "https://qspp.test", audience: "qspp-api", accessTokenLifetime: 900, keyRing: ring),
+            masterKey: masterKey, now: { clock.now })
+    }
+
     /// The rotation `qspp keys rotate-kek` runs, re-sealing under `masterKey`.
     func keyRotation(to masterKey: MasterKey) -> KeyRotation {
         KeyRotation(repository: sealedKeyRepository, audit: identityRepository, masterKey: masterKey)
@@ -55,8 +71,13 @@ struct InMemoryServices {
 
     /// Registers an account with `testPassword`.
     func register(_ email: String) async throws -> Account {
-        try await identity.register(email: email, password: testPassword, client: ClientInfo())
+        guard let account = try await identity.register(email: email, password: testPassword, client: ClientInfo())
+        else { throw EmailTaken() }
+        return account
     }
+
+    /// Registration found the email taken.
+    struct EmailTaken: Error {}
 
     /// Logs in with `testPassword` (loading the signing keys first), from `client`.
     func logIn(_ email: String, from client: ClientInfo) async throws -> TokenGrant {

@@ -2,35 +2,19 @@ import Foundation
 import Identity
 import PQCrypto
 import QSPPTestSupport
-import Synchronization
 import Testing
 
 /// Changes that would let whoever holds a stolen session keep the account (a new email, a second factor)
 /// need fresh proof of the person: a recent sign-in, or their current password.
 @Suite("Step-up authentication")
 struct StepUpTests {
-    final class Clock: Sendable {
-        private let current = Mutex(Date())
-        var now: Date { current.withLock { $0 } }
-        func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
-    }
-
     struct Fixture {
-        let clock = Clock()
+        let clock = TestClock()
         let identity: IdentityService
         let user: AuthenticatedUser
 
         init() async throws {
-            let masterKey = try MasterKey(base64Seed: testMasterKey)
-            let repository = InMemoryIdentityRepository()
-            let ring = SigningKeyRing(algorithm: .ed25519, repository: repository, masterKey: masterKey, retention: 60)
-            try await ring.load()
-            let clock = clock
-            identity = IdentityService(
-                repository: repository, hasher: try PasswordHasher(parameters: InMemoryServices.argon2),
-                tokens: TokenAuthority(
-                    issuer: "https://qspp.test", audience: "qspp-api", accessTokenLifetime: 900, keyRing: ring),
-                masterKey: masterKey, now: { clock.now })
+            identity = try await InMemoryServices.identity(over: InMemoryIdentityRepository(), clock: clock)
             _ = try await identity.register(email: "step-up@example.com", password: testPassword, client: ClientInfo())
             guard
                 case .authenticated(let grant) = try await identity.login(

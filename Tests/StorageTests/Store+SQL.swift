@@ -10,3 +10,19 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// The rows `sql` selects, each value as text (`NULL` for a null), for assertions on what is stored.
+    func sqlRows(_ statement: String) async throws -> [[String]] {
+        try await sql.select(statement, []).map { row in
+            row.values.map { value in
+                switch value {
+                case .null: "NULL"
+                case .integer(let number): String(number)
+                case .text(let text): text
+                case .blob(let bytes): bytes.base64EncodedString()
+                }
+            }
+        }
+    }
+}

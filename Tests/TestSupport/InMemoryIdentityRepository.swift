@@ -1,6 +1,7 @@
 import Foundation
 import Identity
 import Kernel
+import Outbox
 import PQCrypto
 import Synchronization
 
@@ -58,6 +59,9 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         var mfaEnabled: Bool
         var totpLastStep: Int64
         var displayName: Sealed?
+        var locale: String?
+        var emailVerifiedAt: Date?
+        var mutedNotices: Set<MailTemplateName> = []
     }
 
     private struct SessionRow {
@@ -106,6 +110,10 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         var events: [EventRow] = []
         var nextSequence: Int64 = 1
         var ledger: [String] = []
+        var accountTokens: [String: (token: AccountToken, usedAt: Date?)] = [:]
+        /// Mail queued by the writes, in order, as the outbox would hold it before sending.
+        var queuedMail: [OutboundMail] = []
+        var knownDevices: [UUID: Set<String>] = [:]
 
         /// What `revoke` does in SQL: marks the session revoked if it is active, and deletes every
         /// refresh token of it either way. True when it was active.
@@ -154,6 +162,11 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         state.withLock { $0.ledger }
     }
 
+    /// The mail the writes queued, oldest first.
+    public var queuedMail: [OutboundMail] {
+        state.withLock { $0.queuedMail }
+    }
+
     /// The refresh tokens of a session still stored, oldest first.
     public func refreshTokens(sessionID: UUID) -> [RefreshTokenRecord] {
         state.withLock { state in
@@ -188,7 +201,8 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             id: row.id, email: try EmailAddress(open(row.email) ?? ""), passwordHash: row.passwordHash,
             roles: row.roles, createdAt: row.createdAt, sealedTOTPSecret: row.totpSecret, mfaEnabled: row.mfaEnabled,
             recoveryCodesRemaining: state.recoveryCodes[row.id]?.values.filter { $0.usedAt == nil }.count ?? 0,
-            displayName: open(row.displayName))
+            displayName: open(row.displayName), locale: row.locale, emailVerifiedAt: row.emailVerifiedAt,
+            mutedNotices: row.mutedNotices)
     }
 
     private func session(_ row: SessionRow) -> Session {
@@ -219,7 +233,11 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
 
     // MARK: Accounts
 
-    public func insertAccount(_ account: Account) async throws {
+    public func insertAccount(
+        _ account: Account, issuing token: AccountToken?, queueing mail: [OutboundMail]
+    )
+        async throws
+    {
         try state.withLock { state in
             let index = account.email.normalized
             guard state.accounts[account.id] == nil, !state.accounts.values.contains(where: { $0.emailIndex == index })
@@ -228,7 +246,10 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
                 id: account.id, email: seal(index, subject: account.subjectID), emailIndex: index,
                 passwordHash: account.passwordHash, roles: account.roles,
                 createdAt: account.createdAt.roundedToMicroseconds, totpSecret: nil, mfaEnabled: false,
-                totpLastStep: 0, displayName: nil)
+                totpLastStep: 0, displayName: nil, locale: account.locale,
+                emailVerifiedAt: account.emailVerifiedAt?.roundedToMicroseconds)
+            if let token { state.accountTokens[token.digest] = (token, nil) }
+            state.queuedMail += mail
         }
     }
 
@@ -248,6 +269,13 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             let sealedEmail: Sealed = seal(index, subject: subject)
             let sealedName = seal(displayName, subject: subject)
             if var row = state.accounts[userID] {
+                if row.emailIndex != index {
+                    // A link mailed to the old address must not confirm the new one.
+                    state.accountTokens = state.accountTokens.filter {
+                        !($0.value.token.userID == userID && $0.value.token.purpose == .emailVerification
+                            && $0.value.usedAt == nil)
+                    }
+                }
                 row.email = sealedEmail
                 row.emailIndex = index
                 row.displayName = sealedName
@@ -267,14 +295,87 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         }
     }
 
-    public func updatePasswordHash(userID: UUID, hash: String) async throws {
-        state.withLock { state in state.accounts[userID]?.passwordHash = hash }
+    public func updatePasswordHash(userID: UUID, hash: String, queueing mail: [OutboundMail]) async throws {
+        state.withLock { state in
+            state.accounts[userID]?.passwordHash = hash
+            state.queuedMail += mail
+        }
+    }
+
+    // MARK: Account tokens
+
+    public func insertAccountToken(_ token: AccountToken, queueing mail: OutboundMail) async throws {
+        state.withLock { state in
+            state.accountTokens = state.accountTokens.filter {
+                !($0.value.token.userID == token.userID && $0.value.token.purpose == token.purpose
+                    && $0.value.usedAt == nil)
+            }
+            state.accountTokens[token.digest] = (
+                AccountToken(
+                    digest: token.digest, purpose: token.purpose, userID: token.userID,
+                    issuedAt: token.issuedAt.roundedToMicroseconds, expiresAt: token.expiresAt.roundedToMicroseconds),
+                nil
+            )
+            state.queuedMail.append(mail)
+        }
+    }
+
+    public func accountToken(digest: String, purpose: AccountToken.Purpose) async throws -> AccountToken? {
+        state.withLock { state in
+            guard let stored = state.accountTokens[digest], stored.token.purpose == purpose, stored.usedAt == nil
+            else { return nil }
+            return stored.token
+        }
+    }
+
+    public func verifyEmail(
+        tokenDigest: String, at date: Date, recording event: @Sendable (UUID) -> AuthEvent
+    ) async throws -> UUID? {
+        try state.withLock { state in
+            guard let stored = state.accountTokens[tokenDigest], stored.token.purpose == .emailVerification,
+                stored.usedAt == nil, stored.token.expiresAt > date
+            else { return nil }
+            let userID = stored.token.userID
+            let recorded = event(userID)
+            try state.checkNew([recorded])
+            state.accountTokens[tokenDigest]?.usedAt = date
+            if state.accounts[userID]?.emailVerifiedAt == nil {
+                state.accounts[userID]?.emailVerifiedAt = date.roundedToMicroseconds
+            }
+            append(recorded, &state)
+            return userID
+        }
+    }
+
+    public func resetPassword(
+        tokenDigest: String, userID: UUID, hash: String, at date: Date, recording event: AuthEvent,
+        queueing notice: OutboundMail
+    ) async throws -> [UUID]? {
+        try state.withLock { state in
+            guard let stored = state.accountTokens[tokenDigest], stored.token.purpose == .passwordReset,
+                stored.token.userID == userID, stored.usedAt == nil, stored.token.expiresAt > date
+            else { return nil }
+            try state.checkNew([event])
+            state.accountTokens[tokenDigest]?.usedAt = date
+            state.accountTokens = state.accountTokens.filter {
+                $0.value.token.userID != userID || $0.value.usedAt != nil
+            }
+            state.accounts[userID]?.passwordHash = hash
+            let ended = state.sessionOrder.filter {
+                state.sessions[$0]?.userID == userID && state.sessions[$0]?.revokedAt == nil
+            }
+            for id in ended { _ = state.revoke(id, at: date) }
+            append(event, &state)
+            state.queuedMail.append(notice)
+            return ended
+        }
     }
 
     public func updateMFA(
-        userID: UUID, sealedSecret: Data?, enabled: Bool, recoveryCodeDigests: [String]
+        userID: UUID, sealedSecret: Data?, enabled: Bool, recoveryCodeDigests: [String], queueing mail: [OutboundMail]
     ) async throws {
         try state.withLock { state in
+            defer { state.queuedMail += mail }
             guard Set(recoveryCodeDigests).count == recoveryCodeDigests.count else {
                 throw InMemoryConstraintViolation("recovery_codes: (user_id, digest) must be unique")
             }
@@ -319,6 +420,8 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             }
             state.refreshTokens = state.refreshTokens.filter { $0.value.userID != id }
             state.recoveryCodes[id] = nil
+            state.accountTokens = state.accountTokens.filter { $0.value.token.userID != id }
+            state.knownDevices[id] = nil
             state.accounts[id] = nil
         }
     }
@@ -334,7 +437,9 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
     // MARK: Sessions
 
     public func insertSession(
-        _ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent], clearingThrottle key: String?
+        _ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent],
+        clearingThrottle key: String?,
+        queueing mail: [OutboundMail]
     ) async throws {
         try state.withLock { state in
             guard state.sessions[session.id] == nil else {
@@ -355,6 +460,32 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             state.sessionOrder.append(session.id)
             state.insert(firstToken)
             for event in events { append(event, &state) }
+            state.queuedMail += mail
+        }
+    }
+
+    public func rememberDevice(
+        userID: UUID, digest: String, at date: Date
+    ) async throws -> (
+        isNew: Bool, hadOthers: Bool
+    ) {
+        state.withLock { state in
+            let known = state.knownDevices[userID, default: []]
+            guard !known.contains(digest) else { return (false, true) }
+            state.knownDevices[userID, default: []].insert(digest)
+            return (true, !known.isEmpty)
+        }
+    }
+
+    public func setMutedNotices(
+        userID: UUID, _ notices: Set<MailTemplateName>, recording event: AuthEvent
+    )
+        async throws
+    {
+        try state.withLock { state in
+            try state.checkNew([event])
+            state.accounts[userID]?.mutedNotices = notices
+            append(event, &state)
         }
     }
 
@@ -475,7 +606,9 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             for key in limits.keys { state.rateLimits[key] = nil }
             let challenges = state.spentChallenges.filter { $0.value.microsecondsSince1970 < micros }
             for id in challenges.keys { state.spentChallenges[id] = nil }
-            return tokens.count + throttles.count + limits.count + challenges.count
+            let mailed = state.accountTokens.filter { $0.value.token.expiresAt.microsecondsSince1970 < micros }
+            for digest in mailed.keys { state.accountTokens[digest] = nil }
+            return tokens.count + throttles.count + limits.count + challenges.count + mailed.count
         }
     }
 
@@ -511,10 +644,11 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
 
     // MARK: Audit
 
-    public func appendAuthEvent(_ event: AuthEvent) async throws {
+    public func appendAuthEvent(_ event: AuthEvent, queueing mail: [OutboundMail]) async throws {
         try state.withLock { state in
             try state.checkNew([event])
             append(event, &state)
+            state.queuedMail += mail
         }
     }
 

@@ -16,7 +16,9 @@ python3 -c 'import selenium, axe_selenium_python, pyotp, dilithium_py' 2>/dev/nu
 binary=${QSPP_BINARY:-$(qspp_release_binary)}
 workdir=$(mktemp -d)
 port=$((25000 + RANDOM % 5000))
-export QSPP_LOG_LEVEL=warning QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite"
+export QSPP_LOG_LEVEL=warning QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite" QSPP_MAIL_DIRECTORY="$workdir/mail"
+# The flows sign in more than five times within a minute from one address; the limit has tests of its own.
+export QSPP_LOGIN_RATE_LIMIT=30
 admin_email="admin@e2e.qspp.test"
 admin_password="admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 QSPP_ADMIN_PASSWORD="$admin_password" "$binary" migrate >/dev/null
@@ -26,7 +28,8 @@ server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$workdir"' EXIT
 qspp_wait_ready "http://127.0.0.1:$port" "$server" "$workdir/server.log"
 # localhost, not 127.0.0.1: browsers treat it as a secure context, so they keep the Secure cookies.
-python3 scripts/check/e2e/portal_e2e.py "http://localhost:$port" "$admin_email" "$admin_password" "$shots"
+python3 scripts/check/e2e/portal_e2e.py "http://localhost:$port" "$admin_email" "$admin_password" "$shots" \
+    "$workdir/mail"
 if grep -q '"unhandled error"' "$workdir/server.log"; then
     echo "the server logged unhandled errors:" >&2
     grep '"unhandled error"' "$workdir/server.log" >&2

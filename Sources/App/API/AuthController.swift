@@ -27,6 +27,8 @@ struct AuthController {
         var email: String
         var password: String
         var rememberMe: Bool?
+        /// At registration: the language of the account's mail (else `Accept-Language` decides).
+        var locale: String?
     }
 
     struct MFAInput: Decodable {
@@ -42,10 +44,11 @@ struct AuthController {
         var everywhere: Bool?
     }
 
+    /// The one answer to a registration, whether or not the email had an account: its owner hears by
+    /// mail either way.
     struct Registered: ResponseCodable {
-        var message = "User registered successfully"
-        var userId: String
-        var email: String
+        var status = "accepted"
+        var message = "Check your inbox: a link to confirm the address is on its way."
     }
 
     struct UserOutput: ResponseCodable {
@@ -74,10 +77,10 @@ struct AuthController {
         try await services.limit(.registration, context)
         var request = request
         let body = try await request.decodeJSON(Credentials.self, context: context).value
-        let account = try await identity.register(
-            email: body.email, password: body.password, client: context.client(request))
-        return try Registered(userId: account.subjectID, email: account.email.normalized)
-            .response(from: request, context: context).with(status: .created)
+        try await identity.register(
+            email: body.email, password: body.password, client: context.client(request),
+            locale: body.locale ?? request.headers[.acceptLanguage])
+        return try Registered().response(from: request, context: context).with(status: .accepted)
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -196,7 +199,7 @@ extension String {
 
 /// The route families limited per client address, each with its configured rate per minute.
 enum LimitedRoutes: String {
-    case login, registration = "register", mfa
+    case login, registration = "register", mfa, passwordReset = "password-reset"
 }
 
 extension QSPPServices {
@@ -206,6 +209,8 @@ extension QSPPServices {
             case .login: settings.signIn.loginRateLimit
             case .registration: settings.signIn.registrationRateLimit
             case .mfa: settings.signIn.mfaRateLimit
+            // As many as registration: each costs a mail, or a hash.
+            case .passwordReset: settings.signIn.registrationRateLimit
             }
         try await rateLimiter.hit(
             routes.rawValue, client: context.clientAddress, rule: .init(limit: perMinute, window: 60))

@@ -31,11 +31,14 @@ struct ExportController {
     }
 
     @Sendable func exportOwn(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await export(try context.requireUser().userID, encryptTo: nil)
+        let user = try context.requireUser()
+        try await services.identity.requireConfirmedEmail(user.userID)
+        return try await export(user.userID, encryptTo: nil)
     }
 
     @Sendable func exportOwnEncrypted(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
+        try await services.identity.requireConfirmedEmail(user.userID)
         var request = request
         let input = try await request.decodeJSON(EncryptedExportInput.self, context: context).value
         guard let recipient = ExportEnvelope.Recipient(rawValue: input.recipient.kem) else {

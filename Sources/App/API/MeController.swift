@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Identity
 import Kernel
+import Outbox
 import PQCrypto
 import Services
 
@@ -23,6 +24,7 @@ struct MeController {
         routes.post("/v1/me/mfa/totp/confirm", use: confirmTOTP)
         routes.post("/v1/me/mfa/disable", use: disableMFA)
         routes.get("/v1/me/access-log", use: accessLog)
+        routes.put("/v1/me/notices", use: setNotices)
         return routes
     }
 
@@ -54,9 +56,26 @@ struct MeController {
             })
     }
 
+    /// The mail notices a person may turn off, and whether each is on.
+    struct Notices: ResponseCodable, Decodable {
+        var newSignIn: Bool
+    }
+
+    @Sendable func setNotices(_ request: Request, context: AppRequestContext) async throws -> Notices {
+        let user = try context.requireUser()
+        var request = request
+        let input = try await request.decodeJSON(Notices.self, context: context).value
+        try await identity.setMutedNotices(
+            user: user, input.newSignIn ? [] : [.newSignIn], client: context.client(request))
+        return input
+    }
+
     struct Profile: ResponseCodable {
         var id: String
         var email: String
+        /// Whether the owner followed the link mailed to the email.
+        var emailVerified: Bool
+        var notices: Notices
         var displayName: String?
         var roles: [String]
         /// Set while processing is restricted (GDPR Art. 18).
@@ -147,7 +166,9 @@ struct MeController {
 
     private func profile(_ account: Account, _ user: Principal) async throws -> Profile {
         Profile(
-            id: account.subjectID, email: account.email.normalized, displayName: account.displayName,
+            id: account.subjectID, email: account.email.normalized, emailVerified: account.emailVerifiedAt != nil,
+            notices: Notices(newSignIn: !account.mutedNotices.contains(.newSignIn)),
+            displayName: account.displayName,
             roles: account.roles.map(\.rawValue).sorted(),
             restrictedSince: try await services.restrictions.restrictedSince(account.subjectID).map(RFC3339.string),
             mfaEnabled: account.mfaEnabled,

@@ -100,9 +100,12 @@ public struct AppConfiguration: Sendable {
         case upstreamTimeout = "QSPP_UPSTREAM_TIMEOUT_SECONDS"
         case smtpURL = "QSPP_SMTP_URL"
         case smtpCAFile = "QSPP_SMTP_CA_FILE"
+        case smtpTimeout = "QSPP_SMTP_TIMEOUT"
         case mailFrom = "QSPP_MAIL_FROM"
         case mailFromName = "QSPP_MAIL_FROM_NAME"
         case mailDirectory = "QSPP_MAIL_DIRECTORY"
+        case mailMaxAttempts = "QSPP_MAIL_MAX_ATTEMPTS"
+        case unverifiedAccounts = "QSPP_UNVERIFIED_ACCOUNTS"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.

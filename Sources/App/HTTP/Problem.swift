@@ -153,6 +153,10 @@ extension Problem {
             return .invalidToken(error.description)
         case .invalidRefreshToken, .refreshTokenReused:
             return Problem(.unauthorized, "invalid-refresh-token", "Invalid refresh token", detail: error.description)
+        case .invalidLink:
+            return Problem(.badRequest, "invalid-link", "Invalid or expired link", detail: error.description)
+        case .emailUnverified:
+            return Problem(.forbidden, "email-unverified", "Email not confirmed", detail: error.description)
         case .sessionNotFound:
             return Problem(.notFound, "not-found", "Not found", detail: error.description)
         case .forbidden:

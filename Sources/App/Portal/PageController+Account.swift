@@ -63,13 +63,14 @@ extension PageController {
             let email = form["email"] ?? ""
             let password = form["password"] ?? ""
             guard password == form["confirmPassword"] else { throw Problem.invalid("the two passwords differ") }
-            let client = context.client(request)
-            _ = try await identity.register(email: email, password: password, client: client)
-            guard
-                case .authenticated(let grant) = try await identity.login(
-                    email: email, password: password, rememberMe: false, client: client)
-            else { return seeOther("/login") }
-            return try await signedIn(grant)
+            // The same page whether or not the email had an account: its owner hears by mail either way.
+            try await identity.register(
+                email: email, password: password, client: context.client(request),
+                locale: request.headers[.acceptLanguage])
+            var view = PageFrame(title: "Create an account", context: context).values
+            view["sent"] = true
+            view["email"] = email.trimmingCharacters(in: .whitespacesAndNewlines)
+            return pages.render("register", view)
         } failing: { form, message, status in
             var view = PageFrame(title: "Create an account", context: context, error: message).values
             view["email"] = form["email"] ?? ""

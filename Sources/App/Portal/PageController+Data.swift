@@ -26,7 +26,9 @@ extension PageController {
     }
 
     @Sendable func exportData(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try Response.download(try await services.exports.archive(of: try context.requireUser().userID, encryptTo: nil))
+        let user = try context.requireUser()
+        try await identity.requireConfirmedEmail(user.userID)
+        return try Response.download(try await services.exports.archive(of: user.userID, encryptTo: nil))
     }
 
     @Sendable func fileRequest(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -65,7 +67,7 @@ extension PageController {
         .receipt: "read a consent receipt", .sessions: "read your sessions", .export: "exported your data",
     ]
 
-    private func renderData(
+    func renderData(
         _ context: AppRequestContext, notice: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let user = try context.requireUser()
@@ -73,6 +75,7 @@ extension PageController {
         var view = PageFrame(title: "My data", context: context, section: "/my/data", notice: notice, error: error)
             .values
         view["email"] = account.email.normalized
+        view["unconfirmed"] = account.emailVerifiedAt == nil
         view["displayName"] = account.displayName ?? ""
         if let since = try await services.restrictions.restrictedSince(user.subjectID) {
             view["restrictedSince"] = Self.date(since)

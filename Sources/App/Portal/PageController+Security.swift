@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Identity
 import Kernel
+import Outbox
 import PQCrypto
 
 /// Security: sessions with a revoke button each, MFA setup with a QR code and recovery codes,
@@ -15,6 +16,18 @@ extension PageController {
         routes.post("/my/security/mfa/disable", use: disableMFA)
         routes.post("/my/security/password", use: changePassword)
         routes.post("/my/security/delete", use: deleteAccount)
+        routes.post("/my/security/notices", use: saveNotices)
+    }
+
+    @Sendable func saveNotices(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        return try await handlingForm(request, context) { form in
+            try await identity.setMutedNotices(
+                user: user, form.isChecked("newSignIn") ? [] : [.newSignIn], client: context.client(request))
+            return done("/my/security", .noticesSaved)
+        } failing: { _, message, status in
+            try await renderSecurity(context, error: message, status: status)
+        }
     }
 
     @Sendable func securityPage(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -116,6 +129,7 @@ extension PageController {
         var view = PageFrame(title: "Security", context: context, section: "/my/security", notice: notice, error: error)
             .values
         view["mfaEnabled"] = account.mfaEnabled
+        view["newSignInNotice"] = !account.mutedNotices.contains(.newSignIn)
         view["recoveryCodesRemaining"] = account.recoveryCodesRemaining
         view["sessions"] = try await identity.sessions(of: user.userID).sorted { $0.lastUsedAt > $1.lastUsedAt }.map {
             session -> [String: Any] in

@@ -71,6 +71,7 @@ extension PageController {
         switch reason {
         case .noConsent: "its purpose is not consented to"
         case .restricted: "processing is restricted"
+        case .unconfirmed: "your email is not confirmed yet"
         case .erased: "erased"
         case .incomplete: "incomplete"
         }

@@ -20,6 +20,7 @@ struct PageController {
         routes.add(middleware: WebSessionMiddleware(identity: identity, pages: pages))
         routes.get("/", use: home)
         addAccountRoutes(to: routes)
+        addMailedLinkRoutes(to: routes)
         addConsentRoutes(to: routes)
         addDataRoutes(to: routes)
         addValueRoutes(to: routes)
@@ -108,6 +109,10 @@ enum PageNotice: String {
     case requestUpdated = "request-updated"
     case checkpointSigned = "checkpoint-signed"
     case accountDeleted = "account-deleted"
+    case passwordReset = "password-reset"
+    case emailVerified = "email-verified"
+    case verificationSent = "verification-sent"
+    case noticesSaved = "notices-saved"
 
     var text: String {
         switch self {
@@ -122,6 +127,10 @@ enum PageNotice: String {
         case .requestUpdated: "The request is updated."
         case .checkpointSigned: "A new checkpoint is signed."
         case .accountDeleted: "Your account is deleted."
+        case .passwordReset: "Your password is reset and every session is signed out. Sign in with the new one."
+        case .emailVerified: "Your email is confirmed."
+        case .verificationSent: "A new link to confirm your email is on its way."
+        case .noticesSaved: "Your choice of messages is saved."
         }
     }
 }

@@ -1,4 +1,6 @@
+import Foundation
 public import Logging
+public import Mail
 import Privacy
 import Synchronization
 
@@ -38,11 +40,17 @@ extension QSPPServices {
             if minute % 10 == 0 {
                 let purged = try await identity.purgeExpired()
                 logger.debug("purged expired identity rows", metadata: ["rows": "\(purged)"])
+                let mails = try await store.mailOutbox.purge(before: Date().addingTimeInterval(-Self.sentMailKept))
+                logger.debug("purged sent mail records", metadata: ["rows": "\(mails)"])
                 ExportArchive.removeLeftovers()
             }
             return .seconds(60)
         }
     }
+
+    /// How long the record of a sent or dropped message (its id, template, times; never its recipient)
+    /// stays for admins.
+    static let sentMailKept: TimeInterval = 30 * 24 * 3600
 
     /// Purges each class of personal data past its retention period a minute after start, then hourly.
     /// Replicas may all run it: a purge is idempotent.
@@ -67,5 +75,19 @@ extension QSPPServices {
 
     public func retention(logger: Logger) -> Retention {
         Retention(repository: store.retention, days: settings.retention.days, logger: logger)
+    }
+}
+
+extension QSPPServices {
+    /// Sends queued mail as soon as it is due: again at once while there is more, else a quarter of a
+    /// second later (a look at an index when nothing is due).
+    /// Every replica runs one; the outbox's leases keep them from sending a message twice.
+    public func mailSender(logger: Logger, transport: any MailTransport) -> BackgroundLoop {
+        let sender = MailOutboxSender(
+            outbox: store.mailOutbox, transport: transport, from: settings.mail.sender,
+            policy: settings.mail.retry, leaseDuration: settings.mail.leaseDuration, logger: logger)
+        return BackgroundLoop(name: "mail sender", initialDelay: .zero, retryDelay: .seconds(5), logger: logger) {
+            try await sender.sendDue() > 0 ? .zero : .milliseconds(250)
+        }
     }
 }

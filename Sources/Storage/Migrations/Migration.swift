@@ -27,6 +27,7 @@ extension Migration {
         v15StaffAccess,
         v16LedgerCosignatures,
         v17ConsentLedgerSequence,
+        v18MailOutbox,
     ]
 
     static let postgres: [Migration] = versions.map {

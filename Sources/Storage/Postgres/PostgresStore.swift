@@ -2,6 +2,7 @@ import Consent
 import Identity
 import Logging
 import NIOSSL
+import Outbox
 import PQCrypto
 import PostgresNIO
 import Privacy
@@ -19,6 +20,7 @@ final class PostgresStore: Store {
     let valuation: any ValuationRepository
     let erasures: any ErasureRepository
     let retention: any RetentionRepository
+    let mailOutbox: any MailOutboxRepository
     let sealedKeys: any SealedKeyRepository
     let sql: PostgresSQLDatabase
     /// How long a request may wait for the database before it is answered 503.
@@ -62,6 +64,7 @@ final class PostgresStore: Store {
         self.valuation = SQLValuationRepository(database: database, vault: vault)
         self.erasures = SQLErasureRepository(database: database, vault: vault)
         self.retention = SQLRetentionRepository(database: database)
+        self.mailOutbox = SQLMailOutbox(database: database, vault: vault)
         self.sealedKeys = SQLSealedKeyRepository(database: database)
     }
 

@@ -25,6 +25,12 @@ struct SQLErasureRepository: ErasureRepository {
             // Sealed already, so unreadable once the keys go; deleted too, so no trace of them stays.
             try await tx.execute("DELETE FROM data_records WHERE subject_id = $1", [.text(subject)])
             try await tx.execute("DELETE FROM valuation_values WHERE subject_id = $1", [.text(subject)])
+            // Unreadable without the keys; dropped now, so the sender neither tries nor retries them.
+            try await tx.execute(
+                """
+                UPDATE mail_outbox SET state = 'dropped', payload = NULL, leased_until = NULL, lease = NULL
+                WHERE subject_id = $1 AND state IN ('pending', 'dead')
+                """, [.text(subject)])
             var fields = ["erased_at": String(date.microsecondsSince1970)]
             fields["request"] = requestID?.lowercasedString
             _ = try await tx.appendLedger([LedgerRecord(type: "erasure", id: subject, fields: fields)])

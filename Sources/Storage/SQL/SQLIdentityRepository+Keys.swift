@@ -70,7 +70,9 @@ extension SQLIdentityRepository {
             "DELETE FROM rate_limits WHERE window_start < $1 RETURNING key", [.integer(seconds - 3600)])
         let challenges = try await database.write(
             "DELETE FROM spent_challenges WHERE expires_at < $1 RETURNING id", [.time(now)])
-        return tokens.count + throttles.count + limits.count + challenges.count
+        let mailed = try await database.write(
+            "DELETE FROM account_tokens WHERE expires_at < $1 RETURNING digest", [.time(now)])
+        return tokens.count + throttles.count + limits.count + challenges.count + mailed.count
     }
 
     func spendChallenge(id: String, expiresAt: Date) async throws -> Bool {

@@ -1,6 +1,7 @@
 import Foundation
 import Identity
 import Kernel
+import Outbox
 import PQCrypto
 import Privacy
 
@@ -17,7 +18,8 @@ struct SQLIdentityRepository: IdentityRepository {
 
     private static let accountColumns = """
         id, email, password_hash, roles, created_at, totp_secret, mfa_enabled,
-        (SELECT count(*) FROM recovery_codes WHERE user_id = accounts.id AND used_at IS NULL), display_name
+        (SELECT count(*) FROM recovery_codes WHERE user_id = accounts.id AND used_at IS NULL), display_name, locale,
+        email_verified_at, muted_notices
         """
 
     private func account(_ row: SQLRow) async throws -> Account {
@@ -28,30 +30,39 @@ struct SQLIdentityRepository: IdentityRepository {
             roles: Set(try row.text(3).split(separator: " ").compactMap { Role(rawValue: String($0)) }),
             createdAt: try row.time(4), sealedTOTPSecret: row[5].blob, mfaEnabled: try row.integer(6) == 1,
             recoveryCodesRemaining: Int(try row.integer(7)),
-            displayName: try await vault.open(row[8].text, subject: id.lowercasedString, field: "display_name"))
+            displayName: try await vault.open(row[8].text, subject: id.lowercasedString, field: "display_name"),
+            locale: row[9].text, emailVerifiedAt: row.optionalTime(10),
+            mutedNotices: Set((row[11].text ?? "").split(separator: " ").map { MailTemplateName(rawValue: String($0)) })
+        )
     }
 
     private static func roles(_ roles: Set<Role>) -> SQLValue {
         .text(roles.map(\.rawValue).sorted().joined(separator: " "))
     }
 
-    func insertAccount(_ account: Account) async throws {
+    func insertAccount(_ account: Account, issuing token: AccountToken?, queueing mail: [OutboundMail]) async throws {
         let (sealed, newKey) = try vault.seal(account.email.normalized, subject: account.subjectID, field: "email")
+        let sealedMail = try SQLMailOutbox.seal(mail, vault: vault)
+        let keys = (newKey.map { [$0] } ?? []) + sealedMail.keys
         let index = try await vault.emailIndex(account.email.normalized)
         do {
             try await database.transaction { tx in
-                try await PersonalDataVault.insert(newKey.map { [$0] } ?? [], tx)
+                try await PersonalDataVault.insert(keys, tx)
                 try await tx.execute(
                     """
-                    INSERT INTO accounts (id, email, email_index, password_hash, roles, created_at, mfa_enabled)
-                    VALUES ($1, $2, $3, $4, $5, $6, 0)
+                    INSERT INTO accounts (
+                        id, email, email_index, password_hash, roles, created_at, mfa_enabled, locale, email_verified_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)
                     """,
                     [
                         .uuid(account.id), .optional(sealed), .text(index), .text(account.passwordHash),
-                        Self.roles(account.roles), .time(account.createdAt),
+                        Self.roles(account.roles), .time(account.createdAt), .optional(account.locale),
+                        .optionalTime(account.emailVerifiedAt),
                     ])
+                if let token { try await Self.insert(token, tx) }
+                try await SQLMailOutbox.insert(sealedMail, tx)
             }
-            vault.confirm(newKey.map { [$0] } ?? [])
+            vault.confirm(keys)
         } catch  where database.isUniqueViolation(error) {
             throw IdentityError.emailTaken
         }
@@ -68,6 +79,12 @@ struct SQLIdentityRepository: IdentityRepository {
         do {
             try await database.transaction { tx in
                 try await PersonalDataVault.insert(keys, tx)
+                // A link mailed to the old address must not confirm the new one.
+                try await tx.execute(
+                    """
+                    DELETE FROM account_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL
+                    AND EXISTS (SELECT 1 FROM accounts WHERE id = $1 AND email_index <> $3)
+                    """, [.uuid(userID), .text(AccountToken.Purpose.emailVerification.rawValue), .text(index)])
                 try await tx.execute(
                     "UPDATE accounts SET email = $1, email_index = $2, display_name = $3 WHERE id = $4",
                     [.optional(sealedEmail.sealed), .text(index), .optional(sealedName.sealed), .uuid(userID)])
@@ -110,14 +127,21 @@ struct SQLIdentityRepository: IdentityRepository {
         vault.confirm(sealedEvent.keys)
     }
 
-    func updatePasswordHash(userID: UUID, hash: String) async throws {
+    func updatePasswordHash(userID: UUID, hash: String, queueing mail: [OutboundMail]) async throws {
+        let sealedMail = try SQLMailOutbox.seal(mail, vault: vault)
         try await database.transaction { tx in
             try await tx.execute("UPDATE accounts SET password_hash = $1 WHERE id = $2", [.text(hash), .uuid(userID)])
+            try await SQLMailOutbox.insert(sealedMail, tx)
         }
+        vault.confirm(sealedMail.keys)
     }
 
-    func updateMFA(userID: UUID, sealedSecret: Data?, enabled: Bool, recoveryCodeDigests: [String]) async throws {
+    func updateMFA(
+        userID: UUID, sealedSecret: Data?, enabled: Bool, recoveryCodeDigests: [String], queueing mail: [OutboundMail]
+    ) async throws {
+        let sealedMail = try SQLMailOutbox.seal(mail, vault: vault)
         try await database.transaction { tx in
+            try await SQLMailOutbox.insert(sealedMail, tx)
             try await tx.execute(
                 "UPDATE accounts SET totp_secret = $1, mfa_enabled = $2 WHERE id = $3",
                 [.optional(sealedSecret), .integer(enabled ? 1 : 0), .uuid(userID)])
@@ -127,6 +151,7 @@ struct SQLIdentityRepository: IdentityRepository {
                     "INSERT INTO recovery_codes (user_id, digest) VALUES ($1, $2)", [.uuid(userID), .text(digest)])
             }
         }
+        vault.confirm(sealedMail.keys)
     }
 
     func consumeTOTPStep(userID: UUID, step: Int64) async throws -> Bool {
@@ -156,6 +181,8 @@ struct SQLIdentityRepository: IdentityRepository {
                 [.time(date), .uuid(id)])
             try await tx.execute("DELETE FROM refresh_tokens WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", [.uuid(id)])
+            try await tx.execute("DELETE FROM account_tokens WHERE user_id = $1", [.uuid(id)])
+            try await tx.execute("DELETE FROM known_devices WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM accounts WHERE id = $1", [.uuid(id)])
         }
     }
@@ -176,13 +203,17 @@ struct SQLIdentityRepository: IdentityRepository {
     }
 
     func insertSession(
-        _ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent], clearingThrottle key: String?
+        _ session: Session, firstToken: RefreshTokenRecord, recording events: [AuthEvent],
+        clearingThrottle key: String?,
+        queueing mail: [OutboundMail]
     ) async throws {
         let client = try vault.sealClient(session.client, subject: session.userID.lowercasedString)
         let sealedEvents = try events.map(sealed)
-        let keys = client.keys + sealedEvents.flatMap(\.keys)
+        let sealedMail = try SQLMailOutbox.seal(mail, vault: vault)
+        let keys = client.keys + sealedEvents.flatMap(\.keys) + sealedMail.keys
         try await database.transaction { tx in
             try await PersonalDataVault.insert(keys, tx)
+            try await SQLMailOutbox.insert(sealedMail, tx)
             if let key { try await tx.execute("DELETE FROM login_throttle WHERE key = $1", [.text(key)]) }
             try await tx.execute(
                 """
@@ -238,7 +269,7 @@ struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
-    private static func revoke(_ id: UUID, at date: Date, _ tx: any SQLExecutor) async throws -> Bool {
+    static func revoke(_ id: UUID, at date: Date, _ tx: any SQLExecutor) async throws -> Bool {
         let revoked = try await tx.query(
             "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id",
             [.time(date), .uuid(id)])
@@ -312,18 +343,20 @@ struct SQLIdentityRepository: IdentityRepository {
 
     // MARK: Audit
 
-    func appendAuthEvent(_ event: AuthEvent) async throws {
+    func appendAuthEvent(_ event: AuthEvent, queueing mail: [OutboundMail]) async throws {
         let sealedEvent = try sealed(event)
+        let sealedMail = try SQLMailOutbox.seal(mail, vault: vault)
         try await database.transaction { tx in
             try await PersonalDataVault.insert(sealedEvent.keys, tx)
+            try await SQLMailOutbox.insert(sealedMail, tx)
             try await Self.insert(sealedEvent, tx)
             _ = try await tx.appendLedger([sealedEvent.record])
         }
-        vault.confirm(sealedEvent.keys)
+        vault.confirm(sealedEvent.keys + sealedMail.keys)
     }
 
     /// An audit event with its address and agent sealed for its user (or ``unattributed``).
-    private struct SealedEvent {
+    struct SealedEvent {
         let event: AuthEvent
         let ip: String?
         let agent: String?
@@ -332,12 +365,12 @@ struct SQLIdentityRepository: IdentityRepository {
         var record: LedgerRecord { LedgerRecord(auth: event, sealedIP: ip, sealedAgent: agent) }
     }
 
-    private func sealed(_ event: AuthEvent) throws -> SealedEvent {
+    func sealed(_ event: AuthEvent) throws -> SealedEvent {
         let client = try vault.sealClient(event.client, subject: event.userID?.lowercasedString ?? Self.unattributed)
         return SealedEvent(event: event, ip: client.ip, agent: client.agent, keys: client.keys)
     }
 
-    private static func insert(_ sealed: SealedEvent, _ tx: any SQLExecutor) async throws {
+    static func insert(_ sealed: SealedEvent, _ tx: any SQLExecutor) async throws {
         let event = sealed.event
         let details = try JSONSerialization.data(withJSONObject: event.details, options: [.sortedKeys])
         try await tx.execute(

@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Identity
 import Logging
+import Outbox
 import PQCrypto
 import Privacy
 import SQLiteNIO
@@ -19,6 +20,7 @@ final class SQLiteStore: Store {
     let valuation: any ValuationRepository
     let erasures: any ErasureRepository
     let retention: any RetentionRepository
+    let mailOutbox: any MailOutboxRepository
     let sealedKeys: any SealedKeyRepository
     var sql: SQLiteDatabaseFile { database }
     var recordedRows: any RecordedRows {
@@ -37,6 +39,7 @@ final class SQLiteStore: Store {
         self.valuation = SQLValuationRepository(database: database, vault: vault)
         self.erasures = SQLErasureRepository(database: database, vault: vault)
         self.retention = SQLRetentionRepository(database: database)
+        self.mailOutbox = SQLMailOutbox(database: database, vault: vault)
         self.sealedKeys = SQLSealedKeyRepository(database: database)
     }
 

@@ -1,15 +1,18 @@
 """End-to-end test of the web portal in headless Chromium (Selenium), with axe-core on every page.
 
-  portal_e2e.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD SCREENSHOT_DIR
+  portal_e2e.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD SCREENSHOT_DIR MAIL_DIRECTORY
 
-Drives a running `qspp serve` through every user and admin flow: registration, MFA set-up from the
-secret the page shows (codes from pyotp), sign-in with MFA, consent toggles and their timeline, a
+Drives a running `qspp serve` through every user and admin flow: registration confirmed through the
+link in the mail the server wrote to MAIL_DIRECTORY, a forgotten password reset the same way, MFA
+set-up from the secret the page shows (codes from pyotp), sign-in with MFA, consent toggles and their timeline, a
 receipt downloaded and verified with an independent ML-DSA-65 (dilithium-py), the export, and erasure,
 after which sign-in fails. Fails on any axe violation of serious or critical impact. Every check is on
 content: text, attributes and counts, the QR code decoded by zbarimg, the export's files read back.
 """
 import base64
 import csv
+import email.parser as email_parser
+import email.policy as email_policy
 import io
 import json
 import os
@@ -32,9 +35,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "Tests", "Interop"))
 from mldsa_jwt import verify as verify_mldsa  # noqa: E402
 
-BASE, ADMIN_EMAIL, ADMIN_PASSWORD, SHOTS = sys.argv[1:5]
+BASE, ADMIN_EMAIL, ADMIN_PASSWORD, SHOTS, MAIL = sys.argv[1:6]
 DOWNLOADS = tempfile.mkdtemp(prefix="qspp-e2e-downloads-")
 PASSWORD = "a long and unusual passphrase 42"
+NEW_PASSWORD = "another long and unusual passphrase 43"
 checked_pages = []
 
 
@@ -101,6 +105,26 @@ def wait_for_download(suffix, before):
             return os.path.join(DOWNLOADS, fresh[0])
         time.sleep(0.2)
     raise AssertionError(f"no {suffix} download arrived")
+
+
+def mailed_text(recipient, subject):
+    """The plain text of the newest message to `recipient` with `subject`, once the sender wrote it."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        names = os.listdir(MAIL) if os.path.isdir(MAIL) else []
+        for name in sorted(names, key=lambda n: os.path.getmtime(os.path.join(MAIL, n)), reverse=True):
+            with open(os.path.join(MAIL, name), "rb") as f:
+                message = email_parser.BytesParser(policy=email_policy.default).parse(f)
+            if message["To"].addresses[0].addr_spec == recipient and str(message["Subject"]) == subject:
+                return message.get_body(preferencelist=("plain",)).get_content()
+        time.sleep(0.2)
+    raise AssertionError(f"no mail {subject!r} to {recipient} in {MAIL}")
+
+
+def mailed_link(recipient, subject):
+    """The portal link with a token in that message, on this server's origin."""
+    link = urllib.parse.urlsplit(next(w for w in mailed_text(recipient, subject).split() if "?token=" in w))
+    return BASE + link.path + "?" + link.query
 
 
 def sign_in(driver, email, password, secret=None, used=None):
@@ -182,18 +206,46 @@ def main():
     driver = browser()
     email = f"e2e-{int(time.time())}@qspp.test"
     try:
-        # Register: the new person lands on the consent dashboard.
+        # Register: the page says to check the inbox; the mailed link confirms the email; then sign in.
         driver.get(BASE + "/register")
         page(driver, "register")
         fill(driver, {"email": email, "password": PASSWORD, "confirmPassword": PASSWORD})
         submit(driver, "form[action='/register']")
-        check(driver.current_url.endswith("/my/consent"), f"after registering: {driver.current_url}")
+        check("Check your inbox" in driver.find_element(By.ID, "registered").text, "the registration's answer")
+        page(driver, "register-sent")
+        driver.get(mailed_link(email, "Confirm your email for QSPP"))
+        page(driver, "verify-email")
+        submit(driver, "form[action='/verify-email']")
+        check("Your email is confirmed" in driver.find_element(By.TAG_NAME, "main").text,
+              f"after confirming: {driver.current_url}")
+        sign_in(driver, email, PASSWORD)
+        check(driver.current_url.endswith("/my/consent"), f"after signing in: {driver.current_url}")
         cookies = {c["name"]: c for c in driver.get_cookies()}
         for name in ("__Host-qspp-ticket", "__Host-qspp-refresh", "__Host-qspp-csrf"):
             check(name in cookies and cookies[name]["httpOnly"] and cookies[name]["secure"]
                   and cookies[name]["sameSite"] == "Strict", f"cookie {name}: {cookies.get(name)}")
 
         store_records(email)
+
+        # A forgotten password: the link from the mail, a new password, and every session ended.
+        driver.get(BASE + "/my/consent")
+        navigating(driver, driver.find_element(By.CSS_SELECTOR, "form.logout button"))
+        navigating(driver, driver.find_element(By.LINK_TEXT, "Forgot your password?"))
+        page(driver, "forgot-password")
+        fill(driver, {"email": email})
+        submit(driver, "form[action='/forgot-password']")
+        check("a link to reset its password is on its way" in driver.find_element(By.TAG_NAME, "main").text,
+              "the same answer for every address")
+        page(driver, "forgot-password-sent")
+        driver.get(mailed_link(email, "Reset your QSPP password"))
+        page(driver, "reset-password")
+        fill(driver, {"password": NEW_PASSWORD, "confirmPassword": NEW_PASSWORD})
+        submit(driver, "form[action='/reset-password']")
+        check("Your password is reset" in driver.find_element(By.TAG_NAME, "main").text,
+              f"after the reset: {driver.current_url}")
+        check("was changed" in mailed_text(email, "Your QSPP password was changed"), "the notice of the change")
+        sign_in(driver, email, NEW_PASSWORD)
+        check(driver.current_url.endswith("/my/consent"), f"signed in with the new password: {driver.current_url}")
 
         # MFA: read the secret the page shows, answer with pyotp's code, keep the recovery codes.
         driver.get(BASE + "/my/security")
@@ -221,7 +273,7 @@ def main():
         navigating(driver, driver.find_element(By.CSS_SELECTOR, "form.logout button"))
         check("/login" in driver.current_url, "signed out")
         page(driver, "login")
-        sign_in(driver, email, PASSWORD, secret=secret, used=first_code)
+        sign_in(driver, email, NEW_PASSWORD, secret=secret, used=first_code)
         check(driver.current_url.endswith("/my/consent"), f"after MFA: {driver.current_url}")
 
         # Consent: grant, see it in the timeline, withdraw, see that too.
@@ -327,7 +379,7 @@ def main():
         driver.delete_all_cookies()
 
         # After erasure the person cannot sign in.
-        sign_in(driver, email, PASSWORD)
+        sign_in(driver, email, NEW_PASSWORD)
         check("Login failed" in driver.find_element(By.CSS_SELECTOR, ".error").text, "sign-in fails after erasure")
         page(driver, "login-after-erasure")
     except Exception:

@@ -1,18 +1,16 @@
 import Foundation
-import Testing
 
 /// The repository's root, for Tests/Interop.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-struct HelperFailure: Error, CustomStringConvertible {
-    let description: String
+public struct HelperFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
 }
 
-/// Runs a command to its end and returns its standard output; a non-zero exit is a failure that says
-/// what to install.
-@discardableResult
-func run(_ arguments: [String], needs: String) throws -> String {
+/// Runs a command (found on the PATH) to its end, and returns its exit status and standard output.
+public func runToEnd(_ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
@@ -22,29 +20,37 @@ func run(_ arguments: [String], needs: String) throws -> String {
     try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Runs a command to its end and returns its standard output; a non-zero exit is a failure that says
+/// what to install.
+@discardableResult
+public func run(_ arguments: [String], needs: String) throws -> String {
+    let result = try runToEnd(arguments)
+    guard result.status == 0 else {
         throw HelperFailure(description: "\(arguments[0]) \(arguments.dropFirst().first ?? "") failed (needs \(needs))")
     }
-    return String(decoding: data, as: UTF8.self)
+    return result.output
 }
 
 /// What Python's email package (an independent MIME implementation) reads in a message.
 /// Decoded with `.convertFromSnakeCase`, as the helpers write snake_case keys.
-struct ParsedMessage: Decodable {
-    let from: [[String]]
-    let to: [[String]]
-    let subject: String
-    let messageId: String
-    let date: Double
-    let contentType: String
-    let parts: [String: String]
-    let defects: [String]
-    let longestLine: Int
-    let bareLf: Bool
-    let eightBit: Bool
+public struct ParsedMessage: Decodable {
+    public let from: [[String]]
+    public let to: [[String]]
+    public let subject: String
+    public let messageId: String
+    public let date: Double
+    public let contentType: String
+    public let parts: [String: String]
+    public let defects: [String]
+    public let longestLine: Int
+    public let bareLf: Bool
+    public let eightBit: Bool
 }
 
-func parsedByPython(_ message: String) throws -> ParsedMessage {
+public func parsedByPython(_ message: String) throws -> ParsedMessage {
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("qspp-mail-\(UUID().uuidString).eml")
     try Data(message.utf8).write(to: file)
     defer { try? FileManager.default.removeItem(at: file) }
@@ -57,12 +63,12 @@ func parsedByPython(_ message: String) throws -> ParsedMessage {
 }
 
 /// A self-signed certificate for `localhost` (and no address), made with Debian's openssl.
-struct TestCertificate {
-    let directory: URL
-    var certificate: String { directory.appendingPathComponent("cert.pem").path }
-    var key: String { directory.appendingPathComponent("key.pem").path }
+public struct TestCertificate: Sendable {
+    public let directory: URL
+    public var certificate: String { directory.appendingPathComponent("cert.pem").path }
+    public var key: String { directory.appendingPathComponent("key.pem").path }
 
-    init() throws {
+    public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("qspp-smtp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try run(
@@ -74,21 +80,23 @@ struct TestCertificate {
     }
 }
 
-/// Tests/Interop/smtp_server.py (aiosmtpd) in one of its modes, on a port of its own.
-final class SMTPServerProcess {
+/// Tests/Interop/smtp_server.py (aiosmtpd) in one of its modes, on a port of its own. Unchecked:
+/// nothing in it changes after `init`, and its process is touched again only by `deinit`.
+public final class SMTPServerProcess: @unchecked Sendable {
     let process = Process()
-    let port: Int
-    let received: URL
-    let certificate: TestCertificate
+    public let port: Int
+    public let received: URL
+    public let certificate: TestCertificate
 
-    init(mode: String) throws {
-        certificate = try TestCertificate()
-        received = certificate.directory.appendingPathComponent("received")
+    /// Listens on `port`, or on a free one.
+    public init(mode: String, port: Int? = nil, certificate: TestCertificate? = nil) throws {
+        self.certificate = try certificate ?? TestCertificate()
+        received = self.certificate.directory.appendingPathComponent("received-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "python3", repositoryRoot.appendingPathComponent("Tests/Interop/smtp_server.py").path, mode,
-            certificate.certificate, certificate.key, received.path,
+            self.certificate.certificate, self.certificate.key, received.path, String(port ?? 0),
         ]
         let output = Pipe()
         process.standardOutput = output
@@ -106,7 +114,7 @@ final class SMTPServerProcess {
     }
 
     /// The messages the server accepted, as it recorded them.
-    func messages() throws -> [ReceivedMessage] {
+    public func messages() throws -> [ReceivedMessage] {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try FileManager.default.contentsOfDirectory(atPath: received.path).filter { $0.hasSuffix(".json") }.map {
@@ -122,10 +130,10 @@ final class SMTPServerProcess {
     }
 }
 
-struct ReceivedMessage: Decodable {
-    let mailFrom: String
-    let rcptTos: [String]
-    let tls: Bool
-    let login: String?
-    let data: String
+public struct ReceivedMessage: Decodable {
+    public let mailFrom: String
+    public let rcptTos: [String]
+    public let tls: Bool
+    public let login: String?
+    public let data: String
 }

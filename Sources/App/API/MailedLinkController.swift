@@ -1,0 +1,99 @@
+import Foundation
+import Hummingbird
+import Identity
+import Services
+
+/// The links QynAuth mails: password reset under `/v1/auth/password`, and confirming an email.
+/// Asking for a reset link answers the same whether or not the account exists; it is limited per
+/// client address and per email address, so neither a flood of mail to one person nor a sweep of
+/// addresses gets far.
+struct MailedLinkController {
+    let services: QSPPServices
+    /// Links asked for one email address per window, whatever the client.
+    static let perAddress = RateLimiter.Rule(limit: 3, window: 900)
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.post("/v1/auth/password/forgot", use: forgot)
+        routes.post("/v1/auth/password/reset", use: reset)
+        routes.post("/v1/auth/email/verify", use: verify)
+        routes.post("/v1/me/email/verification", use: resend)
+        return routes
+    }
+
+    struct ForgotInput: Decodable {
+        var email: String
+    }
+
+    struct ResetInput: Decodable {
+        var token: String
+        var newPassword: String
+        /// A TOTP code or a recovery code, when the account has MFA on.
+        var code: String?
+    }
+
+    struct Accepted: ResponseCodable {
+        var status = "accepted"
+        var message = "If an account has this address, a link to reset its password is on its way."
+    }
+
+    struct Done: ResponseCodable {
+        var status = "success"
+        var message: String
+    }
+
+    struct TokenInput: Decodable {
+        var token: String
+    }
+
+    @Sendable func forgot(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await services.limit(.passwordReset, context)
+        var request = request
+        let body = try await request.decodeJSON(ForgotInput.self, context: context).value
+        try await services.requestPasswordReset(email: body.email, client: context.client(request))
+        return try Accepted().response(from: request, context: context).with(status: .accepted)
+    }
+
+    @Sendable func reset(_ request: Request, context: AppRequestContext) async throws -> Done {
+        try await services.limit(.passwordReset, context)
+        var request = request
+        let body = try await request.decodeJSON(ResetInput.self, context: context).value
+        try await services.identity.resetPassword(
+            token: body.token, newPassword: body.newPassword, code: body.code, client: context.client(request))
+        return Done(message: "Password reset; every session is signed out.")
+    }
+
+    @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Done {
+        try await services.limit(.passwordReset, context)
+        var request = request
+        let body = try await request.decodeJSON(TokenInput.self, context: context).value
+        try await services.identity.verifyEmail(token: body.token, client: context.client(request))
+        return Done(message: "Your email is confirmed.")
+    }
+
+    @Sendable func resend(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        try await services.resendVerification(user)
+        return try Accepted(message: "A new link to confirm your email is on its way.")
+            .response(from: request, context: context).with(status: .accepted)
+    }
+}
+
+extension QSPPServices {
+    /// Asks for a reset link under both limits; the portal's form and the API share it.
+    func requestPasswordReset(email: String, client: ClientInfo) async throws {
+        let address = try EmailAddress(email)
+        try await rateLimiter.hit(
+            "password-reset-address", client: address.normalized, rule: MailedLinkController.perAddress)
+        try await identity.requestPasswordReset(email: email, client: client)
+    }
+
+    /// Mails a new confirmation link, as often as reset links; 409 when the email is confirmed.
+    func resendVerification(_ user: AuthenticatedUser) async throws {
+        try await rateLimiter.hit(
+            "email-verification", client: user.subjectID, rule: MailedLinkController.perAddress)
+        guard try await identity.resendVerification(user: user) else {
+            throw Problem(.conflict, "email-confirmed", "Already confirmed", detail: "your email is confirmed")
+        }
+    }
+}

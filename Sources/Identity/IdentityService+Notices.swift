@@ -1,0 +1,49 @@
+import Crypto
+import Foundation
+import Kernel
+import Outbox
+import PQCrypto
+
+/// Mail that tells a person what happened to their account: a sign-in from a new device, MFA turned
+/// on or off, a password changed. Each is queued with the change that causes it. Only the new-device
+/// notice may be turned off; the others are how a person learns that someone else has their account.
+extension IdentityService {
+    /// The notices a person may turn off.
+    public static let optionalNotices: Set<MailTemplateName> = [.newSignIn]
+
+    /// A notice to the account's address of what `client` did, with when, from where and with what.
+    func notice(_ template: MailTemplateName, to account: Account, client: ClientInfo) -> OutboundMail {
+        let at = now()
+        return OutboundMail(
+            subject: account.subjectID, template: template, locale: account.locale,
+            recipient: account.email.normalized,
+            values: [
+                "time": RFC3339.string(from: at), "address": client.ipAddress ?? "unknown",
+                "browser": client.userAgent.map { String($0.prefix(200)) } ?? "unknown",
+                "security": link("/my/security", token: nil), "reset": link("/forgot-password", token: nil),
+            ], createdAt: at)
+    }
+
+    /// What names a device without storing what it says: the user agent, keyed, so the table of known
+    /// devices holds no browser strings.
+    func deviceDigest(_ client: ClientInfo) -> String {
+        Hex.encode(
+            HMAC<SHA256>.authenticationCode(for: Data((client.userAgent ?? "").utf8), using: knownDeviceKey))
+    }
+
+    /// Turns optional notices on or off; others are refused.
+    public func setMutedNotices(
+        user: AuthenticatedUser, _ muted: Set<MailTemplateName>, client: ClientInfo
+    )
+        async throws
+    {
+        guard muted.isSubset(of: Self.optionalNotices) else {
+            throw IdentityError.invalidField("notices", "only the new sign-in notice may be turned off")
+        }
+        let event = AuthEvent(
+            kind: .noticesChanged, at: now(), userID: user.userID, sessionID: user.sessionID, client: client,
+            details: ["muted": muted.map(\.rawValue).sorted().joined(separator: ",")])
+        try await repository.setMutedNotices(userID: user.userID, muted, recording: event)
+        observe(event.kind)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Identity
+import Kernel
+import Outbox
+
+/// Single-use tokens mailed to people, and the password reset they allow.
+extension SQLIdentityRepository {
+    func insertAccountToken(_ token: AccountToken, queueing mail: OutboundMail) async throws {
+        let sealedMail = try SQLMailOutbox.seal([mail], vault: vault)
+        try await database.transaction { tx in
+            // The newest link is the only one that works: an older one in a mailbox is worthless.
+            try await tx.execute(
+                "DELETE FROM account_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+                [.uuid(token.userID), .text(token.purpose.rawValue)])
+            try await Self.insert(token, tx)
+            try await SQLMailOutbox.insert(sealedMail, tx)
+        }
+        vault.confirm(sealedMail.keys)
+    }
+
+    static func insert(_ token: AccountToken, _ tx: any SQLExecutor) async throws {
+        try await tx.execute(
+            """
+            INSERT INTO account_tokens (digest, purpose, user_id, issued_at, expires_at)
+            VALUES ($1, $2, $3, $4, $5)
+            """,
+            [
+                .text(token.digest), .text(token.purpose.rawValue), .uuid(token.userID), .time(token.issuedAt),
+                .time(token.expiresAt),
+            ])
+    }
+
+    func verifyEmail(
+        tokenDigest: String, at date: Date, recording event: @Sendable (UUID) -> AuthEvent
+    ) async throws
+        -> UUID?
+    {
+        guard let token = try await accountToken(digest: tokenDigest, purpose: .emailVerification) else { return nil }
+        let sealedEvent = try sealed(event(token.userID))
+        let verified: UUID? = try await database.transaction { tx in
+            let spent = try await tx.query(
+                """
+                UPDATE account_tokens SET used_at = $3
+                WHERE digest = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 RETURNING user_id
+                """,
+                [.text(tokenDigest), .text(AccountToken.Purpose.emailVerification.rawValue), .time(date)])
+            guard let userID = try spent.first?.uuid(0) else { return nil }
+            try await tx.execute(
+                "UPDATE accounts SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL",
+                [.time(date), .uuid(userID)])
+            try await PersonalDataVault.insert(sealedEvent.keys, tx)
+            try await Self.insert(sealedEvent, tx)
+            _ = try await tx.appendLedger([sealedEvent.record])
+            return userID
+        }
+        if verified != nil { vault.confirm(sealedEvent.keys) }
+        return verified
+    }
+
+    func accountToken(digest: String, purpose: AccountToken.Purpose) async throws -> AccountToken? {
+        guard
+            let row = try await database.select(
+                """
+                SELECT user_id, issued_at, expires_at FROM account_tokens
+                WHERE digest = $1 AND purpose = $2 AND used_at IS NULL
+                """, [.text(digest), .text(purpose.rawValue)]
+            ).first
+        else { return nil }
+        return AccountToken(
+            digest: digest, purpose: purpose, userID: try row.uuid(0), issuedAt: try row.time(1),
+            expiresAt: try row.time(2))
+    }
+
+    func resetPassword(
+        tokenDigest: String, userID: UUID, hash: String, at date: Date, recording event: AuthEvent,
+        queueing notice: OutboundMail
+    ) async throws -> [UUID]? {
+        let sealedEvent = try sealed(event)
+        let sealedMail = try SQLMailOutbox.seal([notice], vault: vault)
+        let ended: [UUID]? = try await database.transaction { tx in
+            let spent = try await tx.query(
+                """
+                UPDATE account_tokens SET used_at = $4
+                WHERE digest = $1 AND purpose = $2 AND user_id = $3 AND used_at IS NULL AND expires_at > $4
+                RETURNING digest
+                """,
+                [
+                    .text(tokenDigest), .text(AccountToken.Purpose.passwordReset.rawValue), .uuid(userID),
+                    .time(date),
+                ])
+            guard !spent.isEmpty else { return nil }
+            try await tx.execute(
+                "DELETE FROM account_tokens WHERE user_id = $1 AND used_at IS NULL", [.uuid(userID)])
+            try await tx.execute("UPDATE accounts SET password_hash = $1 WHERE id = $2", [.text(hash), .uuid(userID)])
+            let sessions = try await tx.query(
+                "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL", [.uuid(userID)]
+            ).map { try $0.uuid(0) }
+            for id in sessions { _ = try await Self.revoke(id, at: date, tx) }
+            try await PersonalDataVault.insert(sealedEvent.keys, tx)
+            try await SQLMailOutbox.insert(sealedMail, tx)
+            try await Self.insert(sealedEvent, tx)
+            _ = try await tx.appendLedger([sealedEvent.record])
+            return sessions
+        }
+        if ended != nil { vault.confirm(sealedEvent.keys + sealedMail.keys) }
+        return ended
+    }
+}
