@@ -62,7 +62,7 @@ let package = Package(
         ),
         .target(
             name: "Privacy",
-            dependencies: ["Kernel", "PQCrypto", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Kernel", "Outbox", "PQCrypto", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -42,12 +42,17 @@ public struct MailTemplateName: RawRepresentable, Sendable, Hashable, CustomStri
     public static let mfaDisabled = MailTemplateName(rawValue: "mfa-disabled")
     /// A sign-in from a browser or app the account has not signed in from before; people may turn it off.
     public static let newSignIn = MailTemplateName(rawValue: "new-sign-in")
+    /// A data-subject request filed, extended, completed or rejected (GDPR Art. 12(3) and (4)).
+    public static let requestReceived = MailTemplateName(rawValue: "request-received")
+    public static let requestExtended = MailTemplateName(rawValue: "request-extended")
+    public static let requestCompleted = MailTemplateName(rawValue: "request-completed")
+    public static let requestRejected = MailTemplateName(rawValue: "request-rejected")
     /// To an account's owner, when someone tried to register with its email.
     public static let registrationRepeated = MailTemplateName(rawValue: "registration-repeated")
 
     /// Every message QSPP sends: each has a subject, a text and an HTML template in every language.
     public static let all: [MailTemplateName] = [
         .passwordReset, .passwordChanged, .emailVerification, .registrationRepeated, .mfaEnabled, .mfaDisabled,
-        .newSignIn,
+        .newSignIn, .requestReceived, .requestExtended, .requestCompleted, .requestRejected,
     ]
 }

@@ -1,15 +1,22 @@
 import Foundation
 import Kernel
+import Outbox
 
 /// The lifecycle of data-subject requests: filing, verification, progress, answer, and the statutory
 /// deadlines that run meanwhile.
 public struct PrivacyService: Sendable {
     let repository: any PrivacyRepository
     let now: @Sendable () -> Date
+    /// Nil: nobody is mailed (tests of the rules alone).
+    let notices: RequestNotices?
     static let maximumReasonLength = 2000
 
-    public init(repository: any PrivacyRepository, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        repository: any PrivacyRepository, notices: RequestNotices? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.repository = repository
+        self.notices = notices
         // Both stores keep microseconds; rounding here makes what we return equal what we stored.
         self.now = { Date(timeIntervalSince1970: (now().timeIntervalSince1970 * 1_000_000).rounded() / 1_000_000) }
     }
@@ -37,7 +44,8 @@ public struct PrivacyService: Sendable {
             request,
             event: RequestEvent(
                 requestID: request.id, from: nil, to: request.status, actor: actor, reason: identityVerification,
-                at: now))
+                at: now),
+            queueing: try await mail(.requestReceived, about: request, at: now))
         return request
     }
 
@@ -72,7 +80,17 @@ public struct PrivacyService: Sendable {
         }
         if let reason { try Self.checkReason(reason, field: "reason") }
         let now = now()
-        return try await repository.updateRequest(id: id) { request in
+        let outcome: MailTemplateName? =
+            switch next {
+            case .completed: .requestCompleted
+            case .rejected: .requestRejected
+            case .received, .verified, .inProgress: nil
+            }
+        var mail: [OutboundMail] = []
+        if let outcome {
+            mail = try await self.mail(outcome, about: try await request(id), reason: reason, at: now)
+        }
+        return try await repository.updateRequest(id: id, queueing: mail) { request in
             guard request.status.allows(next) else {
                 throw PrivacyError.transitionRefused(from: request.status, to: next)
             }
@@ -97,7 +115,10 @@ public struct PrivacyService: Sendable {
         }
         try Self.checkReason(reason, field: "reason")
         let now = now()
-        return try await repository.updateRequest(id: id) { request in
+        var extended = try await request(id)
+        extended.dueAt = Deadlines.extended(extended.kind.regime, dueAt: extended.dueAt)
+        let mail = try await self.mail(.requestExtended, about: extended, reason: reason, at: now)
+        return try await repository.updateRequest(id: id, queueing: mail) { request in
             guard !request.status.isFinal else { throw PrivacyError.alreadyFinal }
             guard request.extensionReason == nil else { throw PrivacyError.alreadyExtended }
             var updated = request
@@ -110,6 +131,12 @@ public struct PrivacyService: Sendable {
                     requestID: id, from: request.status, to: request.status, actor: actor, reason: reason, at: now)
             )
         }
+    }
+
+    private func mail(
+        _ template: MailTemplateName, about request: DataSubjectRequest, reason: String? = nil, at date: Date
+    ) async throws -> [OutboundMail] {
+        try await notices?.mail(template, about: request, reason: reason, at: date) ?? []
     }
 
     public func overdueCount() async throws -> Int {

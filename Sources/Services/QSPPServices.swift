@@ -45,7 +45,12 @@ public struct QSPPServices: Sendable {
             masterKey: masterKey, configuration: identityConfiguration, observe: metrics.authEvent)
         let consents = ConsentService(repository: store.consents)
         let restrictions = RestrictionRegistry(repository: store.privacy)
-        let privacy = PrivacyService(repository: store.privacy)
+        let issuer = settings.issuer.hasSuffix("/") ? String(settings.issuer.dropLast()) : settings.issuer
+        let privacy = PrivacyService(
+            repository: store.privacy,
+            notices: RequestNotices(requestsPage: issuer + "/my/data") { subject in
+                try await identity.account(id: subject).map { ($0.email.normalized, $0.locale) }
+            })
         let valuation = ValuationService(
             repository: store.valuation, priceBook: settings.valuation.priceBook, limits: settings.valuation.limits,
             parallelism: settings.valuation.threads

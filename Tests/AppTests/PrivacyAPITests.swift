@@ -22,6 +22,9 @@ struct PrivacyAPITests {
             #expect(request["overdue"] as? Bool == false)
             #expect(request["onBehalf"] as? Bool == false)
             let id = try #require(request["id"] as? String)
+            // The person is told by mail, through the outbox, that the request arrived and when it is due.
+            let notice = try await api.mailed(to: user.email, subject: "We received your request")
+            #expect(notice.parts["text/plain"]?.contains("access to your data (GDPR Art. 15)") == true)
             try await api.send(.post, "/v1/me/requests", json: #"{"kind":"access"}"#, token: user.accessToken)
                 .expectProblem(.conflict)
             try await api.send(.post, "/v1/me/requests", json: #"{"kind":"teleport"}"#, token: user.accessToken)

@@ -37,6 +37,15 @@ struct MailTemplatesTests {
         #expect(Self.templates.render(Self.mail(MailTemplateName(rawValue: "no-such-message"), locale: "en")) == nil)
     }
 
+    @Test func aRequestNamesItsKindAndLawInTheAccountsLanguage() throws {
+        let values = ["kind_erasure": "yes", "received": "2026-12-06", "due": "2027-01-06", "reason": "a < b"]
+        let english = try #require(Self.templates.render(Self.mail(.requestRejected, locale: "en", values: values)))
+        #expect(english.text.contains("your request for erasure of your data (GDPR Art. 17) of 2026-12-06"))
+        #expect(english.text.contains("Why: a < b") && english.html.contains("Why: a &lt; b"))
+        let german = try #require(Self.templates.render(Self.mail(.requestExtended, locale: "de", values: values)))
+        #expect(german.text.contains("Löschung Ihrer Daten (DSGVO Art. 17)") && german.text.contains("2027-01-06"))
+    }
+
     @Test func valuesAreEscapedInHTMLOnly() throws {
         let rendered = try #require(
             Self.templates.render(

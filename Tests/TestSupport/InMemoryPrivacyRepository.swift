@@ -1,5 +1,6 @@
 import Foundation
 import Kernel
+import Outbox
 import Privacy
 import Synchronization
 
@@ -17,6 +18,8 @@ public final class InMemoryPrivacyRepository: PrivacyRepository, Sendable {
         var accesses: [StaffAccess] = []
         /// The ledger references written, in sequence order: entry n is at index n - 1.
         var ledger: [String] = []
+        /// Mail the writes queued, in order.
+        var queuedMail: [OutboundMail] = []
     }
 
     private let state = Mutex(State())
@@ -29,9 +32,18 @@ public final class InMemoryPrivacyRepository: PrivacyRepository, Sendable {
         state.withLock { $0.ledger }
     }
 
+    /// The mail the writes queued, oldest first.
+    public var queuedMail: [OutboundMail] {
+        state.withLock { $0.queuedMail }
+    }
+
     private static func isOpen(_ request: DataSubjectRequest) -> Bool { !request.status.isFinal }
 
-    public func insertRequest(_ request: DataSubjectRequest, event: RequestEvent) async throws {
+    public func insertRequest(
+        _ request: DataSubjectRequest, event: RequestEvent, queueing mail: [OutboundMail]
+    )
+        async throws
+    {
         try state.withLock { state in
             guard state.requests[request.id] == nil else { throw PrivacyError.duplicate }
             if Self.isOpen(request),
@@ -47,6 +59,7 @@ public final class InMemoryPrivacyRepository: PrivacyRepository, Sendable {
             state.requests[request.id] = request
             state.events.append(event)
             state.ledger.append("dsr:\(request.id.lowercasedString)")
+            state.queuedMail += mail
         }
     }
 
@@ -75,7 +88,8 @@ public final class InMemoryPrivacyRepository: PrivacyRepository, Sendable {
     }
 
     public func updateRequest(
-        id: UUID, _ change: @escaping @Sendable (DataSubjectRequest) throws -> (DataSubjectRequest, RequestEvent)
+        id: UUID, queueing mail: [OutboundMail],
+        _ change: @escaping @Sendable (DataSubjectRequest) throws -> (DataSubjectRequest, RequestEvent)
     ) async throws -> DataSubjectRequest {
         try state.withLock { state in
             guard let current = state.requests[id] else { throw PrivacyError.requestNotFound }
@@ -99,6 +113,7 @@ public final class InMemoryPrivacyRepository: PrivacyRepository, Sendable {
             state.requests[id] = updated
             state.events.append(event)
             state.ledger.append("dsr:\(event.requestID.lowercasedString)")
+            state.queuedMail += mail
             return updated
         }
     }

@@ -1,11 +1,13 @@
 import Foundation
 import Kernel
+import Outbox
 import PQCrypto
 import Privacy
 
 /// Data-subject requests, in SQL both SQLite and PostgreSQL run unchanged.
 struct SQLPrivacyRepository: PrivacyRepository {
     let database: any SQLDatabase
+    let vault: PersonalDataVault
 
     private static let columns = """
         id, subject_id, kind, status, received_at, due_at, extension_reason, rejection_reason, filed_by,
@@ -35,9 +37,15 @@ struct SQLPrivacyRepository: PrivacyRepository {
         _ = try await tx.appendLedger([LedgerRecord(request: event)])
     }
 
-    func insertRequest(_ request: DataSubjectRequest, event: RequestEvent) async throws {
+    func insertRequest(
+        _ request: DataSubjectRequest, event: RequestEvent, queueing mail: [OutboundMail]
+    )
+        async throws
+    {
+        let sealedMail = try SQLMailOutbox.seal(mail, vault: vault)
         do {
             try await database.transaction { tx in
+                try await SQLMailOutbox.insert(sealedMail, tx)
                 try await tx.execute(
                     "INSERT INTO dsr_requests (\(Self.columns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     [
@@ -51,6 +59,7 @@ struct SQLPrivacyRepository: PrivacyRepository {
         } catch  where database.isUniqueViolation(error) {
             throw PrivacyError.duplicate
         }
+        vault.confirm(sealedMail.keys)
     }
 
     func request(id: UUID) async throws -> DataSubjectRequest? {
@@ -83,9 +92,11 @@ struct SQLPrivacyRepository: PrivacyRepository {
     }
 
     func updateRequest(
-        id: UUID, _ change: @escaping @Sendable (DataSubjectRequest) throws -> (DataSubjectRequest, RequestEvent)
+        id: UUID, queueing mail: [OutboundMail],
+        _ change: @escaping @Sendable (DataSubjectRequest) throws -> (DataSubjectRequest, RequestEvent)
     ) async throws -> DataSubjectRequest {
-        try await database.transaction { [database] tx in
+        let sealedMail = try SQLMailOutbox.seal(mail, vault: vault)
+        let updated = try await database.transaction { [database] tx in
             guard
                 let current = try await tx.query(
                     "SELECT \(Self.columns) FROM dsr_requests WHERE id = $1 \(database.lockRowsClause)", [.uuid(id)]
@@ -102,9 +113,12 @@ struct SQLPrivacyRepository: PrivacyRepository {
                     .uuid(id), .text(updated.status.rawValue), .time(updated.dueAt), .optional(updated.extensionReason),
                     .optional(updated.rejectionReason), .time(updated.updatedAt),
                 ])
+            try await SQLMailOutbox.insert(sealedMail, tx)
             try await Self.insert(event, tx)
             return updated
         }
+        vault.confirm(sealedMail.keys)
+        return updated
     }
 
     func events(requestID: UUID) async throws -> [RequestEvent] {

@@ -34,7 +34,7 @@ final class SQLiteStore: Store {
         self.vault = .sql(masterKey: masterKey, database: database)
         self.consents = SQLiteConsentRepository(database: database, vault: vault)
         self.identity = SQLIdentityRepository(database: database, vault: vault)
-        self.privacy = SQLPrivacyRepository(database: database)
+        self.privacy = SQLPrivacyRepository(database: database, vault: vault)
         self.ledger = SQLLedgerRepository(database: database)
         self.valuation = SQLValuationRepository(database: database, vault: vault)
         self.erasures = SQLErasureRepository(database: database, vault: vault)
