@@ -20,14 +20,15 @@ seconds=${4:-20}
 (( accounts >= burst + rate * seconds )) || { echo "need at least burst + rate x seconds accounts" >&2; exit 2; }
 
 qspp_python_test_tools
+qspp_find_pg_bin
 binary=${QSPP_BINARY:-$(qspp_release_binary)}
 
 relay_dir=$(mktemp -d)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
     -addext subjectAltName=DNS:localhost -keyout "$relay_dir/key.pem" -out "$relay_dir/cert.pem" 2>/dev/null
 mkdir "$relay_dir/received"
-python3 Tests/Interop/smtp_server.py starttls "$relay_dir/cert.pem" "$relay_dir/key.pem" "$relay_dir/received" \
-    >"$relay_dir/port" &
+python3 -W ignore::DeprecationWarning Tests/Interop/smtp_server.py starttls "$relay_dir/cert.pem" \
+    "$relay_dir/key.pem" "$relay_dir/received" >"$relay_dir/port" 2>"$relay_dir/relay.log" &
 relay=$!
 trap 'kill $relay 2>/dev/null; rm -rf "$relay_dir"; qspp_bench_stop' EXIT
 for _ in $(seq 50); do [ -s "$relay_dir/port" ] && break; sleep 0.1; done
