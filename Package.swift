@@ -88,6 +88,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "WebAuthn",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Mail",
             dependencies: [
                 "Kernel",
@@ -167,6 +175,11 @@ let package = Package(
         .testTarget(
             name: "MailTests",
             dependencies: ["Mail", "QSPPTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WebAuthnTests",
+            dependencies: ["WebAuthn", "QSPPTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

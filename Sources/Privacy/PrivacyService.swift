@@ -67,9 +67,10 @@ public struct PrivacyService: Sendable {
     }
 
     /// Moves a request on. Rejection needs a reason; verifying a request that changes or destroys data
-    /// needs someone other than whoever filed it.
+    /// needs someone other than whoever filed it. `erased` is the address of a person whose erasure
+    /// this completes, read before the erasure destroyed it, so they still hear that it is done.
     public func transition(
-        _ id: UUID, to next: RequestStatus, by actor: UUID, reason: String?
+        _ id: UUID, to next: RequestStatus, by actor: UUID, reason: String?, erased: RequestNotices.Address? = nil
     ) async throws
         -> DataSubjectRequest
     {
@@ -88,7 +89,7 @@ public struct PrivacyService: Sendable {
             }
         var mail: [OutboundMail] = []
         if let outcome {
-            mail = try await self.mail(outcome, about: try await request(id), reason: reason, at: now)
+            mail = try await self.mail(outcome, about: try await request(id), reason: reason, at: now, erased: erased)
         }
         return try await repository.updateRequest(id: id, queueing: mail) { request in
             guard request.status.allows(next) else {
@@ -134,9 +135,10 @@ public struct PrivacyService: Sendable {
     }
 
     private func mail(
-        _ template: MailTemplateName, about request: DataSubjectRequest, reason: String? = nil, at date: Date
+        _ template: MailTemplateName, about request: DataSubjectRequest, reason: String? = nil, at date: Date,
+        erased: RequestNotices.Address? = nil
     ) async throws -> [OutboundMail] {
-        try await notices?.mail(template, about: request, reason: reason, at: date) ?? []
+        try await notices?.mail(template, about: request, reason: reason, at: date, erased: erased) ?? []
     }
 
     public func overdueCount() async throws -> Int {

@@ -53,9 +53,12 @@ public struct RightsFulfilment: Sendable {
         if found.status == .verified {
             found = try await privacy.transition(found.id, to: .inProgress, by: staff, reason: nil)
         }
+        // Read before the erasure destroys it: the person is told at this address that it is done.
+        let address = try await identity.account(id: found.subjectID).map { ($0.email.normalized, $0.locale) }
         try await identity.eraseAccount(found.subjectID, requestedBy: staff)
         let erasedAt = try await erasures.shred(subject: subject, requestID: found.id, at: Date())
-        found = try await privacy.transition(found.id, to: .completed, by: staff, reason: "erased by crypto-shredding")
+        found = try await privacy.transition(
+            found.id, to: .completed, by: staff, reason: "erased by crypto-shredding", erased: address)
         return Erasure(request: found, subject: subject, erasedAt: erasedAt)
     }
 

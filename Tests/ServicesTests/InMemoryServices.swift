@@ -40,7 +40,12 @@ struct InMemoryServices {
             tokens: TokenAuthority(
                 issuer: "https://qspp.test", audience: "qspp-api", accessTokenLifetime: 15 * 60, keyRing: keyRing),
             masterKey: key)
-        privacy = PrivacyService(repository: privacyRepository)
+        let identity = identity
+        privacy = PrivacyService(
+            repository: privacyRepository,
+            notices: RequestNotices(requestsPage: "https://qspp.test/my/data") { subject in
+                try await identity.account(id: subject).map { ($0.email.normalized, $0.locale) }
+            })
         consents = ConsentService(repository: consentRepository, purposeCacheAge: .zero)
         restrictions = RestrictionRegistry(repository: privacyRepository)
         rights = RightsFulfilment(

@@ -87,6 +87,12 @@ struct RightsFulfilmentTests {
         // Filed by staff, verified by a second person, then carried out.
         #expect(events.map(\.to) == [.received, .verified, .inProgress, .completed])
         #expect(events.last?.reason == "erased by crypto-shredding")
+        // The person still hears that it is done, at the address read before the erasure, sealed under
+        // a key of the notice's own, so the shredding of theirs did not drop it.
+        let notice = try #require(services.privacyRepository.queuedMail.last)
+        #expect(notice.template == .requestCompleted && notice.recipient == "erase-me@example.com")
+        #expect(notice.subject == RequestNotices.erasureNoticeSubject(request) && notice.values["link"] == nil)
+        #expect(notice.values["kind_erasure"] == "yes")
         #expect(try await services.erasureRepository.erasure(of: account.subjectID) == erased.erasedAt)
         #expect(services.erasureRepository.ledgerReferences == ["erasure:\(account.subjectID)"])
         #expect(services.erasureRepository.keys(of: account.subjectID) == 0)

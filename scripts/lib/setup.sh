@@ -19,13 +19,15 @@ qspp_build_dependencies() {
     qspp_apt_install libargon2-dev
 }
 
-# Test-only Python tools: pyotp (an independent TOTP), dilithium-py (an independent ML-DSA) and
-# aiosmtpd (a real SMTP server for the mail tests).
+# Test-only Python tools: pyotp (an independent TOTP), dilithium-py (an independent ML-DSA), aiosmtpd
+# (a real SMTP server for the mail tests), cbor2 (an independent CBOR) and soft-webauthn with its fido2
+# (COSE keys made by other code).
 qspp_python_test_tools() {
-    python3 -c 'import pyotp, dilithium_py, pydvl, psutil, aiosmtpd' 2>/dev/null && return 0
-    echo "Installing pyotp, dilithium-py, pyDVL and aiosmtpd with pip (test-only)" >&2
+    python3 -c 'import pyotp, dilithium_py, pydvl, psutil, aiosmtpd, cbor2, soft_webauthn, fido2' 2>/dev/null &&
+        return 0
+    echo "Installing pyotp, dilithium-py, pyDVL, aiosmtpd, cbor2 and soft-webauthn with pip (test-only)" >&2
     python3 -m pip install --quiet --disable-pip-version-check pyotp==2.12.1 dilithium-py==1.5.1 pydvl==0.10.0 \
-        aiosmtpd==1.4.6 psutil
+        aiosmtpd==1.4.6 cbor2==6.3.0 soft-webauthn==0.1.4 psutil
 }
 
 # What the benchmarks need besides the build: PostgreSQL's tools (sets PG_BIN), wrk and curl.
