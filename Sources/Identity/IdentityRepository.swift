@@ -11,6 +11,8 @@ public protocol IdentityRepository: Sendable {
     /// Replaces the email and display name, recording `event` in the same transaction. Throws
     /// `IdentityError.emailTaken` when another account has the email.
     func updateProfile(userID: UUID, email: EmailAddress, displayName: String?, recording event: AuthEvent) async throws
+    /// Sets the language of the account's mail; nil is English.
+    func setLocale(userID: UUID, locale: String?) async throws
     func account(id: UUID) async throws -> Account?
     func account(email: EmailAddress) async throws -> Account?
     /// Replaces the password hash, queueing `mail` in the same transaction.

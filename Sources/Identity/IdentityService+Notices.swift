@@ -31,6 +31,18 @@ extension IdentityService {
             HMAC<SHA256>.authenticationCode(for: Data((client.userAgent ?? "").utf8), using: knownDeviceKey))
     }
 
+    /// Sets the language of the account's mail from a language tag (`de`, `de-CH`); an empty tag means
+    /// English.
+    public func setLocale(_ user: AuthenticatedUser, _ tag: String) async throws -> Account {
+        let trimmed = tag.trimmingCharacters(in: .whitespaces)
+        let locale = Account.language(of: trimmed)
+        guard trimmed.isEmpty || locale != nil else {
+            throw IdentityError.invalidField("locale", "must be a language tag such as en or de")
+        }
+        try await repository.setLocale(userID: user.userID, locale: locale)
+        return try await requireAccount(user.userID)
+    }
+
     /// Turns optional notices on or off; others are refused.
     public func setMutedNotices(
         user: AuthenticatedUser, _ muted: Set<MailTemplateName>, client: ClientInfo

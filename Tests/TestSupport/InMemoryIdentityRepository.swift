@@ -477,6 +477,10 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         }
     }
 
+    public func setLocale(userID: UUID, locale: String?) async throws {
+        state.withLock { state in state.accounts[userID]?.locale = locale }
+    }
+
     public func setMutedNotices(
         userID: UUID, _ notices: Set<MailTemplateName>, recording event: AuthEvent
     )

@@ -76,6 +76,8 @@ struct MeController {
         /// Whether the owner followed the link mailed to the email.
         var emailVerified: Bool
         var notices: Notices
+        /// The language of the account's mail.
+        var locale: String
         var displayName: String?
         var roles: [String]
         /// Set while processing is restricted (GDPR Art. 18).
@@ -93,8 +95,10 @@ struct MeController {
         var displayName: String?
         /// Needed for a new email when the sign-in is older than `IdentityService.stepUpWindow`.
         var currentPassword: String?
+        /// The language of the account's mail, a language tag; empty for English.
+        var locale: String?
 
-        enum CodingKeys: String, CodingKey { case email, displayName, currentPassword }
+        enum CodingKeys: String, CodingKey { case email, displayName, currentPassword, locale }
 
         init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -102,6 +106,7 @@ struct MeController {
             email = try container.decodeIfPresent(String.self, forKey: .email)
             displayName = try container.decodeIfPresent(String.self, forKey: .displayName)
             currentPassword = try container.decodeIfPresent(String.self, forKey: .currentPassword)
+            locale = try container.decodeIfPresent(String.self, forKey: .locale)
         }
     }
 
@@ -158,16 +163,17 @@ struct MeController {
         let user = try context.requireUser()
         var request = request
         let input = try await request.decodeJSON(ProfileInput.self, context: context).value
-        let account = try await services.restrictedWrites.rectifyOwn(
+        var account = try await services.restrictedWrites.rectifyOwn(
             user, email: input.email, displayName: input.displayName, currentPassword: input.currentPassword,
             client: context.client(request))
+        if let locale = input.locale { account = try await identity.setLocale(user, locale) }
         return try await profile(account, user)
     }
 
     private func profile(_ account: Account, _ user: Principal) async throws -> Profile {
         Profile(
             id: account.subjectID, email: account.email.normalized, emailVerified: account.emailVerifiedAt != nil,
-            notices: Notices(newSignIn: !account.mutedNotices.contains(.newSignIn)),
+            notices: Notices(newSignIn: !account.mutedNotices.contains(.newSignIn)), locale: account.locale ?? "en",
             displayName: account.displayName,
             roles: account.roles.map(\.rawValue).sorted(),
             restrictedSince: try await services.restrictions.restrictedSince(account.subjectID).map(RFC3339.string),

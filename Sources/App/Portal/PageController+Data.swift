@@ -56,6 +56,7 @@ extension PageController {
             _ = try await services.restrictedWrites.rectifyOwn(
                 user, email: form.optional("email"), displayName: form.optional("displayName"),
                 currentPassword: form.optional("currentPassword"), client: context.client(request))
+            if let locale = form.optional("locale") { _ = try await identity.setLocale(user, locale) }
             return done("/my/data", .profileSaved)
         } failing: { _, message, status in
             return try await renderData(context, error: message, status: status)
@@ -76,6 +77,9 @@ extension PageController {
             .values
         view["email"] = account.email.normalized
         view["unconfirmed"] = account.emailVerifiedAt == nil
+        view["languages"] = [("en", "English"), ("de", "Deutsch")].map { code, name in
+            ["code": code, "name": name, "selected": (account.locale ?? "en") == code] as [String: Any]
+        }
         view["displayName"] = account.displayName ?? ""
         if let since = try await services.restrictions.restrictedSince(user.subjectID) {
             view["restrictedSince"] = Self.date(since)

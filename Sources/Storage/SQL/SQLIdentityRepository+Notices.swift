@@ -19,6 +19,11 @@ extension SQLIdentityRepository {
         }
     }
 
+    func setLocale(userID: UUID, locale: String?) async throws {
+        _ = try await database.write(
+            "UPDATE accounts SET locale = $1 WHERE id = $2 RETURNING id", [.optional(locale), .uuid(userID)])
+    }
+
     func setMutedNotices(userID: UUID, _ notices: Set<MailTemplateName>, recording event: AuthEvent) async throws {
         let sealedEvent = try sealed(event)
         try await database.transaction { tx in
