@@ -11,17 +11,27 @@ extension IdentityService {
     /// The notices a person may turn off.
     public static let optionalNotices: Set<MailTemplateName> = [.newSignIn]
 
+    /// A message to the account's own address, in its language, sealed under its data key.
+    func mail(
+        _ template: MailTemplateName, to account: Account, values: [String: String], at date: Date
+    )
+        -> OutboundMail
+    {
+        OutboundMail(
+            subject: account.subjectID, template: template, locale: account.locale,
+            recipient: account.email.normalized, values: values, createdAt: date)
+    }
+
     /// A notice to the account's address of what `client` did, with when, from where and with what.
     func notice(_ template: MailTemplateName, to account: Account, client: ClientInfo) -> OutboundMail {
         let at = now()
-        return OutboundMail(
-            subject: account.subjectID, template: template, locale: account.locale,
-            recipient: account.email.normalized,
+        return mail(
+            template, to: account,
             values: [
                 "time": RFC3339.string(from: at), "address": client.ipAddress ?? "unknown",
                 "browser": client.userAgent.map { String($0.prefix(200)) } ?? "unknown",
                 "security": link("/my/security", token: nil), "reset": link("/forgot-password", token: nil),
-            ], createdAt: at)
+            ], at: at)
     }
 
     /// What names a device without storing what it says: the user agent, keyed, so the table of known

@@ -15,20 +15,19 @@ extension IdentityService {
         let email = try EmailAddress(rawEmail)
         guard let account = try await repository.account(email: email) else { return }
         let (secret, token) = accountToken(.passwordReset, for: account, lasting: Self.passwordResetLifetime)
-        let mail = OutboundMail(
-            subject: account.subjectID, template: .passwordReset, locale: account.locale,
-            recipient: account.email.normalized,
+        let message = mail(
+            .passwordReset, to: account,
             values: [
                 "link": link("/reset-password", token: secret),
                 "minutes": String(Int(Self.passwordResetLifetime / 60)),
                 "mfa": account.mfaEnabled ? "yes" : "",
-            ], createdAt: token.issuedAt)
-        try await repository.insertAccountToken(token, queueing: mail)
+            ], at: token.issuedAt)
+        try await repository.insertAccountToken(token, queueing: message)
         try await audit(.passwordResetRequested, userID: account.id, client: client)
     }
 
     /// Whether a reset token is live, and whether completing it needs a second factor: what the reset
-    /// page asks before it shows its form. Throws ``IdentityError/invalidToken(_:)`` for any other token.
+    /// page asks before it shows its form. Throws ``IdentityError/invalidLink`` for any other token.
     public func passwordResetNeedsSecondFactor(token secret: String) async throws -> Bool {
         try await liveResetAccount(secret).mfaEnabled
     }
@@ -71,11 +70,9 @@ extension IdentityService {
 
     /// The notice that a password changed, for the account's own address.
     func passwordChangedNotice(_ account: Account, at date: Date) -> OutboundMail {
-        OutboundMail(
-            subject: account.subjectID, template: .passwordChanged, locale: account.locale,
-            recipient: account.email.normalized,
-            values: ["time": RFC3339.string(from: date), "link": link("/forgot-password", token: nil)],
-            createdAt: date)
+        mail(
+            .passwordChanged, to: account,
+            values: ["time": RFC3339.string(from: date), "link": link("/forgot-password", token: nil)], at: date)
     }
 
     /// A new single-use secret for a link mailed to `account`, and the token that stores its digest.

@@ -12,26 +12,23 @@ extension IdentityService {
     /// A new confirmation link for `account`: the token to store and the message that carries it.
     func verificationLink(for account: Account) -> (AccountToken, OutboundMail) {
         let (secret, token) = accountToken(.emailVerification, for: account, lasting: Self.verificationLifetime)
-        let mail = OutboundMail(
-            subject: account.subjectID, template: .emailVerification, locale: account.locale,
-            recipient: account.email.normalized,
+        let message = mail(
+            .emailVerification, to: account,
             values: [
                 "link": link("/verify-email", token: secret), "hours": String(Int(Self.verificationLifetime / 3600)),
-            ], createdAt: token.issuedAt)
-        return (token, mail)
+            ], at: token.issuedAt)
+        return (token, message)
     }
 
     /// Someone registered with an email that has an account: its owner hears of it, and how to sign in
     /// or reset the password, and the attempt is audited.
     func tellOwnerOfRepeatedRegistration(_ owner: Account, client: ClientInfo) async throws {
         let at = now()
-        let mail = OutboundMail(
-            subject: owner.subjectID, template: .registrationRepeated, locale: owner.locale,
-            recipient: owner.email.normalized,
-            values: ["signIn": link("/login", token: nil), "reset": link("/forgot-password", token: nil)],
-            createdAt: at)
+        let message = mail(
+            .registrationRepeated, to: owner,
+            values: ["signIn": link("/login", token: nil), "reset": link("/forgot-password", token: nil)], at: at)
         let event = AuthEvent(kind: .registrationRepeated, at: at, userID: owner.id, client: client)
-        try await repository.appendAuthEvent(event, queueing: [mail])
+        try await repository.appendAuthEvent(event, queueing: [message])
         observe(event.kind)
     }
 

@@ -80,6 +80,4 @@ public protocol MailOutboxRepository: Sendable {
     func requeue(_ id: UUID, at date: Date) async throws -> Bool
     /// Deletes sent and dropped messages' rows older than `date`, and returns how many.
     func purge(before date: Date) async throws -> Int
-    /// The oldest pending message's creation time, for the outbox's lag.
-    func oldestPending() async throws -> Date?
 }

@@ -88,7 +88,7 @@ public struct PrivacyService: Sendable {
             case .received, .verified, .inProgress: nil
             }
         var mail: [OutboundMail] = []
-        if let outcome {
+        if let outcome, notices != nil {
             mail = try await self.mail(outcome, about: try await request(id), reason: reason, at: now, erased: erased)
         }
         return try await repository.updateRequest(id: id, queueing: mail) { request in
@@ -116,9 +116,12 @@ public struct PrivacyService: Sendable {
         }
         try Self.checkReason(reason, field: "reason")
         let now = now()
-        var extended = try await request(id)
-        extended.dueAt = Deadlines.extended(extended.kind.regime, dueAt: extended.dueAt)
-        let mail = try await self.mail(.requestExtended, about: extended, reason: reason, at: now)
+        var mail: [OutboundMail] = []
+        if notices != nil {
+            var extended = try await request(id)
+            extended.dueAt = Deadlines.extended(extended.kind.regime, dueAt: extended.dueAt)
+            mail = try await self.mail(.requestExtended, about: extended, reason: reason, at: now)
+        }
         return try await repository.updateRequest(id: id, queueing: mail) { request in
             guard !request.status.isFinal else { throw PrivacyError.alreadyFinal }
             guard request.extensionReason == nil else { throw PrivacyError.alreadyExtended }

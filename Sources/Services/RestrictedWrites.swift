@@ -11,12 +11,16 @@ public struct RestrictedWrites: Sendable {
     let valuation: ValuationService
 
     /// A person correcting their own profile; a new email needs fresh proof of them.
+    /// `locale`, when given, is the language of the person's mail (an empty tag is English).
     public func rectifyOwn(
-        _ user: AuthenticatedUser, email: String?, displayName: String?, currentPassword: String?, client: ClientInfo
+        _ user: AuthenticatedUser, email: String?, displayName: String?, currentPassword: String?,
+        locale: String? = nil, client: ClientInfo
     ) async throws -> Account {
         try await requireUnrestricted(user.userID.lowercasedString)
-        return try await identity.rectifyOwn(
+        let account = try await identity.rectifyOwn(
             user, email: email, displayName: displayName, currentPassword: currentPassword, client: client)
+        guard let locale else { return account }
+        return try await identity.setLocale(user, locale)
     }
 
     public func store(_ record: DataRecord) async throws {

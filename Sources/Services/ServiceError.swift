@@ -20,6 +20,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case accountNotFound
         case corruptedKey(String)
         case staffAccountNeedsAdmin
+        case emailAlreadyConfirmed
     }
 
     private let base: Base
@@ -37,10 +38,12 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
     public static func corruptedKey(_ kind: String) -> Self { Self(.corruptedKey(kind)) }
     /// A DPO alone may not erase or change an administrator's or a DPO's account.
     public static let staffAccountNeedsAdmin = Self(.staffAccountNeedsAdmin)
+    /// A new confirmation link was asked for an email that is confirmed.
+    public static let emailAlreadyConfirmed = Self(.emailAlreadyConfirmed)
 
     public var kind: Kind {
         switch base {
-        case .processingRestricted, .notAnErasure, .deliverExport: .conflict
+        case .processingRestricted, .notAnErasure, .deliverExport, .emailAlreadyConfirmed: .conflict
         case .correctionMissing: .invalidInput
         case .erased: .gone
         case .accountNotFound: .notFound
@@ -60,6 +63,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .accountNotFound: "not-found"
         case .corruptedKey: "internal"
         case .staffAccountNeedsAdmin: "forbidden"
+        case .emailAlreadyConfirmed: "email-confirmed"
         }
     }
 
@@ -73,6 +77,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .accountNotFound: "Not found"
         case .corruptedKey: "Internal error"
         case .staffAccountNeedsAdmin: "Not allowed"
+        case .emailAlreadyConfirmed: "Already confirmed"
         }
     }
 
@@ -89,6 +94,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .accountNotFound: "no such resource"
         case .corruptedKey(let kind): "a stored \(kind) has an unreadable id"
         case .staffAccountNeedsAdmin: "a staff account is erased or changed only by an administrator"
+        case .emailAlreadyConfirmed: "your email is confirmed"
         }
     }
 }

@@ -56,7 +56,7 @@ struct MailAdminController {
         guard let limit = Int(limitText), (1...500).contains(limit) else {
             throw Problem.invalid("limit must be a whole number from 1 to 500")
         }
-        return MailList(mail: try await services.store.mailOutbox.mails(in: state, limit: limit).map(QueuedMail.init))
+        return MailList(mail: try await services.queuedMail(in: state, limit: limit).map(QueuedMail.init))
     }
 
     @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
@@ -64,9 +64,9 @@ struct MailAdminController {
         guard let id = context.parameters.get("mailId").flatMap({ UUID(uuidString: $0) }) else {
             throw Problem.notFound
         }
-        guard try await services.store.mailOutbox.requeue(id, at: Date()) else { throw Problem.notFound }
-        try await services.identity.recordStaffAction(
-            .mailRequeued, by: admin, details: ["mail": id.lowercasedString], client: context.client(request))
+        guard try await services.requeueMail(id, by: admin, client: context.client(request)) else {
+            throw Problem.notFound
+        }
         return .accepted
     }
 }

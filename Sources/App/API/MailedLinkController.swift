@@ -9,8 +9,6 @@ import Services
 /// addresses gets far.
 struct MailedLinkController {
     let services: QSPPServices
-    /// Links asked for one email address per window, whatever the client.
-    static let perAddress = RateLimiter.Rule(limit: 3, window: 900)
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -76,24 +74,5 @@ struct MailedLinkController {
         try await services.resendVerification(user)
         return try Accepted(message: "A new link to confirm your email is on its way.")
             .response(from: request, context: context).with(status: .accepted)
-    }
-}
-
-extension QSPPServices {
-    /// Asks for a reset link under both limits; the portal's form and the API share it.
-    func requestPasswordReset(email: String, client: ClientInfo) async throws {
-        let address = try EmailAddress(email)
-        try await rateLimiter.hit(
-            "password-reset-address", client: address.normalized, rule: MailedLinkController.perAddress)
-        try await identity.requestPasswordReset(email: email, client: client)
-    }
-
-    /// Mails a new confirmation link, as often as reset links; 409 when the email is confirmed.
-    func resendVerification(_ user: AuthenticatedUser) async throws {
-        try await rateLimiter.hit(
-            "email-verification", client: user.subjectID, rule: MailedLinkController.perAddress)
-        guard try await identity.resendVerification(user: user) else {
-            throw Problem(.conflict, "email-confirmed", "Already confirmed", detail: "your email is confirmed")
-        }
     }
 }

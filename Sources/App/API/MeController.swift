@@ -163,10 +163,9 @@ struct MeController {
         let user = try context.requireUser()
         var request = request
         let input = try await request.decodeJSON(ProfileInput.self, context: context).value
-        var account = try await services.restrictedWrites.rectifyOwn(
+        let account = try await services.restrictedWrites.rectifyOwn(
             user, email: input.email, displayName: input.displayName, currentPassword: input.currentPassword,
-            client: context.client(request))
-        if let locale = input.locale { account = try await identity.setLocale(user, locale) }
+            locale: input.locale, client: context.client(request))
         return try await profile(account, user)
     }
 

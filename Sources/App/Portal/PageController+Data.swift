@@ -55,8 +55,8 @@ extension PageController {
         return try await handlingForm(request, context) { form in
             _ = try await services.restrictedWrites.rectifyOwn(
                 user, email: form.optional("email"), displayName: form.optional("displayName"),
-                currentPassword: form.optional("currentPassword"), client: context.client(request))
-            if let locale = form.optional("locale") { _ = try await identity.setLocale(user, locale) }
+                currentPassword: form.optional("currentPassword"), locale: form.optional("locale"),
+                client: context.client(request))
             return done("/my/data", .profileSaved)
         } failing: { _, message, status in
             return try await renderData(context, error: message, status: status)

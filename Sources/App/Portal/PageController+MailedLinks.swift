@@ -91,7 +91,7 @@ extension PageController {
         }
     }
 
-    static let deadLink = "This link is unknown, used already, or more than 15 minutes old."
+    static let deadLink = IdentityError.invalidLink.description
 
     private func resetForm(
         _ context: AppRequestContext, token: String?, mfa: Bool, error: String?, status: HTTPResponse.Status = .ok

@@ -81,9 +81,8 @@ struct SQLMailOutbox: MailOutboxRepository {
                 [.time(now), .time(now.addingTimeInterval(duration)), .uuid(lease), .integer(Int64(limit))])
         }
         var leased: [LeasedMail] = []
-        for row in rows.sorted(by: {
-            ($0[5].integer ?? 0, $0[6].integer ?? 0) < ($1[5].integer ?? 0, $1[6].integer ?? 0)
-        }) {
+        // RETURNING follows no order: send the oldest first.
+        for row in rows.sorted(by: { ($0[6].integer ?? 0) < ($1[6].integer ?? 0) }) {
             let id = try row.uuid(0)
             let subject = try row.text(1)
             var mail: OutboundMail?
@@ -156,10 +155,5 @@ struct SQLMailOutbox: MailOutboxRepository {
             "DELETE FROM mail_outbox WHERE state IN ('sent', 'dropped') AND created_at < $1 RETURNING id",
             [.time(date)]
         ).count
-    }
-
-    func oldestPending() async throws -> Date? {
-        try await database.select("SELECT min(created_at) FROM mail_outbox WHERE state = 'pending'", []).first?
-            .optionalTime(0)
     }
 }
