@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "Kernel", "Outbox", "PQCrypto", "CArgon2", "Telemetry",
+                "Kernel", "Outbox", "PQCrypto", "CArgon2", "Telemetry", "WebAuthn",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
@@ -90,6 +90,7 @@ let package = Package(
         .target(
             name: "WebAuthn",
             dependencies: [
+                "PQCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
@@ -110,6 +111,7 @@ let package = Package(
             name: "Services",
             dependencies: [
                 "Consent", "Identity", "Kernel", "Mail", "Outbox", "PQCrypto", "Privacy", "Storage", "Valuation",
+                "WebAuthn",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
@@ -124,7 +126,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "Consent", "Identity", "Kernel", "Outbox", "PQCrypto", "Privacy", "Services", "Storage", "Telemetry",
-                "Valuation",
+                "Valuation", "WebAuthn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "OTel", package: "swift-otel"),
@@ -179,7 +181,9 @@ let package = Package(
         ),
         .testTarget(
             name: "WebAuthnTests",
-            dependencies: ["WebAuthn", "QSPPTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "PQCrypto", "WebAuthn", "QSPPTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -219,7 +223,7 @@ let package = Package(
         .testTarget(
             name: "ServicesTests",
             dependencies: [
-                "Consent", "Identity", "Outbox", "PQCrypto", "Privacy", "QSPPTestSupport", "Services",
+                "Consent", "Identity", "Outbox", "PQCrypto", "Privacy", "QSPPTestSupport", "Services", "WebAuthn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],

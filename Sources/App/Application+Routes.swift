@@ -85,6 +85,7 @@ private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>
         let auth = AuthController(services: services)
         router.addRoutes(WellKnownController(services: services).endpoints)
         router.addRoutes(auth.endpoints)
+        router.addRoutes(PasskeyController(services: services, auth: auth).endpoints)
         router.addRoutes(MailedLinkController(services: services).endpoints)
         router.addRoutes(MailAdminController(services: services).endpoints)
         router.addRoutes(MeController(services: services).endpoints)

@@ -86,8 +86,16 @@ public struct Session: Sendable, Equatable {
     public let client: ClientInfo
     public var revokedAt: Date?
     public let rememberMe: Bool
-    /// How the session was authenticated (RFC 8176 values: `pwd`, `otp`).
+    /// How the session was authenticated (RFC 8176 values: `pwd`, `otp`, `hwk`, `swk`, `user`).
     public let authenticationMethods: [String]
+
+    /// Whether it took two factors: a password and a code or passkey, or a passkey that verified the
+    /// person.
+    public var isMultiFactor: Bool {
+        authenticationMethods.contains("otp") || authenticationMethods.contains("user")
+            || (authenticationMethods.contains("pwd")
+                && (authenticationMethods.contains("hwk") || authenticationMethods.contains("swk")))
+    }
 
     public init(
         id: UUID, userID: UUID, createdAt: Date, lastUsedAt: Date, client: ClientInfo, revokedAt: Date? = nil,

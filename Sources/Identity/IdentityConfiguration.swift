@@ -1,6 +1,7 @@
 import Foundation
 import Kernel
 import PQCrypto
+public import WebAuthn
 
 /// The identity settings operators may change; the defaults follow the issue and OWASP.
 public struct IdentityConfiguration: Sendable {
@@ -15,6 +16,8 @@ public struct IdentityConfiguration: Sendable {
     public var loginThrottle = LoginThrottlePolicy.standard
     public var totpIssuer = "QSPP"
     public var unverifiedAccess = UnverifiedAccess.restricted
+    /// The site passkeys are made for: its RP ID and the origins of its pages.
+    public var relyingParty = RelyingParty(id: "localhost", name: "QSPP", origins: ["http://localhost:8080"])
 
     public init() {}
 }
@@ -67,5 +70,7 @@ public struct TokenGrant: Sendable {
 public enum LoginOutcome: Sendable {
     case authenticated(TokenGrant)
     /// The password was right and MFA is on: exchange the challenge and a code for tokens.
-    case mfaRequired(challenge: String)
+    /// The password was right; a second factor must follow. `passkeys` says whether the account has
+    /// passkeys to offer as that factor.
+    case mfaRequired(challenge: String, passkeys: Bool)
 }

@@ -7,6 +7,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case tooManyAttempts, rateLimited
         case invalidToken, invalidRefreshToken, refreshTokenReused, invalidLink, emailUnverified
         case sessionNotFound, forbidden, recentAuthenticationRequired
+        case passkeyRejected, passkeyChallengeInvalid, passkeyExists, passkeyNotFound
     }
 
     private enum Base: Equatable, Sendable {
@@ -29,6 +30,10 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case sessionNotFound
         case forbidden
         case recentAuthenticationRequired
+        case passkeyRejected(String)
+        case passkeyChallengeInvalid
+        case passkeyExists
+        case passkeyNotFound
     }
 
     private let base: Base
@@ -61,6 +66,13 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
     /// The change needs a sign-in within ``IdentityService/stepUpWindow``, or the current password.
     public static let recentAuthenticationRequired = Self(.recentAuthenticationRequired)
 
+    /// A passkey ceremony that failed a check; `why` names the check (``WebAuthnError``), never the bytes.
+    public static func passkeyRejected(_ why: String) -> Self { Self(.passkeyRejected(why)) }
+    /// A passkey answer to a challenge that is unknown, answered already or expired.
+    public static let passkeyChallengeInvalid = Self(.passkeyChallengeInvalid)
+    public static let passkeyExists = Self(.passkeyExists)
+    public static let passkeyNotFound = Self(.passkeyNotFound)
+
     public var kind: Kind {
         switch base {
         case .invalidEmail: .invalidEmail
@@ -82,6 +94,10 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .sessionNotFound: .sessionNotFound
         case .forbidden: .forbidden
         case .recentAuthenticationRequired: .recentAuthenticationRequired
+        case .passkeyRejected: .passkeyRejected
+        case .passkeyChallengeInvalid: .passkeyChallengeInvalid
+        case .passkeyExists: .passkeyExists
+        case .passkeyNotFound: .passkeyNotFound
         }
     }
 
@@ -105,6 +121,11 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .forbidden: "You may not act on this resource."
         case .recentAuthenticationRequired:
             "This change needs a sign-in within the last \(Int(IdentityService.stepUpWindow / 60)) minutes; give your current password."
+        case .passkeyRejected(let why): why.prefix(1).uppercased() + why.dropFirst() + "."
+        case .passkeyChallengeInvalid:
+            "This passkey prompt is unknown, answered already, or expired; start again."
+        case .passkeyExists: "This passkey is registered already."
+        case .passkeyNotFound: "No such passkey."
         }
     }
 
@@ -115,7 +136,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .invalidEmail, .weakPassword, .invalidField, .emailTaken, .invalidCredentials, .invalidMFACode,
             .mfaNotEnabled, .mfaAlreadyEnabled, .mfaSetupMissing, .invalidToken, .invalidRefreshToken,
             .refreshTokenReused, .invalidLink, .emailUnverified, .sessionNotFound, .forbidden,
-            .recentAuthenticationRequired:
+            .recentAuthenticationRequired, .passkeyRejected, .passkeyChallengeInvalid, .passkeyExists, .passkeyNotFound:
             nil
         }
     }

@@ -206,7 +206,8 @@ public final class IdentityService: Sendable {
             try await repository.clearLoginThrottle(key: throttleKey)
             let challenge = try await tokens.issueMFAChallenge(userID: account.id, rememberMe: rememberMe, now: now())
             try await audit(.mfaChallenged, userID: account.id, client: client)
-            return .mfaRequired(challenge: challenge)
+            let passkeys = try await !repository.passkeys(userID: account.id).isEmpty
+            return .mfaRequired(challenge: challenge, passkeys: passkeys)
         }
         return .authenticated(
             try await startSession(

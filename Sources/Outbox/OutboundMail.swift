@@ -40,6 +40,8 @@ public struct MailTemplateName: RawRepresentable, Sendable, Hashable, CustomStri
     public static let emailVerification = MailTemplateName(rawValue: "email-verification")
     public static let mfaEnabled = MailTemplateName(rawValue: "mfa-enabled")
     public static let mfaDisabled = MailTemplateName(rawValue: "mfa-disabled")
+    public static let passkeyAdded = MailTemplateName(rawValue: "passkey-added")
+    public static let passkeyRemoved = MailTemplateName(rawValue: "passkey-removed")
     /// A sign-in from a browser or app the account has not signed in from before; people may turn it off.
     public static let newSignIn = MailTemplateName(rawValue: "new-sign-in")
     /// A data-subject request filed, extended, completed or rejected (GDPR Art. 12(3) and (4)).
@@ -53,6 +55,7 @@ public struct MailTemplateName: RawRepresentable, Sendable, Hashable, CustomStri
     /// Every message QSPP sends: each has a subject, a text and an HTML template in every language.
     public static let all: [MailTemplateName] = [
         .passwordReset, .passwordChanged, .emailVerification, .registrationRepeated, .mfaEnabled, .mfaDisabled,
+        .passkeyAdded, .passkeyRemoved,
         .newSignIn, .requestReceived, .requestExtended, .requestCompleted, .requestRejected,
     ]
 }

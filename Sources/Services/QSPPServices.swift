@@ -40,6 +40,7 @@ public struct QSPPServices: Sendable {
             accessTokenLifetime: settings.tokens.accessTokenLifetime, keyRing: keyRing)
         var identityConfiguration = IdentityConfiguration()
         identityConfiguration.unverifiedAccess = settings.signIn.unverifiedAccess
+        identityConfiguration.relyingParty = settings.signIn.relyingParty(issuer: settings.issuer)
         let identity = IdentityService(
             repository: store.identity, hasher: try PasswordHasher(parameters: settings.signIn.argon2), tokens: tokens,
             masterKey: masterKey, configuration: identityConfiguration, observe: metrics.authEvent)

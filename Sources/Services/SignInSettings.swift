@@ -1,4 +1,6 @@
+public import Foundation
 public import Identity
+public import WebAuthn
 
 /// How passwords are hashed, and how often one client address may try to sign in, register or pass MFA.
 public struct SignInSettings: Sendable {
@@ -10,8 +12,27 @@ public struct SignInSettings: Sendable {
     public var mfaRateLimit = 10
     /// What an account may do before its email is confirmed.
     public var unverifiedAccess = UnverifiedAccess.restricted
+    /// The passkeys' RP ID; by default the issuer's host.
+    public var passkeyRelyingPartyID: String?
+    /// The origins passkey ceremonies may come from; by default the issuer's.
+    public var passkeyOrigins: [String]?
 
     public init() {}
+
+    /// The site passkeys are made for, from these settings and the issuer, which is the portal's URL.
+    /// An issuer on an IP address (a server started with no URL of its own) is reached as `localhost`:
+    /// browsers refuse IP addresses as RP IDs.
+    public func relyingParty(issuer: String) -> RelyingParty {
+        let url = URL(string: issuer)
+        var host = url?.host() ?? "localhost"
+        if host.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) { host = "localhost" }
+        let origin = url.flatMap { url in
+            url.scheme.map { scheme in "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "") }
+        }
+        return RelyingParty(
+            id: passkeyRelyingPartyID ?? host, name: "QSPP",
+            origins: Set(passkeyOrigins ?? origin.map { [$0] } ?? []))
+    }
 
     public init(reader: SettingsReader) throws(InvalidSetting) {
         let hashing = reader.scoped(to: "qspp.argon2")
@@ -29,5 +50,19 @@ public struct SignInSettings: Sendable {
         registrationRateLimit = try qspp.integer("register.rate.limit", atLeast: 1, default: registrationRateLimit)
         mfaRateLimit = try qspp.integer("mfa.rate.limit", atLeast: 1, default: mfaRateLimit)
         unverifiedAccess = try qspp.oneOf("unverified.accounts", default: unverifiedAccess)
+        passkeyRelyingPartyID = try qspp.parsed("passkey.rp.id") { text in
+            // A registrable domain or localhost: no scheme, port, path or upper case.
+            guard !text.isEmpty, text.allSatisfy({ $0.isLetter && $0.isLowercase || $0.isNumber || "-.".contains($0) })
+            else { throw SettingsReader.Refusal("must be a domain name such as example.com") }
+            return text
+        }
+        passkeyOrigins = try qspp.list(
+            "passkey.origins", refusal: "must be origins such as https://portal.example.com, separated by commas"
+        ) { text in
+            guard let url = URL(string: text), ["https", "http"].contains(url.scheme), url.host() != nil,
+                url.path().isEmpty, url.query() == nil
+            else { return nil }
+            return text
+        }
     }
 }

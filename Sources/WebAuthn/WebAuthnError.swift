@@ -8,6 +8,18 @@ public struct WebAuthnError: Error, Sendable, Hashable, CustomStringConvertible 
             case invalidKey = "invalid credential public key"
             case unsupportedAlgorithm = "unsupported algorithm"
             case invalidSignature = "invalid signature"
+            case malformedClientData = "malformed client data"
+            case malformedAttestation = "malformed attestation object"
+            case invalidAttestation = "invalid attestation"
+            case wrongCeremony = "client data of another ceremony"
+            case challengeMismatch = "not the challenge issued"
+            case originMismatch = "an origin that is not the relying party's"
+            case rpIDMismatch = "an RP ID hash that is not the relying party's"
+            case userNotPresent = "the user was not present"
+            case userNotVerified = "the user was not verified"
+            case backupEligibilityChanged = "the credential's backup eligibility changed"
+            case counterRegression = "a signature counter that went back"
+            case userHandleMismatch = "a user handle of another account"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -17,6 +29,18 @@ public struct WebAuthnError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let invalidKey = Code(.invalidKey)
         public static let unsupportedAlgorithm = Code(.unsupportedAlgorithm)
         public static let invalidSignature = Code(.invalidSignature)
+        public static let malformedClientData = Code(.malformedClientData)
+        public static let malformedAttestation = Code(.malformedAttestation)
+        public static let invalidAttestation = Code(.invalidAttestation)
+        public static let wrongCeremony = Code(.wrongCeremony)
+        public static let challengeMismatch = Code(.challengeMismatch)
+        public static let originMismatch = Code(.originMismatch)
+        public static let rpIDMismatch = Code(.rpIDMismatch)
+        public static let userNotPresent = Code(.userNotPresent)
+        public static let userNotVerified = Code(.userNotVerified)
+        public static let backupEligibilityChanged = Code(.backupEligibilityChanged)
+        public static let counterRegression = Code(.counterRegression)
+        public static let userHandleMismatch = Code(.userHandleMismatch)
 
         public var description: String { base.rawValue }
     }

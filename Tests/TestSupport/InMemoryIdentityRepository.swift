@@ -114,6 +114,8 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         /// Mail queued by the writes, in order, as the outbox would hold it before sending.
         var queuedMail: [OutboundMail] = []
         var knownDevices: [UUID: Set<String>] = [:]
+        var passkeys: [Data: Passkey] = [:]
+        var passkeyChallenges: [String: PasskeyChallenge] = [:]
 
         /// What `revoke` does in SQL: marks the session revoked if it is active, and deletes every
         /// refresh token of it either way. True when it was active.
@@ -219,6 +221,94 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
     }
 
     /// Stores an audit record with its ledger entry; `checkNew` has already passed.
+    // MARK: Passkeys
+
+    public func insertPasskeyChallenge(_ challenge: PasskeyChallenge) async throws {
+        state.withLock { state in
+            state.passkeyChallenges[challenge.digest] = PasskeyChallenge(
+                digest: challenge.digest, purpose: challenge.purpose, userID: challenge.userID,
+                expiresAt: challenge.expiresAt.roundedToMicroseconds)
+        }
+    }
+
+    public func takePasskeyChallenge(
+        digest: String, purpose: PasskeyChallenge.Purpose
+    ) async throws -> PasskeyChallenge? {
+        state.withLock { state in
+            guard let challenge = state.passkeyChallenges[digest], challenge.purpose == purpose else { return nil }
+            state.passkeyChallenges[digest] = nil
+            return challenge
+        }
+    }
+
+    public func insertPasskey(
+        _ passkey: Passkey, recording event: AuthEvent, queueing mail: [OutboundMail]
+    ) async throws {
+        try state.withLock { state in
+            guard state.accounts[passkey.userID] != nil else {
+                throw InMemoryConstraintViolation("passkeys.user_id must name an account")
+            }
+            guard state.passkeys[passkey.id] == nil else { throw IdentityError.passkeyExists }
+            try state.checkNew([event])
+            let stored = Passkey(
+                id: passkey.id, userID: passkey.userID, name: passkey.name, publicKey: passkey.publicKey,
+                algorithm: passkey.algorithm, signCount: passkey.signCount, backupEligible: passkey.backupEligible,
+                backedUp: passkey.backedUp, aaguid: passkey.aaguid, attestation: passkey.attestation,
+                attestationFormat: passkey.attestationFormat, createdAt: passkey.createdAt.roundedToMicroseconds,
+                lastUsedAt: passkey.lastUsedAt?.roundedToMicroseconds)
+            state.passkeys[passkey.id] = stored
+            append(event, &state)
+            state.queuedMail += mail
+        }
+    }
+
+    public func passkey(id: Data) async throws -> Passkey? {
+        state.withLock { $0.passkeys[id] }
+    }
+
+    public func passkeys(userID: UUID) async throws -> [Passkey] {
+        state.withLock { state in
+            state.passkeys.values.filter { $0.userID == userID }.sorted {
+                ($0.createdAt, Base64URL.encode($0.id)) < ($1.createdAt, Base64URL.encode($1.id))
+            }
+        }
+    }
+
+    public func recordPasskeyUse(id: Data, signCount: UInt32, backedUp: Bool, at date: Date) async throws -> Bool {
+        state.withLock { state in
+            guard var passkey = state.passkeys[id],
+                passkey.signCount < signCount || (passkey.signCount == 0 && signCount == 0)
+            else { return false }
+            passkey.signCount = signCount
+            passkey.backedUp = backedUp
+            passkey.lastUsedAt = date.roundedToMicroseconds
+            state.passkeys[id] = passkey
+            return true
+        }
+    }
+
+    public func renamePasskey(id: Data, userID: UUID, name: String) async throws -> Bool {
+        state.withLock { state in
+            guard var passkey = state.passkeys[id], passkey.userID == userID else { return false }
+            passkey.name = name
+            state.passkeys[id] = passkey
+            return true
+        }
+    }
+
+    public func deletePasskey(
+        id: Data, userID: UUID, recording event: AuthEvent, queueing mail: [OutboundMail]
+    ) async throws -> Bool {
+        try state.withLock { state in
+            guard let passkey = state.passkeys[id], passkey.userID == userID else { return false }
+            try state.checkNew([event])
+            state.passkeys[id] = nil
+            append(event, &state)
+            state.queuedMail += mail
+            return true
+        }
+    }
+
     private func append(_ event: AuthEvent, _ state: inout State) {
         let subject = event.userID?.lowercasedString ?? Self.unattributed
         state.events.append(
@@ -422,6 +512,8 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             state.recoveryCodes[id] = nil
             state.accountTokens = state.accountTokens.filter { $0.value.token.userID != id }
             state.knownDevices[id] = nil
+            state.passkeys = state.passkeys.filter { $0.value.userID != id }
+            state.passkeyChallenges = state.passkeyChallenges.filter { $0.value.userID != id }
             state.accounts[id] = nil
         }
     }
@@ -612,7 +704,12 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             for id in challenges.keys { state.spentChallenges[id] = nil }
             let mailed = state.accountTokens.filter { $0.value.token.expiresAt.microsecondsSince1970 < micros }
             for digest in mailed.keys { state.accountTokens[digest] = nil }
+            let passkeyChallenges = state.passkeyChallenges.filter {
+                $0.value.expiresAt.microsecondsSince1970 < micros
+            }
+            for digest in passkeyChallenges.keys { state.passkeyChallenges[digest] = nil }
             return tokens.count + throttles.count + limits.count + challenges.count + mailed.count
+                + passkeyChallenges.count
         }
     }
 

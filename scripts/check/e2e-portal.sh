@@ -13,6 +13,9 @@ qspp_apt_install chromium chromium-driver zbar-tools
 python3 -c 'import selenium, axe_selenium_python, pyotp, dilithium_py' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check selenium==4.51.0 axe-selenium-python==2.1.6 \
         pyotp==2.12.1 dilithium-py==1.5.1
+# Only for its current axe-core (axe.min.js); Playwright itself is not used, so not installed.
+python3 -c 'import axe_playwright_python' 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps axe-playwright-python==0.1.8
 binary=${QSPP_BINARY:-$(qspp_release_binary)}
 workdir=$(mktemp -d)
 port=$((25000 + RANDOM % 5000))

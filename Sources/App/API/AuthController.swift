@@ -31,9 +31,11 @@ struct AuthController {
         var locale: String?
     }
 
+    /// The second factor: a code, or a passkey's answer to `/v1/auth/mfa/passkey/options`.
     struct MFAInput: Decodable {
         var mfaToken: String
-        var code: String
+        var code: String?
+        var passkey: PasskeyAssertionInput?
     }
 
     struct RefreshInput: Decodable {
@@ -69,8 +71,10 @@ struct AuthController {
 
     struct MFARequired: ResponseCodable {
         var status = "mfa_required"
-        var message = "Enter the code from your authenticator app, or a recovery code"
+        var message = "Enter the code from your authenticator app or a recovery code, or use a passkey"
         var mfaToken: String
+        /// Whether `/v1/auth/mfa/passkey/options` has passkeys to offer.
+        var passkeys: Bool
     }
 
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -102,8 +106,8 @@ struct AuthController {
             email: body.email, password: body.password, rememberMe: rememberMe,
             deviceCookie: request.cookies[WebCookie.device]?.value, client: context.client(request))
         switch outcome {
-        case .mfaRequired(let challenge):
-            return try MFARequired(mfaToken: challenge).response(from: request, context: context)
+        case .mfaRequired(let challenge, let passkeys):
+            return try MFARequired(mfaToken: challenge, passkeys: passkeys).response(from: request, context: context)
         case .authenticated(let grant):
             return try tokens(grant, request, context, refreshInBody: rememberMe || !refreshInBodyOnlyWithRememberMe)
         }
@@ -113,8 +117,17 @@ struct AuthController {
         try await services.limit(.mfa, context)
         var request = request
         let body = try await request.decodeJSON(MFAInput.self, context: context).value
-        let grant = try await identity.completeMFALogin(
-            challenge: body.mfaToken, code: body.code, client: context.client(request))
+        let grant: TokenGrant
+        switch (body.code, body.passkey) {
+        case (let code?, nil):
+            grant = try await identity.completeMFALogin(
+                challenge: body.mfaToken, code: code, client: context.client(request))
+        case (nil, let passkey?):
+            grant = try await identity.completeMFALogin(
+                challenge: body.mfaToken, passkey: try passkey.assertion, client: context.client(request))
+        default:
+            throw Problem.invalid("send either code or passkey")
+        }
         return try tokens(grant, request, context)
     }
 

@@ -106,6 +106,8 @@ public struct AppConfiguration: Sendable {
         case mailDirectory = "QSPP_MAIL_DIRECTORY"
         case mailMaxAttempts = "QSPP_MAIL_MAX_ATTEMPTS"
         case unverifiedAccounts = "QSPP_UNVERIFIED_ACCOUNTS"
+        case passkeyRelyingPartyID = "QSPP_PASSKEY_RP_ID"
+        case passkeyOrigins = "QSPP_PASSKEY_ORIGINS"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.

@@ -161,6 +161,12 @@ extension Problem {
             return Problem(.notFound, "not-found", "Not found", detail: error.description)
         case .forbidden:
             return .forbidden
+        case .passkeyRejected, .passkeyChallengeInvalid:
+            return Problem(.badRequest, "passkey-rejected", "Passkey not accepted", detail: error.description)
+        case .passkeyExists:
+            return Problem(.conflict, "passkey-exists", "Passkey already registered", detail: error.description)
+        case .passkeyNotFound:
+            return Problem(.notFound, "not-found", "Not found", detail: error.description)
         case .recentAuthenticationRequired:
             return Problem(
                 .forbidden, "recent-authentication-required", "Recent authentication required",

@@ -25,9 +25,10 @@ extension PageController {
                 email: form["email"] ?? "", password: form["password"] ?? "", rememberMe: form.isChecked("rememberMe"),
                 deviceCookie: request.cookies[WebCookie.device]?.value, client: context.client(request))
             switch outcome {
-            case .mfaRequired(let challenge):
+            case .mfaRequired(let challenge, let passkeys):
                 var view = PageFrame(title: "Two-factor authentication", context: context).values
                 view["mfaToken"] = challenge
+                view["passkeys"] = passkeys
                 return pages.render("login-mfa", view)
             case .authenticated(let grant):
                 return try await signedIn(grant)
@@ -42,12 +43,21 @@ extension PageController {
     @Sendable func completeMFA(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await handlingForm(request, context) { form in
             try await services.limit(.mfa, context)
-            let grant = try await identity.completeMFALogin(
-                challenge: form["mfaToken"] ?? "", code: form["code"] ?? "", client: context.client(request))
+            let challenge = form["mfaToken"] ?? ""
+            let grant =
+                if let passkey = form.optional("passkey") {
+                    try await identity.completeMFALogin(
+                        challenge: challenge, passkey: try Self.decode(PasskeyAssertionInput.self, passkey).assertion,
+                        client: context.client(request))
+                } else {
+                    try await identity.completeMFALogin(
+                        challenge: challenge, code: form["code"] ?? "", client: context.client(request))
+                }
             return try await signedIn(grant)
         } failing: { form, message, status in
             var view = PageFrame(title: "Two-factor authentication", context: context, error: message).values
             view["mfaToken"] = form["mfaToken"] ?? ""
+            view["passkeys"] = form["passkeys"] == "true"
             return pages.render("login-mfa", view, status: status)
         }
     }

@@ -121,7 +121,7 @@ extension PageController {
         return pages.render("mfa-setup", view, status: status)
     }
 
-    private func renderSecurity(
+    func renderSecurity(
         _ context: AppRequestContext, notice: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let user = try context.requireUser()
@@ -131,13 +131,16 @@ extension PageController {
         view["mfaEnabled"] = account.mfaEnabled
         view["newSignInNotice"] = !account.mutedNotices.contains(.newSignIn)
         view["recoveryCodesRemaining"] = account.recoveryCodesRemaining
+        let passkeys = try await passkeyRows(user)
+        view["passkeys"] = passkeys
+        view["hasPasskeys"] = !passkeys.isEmpty
         view["sessions"] = try await identity.sessions(of: user.userID).sorted { $0.lastUsedAt > $1.lastUsedAt }.map {
             session -> [String: Any] in
             [
                 "id": session.id.lowercasedString, "createdAt": Self.date(session.createdAt),
                 "lastUsedAt": Self.date(session.lastUsedAt), "address": session.client.ipAddress ?? "unknown",
                 "userAgent": session.client.userAgent ?? "unknown", "current": session.id == user.sessionID,
-                "rememberMe": session.rememberMe, "mfa": session.authenticationMethods.contains("otp"),
+                "rememberMe": session.rememberMe, "mfa": session.isMultiFactor,
             ]
         }
         return pages.render("security", view, status: status)

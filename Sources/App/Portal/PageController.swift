@@ -7,7 +7,8 @@ import Services
 
 /// The web portal: pages rendered on the server from the same services the API uses. Every form
 /// posts back here with a CSRF token and answers with a redirect (post/redirect/get), or with the
-/// same page and what went wrong. The pages need no JavaScript.
+/// same page and what went wrong. The pages need no JavaScript, except for passkeys, which only the
+/// browser's WebAuthn API can use.
 struct PageController {
     let services: QSPPServices
     let pages = PortalPages.bundled
@@ -25,6 +26,7 @@ struct PageController {
         addDataRoutes(to: routes)
         addValueRoutes(to: routes)
         addSecurityRoutes(to: routes)
+        addPasskeyRoutes(to: routes)
         addAdminRoutes(to: routes)
         return routes
     }
@@ -113,6 +115,9 @@ enum PageNotice: String {
     case emailVerified = "email-verified"
     case verificationSent = "verification-sent"
     case noticesSaved = "notices-saved"
+    case passkeyAdded = "passkey-added"
+    case passkeyRenamed = "passkey-renamed"
+    case passkeyRemoved = "passkey-removed"
 
     var text: String {
         switch self {
@@ -131,6 +136,9 @@ enum PageNotice: String {
         case .emailVerified: "Your email is confirmed."
         case .verificationSent: "A new link to confirm your email is on its way."
         case .noticesSaved: "Your choice of messages is saved."
+        case .passkeyAdded: "Your passkey is added. You can sign in with it instead of your password."
+        case .passkeyRenamed: "The passkey is renamed."
+        case .passkeyRemoved: "The passkey is removed."
         }
     }
 }

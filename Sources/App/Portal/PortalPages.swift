@@ -18,10 +18,11 @@ struct PortalPages: Sendable {
     let library: MustacheLibrary
     let assets: [String: Asset]
 
-    /// Strict: no inline script or style, no `eval`, nothing from another origin, forms post only here.
+    /// Strict: no inline script or style, no `eval`, nothing from another origin, forms and `portal.js`'s
+    /// requests go only here.
     static let contentSecurityPolicy =
-        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; "
-        + "frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
+        + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
     static let bundled: PortalPages = {
         do {

@@ -28,6 +28,7 @@ extension Migration {
         v16LedgerCosignatures,
         v17ConsentLedgerSequence,
         v18MailOutbox,
+        v19Passkeys,
     ]
 
     static let postgres: [Migration] = versions.map {

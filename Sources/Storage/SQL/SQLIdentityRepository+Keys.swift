@@ -72,7 +72,10 @@ extension SQLIdentityRepository {
             "DELETE FROM spent_challenges WHERE expires_at < $1 RETURNING id", [.time(now)])
         let mailed = try await database.write(
             "DELETE FROM account_tokens WHERE expires_at < $1 RETURNING digest", [.time(now)])
+        let passkeyChallenges = try await database.write(
+            "DELETE FROM passkey_challenges WHERE expires_at < $1 RETURNING digest", [.time(now)])
         return tokens.count + throttles.count + limits.count + challenges.count + mailed.count
+            + passkeyChallenges.count
     }
 
     func spendChallenge(id: String, expiresAt: Date) async throws -> Bool {

@@ -183,6 +183,8 @@ struct SQLIdentityRepository: IdentityRepository {
             try await tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM account_tokens WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM known_devices WHERE user_id = $1", [.uuid(id)])
+            try await tx.execute("DELETE FROM passkeys WHERE user_id = $1", [.uuid(id)])
+            try await tx.execute("DELETE FROM passkey_challenges WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM accounts WHERE id = $1", [.uuid(id)])
         }
     }
