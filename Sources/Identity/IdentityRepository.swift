@@ -77,9 +77,6 @@ public protocol IdentityRepository: PasskeyRepository {
     func insertAccountToken(_ token: AccountToken, queueing mail: OutboundMail) async throws
     /// The unused token with `digest` and `purpose`, expired or not.
     func accountToken(digest: String, purpose: AccountToken.Purpose) async throws -> AccountToken?
-    /// Spends the reset token if it is still unused and unexpired at `date`, sets the password hash,
-    /// ends every session of the account, records `event` with its ledger entry and queues `notice`, in
-    /// one transaction. Returns the sessions ended, or nil when the token was spent or had expired.
     /// Spends the verification token if it is still unused and unexpired at `date`, marks the account's
     /// email verified, and records `event` with its ledger entry, in one transaction. Returns the
     /// account's id, or nil when the token was spent or had expired.
@@ -87,6 +84,19 @@ public protocol IdentityRepository: PasskeyRepository {
         tokenDigest: String, at date: Date, recording event: @Sendable (UUID) -> AuthEvent
     ) async throws
         -> UUID?
+    /// Spends the email-change (or undo) token with `digest` if it is still unused and unexpired at
+    /// `date`, moves the account to `email` (confirmed, as the link reached it), voids the account's
+    /// other unused links of both kinds, stores `undo`, ends every session when `endingSessions`,
+    /// records `event` with its ledger entry and queues `mail`, in one transaction. Returns the
+    /// sessions ended, or nil when the token was spent or had expired. Throws
+    /// ``IdentityError/emailTaken`` when another account has the email.
+    func changeEmail(
+        tokenDigest: String, purpose: AccountToken.Purpose, userID: UUID, to email: EmailAddress, at date: Date,
+        issuing undo: AccountToken?, endingSessions: Bool, recording event: AuthEvent, queueing mail: [OutboundMail]
+    ) async throws -> [UUID]?
+    /// Spends the reset token if it is still unused and unexpired at `date`, sets the password hash,
+    /// ends every session of the account, records `event` with its ledger entry and queues `notice`, in
+    /// one transaction. Returns the sessions ended, or nil when the token was spent or had expired.
     func resetPassword(
         tokenDigest: String, userID: UUID, hash: String, at date: Date, recording event: AuthEvent,
         queueing notice: OutboundMail

@@ -77,7 +77,8 @@ extension IdentityService {
 
     /// A new single-use secret for a link mailed to `account`, and the token that stores its digest.
     func accountToken(
-        _ purpose: AccountToken.Purpose, for account: Account, lasting lifetime: TimeInterval
+        _ purpose: AccountToken.Purpose, for account: Account, lasting lifetime: TimeInterval,
+        payload: String? = nil
     )
         -> (secret: String, token: AccountToken)
     {
@@ -87,7 +88,7 @@ extension IdentityService {
             secret,
             AccountToken(
                 digest: OpaqueSecret.digest(secret), purpose: purpose, userID: account.id, issuedAt: issued,
-                expiresAt: issued.addingTimeInterval(lifetime))
+                expiresAt: issued.addingTimeInterval(lifetime), payload: payload)
         )
     }
 

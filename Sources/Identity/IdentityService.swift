@@ -120,33 +120,43 @@ public final class IdentityService: Sendable {
 
     public static let maximumDisplayNameLength = 200
 
-    /// Rectification (GDPR Art. 16, CCPA right to correct): replaces the email and/or display name
-    /// (an empty display name removes it) and audits which fields changed, never their values.
+    /// What a rectification did: the account as it is now, and whether a link to move it to a new email
+    /// address was mailed there (the account moves when the link is followed).
+    public struct Rectification: Sendable {
+        public var account: Account
+        public var emailChangeMailed: Bool
+    }
+
+    /// Rectification (GDPR Art. 16, CCPA right to correct): replaces the display name at once (an empty
+    /// one removes it), auditing which field changed, never its value; a new email address is mailed a
+    /// link that moves the account there (``requestEmailChange(_:to:by:client:)``).
     @discardableResult
     public func rectify(
         _ userID: UUID, email rawEmail: String?, displayName: String?, by actor: UUID, client: ClientInfo
-    ) async throws -> Account {
+    ) async throws -> Rectification {
         let account = try await requireAccount(userID)
-        let email = try rawEmail.map { try EmailAddress($0) } ?? account.email
+        let email = try rawEmail.map { try EmailAddress($0) }
         let name = displayName.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         if let name, name.count > Self.maximumDisplayNameLength {
             throw IdentityError.invalidField(
                 "displayName", "must be at most \(Self.maximumDisplayNameLength) characters")
         }
-        let newName = name.map { $0.isEmpty ? nil : $0 } ?? account.displayName
-        var fields: [String] = []
-        if email != account.email { fields.append("email") }
-        if newName != account.displayName { fields.append("displayName") }
-        guard !fields.isEmpty else { return account }
-        let event = AuthEvent(
-            kind: .profileRectified, at: now(), userID: userID, client: client,
-            details: ["fields": fields.joined(separator: ","), "by": actor.lowercasedString])
-        try await repository.updateProfile(userID: userID, email: email, displayName: newName, recording: event)
-        observe(event.kind)
         var updated = account
-        updated.email = email
-        updated.displayName = newName
-        return updated
+        let newName = name.map { $0.isEmpty ? nil : $0 } ?? account.displayName
+        if newName != account.displayName {
+            let event = AuthEvent(
+                kind: .profileRectified, at: now(), userID: userID, client: client,
+                details: ["fields": "displayName", "by": actor.lowercasedString])
+            try await repository.updateProfile(
+                userID: userID, email: account.email, displayName: newName, recording: event)
+            observe(event.kind)
+            updated.displayName = newName
+        }
+        guard let email, email.normalized != account.email.normalized else {
+            return Rectification(account: updated, emailChangeMailed: false)
+        }
+        try await requestEmailChange(updated, to: email, by: actor, client: client)
+        return Rectification(account: updated, emailChangeMailed: true)
     }
 
     /// Removes an account for an erasure request: credentials, MFA and refresh tokens deleted, every
@@ -289,7 +299,7 @@ public final class IdentityService: Sendable {
     /// them (``requireRecentAuthentication(_:account:password:client:)``); a display name does not.
     public func rectifyOwn(
         _ user: AuthenticatedUser, email: String?, displayName: String?, currentPassword: String?, client: ClientInfo
-    ) async throws -> Account {
+    ) async throws -> Rectification {
         let account = try await requireAccount(user.userID)
         if let email, (try? EmailAddress(email))?.normalized != account.email.normalized {
             try await requireRecentAuthentication(user, account: account, password: currentPassword, client: client)

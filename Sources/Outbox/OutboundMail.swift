@@ -40,6 +40,12 @@ public struct MailTemplateName: RawRepresentable, Sendable, Hashable, CustomStri
     public static let emailVerification = MailTemplateName(rawValue: "email-verification")
     public static let mfaEnabled = MailTemplateName(rawValue: "mfa-enabled")
     public static let mfaDisabled = MailTemplateName(rawValue: "mfa-disabled")
+    /// To a new address: the link that moves the account there.
+    public static let emailChange = MailTemplateName(rawValue: "email-change")
+    /// To the address an account left: what happened, and the link that moves it back.
+    public static let emailChanged = MailTemplateName(rawValue: "email-changed")
+    /// To the address an account is back at: what happened, and that the password should change.
+    public static let emailChangeUndone = MailTemplateName(rawValue: "email-change-undone")
     public static let passkeyAdded = MailTemplateName(rawValue: "passkey-added")
     public static let passkeyRemoved = MailTemplateName(rawValue: "passkey-removed")
     /// A sign-in from a browser or app the account has not signed in from before; people may turn it off.
@@ -55,7 +61,7 @@ public struct MailTemplateName: RawRepresentable, Sendable, Hashable, CustomStri
     /// Every message QSPP sends: each has a subject, a text and an HTML template in every language.
     public static let all: [MailTemplateName] = [
         .passwordReset, .passwordChanged, .emailVerification, .registrationRepeated, .mfaEnabled, .mfaDisabled,
-        .passkeyAdded, .passkeyRemoved,
+        .passkeyAdded, .passkeyRemoved, .emailChange, .emailChanged, .emailChangeUndone,
         .newSignIn, .requestReceived, .requestExtended, .requestCompleted, .requestRejected,
     ]
 }

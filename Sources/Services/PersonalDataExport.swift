@@ -73,6 +73,19 @@ public struct PersonalDataExport: Sendable {
         }
 
         files += try await writeTable(
+            "passkeys", in: directory,
+            columns: ["id", "name", "algorithm", "synced", "attestation", "createdAt", "lastUsedAt"]
+        ) { emit in
+            for passkey in try await identity.passkeys(userID: userID) {
+                try emit([
+                    Base64URL.encode(passkey.id), passkey.name, String(passkey.algorithm), String(passkey.backedUp),
+                    passkey.attestation, RFC3339.string(from: passkey.createdAt),
+                    passkey.lastUsedAt.map(RFC3339.string(from:)),
+                ])
+            }
+        }
+
+        files += try await writeTable(
             "auth-events", in: directory,
             columns: ["id", "kind", "occurredAt", "sessionId", "ipAddress", "userAgent", "details"]
         ) { emit in

@@ -69,16 +69,18 @@ public struct QSPPServices: Sendable {
                 from: masterKey, origin: settings.receipts.logOrigin ?? LogIdentity.origin(issuer: settings.issuer),
                 pinned: settings.receipts.trustedLogKeys),
             witnesses: witnesses, quorum: settings.receipts.witnessQuorum)
+        let rateLimiter = RateLimiter(
+            repository: store.identity, blindingKey: masterKey.derivedKey(for: "rate limit keys"))
         return QSPPServices(
             store: store, settings: settings, metrics: metrics, consents: consents, identity: identity,
             privacy: privacy, ledger: ledger, restrictions: restrictions, valuation: valuation,
             receipts: ReceiptIssuer(
                 ring: keyRing, consents: consents, ledger: ledger, issuer: settings.issuer,
                 controller: settings.receipts.controller, jurisdiction: settings.receipts.jurisdiction),
-            rateLimiter: RateLimiter(
-                repository: store.identity, blindingKey: masterKey.derivedKey(for: "rate limit keys")),
+            rateLimiter: rateLimiter,
             consentWriting: consentWriting,
-            restrictedWrites: RestrictedWrites(restrictions: restrictions, identity: identity, valuation: valuation),
+            restrictedWrites: RestrictedWrites(
+                restrictions: restrictions, identity: identity, valuation: valuation, rateLimiter: rateLimiter),
             rights: RightsFulfilment(
                 privacy: privacy, identity: identity, consents: consents, restrictions: restrictions,
                 erasures: store.erasures),

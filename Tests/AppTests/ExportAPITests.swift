@@ -32,7 +32,8 @@ struct ExportAPITests {
             #expect(
                 Set(files.keys) == [
                     "manifest.json", "profile.json", "consent-events.csv", "consent-events.jsonl", "sessions.csv",
-                    "sessions.jsonl", "auth-events.csv", "auth-events.jsonl", "requests.csv", "requests.jsonl",
+                    "sessions.jsonl", "passkeys.csv", "passkeys.jsonl", "auth-events.csv", "auth-events.jsonl",
+                    "requests.csv", "requests.jsonl",
                     "staff-access.csv", "staff-access.jsonl", "data-records.csv", "data-records.jsonl",
                     "valuations.csv", "valuations.jsonl",
                 ])

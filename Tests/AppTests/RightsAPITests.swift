@@ -113,25 +113,43 @@ struct RightsAPITests {
                 .patch, "/v1/me", json: #"{"displayName":"Ada L.","email":"\#(newEmail)"}"#, token: user.accessToken)
             #expect(changed.status == .ok)
             #expect(try changed.object()["displayName"] as? String == "Ada L.")
+            // The email moves only once the new address follows its link.
+            #expect(try changed.object()["email"] as? String == user.email)
+            #expect(try changed.object()["emailChangeMailed"] as? Bool == true)
+            #expect(try await api.login(user.email).status == .ok)
+            let link = try await api.mailed(to: newEmail, subject: "Move your QSPP account to this address")
+            let token = try #require(
+                link.parts["text/plain"]?.firstMatch(of: /confirm-email-change\?token=([A-Za-z0-9_-]+)/)
+            ).1
+            #expect(
+                try await api.send(.post, "/v1/auth/email/change/confirm", json: #"{"token":"\#(token)"}"#, token: nil)
+                    .status == .ok)
             #expect(try await api.login(newEmail).status == .ok)
             #expect(try await api.login(user.email).status == .unauthorized)
+            try await api.send(.post, "/v1/auth/email/change/confirm", json: #"{"token":"\#(token)"}"#, token: nil)
+                .expectProblem(.badRequest)
+            let me = try await api.send(.get, "/v1/me", token: user.accessToken).object()
+            #expect(me["email"] as? String == newEmail && me["emailVerified"] as? Bool == true)
             let audit = try await api.services.identity.authEvents(userID: UUID(uuidString: user.id), limit: 10)
             let record = try #require(audit.first { $0.kind == .profileRectified })
-            #expect(record.details["fields"] == "email,displayName")
-            #expect(!record.details.values.contains { $0.contains("Ada") || $0.contains(newEmail) })
-
+            #expect(record.details["fields"] == "displayName")
+            #expect(audit.contains { $0.kind == .emailChangeRequested } && audit.contains { $0.kind == .emailChanged })
+            #expect(!audit.flatMap(\.details.values).contains { $0.contains("Ada") || $0.contains(newEmail) })
             // Staff rectify on a verified request.
             let id = try await verifiedRequest("rectification", user, api)
             try await api.send(.post, "/v1/requests/\(id)/fulfilment", json: "{}").expectProblem(.badRequest)
             let done = try await api.send(
                 .post, "/v1/requests/\(id)/fulfilment", json: #"{"displayName":"Ada Lovelace"}"#)
             #expect(try done.object()["outcome"] as? String == "rectified")
-            let me = try await api.send(.get, "/v1/me", token: user.accessToken).object()
-            #expect(me["displayName"] as? String == "Ada Lovelace")
+            let rectified = try await api.send(.get, "/v1/me", token: user.accessToken).object()
+            #expect(rectified["displayName"] as? String == "Ada Lovelace")
 
+            // Another account's address gets the same answer, and nothing changes.
             let other = try await api.newUser()
-            try await api.send(.patch, "/v1/me", json: #"{"email":"\#(newEmail)"}"#, token: other.accessToken)
-                .expectProblem(.conflict)
+            let taken = try await api.send(
+                .patch, "/v1/me", json: #"{"email":"\#(newEmail)"}"#, token: other.accessToken)
+            #expect(try taken.object()["emailChangeMailed"] as? Bool == true)
+            #expect(try await api.login(other.email).status == .ok)
             try await api.send(
                 .patch, "/v1/me", json: #"{"displayName":"\#(String(repeating: "x", count: 201))"}"#,
                 token: other.accessToken

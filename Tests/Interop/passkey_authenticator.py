@@ -139,27 +139,32 @@ def get(args, state, options):
                                                 "signature": signature, "userHandle": user})
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("state")
-parser.add_argument("ceremony", choices=["create", "get"])
-parser.add_argument("origin")
-parser.add_argument("options")
-parser.add_argument("--alg", type=int, default=-7)
-parser.add_argument("--attestation", choices=["none", "packed"], default="none")
-parser.add_argument("--no-uv", action="store_true")
-parser.add_argument("--backup", action="store_true")
-parser.add_argument("--soft", action="store_true")
-parser.add_argument("--counter", type=int)
-parser.add_argument("--user-handle")
-args = parser.parse_args()
-with open(args.options) as file:
-    options = json.load(file)
-if args.ceremony == "create":
-    state, answer = create(args, options)
-else:
-    with open(args.state) as file:
-        state = json.load(file)
-    answer = get(args, state, options)
-with open(args.state, "w") as file:
-    json.dump(state, file)
-print(json.dumps(answer))
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("state")
+    parser.add_argument("ceremony", choices=["create", "get"])
+    parser.add_argument("origin")
+    parser.add_argument("options")
+    parser.add_argument("--alg", type=int, default=-7)
+    parser.add_argument("--attestation", choices=["none", "packed"], default="none")
+    parser.add_argument("--no-uv", action="store_true")
+    parser.add_argument("--backup", action="store_true")
+    parser.add_argument("--soft", action="store_true")
+    parser.add_argument("--counter", type=int)
+    parser.add_argument("--user-handle")
+    args = parser.parse_args()
+    with open(args.options) as file:
+        options = json.load(file)
+    if args.ceremony == "create":
+        state, answer = create(args, options)
+    else:
+        with open(args.state) as file:
+            state = json.load(file)
+        answer = get(args, state, options)
+    with open(args.state, "w") as file:
+        json.dump(state, file)
+    print(json.dumps(answer))
+
+
+if __name__ == "__main__":
+    main()

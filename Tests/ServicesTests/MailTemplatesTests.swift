@@ -18,7 +18,9 @@ struct MailTemplatesTests {
 
     /// Every link a template may show, all one address, so each message must show it.
     static let everyLink = Dictionary(
-        uniqueKeysWithValues: ["link", "reset", "security", "signIn"].map { ($0, "https://q.example/x?token=abc") })
+        uniqueKeysWithValues: ["link", "reset", "security", "signIn", "undo"].map {
+            ($0, "https://q.example/x?token=abc")
+        })
 
     @Test func everyMessageRendersInEveryLanguage() throws {
         #expect(Self.templates.languages == ["en", "de"])

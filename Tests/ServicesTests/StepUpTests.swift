@@ -10,11 +10,12 @@ import Testing
 struct StepUpTests {
     struct Fixture {
         let clock = TestClock()
+        let repository = InMemoryIdentityRepository()
         let identity: IdentityService
         let user: AuthenticatedUser
 
         init() async throws {
-            identity = try await InMemoryServices.identity(over: InMemoryIdentityRepository(), clock: clock)
+            identity = try await InMemoryServices.identity(over: repository, clock: clock)
             _ = try await identity.register(email: "step-up@example.com", password: testPassword, client: ClientInfo())
             guard
                 case .authenticated(let grant) = try await identity.login(
@@ -33,8 +34,9 @@ struct StepUpTests {
         let identity = fixture.identity
         fixture.clock.advance(IdentityService.stepUpWindow - 30)
         _ = try await identity.beginTOTPSetup(user: fixture.user)
-        _ = try await identity.rectifyOwn(
+        let asked = try await identity.rectifyOwn(
             fixture.user, email: "new@example.com", displayName: nil, currentPassword: nil, client: ClientInfo())
+        #expect(asked.emailChangeMailed)
 
         fixture.clock.advance(60)
         await #expect(throws: IdentityError.recentAuthenticationRequired) {
@@ -50,17 +52,21 @@ struct StepUpTests {
                 fixture.user, email: "taken-over@example.com", displayName: nil, currentPassword: "not the password",
                 client: ClientInfo())
         }
-        #expect(try await identity.account(id: fixture.user.userID)?.email.normalized == "new@example.com")
+        // Only the new address was mailed a link; the account stays where it is until it is followed.
+        #expect(
+            fixture.repository.queuedMail.filter { $0.template == .emailChange }.map(\.recipient) == ["new@example.com"]
+        )
+        #expect(try await identity.account(id: fixture.user.userID)?.email.normalized == "step-up@example.com")
 
         // A display name, or the same email in another case, is not a takeover.
         let renamed = try await identity.rectifyOwn(
-            fixture.user, email: "NEW@example.com", displayName: "Ada", currentPassword: nil, client: ClientInfo())
-        #expect(renamed.displayName == "Ada")
+            fixture.user, email: "STEP-UP@example.com", displayName: "Ada", currentPassword: nil, client: ClientInfo())
+        #expect(renamed.account.displayName == "Ada" && !renamed.emailChangeMailed)
 
         _ = try await identity.beginTOTPSetup(user: fixture.user, currentPassword: testPassword)
         let moved = try await identity.rectifyOwn(
             fixture.user, email: "moved@example.com", displayName: nil, currentPassword: testPassword,
             client: ClientInfo())
-        #expect(moved.email.normalized == "moved@example.com")
+        #expect(moved.emailChangeMailed)
     }
 }

@@ -403,10 +403,46 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             state.accountTokens[token.digest] = (
                 AccountToken(
                     digest: token.digest, purpose: token.purpose, userID: token.userID,
-                    issuedAt: token.issuedAt.roundedToMicroseconds, expiresAt: token.expiresAt.roundedToMicroseconds),
+                    issuedAt: token.issuedAt.roundedToMicroseconds, expiresAt: token.expiresAt.roundedToMicroseconds,
+                    payload: token.payload),
                 nil
             )
             state.queuedMail.append(mail)
+        }
+    }
+
+    public func changeEmail(
+        tokenDigest: String, purpose: AccountToken.Purpose, userID: UUID, to email: EmailAddress, at date: Date,
+        issuing undo: AccountToken?, endingSessions: Bool, recording event: AuthEvent, queueing mail: [OutboundMail]
+    ) async throws -> [UUID]? {
+        try state.withLock { state in
+            guard let stored = state.accountTokens[tokenDigest], stored.token.purpose == purpose,
+                stored.token.userID == userID, stored.usedAt == nil, stored.token.expiresAt > date
+            else { return nil }
+            let index = email.normalized
+            if state.accounts.values.contains(where: { $0.id != userID && $0.emailIndex == index }) {
+                throw IdentityError.emailTaken
+            }
+            try state.checkNew([event])
+            state.accountTokens[tokenDigest]?.usedAt = date
+            let voided: Set<AccountToken.Purpose> = [.emailChange, .emailChangeUndo, .emailVerification]
+            state.accountTokens = state.accountTokens.filter {
+                !($0.value.token.userID == userID && voided.contains($0.value.token.purpose) && $0.value.usedAt == nil)
+            }
+            state.accounts[userID]?.email = seal(index, subject: userID.lowercasedString)
+            state.accounts[userID]?.emailIndex = index
+            state.accounts[userID]?.emailVerifiedAt = date.roundedToMicroseconds
+            if let undo { state.accountTokens[undo.digest] = (undo, nil) }
+            var ended: [UUID] = []
+            if endingSessions {
+                ended = state.sessionOrder.filter {
+                    state.sessions[$0]?.userID == userID && state.sessions[$0]?.revokedAt == nil
+                }
+                for id in ended { _ = state.revoke(id, at: date) }
+            }
+            append(event, &state)
+            state.queuedMail += mail
+            return ended
         }
     }
 

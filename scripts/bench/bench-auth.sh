@@ -48,7 +48,6 @@ for index in $(seq "$timing_pairs"); do
 done
 timing=$(python3 scripts/bench/login-timing.py "$port" "$prefix" "$timing_pairs")
 
-median() { sort -n | awk '{ values[NR] = $1 } END { print values[int((NR + 1) / 2)] }'; }
 rate() { grep '^BENCH' | sed 's/.*rps=\([0-9.]*\).*/\1/'; }
 verify_rates=() hash_rates=() auth_rates=() get_rates=() login_rates=() refresh_rates=() bad=0
 for round in $(seq "$rounds"); do

@@ -24,7 +24,6 @@ binary=${QSPP_BINARY:-$(qspp_release_binary)}
 
 qspp_bench_start "$binary" postgres
 
-median() { sort -n | awk '{ values[NR] = $1 } END { print values[int((NR + 1) / 2)] }'; }
 
 QSPP_BENCH_TOKEN=$(qspp_admin_token "$binary" "$port")
 export QSPP_BENCH_TOKEN

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/setup.sh
 source scripts/lib/postgres.sh
+source scripts/lib/bench.sh
 duration=${1:-10}
 rounds=${2:-3}
 base=${3:-$(git log --diff-filter=A --format=%H -- Sources/App/Gateway | tail -n 1)~1}
@@ -58,7 +59,6 @@ measure() {
     QSPP_BENCH_TOKEN=$2 QSPP_BENCH_PATH=/v1/purposes wrk -t 2 -c 64 -d "${duration}s" \
         -s scripts/bench/auth-get.lua "http://127.0.0.1:$1" | grep '^BENCH'
 }
-median() { sort -n | awk '{ values[NR] = $1 } END { print values[int((NR + 1) / 2)] }'; }
 rate() { sed 's/.*rps=\([0-9.]*\).*/\1/'; }
 without=() with=()
 for round in $(seq "$rounds"); do

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/setup.sh
 source scripts/lib/postgres.sh
+source scripts/lib/bench.sh
 duration=${1:-10}
 rounds=${2:-3}
 command -v wrk >/dev/null || qspp_apt_install wrk
@@ -59,7 +60,6 @@ measure() {
     QSPP_BENCH_TOKEN=$token QSPP_BENCH_COOKIE=$2 QSPP_BENCH_PATH=$1 wrk -t "$(( $3 > 1 ? 2 : 1 ))" -c "$3" \
         -d "${duration}s" -s scripts/bench/auth-get.lua "$base" | grep '^BENCH'
 }
-median() { sort -n | awk '{ values[NR] = $1 } END { print values[int((NR + 1) / 2)] }'; }
 field() { sed "s/.*$1=\([0-9.]*\).*/\1/"; }
 page=() json=() page8=() json8=()
 history="/v1/subjects/$subject/consents/history?limit=100"

@@ -33,3 +33,7 @@ qspp_bench_stop() {
     [ -n "${BENCH_DIR:-}" ] && qspp_pg_stop "$BENCH_DIR"
     rm -rf "${bench_workdir:-}"
 }
+
+# The median of the numbers on stdin, one per line: runs alternate over several rounds, and this
+# machine's speed drifts, so benchmarks compare medians.
+median() { sort -n | awk '{ values[NR] = $1 } END { print values[int((NR + 1) / 2)] }'; }

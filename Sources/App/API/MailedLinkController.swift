@@ -3,7 +3,8 @@ import Hummingbird
 import Identity
 import Services
 
-/// The links QynAuth mails: password reset under `/v1/auth/password`, and confirming an email.
+/// The links QynAuth mails: password reset under `/v1/auth/password`, confirming an email, and moving
+/// an account to another email (and back).
 /// Asking for a reset link answers the same whether or not the account exists; it is limited per
 /// client address and per email address, so neither a flood of mail to one person nor a sweep of
 /// addresses gets far.
@@ -16,6 +17,8 @@ struct MailedLinkController {
         routes.post("/v1/auth/password/reset", use: reset)
         routes.post("/v1/auth/email/verify", use: verify)
         routes.post("/v1/me/email/verification", use: resend)
+        routes.post("/v1/auth/email/change/confirm", use: confirmChange)
+        routes.post("/v1/auth/email/change/undo", use: undoChange)
         return routes
     }
 
@@ -62,11 +65,36 @@ struct MailedLinkController {
     }
 
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Done {
+        try await following(request, context, done: "Your email is confirmed.", services.identity.verifyEmail)
+    }
+
+    /// The link mailed to a new address: the account moves there.
+    @Sendable func confirmChange(_ request: Request, context: AppRequestContext) async throws -> Done {
+        try await following(
+            request, context,
+            done: "Your account's email is changed; the old address was told, with a link to undo it.",
+            services.identity.confirmEmailChange)
+    }
+
+    /// The link mailed to the old address: the account moves back, and every session ends.
+    @Sendable func undoChange(_ request: Request, context: AppRequestContext) async throws -> Done {
+        try await following(
+            request, context,
+            done: "Your account is back at this address and every session is signed out; reset your password.",
+            services.identity.undoEmailChange)
+    }
+
+    /// A mailed link's token, posted as `{token}`, given to `action`; limited per client address as the
+    /// links are asked for.
+    private func following(
+        _ request: Request, _ context: AppRequestContext, done: String,
+        _ action: (_ token: String, _ client: ClientInfo) async throws -> Void
+    ) async throws -> Done {
         try await services.limit(.passwordReset, context)
         var request = request
         let body = try await request.decodeJSON(TokenInput.self, context: context).value
-        try await services.identity.verifyEmail(token: body.token, client: context.client(request))
-        return Done(message: "Your email is confirmed.")
+        try await action(body.token, context.client(request))
+        return Done(message: done)
     }
 
     @Sendable func resend(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -87,6 +87,8 @@ struct MeController {
         var createdAt: String
         var sessionId: String
         var amr: [String]
+        /// After a new email: a link that moves the account there was mailed to it.
+        var emailChangeMailed: Bool?
     }
 
     struct ProfileInput: Decodable {
@@ -163,10 +165,12 @@ struct MeController {
         let user = try context.requireUser()
         var request = request
         let input = try await request.decodeJSON(ProfileInput.self, context: context).value
-        let account = try await services.restrictedWrites.rectifyOwn(
+        let rectified = try await services.restrictedWrites.rectifyOwn(
             user, email: input.email, displayName: input.displayName, currentPassword: input.currentPassword,
             locale: input.locale, client: context.client(request))
-        return try await profile(account, user)
+        var profile = try await profile(rectified.account, user)
+        if rectified.emailChangeMailed { profile.emailChangeMailed = true }
+        return profile
     }
 
     private func profile(_ account: Account, _ user: Principal) async throws -> Profile {

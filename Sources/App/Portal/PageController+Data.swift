@@ -53,11 +53,11 @@ extension PageController {
     @Sendable func rectify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         return try await handlingForm(request, context) { form in
-            _ = try await services.restrictedWrites.rectifyOwn(
+            let rectified = try await services.restrictedWrites.rectifyOwn(
                 user, email: form.optional("email"), displayName: form.optional("displayName"),
                 currentPassword: form.optional("currentPassword"), locale: form.optional("locale"),
                 client: context.client(request))
-            return done("/my/data", .profileSaved)
+            return done("/my/data", rectified.emailChangeMailed ? .emailChangeMailed : .profileSaved)
         } failing: { _, message, status in
             return try await renderData(context, error: message, status: status)
         }

@@ -15,6 +15,66 @@ extension PageController {
         routes.get("/verify-email", use: verifyEmailPage)
         routes.post("/verify-email", use: verifyEmail)
         routes.post("/my/email/verification", use: resendVerification)
+        routes.get("/confirm-email-change", use: emailChangePage(.confirm))
+        routes.post("/confirm-email-change", use: changeEmail(.confirm))
+        routes.get("/undo-email-change", use: emailChangePage(.undo))
+        routes.post("/undo-email-change", use: changeEmail(.undo))
+    }
+
+    /// The two links of an email change: the one mailed to the new address, and the undo link mailed
+    /// to the old one. Each page only shows a button, as mail scanners open links.
+    enum EmailChangeLink {
+        case confirm, undo
+
+        var action: String { self == .confirm ? "/confirm-email-change" : "/undo-email-change" }
+        var heading: String { self == .confirm ? "Move your account to this address" : "Undo the email change" }
+        var prompt: String {
+            self == .confirm
+                ? "Your account moves to the address this link was sent to; the old one is told."
+                : "Your account moves back to this address, and every session is signed out: choose a new password next."
+        }
+        var button: String { self == .confirm ? "Move my account here" : "Move my account back" }
+    }
+
+    func emailChangePage(_ link: EmailChangeLink) -> @Sendable (Request, AppRequestContext) async throws -> Response {
+        { request, context in
+            pages.render(
+                "email-change", emailChangeView(link, context, token: request.uri.queryParameters.get("token")))
+        }
+    }
+
+    func changeEmail(_ link: EmailChangeLink) -> @Sendable (Request, AppRequestContext) async throws -> Response {
+        { request, context in
+            try await handlingForm(request, context) { form in
+                try await services.limit(.passwordReset, context)
+                switch link {
+                case .confirm:
+                    try await identity.confirmEmailChange(token: form["token"] ?? "", client: context.client(request))
+                    guard context.principal != nil else {
+                        return seeOther("/login?done=\(PageNotice.emailChanged.rawValue)")
+                    }
+                    return done("/my/data", .emailChanged)
+                case .undo:
+                    try await identity.undoEmailChange(token: form["token"] ?? "", client: context.client(request))
+                    return seeOther(
+                        "/forgot-password?done=\(PageNotice.emailChangeUndone.rawValue)", cookies: WebCookie.endSession)
+                }
+            } failing: { _, message, status in
+                pages.render("email-change", emailChangeView(link, context, token: nil, error: message), status: status)
+            }
+        }
+    }
+
+    private func emailChangeView(
+        _ link: EmailChangeLink, _ context: AppRequestContext, token: String?, error: String? = nil
+    ) -> [String: Any] {
+        var view = PageFrame(title: link.heading, context: context, error: error).values
+        view["heading"] = link.heading
+        view["action"] = link.action
+        view["prompt"] = link.prompt
+        view["button"] = link.button
+        view["token"] = token ?? ""
+        return view
     }
 
     @Sendable func verifyEmailPage(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -46,7 +106,9 @@ extension PageController {
     }
 
     @Sendable func forgotPasswordPage(_ request: Request, context: AppRequestContext) async throws -> Response {
-        pages.render("forgot-password", PageFrame(title: "Reset your password", context: context).values)
+        pages.render(
+            "forgot-password", PageFrame(title: "Reset your password", context: context, notice: notice(request)).values
+        )
     }
 
     @Sendable func forgotPassword(_ request: Request, context: AppRequestContext) async throws -> Response {

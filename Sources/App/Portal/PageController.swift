@@ -116,6 +116,9 @@ enum PageNotice: String {
     case verificationSent = "verification-sent"
     case noticesSaved = "notices-saved"
     case passkeyAdded = "passkey-added"
+    case emailChangeMailed = "email-change-mailed"
+    case emailChanged = "email-changed"
+    case emailChangeUndone = "email-change-undone"
     case passkeyRenamed = "passkey-renamed"
     case passkeyRemoved = "passkey-removed"
 
@@ -136,6 +139,11 @@ enum PageNotice: String {
         case .emailVerified: "Your email is confirmed."
         case .verificationSent: "A new link to confirm your email is on its way."
         case .noticesSaved: "Your choice of messages is saved."
+        case .emailChangeMailed:
+            "We mailed a link to the new address: your account moves there when you follow it. Until then, nothing changes."
+        case .emailChanged: "Your account's email is changed. We told the old address, with a link to undo it."
+        case .emailChangeUndone:
+            "Your account is back at this address, and every session is signed out. Choose a new password now."
         case .passkeyAdded: "Your passkey is added. You can sign in with it instead of your password."
         case .passkeyRenamed: "The passkey is renamed."
         case .passkeyRemoved: "The passkey is removed."

@@ -29,6 +29,7 @@ extension Migration {
         v17ConsentLedgerSequence,
         v18MailOutbox,
         v19Passkeys,
+        v20AccountTokenPayload,
     ]
 
     static let postgres: [Migration] = versions.map {

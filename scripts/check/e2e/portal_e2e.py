@@ -387,7 +387,7 @@ def main():
         page(driver, "data")
         before = set(os.listdir(DOWNLOADS))
         driver.find_element(By.ID, "export-link").click()
-        datasets = ("consent-events", "sessions", "auth-events", "requests", "staff-access", "data-records",
+        datasets = ("consent-events", "sessions", "passkeys", "auth-events", "requests", "staff-access", "data-records",
                     "valuations")
         with zipfile.ZipFile(wait_for_download(".zip", before)) as archive:
             names = archive.namelist()
@@ -412,6 +412,9 @@ def main():
                              ("purchase_intent", "analytics", "e2e")], f"data-records: {stored}")
             health = next(json.loads(line["attributes"]) for line in lines if line["category"] == "health")
             check(health == {"condition": "asthma", "since": "2019"}, f"data-records: health attributes {health}")
+            passkey_rows, _ = read_table(archive, "passkeys", [
+                "id", "name", "algorithm", "synced", "attestation", "createdAt", "lastUsedAt"])
+            check(passkey_rows == [], f"passkeys: the one added was removed: {passkey_rows}")
             sessions, _ = read_table(archive, "sessions", [
                 "id", "createdAt", "lastUsedAt", "revokedAt", "ipAddress", "userAgent", "rememberMe", "methods"])
             check(len(sessions) >= 2, f"sessions: registration and the MFA sign-in, got {len(sessions)}")
