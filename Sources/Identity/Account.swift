@@ -16,6 +16,7 @@ public struct Account: Sendable, Equatable {
     public var email: EmailAddress
     /// How the person wants to be addressed; optional, sealed at rest like the email.
     public var displayName: String?
+    /// Empty for an account that signs in with passkeys only.
     public var passwordHash: String
     public var roles: Set<Role>
     public let createdAt: Date
@@ -159,4 +160,9 @@ public struct StoredSigningKey: Sendable, Equatable {
         self.createdAt = createdAt
         self.retiredAt = retiredAt
     }
+}
+
+extension Account {
+    /// Whether the account has a password; one that signs in with passkeys only has none.
+    public var hasPassword: Bool { !passwordHash.isEmpty }
 }

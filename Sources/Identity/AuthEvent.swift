@@ -25,6 +25,7 @@ public struct AuthEvent: Sendable, Equatable {
         case logoutAll = "logout.all"
         case sessionRevoked = "session.revoked"
         case passwordChanged = "password.changed"
+        case passwordRemoved = "password.removed"
         case passwordRehashed = "password.rehashed"
         case passwordResetRequested = "password.reset_requested"
         case passwordReset = "password.reset"

@@ -7,7 +7,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case tooManyAttempts, rateLimited
         case invalidToken, invalidRefreshToken, refreshTokenReused, invalidLink, emailUnverified
         case sessionNotFound, forbidden, recentAuthenticationRequired
-        case passkeyRejected, passkeyChallengeInvalid, passkeyExists, passkeyNotFound
+        case passkeyRejected, passkeyChallengeInvalid, passkeyExists, passkeyNotFound, lastSignInMethod
     }
 
     private enum Base: Equatable, Sendable {
@@ -34,6 +34,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case passkeyChallengeInvalid
         case passkeyExists
         case passkeyNotFound
+        case lastSignInMethod
     }
 
     private let base: Base
@@ -72,6 +73,8 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
     public static let passkeyChallengeInvalid = Self(.passkeyChallengeInvalid)
     public static let passkeyExists = Self(.passkeyExists)
     public static let passkeyNotFound = Self(.passkeyNotFound)
+    /// The change would leave the account no way to sign in.
+    public static let lastSignInMethod = Self(.lastSignInMethod)
 
     public var kind: Kind {
         switch base {
@@ -98,6 +101,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .passkeyChallengeInvalid: .passkeyChallengeInvalid
         case .passkeyExists: .passkeyExists
         case .passkeyNotFound: .passkeyNotFound
+        case .lastSignInMethod: .lastSignInMethod
         }
     }
 
@@ -126,6 +130,8 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
             "This passkey prompt is unknown, answered already, or expired; start again."
         case .passkeyExists: "This passkey is registered already."
         case .passkeyNotFound: "No such passkey."
+        case .lastSignInMethod:
+            "This is the account's last way to sign in: add a passkey or set a password (\"Forgot your password?\") first."
         }
     }
 
@@ -136,7 +142,8 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .invalidEmail, .weakPassword, .invalidField, .emailTaken, .invalidCredentials, .invalidMFACode,
             .mfaNotEnabled, .mfaAlreadyEnabled, .mfaSetupMissing, .invalidToken, .invalidRefreshToken,
             .refreshTokenReused, .invalidLink, .emailUnverified, .sessionNotFound, .forbidden,
-            .recentAuthenticationRequired, .passkeyRejected, .passkeyChallengeInvalid, .passkeyExists, .passkeyNotFound:
+            .recentAuthenticationRequired, .passkeyRejected, .passkeyChallengeInvalid, .passkeyExists, .passkeyNotFound,
+            .lastSignInMethod:
             nil
         }
     }

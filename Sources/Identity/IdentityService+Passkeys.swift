@@ -178,19 +178,37 @@ extension IdentityService {
             details: ["passkey": Base64URL.encode(id)])
     }
 
-    /// Removes a passkey and tells the person by mail. The password stays, so this never removes the
-    /// last way in.
+    /// Removes a passkey and tells the person by mail; never the last way to sign in of an account
+    /// without a password.
     public func removePasskey(user: AuthenticatedUser, id: Data, client: ClientInfo) async throws {
         let account = try await requireAccount(user.userID)
         let event = AuthEvent(
             kind: .passkeyRemoved, at: now(), userID: account.id, sessionID: user.sessionID, client: client,
             details: ["passkey": Base64URL.encode(id)])
+        switch try await repository.deletePasskey(
+            id: id, userID: account.id, recording: event,
+            queueing: [notice(.passkeyRemoved, to: account, client: client)])
+        {
+        case .deleted: observe(.passkeyRemoved)
+        case .notFound: throw IdentityError.passkeyNotFound
+        case .lastSignInMethod: throw IdentityError.lastSignInMethod
+        }
+    }
+
+    /// Makes the account passwordless: from now on it signs in with its passkeys, and a reset link sets
+    /// a password again. Needs fresh proof of the person, and a passkey to sign in with; mailed.
+    public func removePassword(user: AuthenticatedUser, currentPassword: String?, client: ClientInfo) async throws {
+        let account = try await requireAccount(user.userID)
+        guard account.hasPassword else { return }
+        try await requireRecentAuthentication(user, account: account, password: currentPassword, client: client)
+        let at = now()
+        let event = AuthEvent(
+            kind: .passwordRemoved, at: at, userID: account.id, sessionID: user.sessionID, client: client)
         guard
-            try await repository.deletePasskey(
-                id: id, userID: account.id, recording: event,
-                queueing: [notice(.passkeyRemoved, to: account, client: client)])
-        else { throw IdentityError.passkeyNotFound }
-        observe(.passkeyRemoved)
+            try await repository.removePassword(
+                userID: account.id, recording: event, queueing: [passwordChangedNotice(account, at: at)])
+        else { throw IdentityError.lastSignInMethod }
+        observe(event.kind)
     }
 
     // MARK: Shared steps

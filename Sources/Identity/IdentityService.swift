@@ -173,7 +173,11 @@ public final class IdentityService: Sendable {
     /// request) also destroys the person's data keys.
     public func deleteAccount(user: AuthenticatedUser, password: String, client: ClientInfo) async throws {
         let account = try await requireAccount(user.userID)
-        try await checkPassword(password, of: account, in: user, client: client)
+        if account.hasPassword {
+            try await checkPassword(password, of: account, in: user, client: client)
+        } else {
+            try await requireRecentAuthentication(user, account: account, password: nil, client: client)
+        }
         let sessions = try await repository.sessions(userID: account.id)
         try await repository.deleteAccount(id: account.id, at: now())
         sessions.map(\.id).forEach(sessionCache.markRevoked)
@@ -197,6 +201,12 @@ public final class IdentityService: Sendable {
             // The same work as a wrong password, so time tells nothing either.
             await hasher.verifyDummy(password)
             try await audit(.loginFailed, client: client, details: ["reason": "credentials"])
+            throw IdentityError.invalidCredentials
+        }
+        guard account.hasPassword else {
+            // Passkeys only: the same work as a wrong password, so time does not tell.
+            await hasher.verifyDummy(password)
+            try await audit(.loginFailed, userID: account.id, client: client, details: ["reason": "credentials"])
             throw IdentityError.invalidCredentials
         }
         guard case .valid(let needsRehash) = await hasher.verify(password, against: account.passwordHash) else {

@@ -91,10 +91,21 @@ public protocol PasskeyRepository: Sendable {
     func recordPasskeyUse(id: Data, signCount: UInt32, backedUp: Bool, at date: Date) async throws -> Bool
     /// False when the account has no such passkey.
     func renamePasskey(id: Data, userID: UUID, name: String) async throws -> Bool
-    /// Deletes the account's passkey, records `event` and queues `mail`, in one transaction. False
-    /// when the account has no such passkey.
+    /// Deletes the account's passkey, records `event` and queues `mail`, in one transaction; unless it
+    /// is the account's last way to sign in: its last passkey while it has no password.
     func deletePasskey(
         id: Data, userID: UUID, recording event: AuthEvent, queueing mail: [OutboundMail]
     )
-        async throws -> Bool
+        async throws -> PasskeyDeletion
+    /// Removes the account's password, records `event` and queues `mail`, in one transaction; false,
+    /// changing nothing, when the account has no passkey, which would leave it no way to sign in.
+    func removePassword(userID: UUID, recording event: AuthEvent, queueing mail: [OutboundMail]) async throws -> Bool
+}
+
+/// What removing a passkey did.
+public enum PasskeyDeletion: Sendable, Equatable {
+    case deleted
+    case notFound
+    /// Refused: the account has no password, and this is its last passkey.
+    case lastSignInMethod
 }

@@ -228,6 +228,55 @@ struct PasskeyAPITests {
         }
     }
 
+    @Test(arguments: Backend.all)
+    func aPasswordlessAccountKeepsItsLastWayIn(backend: Backend) async throws {
+        try await withApp(backend) { api in
+            let user = try await api.newUser()
+            // No passkey, no removing the password.
+            try await api.send(.delete, "/v1/me/password", token: user.accessToken).expectProblem(.conflict)
+            let (authenticator, _) = try await api.addPasskey(user)
+            #expect(try await api.send(.delete, "/v1/me/password", token: user.accessToken).status == .noContent)
+            #expect(
+                try await api.send(.get, "/v1/me", token: user.accessToken).object()["hasPassword"] as? Bool == false)
+            _ = try await api.mailed(to: user.email, subject: "Your QSPP password was changed")
+            // The old password no longer signs in, and takes as long to refuse as any wrong one.
+            try await api.login(user.email).expectProblem(.unauthorized)
+            let signedIn = try await api.passkeySignIn(authenticator)
+            #expect(signedIn.status == .ok)
+            let token = try #require(try signedIn.object()["accessToken"] as? String)
+
+            // The last passkey stays; with a second, the first may go.
+            let id = try #require(
+                (try await api.send(.get, "/v1/me/passkeys", token: token).object()["passkeys"] as? [[String: Any]])?
+                    .first?["id"] as? String)
+            #expect(
+                try await api.send(.delete, "/v1/me/passkeys/\(id)", token: token).expectProblem(.conflict)
+                    .contains("last way to sign in"))
+            let second = TestUser(
+                id: user.id, email: user.email, password: user.password, accessToken: token, refreshToken: "")
+            let (spare, added) = try await api.addPasskey(second, name: "Spare")
+            #expect(added.status == .created)
+            #expect(try await api.send(.delete, "/v1/me/passkeys/\(id)", token: token).status == .noContent)
+            #expect(try await api.passkeySignIn(spare).status == .ok)
+
+            // A reset link sets a password again.
+            #expect(
+                try await api.send(
+                    .post, "/v1/auth/password/forgot", json: #"{"email":"\#(user.email)"}"#, token: nil
+                ).status == .accepted)
+            let reset = try await api.mailed(to: user.email, subject: "Reset your QSPP password")
+            let resetToken = try #require(
+                reset.parts["text/plain"]?.firstMatch(of: /reset-password\?token=([A-Za-z0-9_-]+)/)
+            ).1
+            #expect(
+                try await api.send(
+                    .post, "/v1/auth/password/reset",
+                    json: #"{"token":"\#(resetToken)","newPassword":"\#(testPassword) again"}"#, token: nil
+                ).status == .ok)
+            #expect(try await api.login(user.email, password: testPassword + " again").status == .ok)
+        }
+    }
+
     private func enableTOTP(_ api: API, _ user: TestUser) async throws -> String {
         let setup = try await api.send(.post, "/v1/me/mfa/totp", token: user.accessToken).object()
         let secret = try #require(setup["secret"] as? String)

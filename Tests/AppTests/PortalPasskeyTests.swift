@@ -73,12 +73,28 @@ struct PortalPasskeyTests {
             #expect(refused.status == .unauthorized)
             #expect((try Self.json(refused)["error"] as? String)?.isEmpty == false)
 
-            // Remove: another id is not found; this one goes.
+            // Passwordless: the password goes, and then the last passkey stays.
+            #expect(
+                try await browser.post("/my/security/password/remove", ["currentPassword": ""]).headers[.location]
+                    == "/my/security?done=password-removed")
+            #expect(try await browser.get("/my/security").html.contains("You sign in with your passkeys only"))
+            let last = try await browser.post("/my/security/passkeys/\(id)/remove", [:])
+            #expect(last.status == .conflict && last.html.contains("last way to sign in"))
+
+            // With a second passkey, the first may go; another id is not found.
+            let spare = try SoftwareAuthenticator(origin: api.passkeyOrigin)
+            let spareOptions = try await browser.post("/my/security/passkeys/options", [:])
+            let spareAnswer = try spare.answer("create", Data(buffer: spareOptions.body))
+            #expect(
+                try await browser.post(
+                    "/my/security/passkeys", ["name": "Spare", "credential": try Self.text(spareAnswer)]
+                ).status == .seeOther)
             #expect(try await browser.post("/my/security/passkeys/AAAA/remove", [:]).status == .notFound)
             #expect(
                 try await browser.post("/my/security/passkeys/\(id)/remove", [:]).headers[.location]
                     == "/my/security?done=passkey-removed")
-            #expect(try await browser.get("/my/security").html.contains("You have no passkeys yet"))
+            let page2 = try await browser.get("/my/security")
+            #expect(page2.html.contains("Spare") && !page2.html.contains("Work laptop"))
         }
     }
 }

@@ -76,18 +76,38 @@ extension IdentityRepositoryConformanceTests {
             #expect(try await repository.renamePasskey(id: passkey.id, userID: owner.id, name: "Phone"))
             #expect(try await repository.passkeys(userID: owner.id).map(\.name) == ["Phone"])
             #expect(
-                try await !repository.deletePasskey(
-                    id: passkey.id, userID: other.id, recording: event(.passkeyRemoved, other.id), queueing: []))
+                try await repository.deletePasskey(
+                    id: passkey.id, userID: other.id, recording: event(.passkeyRemoved, other.id), queueing: [])
+                    == .notFound)
+
+            // Without a password, the last passkey stays; with a second one, either may go.
+            #expect(
+                try await !repository.removePassword(
+                    userID: other.id, recording: event(.passwordRemoved, other.id), queueing: []))
+            #expect(try await repository.account(id: other.id)?.hasPassword == true)
+            #expect(
+                try await repository.removePassword(
+                    userID: owner.id, recording: event(.passwordRemoved, owner.id), queueing: []))
+            #expect(try await repository.account(id: owner.id)?.hasPassword == false)
             #expect(
                 try await repository.deletePasskey(
-                    id: passkey.id, userID: owner.id, recording: event(.passkeyRemoved, owner.id), queueing: []))
+                    id: passkey.id, userID: owner.id, recording: event(.passkeyRemoved, owner.id), queueing: [])
+                    == .lastSignInMethod)
+            let second = Self.passkey(of: owner.id)
+            try await repository.insertPasskey(second, recording: event(.passkeyAdded, owner.id), queueing: [])
+            #expect(
+                try await repository.deletePasskey(
+                    id: passkey.id, userID: owner.id, recording: event(.passkeyRemoved, owner.id), queueing: [])
+                    == .deleted)
             #expect(try await repository.passkey(id: passkey.id) == nil)
+            #expect(
+                try await repository.deletePasskey(
+                    id: second.id, userID: owner.id, recording: event(.passkeyRemoved, owner.id), queueing: [])
+                    == .lastSignInMethod)
 
             // An account's deletion takes its passkeys with it.
-            let kept = Self.passkey(of: owner.id)
-            try await repository.insertPasskey(kept, recording: event(.passkeyAdded, owner.id), queueing: [])
             try await repository.deleteAccount(id: owner.id, at: Date())
-            #expect(try await repository.passkey(id: kept.id) == nil)
+            #expect(try await repository.passkey(id: second.id) == nil)
         }
     }
 }

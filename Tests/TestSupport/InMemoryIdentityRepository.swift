@@ -298,11 +298,29 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
 
     public func deletePasskey(
         id: Data, userID: UUID, recording event: AuthEvent, queueing mail: [OutboundMail]
-    ) async throws -> Bool {
+    ) async throws -> PasskeyDeletion {
         try state.withLock { state in
-            guard let passkey = state.passkeys[id], passkey.userID == userID else { return false }
+            guard let passkey = state.passkeys[id], passkey.userID == userID, let account = state.accounts[userID]
+            else { return .notFound }
+            if account.passwordHash.isEmpty, state.passkeys.values.filter({ $0.userID == userID }).count == 1 {
+                return .lastSignInMethod
+            }
             try state.checkNew([event])
             state.passkeys[id] = nil
+            append(event, &state)
+            state.queuedMail += mail
+            return .deleted
+        }
+    }
+
+    public func removePassword(
+        userID: UUID, recording event: AuthEvent, queueing mail: [OutboundMail]
+    ) async throws -> Bool {
+        try state.withLock { state in
+            guard state.accounts[userID] != nil, state.passkeys.values.contains(where: { $0.userID == userID })
+            else { return false }
+            try state.checkNew([event])
+            state.accounts[userID]?.passwordHash = ""
             append(event, &state)
             state.queuedMail += mail
             return true

@@ -18,6 +18,7 @@ struct MeController {
         routes.patch("/v1/me", use: rectify)
         routes.delete("/v1/me", use: deleteAccount)
         routes.post("/v1/me/password", use: changePassword)
+        routes.delete("/v1/me/password", use: removePassword)
         routes.get("/v1/me/sessions", use: sessions)
         routes.delete("/v1/me/sessions/:sessionId", use: revokeSession)
         routes.post("/v1/me/mfa/totp", use: beginTOTP)
@@ -83,6 +84,8 @@ struct MeController {
         /// Set while processing is restricted (GDPR Art. 18).
         var restrictedSince: String?
         var mfaEnabled: Bool
+        /// False for an account that signs in with passkeys only.
+        var hasPassword: Bool
         var recoveryCodesRemaining: Int
         var createdAt: String
         var sessionId: String
@@ -180,10 +183,20 @@ struct MeController {
             displayName: account.displayName,
             roles: account.roles.map(\.rawValue).sorted(),
             restrictedSince: try await services.restrictions.restrictedSince(account.subjectID).map(RFC3339.string),
-            mfaEnabled: account.mfaEnabled,
+            mfaEnabled: account.mfaEnabled, hasPassword: account.hasPassword,
             recoveryCodesRemaining: account.recoveryCodesRemaining,
             createdAt: RFC3339.string(from: account.createdAt), sessionId: user.sessionID.lowercasedString,
             amr: user.authenticationMethods)
+    }
+
+    /// Passkeys only from now on: refused (409 `last-sign-in-method`) without a passkey.
+    @Sendable func removePassword(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let user = try context.requireUser()
+        var request = request
+        let body = try await request.decodeOptionalJSON(StepUpInput.self, context: context)
+        try await identity.removePassword(
+            user: user, currentPassword: body?.currentPassword, client: context.client(request))
+        return .noContent
     }
 
     @Sendable func deleteAccount(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -167,6 +167,8 @@ extension Problem {
             return Problem(.conflict, "passkey-exists", "Passkey already registered", detail: error.description)
         case .passkeyNotFound:
             return Problem(.notFound, "not-found", "Not found", detail: error.description)
+        case .lastSignInMethod:
+            return Problem(.conflict, "last-sign-in-method", "Last way to sign in", detail: error.description)
         case .recentAuthenticationRequired:
             return Problem(
                 .forbidden, "recent-authentication-required", "Recent authentication required",

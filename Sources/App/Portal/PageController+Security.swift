@@ -15,6 +15,7 @@ extension PageController {
         routes.post("/my/security/mfa/confirm", use: confirmMFA)
         routes.post("/my/security/mfa/disable", use: disableMFA)
         routes.post("/my/security/password", use: changePassword)
+        routes.post("/my/security/password/remove", use: removePassword)
         routes.post("/my/security/delete", use: deleteAccount)
         routes.post("/my/security/notices", use: saveNotices)
     }
@@ -97,6 +98,17 @@ extension PageController {
         }
     }
 
+    @Sendable func removePassword(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        return try await handlingForm(request, context) { form in
+            try await identity.removePassword(
+                user: user, currentPassword: form.optional("currentPassword"), client: context.client(request))
+            return done("/my/security", .passwordRemoved)
+        } failing: { _, message, status in
+            try await renderSecurity(context, error: message, status: status)
+        }
+    }
+
     @Sendable func deleteAccount(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         return try await handlingForm(request, context) { form in
@@ -134,6 +146,8 @@ extension PageController {
         let passkeys = try await passkeyRows(user)
         view["passkeys"] = passkeys
         view["hasPasskeys"] = !passkeys.isEmpty
+        view["hasPassword"] = account.hasPassword
+        view["passwordRemovable"] = account.hasPassword && !passkeys.isEmpty
         view["sessions"] = try await identity.sessions(of: user.userID).sorted { $0.lastUsedAt > $1.lastUsedAt }.map {
             session -> [String: Any] in
             [

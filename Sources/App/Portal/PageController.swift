@@ -117,6 +117,7 @@ enum PageNotice: String {
     case noticesSaved = "notices-saved"
     case passkeyAdded = "passkey-added"
     case emailChangeMailed = "email-change-mailed"
+    case passwordRemoved = "password-removed"
     case emailChanged = "email-changed"
     case emailChangeUndone = "email-change-undone"
     case passkeyRenamed = "passkey-renamed"
@@ -139,6 +140,7 @@ enum PageNotice: String {
         case .emailVerified: "Your email is confirmed."
         case .verificationSent: "A new link to confirm your email is on its way."
         case .noticesSaved: "Your choice of messages is saved."
+        case .passwordRemoved: "Your password is removed: you sign in with your passkeys now."
         case .emailChangeMailed:
             "We mailed a link to the new address: your account moves there when you follow it. Until then, nothing changes."
         case .emailChanged: "Your account's email is changed. We told the old address, with a link to undo it."

@@ -107,22 +107,52 @@ extension SQLIdentityRepository {
     func deletePasskey(
         id: Data, userID: UUID, recording event: AuthEvent, queueing mail: [OutboundMail]
     )
-        async throws -> Bool
+        async throws -> PasskeyDeletion
     {
         let sealedEvent = try sealed(event)
         let sealedMail = try SQLMailOutbox.seal(mail, vault: vault)
-        let deleted = try await database.transaction { tx in
-            let rows = try await tx.query(
-                "DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING id",
-                [.text(Base64URL.encode(id)), .uuid(userID)])
-            guard !rows.isEmpty else { return false }
+        let outcome: PasskeyDeletion = try await database.transaction { tx in
+            // The account's row, locked, so two removals at once cannot both take the last two ways in.
+            guard
+                let account = try await tx.query(
+                    "SELECT password_hash FROM accounts WHERE id = $1 \(tx.lockRowsClause)", [.uuid(userID)]
+                ).first
+            else { return .notFound }
+            let owned = try await tx.query(
+                "SELECT id FROM passkeys WHERE user_id = $1", [.uuid(userID)]
+            ).map { try $0.text(0) }
+            guard owned.contains(Base64URL.encode(id)) else { return .notFound }
+            if try account.text(0).isEmpty, owned.count == 1 { return .lastSignInMethod }
+            try await tx.execute(
+                "DELETE FROM passkeys WHERE id = $1 AND user_id = $2", [.text(Base64URL.encode(id)), .uuid(userID)])
+            try await PersonalDataVault.insert(sealedEvent.keys, tx)
+            try await SQLMailOutbox.insert(sealedMail, tx)
+            try await Self.insert(sealedEvent, tx)
+            _ = try await tx.appendLedger([sealedEvent.record])
+            return .deleted
+        }
+        if outcome == .deleted { vault.confirm(sealedEvent.keys + sealedMail.keys) }
+        return outcome
+    }
+
+    func removePassword(userID: UUID, recording event: AuthEvent, queueing mail: [OutboundMail]) async throws -> Bool {
+        let sealedEvent = try sealed(event)
+        let sealedMail = try SQLMailOutbox.seal(mail, vault: vault)
+        let removed = try await database.transaction { tx in
+            guard
+                !(try await tx.query(
+                    "SELECT id FROM accounts WHERE id = $1 \(tx.lockRowsClause)", [.uuid(userID)]
+                ).isEmpty),
+                !(try await tx.query("SELECT id FROM passkeys WHERE user_id = $1 LIMIT 1", [.uuid(userID)]).isEmpty)
+            else { return false }
+            try await tx.execute("UPDATE accounts SET password_hash = '' WHERE id = $1", [.uuid(userID)])
             try await PersonalDataVault.insert(sealedEvent.keys, tx)
             try await SQLMailOutbox.insert(sealedMail, tx)
             try await Self.insert(sealedEvent, tx)
             _ = try await tx.appendLedger([sealedEvent.record])
             return true
         }
-        if deleted { vault.confirm(sealedEvent.keys + sealedMail.keys) }
-        return deleted
+        if removed { vault.confirm(sealedEvent.keys + sealedMail.keys) }
+        return removed
     }
 }
