@@ -184,6 +184,11 @@ struct PasskeyAPITests {
             let answer = try authenticator.answer("create", Data(buffer: theirs.body))
             try await register(answer).expectProblem(.badRequest)
 
+            // A key of an algorithm that was not offered (ES384).
+            let unsupported = try await api.send(.post, "/v1/me/passkeys/options", token: user.accessToken)
+            let es384 = try authenticator.answer("create", Data(buffer: unsupported.body), ["--alg", "-35", "--force"])
+            #expect(try await register(es384).expectProblem(.badRequest).lowercased().contains("unsupported algorithm"))
+
             // A packed self-attestation whose signature does not verify.
             let bad = try await api.send(.post, "/v1/me/passkeys/options", token: user.accessToken)
             var forged = try authenticator.answer("create", Data(buffer: bad.body), ["--attestation", "packed"])

@@ -2,7 +2,7 @@
 a state file between ceremonies.
 
   passkey_authenticator.py STATE create ORIGIN OPTIONS [--alg N] [--attestation none|packed]
-                           [--no-uv] [--backup] [--soft]
+                           [--no-uv] [--backup] [--soft] [--force]
   passkey_authenticator.py STATE get ORIGIN OPTIONS [--no-uv] [--counter N] [--user-handle B64URL]
 
 OPTIONS is a file holding the server's options JSON (WebAuthn's PublicKeyCredential*OptionsJSON);
@@ -10,7 +10,8 @@ the answer is printed as PublicKeyCredential.toJSON() writes it. With --soft the
 soft-webauthn's (ES256, user presence only, attestation none); otherwise this script writes the
 authenticator data itself, signing with the cryptography package (ES256, EdDSA, RS256) or
 dilithium-py (ML-DSA-65, COSE alg -49 with kty 7 as RFC 9964 has it), with user verification unless
---no-uv, backup flags with --backup, and `packed` self-attestation on request.
+--no-uv, backup flags with --backup, and `packed` self-attestation on request. --force makes a key
+of an algorithm the server did not offer (ES384, say), as a broken or hostile authenticator would.
 """
 import argparse
 import base64
@@ -23,7 +24,7 @@ import cbor2
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from dilithium_py.ml_dsa import ML_DSA_65
-from fido2.cose import ES256, RS256, EdDSA
+from fido2.cose import ES256, ES384, RS256, EdDSA
 from soft_webauthn import SoftWebauthnDevice
 
 
@@ -36,8 +37,8 @@ def unb64(text):
 
 
 def new_key(alg):
-    if alg == -7:
-        key = ec.generate_private_key(ec.SECP256R1())
+    if alg in (-7, -35):
+        key = ec.generate_private_key(ec.SECP256R1() if alg == -7 else ec.SECP384R1())
         return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                  serialization.NoEncryption()).decode()
     if alg == -8:
@@ -56,7 +57,7 @@ def cose(alg, key):
     if alg == -49:
         return {1: 7, 3: -49, -1: bytes.fromhex(json.loads(key)["public"])}
     private = serialization.load_pem_private_key(key.encode(), None)
-    kind = {-7: ES256, -8: EdDSA, -257: RS256}[alg]
+    kind = {-7: ES256, -35: ES384, -8: EdDSA, -257: RS256}[alg]
     return dict(kind.from_cryptography_key(private.public_key()))
 
 
@@ -64,8 +65,8 @@ def sign(alg, key, message):
     if alg == -49:
         return ML_DSA_65.sign(bytes.fromhex(json.loads(key)["secret"]), message)
     private = serialization.load_pem_private_key(key.encode(), None)
-    if alg == -7:
-        return private.sign(message, ec.ECDSA(hashes.SHA256()))
+    if alg in (-7, -35):
+        return private.sign(message, ec.ECDSA(hashes.SHA256() if alg == -7 else hashes.SHA384()))
     if alg == -8:
         return private.sign(message)
     return private.sign(message, padding.PKCS1v15(), hashes.SHA256())
@@ -100,7 +101,7 @@ def create(args, options):
                  "key": device.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                          serialization.NoEncryption()).decode()}
         return state, credential_json(created["rawId"], created["response"])
-    if args.alg not in [param["alg"] for param in options["pubKeyCredParams"]]:
+    if args.alg not in [param["alg"] for param in options["pubKeyCredParams"]] and not args.force:
         raise SystemExit("the server does not offer this algorithm")
     credential_id = os.urandom(32)
     key = new_key(args.alg)
@@ -150,6 +151,7 @@ def main():
     parser.add_argument("--no-uv", action="store_true")
     parser.add_argument("--backup", action="store_true")
     parser.add_argument("--soft", action="store_true")
+    parser.add_argument("--force", action="store_true", help="make a key of an algorithm the server did not offer")
     parser.add_argument("--counter", type=int)
     parser.add_argument("--user-handle")
     args = parser.parse_args()
