@@ -8,6 +8,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case invalidToken, invalidRefreshToken, refreshTokenReused, invalidLink, emailUnverified
         case sessionNotFound, forbidden, recentAuthenticationRequired
         case passkeyRejected, passkeyChallengeInvalid, passkeyExists, passkeyNotFound, lastSignInMethod
+        case passkeySignInRequired
     }
 
     private enum Base: Equatable, Sendable {
@@ -35,6 +36,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case passkeyExists
         case passkeyNotFound
         case lastSignInMethod
+        case passkeySignInRequired
     }
 
     private let base: Base
@@ -75,6 +77,8 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
     public static let passkeyNotFound = Self(.passkeyNotFound)
     /// The change would leave the account no way to sign in.
     public static let lastSignInMethod = Self(.lastSignInMethod)
+    /// Only a session begun with a passkey shows that a passkey can sign in alone.
+    public static let passkeySignInRequired = Self(.passkeySignInRequired)
 
     public var kind: Kind {
         switch base {
@@ -102,6 +106,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .passkeyExists: .passkeyExists
         case .passkeyNotFound: .passkeyNotFound
         case .lastSignInMethod: .lastSignInMethod
+        case .passkeySignInRequired: .passkeySignInRequired
         }
     }
 
@@ -132,6 +137,8 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .passkeyNotFound: "No such passkey."
         case .lastSignInMethod:
             "This is the account's last way to sign in: add a passkey or set a password (\"Forgot your password?\") first."
+        case .passkeySignInRequired:
+            "Sign in with your passkey first, so that we know it can sign you in without the password."
         }
     }
 
@@ -143,7 +150,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
             .mfaNotEnabled, .mfaAlreadyEnabled, .mfaSetupMissing, .invalidToken, .invalidRefreshToken,
             .refreshTokenReused, .invalidLink, .emailUnverified, .sessionNotFound, .forbidden,
             .recentAuthenticationRequired, .passkeyRejected, .passkeyChallengeInvalid, .passkeyExists, .passkeyNotFound,
-            .lastSignInMethod:
+            .lastSignInMethod, .passkeySignInRequired:
             nil
         }
     }

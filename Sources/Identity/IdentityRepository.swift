@@ -85,18 +85,19 @@ public protocol IdentityRepository: PasskeyRepository {
     ) async throws
         -> UUID?
     /// Spends the email-change (or undo) token with `digest` if it is still unused and unexpired at
-    /// `date`, moves the account to `email` (confirmed, as the link reached it), voids the account's
-    /// other unused links of both kinds, stores `undo`, ends every session when `endingSessions`,
-    /// records `event` with its ledger entry and queues `mail`, in one transaction. Returns the
-    /// sessions ended, or nil when the token was spent or had expired. Throws
+    /// `date`, moves the account to `email` (confirmed, as the link reached it), stores `undo`, records
+    /// `event` with its ledger entry and queues `mail`, in one transaction. A move voids the account's
+    /// unused email-change and verification links, never an undo link; with `securing` (an undo), every
+    /// unused link, the password, passkeys, TOTP and recovery codes go and every session ends. Returns
+    /// the sessions ended, or nil when the token was spent or had expired. Throws
     /// ``IdentityError/emailTaken`` when another account has the email.
     func changeEmail(
         tokenDigest: String, purpose: AccountToken.Purpose, userID: UUID, to email: EmailAddress, at date: Date,
-        issuing undo: AccountToken?, endingSessions: Bool, recording event: AuthEvent, queueing mail: [OutboundMail]
+        issuing undo: AccountToken?, securing: Bool, recording event: AuthEvent, queueing mail: [OutboundMail]
     ) async throws -> [UUID]?
     /// Spends the reset token if it is still unused and unexpired at `date`, sets the password hash,
-    /// ends every session of the account, records `event` with its ledger entry and queues `notice`, in
-    /// one transaction. Returns the sessions ended, or nil when the token was spent or had expired.
+    /// voids the account's other unused links but an email change's undo, ends every session of the
+    /// account, records `event` with its ledger entry and queues `notice`, in one transaction. Returns the sessions ended, or nil when the token was spent or had expired.
     func resetPassword(
         tokenDigest: String, userID: UUID, hash: String, at date: Date, recording event: AuthEvent,
         queueing notice: OutboundMail

@@ -59,13 +59,14 @@ extension IdentityService {
         guard
             try await repository.changeEmail(
                 tokenDigest: token.digest, purpose: .emailChange, userID: account.id, to: newEmail, at: at,
-                issuing: undo, endingSessions: false, recording: event, queueing: [notice]) != nil
+                issuing: undo, securing: false, recording: event, queueing: [notice]) != nil
         else { throw IdentityError.invalidLink }
         observe(event.kind)
     }
 
-    /// Moves the account back to the address it left, ends every session (whoever moved it is signed
-    /// out), and tells that address to choose a new password.
+    /// Moves the account back to the address it left and secures it: whoever moved it may have set the
+    /// password or added a passkey or a second factor, so all of those go, with every session and every
+    /// mailed link; the address is told to choose a new password with a reset link.
     public func undoEmailChange(token secret: String, client: ClientInfo) async throws {
         let (token, account, oldEmail) = try await liveEmailToken(secret, .emailChangeUndo)
         let at = now()
@@ -79,7 +80,7 @@ extension IdentityService {
         guard
             let ended = try await repository.changeEmail(
                 tokenDigest: token.digest, purpose: .emailChangeUndo, userID: account.id, to: oldEmail, at: at,
-                issuing: nil, endingSessions: true, recording: event, queueing: [notice])
+                issuing: nil, securing: true, recording: event, queueing: [notice])
         else { throw IdentityError.invalidLink }
         ended.forEach(sessionCache.markRevoked)
         observe(event.kind)

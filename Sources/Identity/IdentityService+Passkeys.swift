@@ -196,10 +196,13 @@ extension IdentityService {
     }
 
     /// Makes the account passwordless: from now on it signs in with its passkeys, and a reset link sets
-    /// a password again. Needs fresh proof of the person, and a passkey to sign in with; mailed.
+    /// a password again. Needs a recent sign-in with a passkey that verified the person, which shows that
+    /// the account has a passkey able to sign in alone (not every authenticator verifies, nor keeps a
+    /// discoverable credential); mailed.
     public func removePassword(user: AuthenticatedUser, currentPassword: String?, client: ClientInfo) async throws {
         let account = try await requireAccount(user.userID)
         guard account.hasPassword else { return }
+        guard user.authenticationMethods.contains("user") else { throw IdentityError.passkeySignInRequired }
         try await requireRecentAuthentication(user, account: account, password: currentPassword, client: client)
         let at = now()
         let event = AuthEvent(

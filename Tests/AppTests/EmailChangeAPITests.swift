@@ -37,19 +37,49 @@ struct EmailChangeAPITests {
             let notice = try await api.mailed(to: user.email, subject: "Your QSPP account moved to another email")
             #expect(notice.parts["text/plain"]?.contains("within 7 days") == true)
             let undo = try Self.token(notice, path: "undo-email-change")
-            // The undo link cannot confirm, nor the move link undo.
+            // The undo link cannot confirm.
             try await api.send(.post, "/v1/auth/email/change/confirm", json: #"{"token":"\#(undo)"}"#, token: nil)
                 .expectProblem(.badRequest)
+            // Whoever moved the account resets its password from the new address, and adds a passkey:
+            // neither takes the way back away, nor survives it.
+            #expect(
+                try await api.send(.post, "/v1/auth/password/forgot", json: #"{"email":"\#(newEmail)"}"#, token: nil)
+                    .status == .accepted)
+            let reset = try Self.token(
+                try await api.mailed(to: newEmail, subject: "Reset your QSPP password"), path: "reset-password")
+            #expect(
+                try await api.send(
+                    .post, "/v1/auth/password/reset",
+                    json: #"{"token":"\#(reset)","newPassword":"an intruder's passphrase 99"}"#, token: nil
+                ).status == .ok)
+            let intruder = try #require(
+                try await api.login(newEmail, password: "an intruder's passphrase 99").object()["accessToken"]
+                    as? String)
+            let (intrudersKey, _) = try await api.addPasskey(
+                TestUser(id: user.id, email: newEmail, password: "", accessToken: intruder, refreshToken: ""))
 
             #expect(
                 try await api.send(.post, "/v1/auth/email/change/undo", json: #"{"token":"\#(undo)"}"#, token: nil)
                     .status == .ok)
-            try await api.send(.get, "/v1/me", token: user.accessToken).expectProblem(.unauthorized)
-            #expect(try await api.login(user.email).status == .ok)
-            #expect(try await api.login(newEmail).status == .unauthorized)
-            _ = try await api.mailed(to: user.email, subject: "Your QSPP account is back at this address")
+            try await api.send(.get, "/v1/me", token: intruder).expectProblem(.unauthorized)
+            try await api.login(newEmail, password: "an intruder's passphrase 99").expectProblem(.unauthorized)
+            try await api.passkeySignIn(intrudersKey).expectProblem(.badRequest)
+            let back = try await api.mailed(to: user.email, subject: "Your QSPP account is back at this address")
+            #expect(back.parts["text/plain"]?.contains("all of those were removed") == true)
             try await api.send(.post, "/v1/auth/email/change/undo", json: #"{"token":"\#(undo)"}"#, token: nil)
                 .expectProblem(.badRequest)
+            // The owner chooses a new password with a link to the address the account is back at.
+            #expect(
+                try await api.send(.post, "/v1/auth/password/forgot", json: #"{"email":"\#(user.email)"}"#, token: nil)
+                    .status == .accepted)
+            let ownReset = try Self.token(
+                try await api.mailed(to: user.email, subject: "Reset your QSPP password"), path: "reset-password")
+            #expect(
+                try await api.send(
+                    .post, "/v1/auth/password/reset",
+                    json: #"{"token":"\#(ownReset)","newPassword":"the owner's new passphrase 7"}"#, token: nil
+                ).status == .ok)
+            #expect(try await api.login(user.email, password: "the owner's new passphrase 7").status == .ok)
             // The address it left is free again.
             #expect(try await api.register(newEmail).status == .accepted)
             #expect(try await api.login(newEmail).status == .ok)

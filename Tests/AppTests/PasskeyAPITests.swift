@@ -237,18 +237,18 @@ struct PasskeyAPITests {
     func aPasswordlessAccountKeepsItsLastWayIn(backend: Backend) async throws {
         try await withApp(backend) { api in
             let user = try await api.newUser()
-            // No passkey, no removing the password.
-            try await api.send(.delete, "/v1/me/password", token: user.accessToken).expectProblem(.conflict)
+            // Only a session begun with a passkey shows that one can sign in alone.
+            try await api.send(.delete, "/v1/me/password", token: user.accessToken).expectProblem(.forbidden)
             let (authenticator, _) = try await api.addPasskey(user)
-            #expect(try await api.send(.delete, "/v1/me/password", token: user.accessToken).status == .noContent)
-            #expect(
-                try await api.send(.get, "/v1/me", token: user.accessToken).object()["hasPassword"] as? Bool == false)
-            _ = try await api.mailed(to: user.email, subject: "Your QSPP password was changed")
-            // The old password no longer signs in, and takes as long to refuse as any wrong one.
-            try await api.login(user.email).expectProblem(.unauthorized)
+            try await api.send(.delete, "/v1/me/password", token: user.accessToken).expectProblem(.forbidden)
             let signedIn = try await api.passkeySignIn(authenticator)
             #expect(signedIn.status == .ok)
             let token = try #require(try signedIn.object()["accessToken"] as? String)
+            #expect(try await api.send(.delete, "/v1/me/password", token: token).status == .noContent)
+            #expect(try await api.send(.get, "/v1/me", token: token).object()["hasPassword"] as? Bool == false)
+            _ = try await api.mailed(to: user.email, subject: "Your QSPP password was changed")
+            // The old password no longer signs in, and takes as long to refuse as any wrong one.
+            try await api.login(user.email).expectProblem(.unauthorized)
 
             // The last passkey stays; with a second, the first may go.
             let id = try #require(

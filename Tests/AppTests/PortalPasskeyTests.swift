@@ -73,9 +73,12 @@ struct PortalPasskeyTests {
             #expect(refused.status == .unauthorized)
             #expect((try Self.json(refused)["error"] as? String)?.isEmpty == false)
 
-            // Passwordless: the password goes, and then the last passkey stays.
+            // Passwordless: from a session begun with the passkey only, the password goes; then the last
+            // passkey stays.
+            let passwordSession = try await browser.post("/my/security/password/remove", ["currentPassword": ""])
+            #expect(passwordSession.status == .forbidden && passwordSession.html.contains("Sign in with your passkey"))
             #expect(
-                try await browser.post("/my/security/password/remove", ["currentPassword": ""]).headers[.location]
+                try await visitor.post("/my/security/password/remove", ["currentPassword": ""]).headers[.location]
                     == "/my/security?done=password-removed")
             #expect(try await browser.get("/my/security").html.contains("You sign in with your passkeys only"))
             let last = try await browser.post("/my/security/passkeys/\(id)/remove", [:])

@@ -431,7 +431,7 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
 
     public func changeEmail(
         tokenDigest: String, purpose: AccountToken.Purpose, userID: UUID, to email: EmailAddress, at date: Date,
-        issuing undo: AccountToken?, endingSessions: Bool, recording event: AuthEvent, queueing mail: [OutboundMail]
+        issuing undo: AccountToken?, securing: Bool, recording event: AuthEvent, queueing mail: [OutboundMail]
     ) async throws -> [UUID]? {
         try state.withLock { state in
             guard let stored = state.accountTokens[tokenDigest], stored.token.purpose == purpose,
@@ -443,16 +443,24 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             }
             try state.checkNew([event])
             state.accountTokens[tokenDigest]?.usedAt = date
-            let voided: Set<AccountToken.Purpose> = [.emailChange, .emailChangeUndo, .emailVerification]
+            let voided: Set<AccountToken.Purpose> =
+                securing ? Set(AccountToken.Purpose.allCases) : [.emailChange, .emailVerification]
             state.accountTokens = state.accountTokens.filter {
                 !($0.value.token.userID == userID && voided.contains($0.value.token.purpose) && $0.value.usedAt == nil)
+            }
+            if securing {
+                state.accounts[userID]?.passwordHash = ""
+                state.accounts[userID]?.totpSecret = nil
+                state.accounts[userID]?.mfaEnabled = false
+                state.recoveryCodes[userID] = nil
+                state.passkeys = state.passkeys.filter { $0.value.userID != userID }
             }
             state.accounts[userID]?.email = seal(index, subject: userID.lowercasedString)
             state.accounts[userID]?.emailIndex = index
             state.accounts[userID]?.emailVerifiedAt = date.roundedToMicroseconds
             if let undo { state.accountTokens[undo.digest] = (undo, nil) }
             var ended: [UUID] = []
-            if endingSessions {
+            if securing {
                 ended = state.sessionOrder.filter {
                     state.sessions[$0]?.userID == userID && state.sessions[$0]?.revokedAt == nil
                 }
@@ -502,7 +510,7 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             try state.checkNew([event])
             state.accountTokens[tokenDigest]?.usedAt = date
             state.accountTokens = state.accountTokens.filter {
-                $0.value.token.userID != userID || $0.value.usedAt != nil
+                $0.value.token.userID != userID || $0.value.usedAt != nil || $0.value.token.purpose == .emailChangeUndo
             }
             state.accounts[userID]?.passwordHash = hash
             let ended = state.sessionOrder.filter {

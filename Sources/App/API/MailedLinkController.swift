@@ -80,7 +80,8 @@ struct MailedLinkController {
     @Sendable func undoChange(_ request: Request, context: AppRequestContext) async throws -> Done {
         try await following(
             request, context,
-            done: "Your account is back at this address and every session is signed out; reset your password.",
+            done:
+                "Your account is back at this address; its password, passkeys and two-factor set-up are removed and every session is signed out. Reset your password.",
             services.identity.undoEmailChange)
     }
 

@@ -128,8 +128,9 @@ struct MeController {
         }
     }
 
+    /// The password, which an account that signs in with passkeys only has not got.
     struct PasswordInput: Decodable {
-        var password: String
+        var password: String?
     }
 
     struct PasswordChange: Decodable {
@@ -202,8 +203,8 @@ struct MeController {
     @Sendable func deleteAccount(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         var request = request
-        let body = try await request.decodeJSON(PasswordInput.self, context: context).value
-        try await identity.deleteAccount(user: user, password: body.password, client: context.client(request))
+        let body = try await request.decodeOptionalJSON(PasswordInput.self, context: context)
+        try await identity.deleteAccount(user: user, password: body?.password ?? "", client: context.client(request))
         var response = Response(status: .noContent)
         response.headers[.setCookie] = AuthController.cookie(value: "", maxAge: 0)
         return response

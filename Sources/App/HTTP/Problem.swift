@@ -169,6 +169,9 @@ extension Problem {
             return Problem(.notFound, "not-found", "Not found", detail: error.description)
         case .lastSignInMethod:
             return Problem(.conflict, "last-sign-in-method", "Last way to sign in", detail: error.description)
+        case .passkeySignInRequired:
+            return Problem(
+                .forbidden, "passkey-sign-in-required", "Passkey sign-in required", detail: error.description)
         case .recentAuthenticationRequired:
             return Problem(
                 .forbidden, "recent-authentication-required", "Recent authentication required",

@@ -31,7 +31,7 @@ extension PageController {
         var prompt: String {
             self == .confirm
                 ? "Your account moves to the address this link was sent to; the old one is told."
-                : "Your account moves back to this address, and every session is signed out: choose a new password next."
+                : "Your account moves back to this address. Its password, passkeys and two-factor set-up are removed and every session is signed out, in case whoever moved it added their own: choose a new password next."
         }
         var button: String { self == .confirm ? "Move my account here" : "Move my account back" }
     }

@@ -145,7 +145,7 @@ enum PageNotice: String {
             "We mailed a link to the new address: your account moves there when you follow it. Until then, nothing changes."
         case .emailChanged: "Your account's email is changed. We told the old address, with a link to undo it."
         case .emailChangeUndone:
-            "Your account is back at this address, and every session is signed out. Choose a new password now."
+            "Your account is back at this address; its password, passkeys and two-factor set-up are removed and every session is signed out. Choose a new password now."
         case .passkeyAdded: "Your passkey is added. You can sign in with it instead of your password."
         case .passkeyRenamed: "The passkey is renamed."
         case .passkeyRemoved: "The passkey is removed."

@@ -41,7 +41,7 @@ extension SQLIdentityRepository {
 
     func changeEmail(
         tokenDigest: String, purpose: AccountToken.Purpose, userID: UUID, to email: EmailAddress, at date: Date,
-        issuing undo: AccountToken?, endingSessions: Bool, recording event: AuthEvent, queueing mail: [OutboundMail]
+        issuing undo: AccountToken?, securing: Bool, recording event: AuthEvent, queueing mail: [OutboundMail]
     ) async throws -> [UUID]? {
         let subject = userID.lowercasedString
         let sealedEmail = try vault.seal(email.normalized, subject: subject, field: "email")
@@ -61,22 +61,32 @@ extension SQLIdentityRepository {
                     """, [.text(tokenDigest), .text(purpose.rawValue), .uuid(userID), .time(date)])
                 guard !spent.isEmpty else { return nil }
                 try await PersonalDataVault.insert(keys, tx)
-                // Links mailed before the move, to either address, are void.
-                try await tx.execute(
-                    """
-                    DELETE FROM account_tokens WHERE user_id = $1 AND used_at IS NULL AND purpose IN ($2, $3, $4)
-                    """,
-                    [
-                        .uuid(userID), .text(AccountToken.Purpose.emailChange.rawValue),
-                        .text(AccountToken.Purpose.emailChangeUndo.rawValue),
-                        .text(AccountToken.Purpose.emailVerification.rawValue),
-                    ])
+                if securing {
+                    // Back with its owner: nothing whoever moved it may have left works any more. Every
+                    // link, the password, passkeys and two-factor set-up go, and every session ends.
+                    try await tx.execute(
+                        "DELETE FROM account_tokens WHERE user_id = $1 AND used_at IS NULL", [.uuid(userID)])
+                    try await tx.execute(
+                        """
+                        UPDATE accounts SET password_hash = '', totp_secret = NULL, mfa_enabled = 0 WHERE id = $1
+                        """, [.uuid(userID)])
+                    try await tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", [.uuid(userID)])
+                    try await tx.execute("DELETE FROM passkeys WHERE user_id = $1", [.uuid(userID)])
+                } else {
+                    // Links to the old address are void; its undo link stays until used or expired.
+                    try await tx.execute(
+                        "DELETE FROM account_tokens WHERE user_id = $1 AND used_at IS NULL AND purpose IN ($2, $3)",
+                        [
+                            .uuid(userID), .text(AccountToken.Purpose.emailChange.rawValue),
+                            .text(AccountToken.Purpose.emailVerification.rawValue),
+                        ])
+                }
                 try await tx.execute(
                     "UPDATE accounts SET email = $1, email_index = $2, email_verified_at = $3 WHERE id = $4",
                     [.optional(sealedEmail.sealed), .text(index), .time(date), .uuid(userID)])
                 if let undo { try await Self.insert(undo, payload: payload.sealed, tx) }
                 var sessions: [UUID] = []
-                if endingSessions {
+                if securing {
                     sessions = try await tx.query(
                         "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL", [.uuid(userID)]
                     ).map { try $0.uuid(0) }
@@ -154,8 +164,11 @@ extension SQLIdentityRepository {
                     .time(date),
                 ])
             guard !spent.isEmpty else { return nil }
+            // Every link but the undo of an email change, which only its use or its expiry ends: whoever
+            // moved the account must not be able to take its way back away.
             try await tx.execute(
-                "DELETE FROM account_tokens WHERE user_id = $1 AND used_at IS NULL", [.uuid(userID)])
+                "DELETE FROM account_tokens WHERE user_id = $1 AND used_at IS NULL AND purpose <> $2",
+                [.uuid(userID), .text(AccountToken.Purpose.emailChangeUndo.rawValue)])
             try await tx.execute("UPDATE accounts SET password_hash = $1 WHERE id = $2", [.text(hash), .uuid(userID)])
             let sessions = try await tx.query(
                 "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL", [.uuid(userID)]
