@@ -115,7 +115,9 @@ extension IdentityService {
             try await audit(.loginFailed, client: client, details: ["reason": "passkey"])
             throw IdentityError.passkeyRejected("the passkey is not registered here")
         }
-        try await verify(assertion, of: passkey, challenge: challenge.value, userVerification: true, client: client)
+        try await verify(
+            assertion, of: passkey, challenge: challenge.value, userVerification: true, discoverable: true,
+            client: client)
         if configuration.unverifiedAccess == .closed, account.emailVerifiedAt == nil {
             throw IdentityError.emailUnverified
         }
@@ -247,7 +249,7 @@ extension IdentityService {
 
     private func verify(
         _ assertion: RelyingParty.Assertion, of passkey: Passkey, challenge: Data, userVerification: Bool,
-        client: ClientInfo
+        discoverable: Bool = false, client: ClientInfo
     ) async throws {
         let stored = RelyingParty.StoredCredential(
             publicKey: passkey.publicKey, signCount: passkey.signCount, backupEligible: passkey.backupEligible,
@@ -255,7 +257,8 @@ extension IdentityService {
         let verified: RelyingParty.VerifiedAssertion
         do {
             verified = try configuration.relyingParty.verifyAssertion(
-                assertion, challenge: challenge, credential: stored, requireUserVerification: userVerification)
+                assertion, challenge: challenge, credential: stored, requireUserVerification: userVerification,
+                discoverable: discoverable)
         } catch {
             try await audit(
                 .passkeyRejected, userID: passkey.userID, client: client,

@@ -103,13 +103,16 @@ public struct RelyingParty: Sendable {
             aaguid: credential.aaguid, attestationFormat: attestation.format, attestation: trust)
     }
 
+    /// `discoverable`: the sign-in named no credential in advance (WebAuthn Level 3 §7.2 step 6), so the
+    /// authenticator must say whose credential it used.
     public func verifyAssertion(
-        _ assertion: Assertion, challenge: Data, credential: StoredCredential, requireUserVerification: Bool
+        _ assertion: Assertion, challenge: Data, credential: StoredCredential, requireUserVerification: Bool,
+        discoverable: Bool = false
     ) throws(WebAuthnError) -> VerifiedAssertion {
-        if let handle = assertion.userHandle, !handle.isEmpty,
-            !constantTimeEqual(handle, credential.userHandle)
-        {
-            throw WebAuthnError(.userHandleMismatch)
+        if let handle = assertion.userHandle, !handle.isEmpty {
+            guard constantTimeEqual(handle, credential.userHandle) else { throw WebAuthnError(.userHandleMismatch) }
+        } else if discoverable {
+            throw WebAuthnError(.userHandleMismatch, "no user handle for a credential not named in advance")
         }
         let clientData = try check(assertion.clientDataJSON, type: .get, challenge: challenge)
         let data = try AuthenticatorData(assertion.authenticatorData)

@@ -26,7 +26,8 @@ struct EmailChangeAPITests {
                 try await api.mailed(to: newEmail, subject: "Move your QSPP account to this address"),
                 path: "confirm-email-change")
             // A forged, or over-long, token changes nothing.
-            for forged in ["A" + move.dropFirst(), String(repeating: "a", count: 200)] {
+            let forgedFirst = move.hasPrefix("A") ? "B" : "A"
+            for forged in [forgedFirst + move.dropFirst(), String(repeating: "a", count: 200)] {
                 try await api.send(
                     .post, "/v1/auth/email/change/confirm", json: #"{"token":"\#(forged)"}"#, token: nil
                 ).expectProblem(.badRequest)

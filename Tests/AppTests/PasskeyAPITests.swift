@@ -120,6 +120,15 @@ struct PasskeyAPITests {
                 try await api.passkeySignIn(authenticator, flags: ["--user-handle", handle]).expectProblem(
                     .badRequest
                 ).contains("user handle"))
+            // No user handle, where no credential was named in advance.
+            let anonymous = try await api.passkeySignIn(authenticator) { credential in
+                var credential = credential
+                var response = credential["response"] as? [String: Any] ?? [:]
+                response["userHandle"] = nil
+                credential["response"] = response
+                return credential
+            }
+            #expect(try anonymous.expectProblem(.badRequest).contains("user handle"))
             // A signature over something else.
             let tampered = try await api.passkeySignIn(authenticator) { credential in
                 var credential = credential

@@ -197,6 +197,15 @@ struct RelyingPartyTests {
             try authenticator.assertion(challenge), .backupEligibilityChanged,
             stored: authenticator.stored(backupEligible: true))
         refused(try authenticator.assertion(challenge, userHandle: Data(count: 16)), .userHandleMismatch)
+        // Without a handle: fine where the credential was named in advance, refused where it was not.
+        _ = try party.verifyAssertion(
+            authenticator.assertion(challenge, userHandle: nil), challenge: challenge,
+            credential: authenticator.stored(), requireUserVerification: true)
+        #expect(throws: WebAuthnError(.userHandleMismatch)) {
+            try party.verifyAssertion(
+                authenticator.assertion(self.challenge, userHandle: nil), challenge: self.challenge,
+                credential: authenticator.stored(), requireUserVerification: true, discoverable: true)
+        }
         // A signature by another key.
         var forged = try Authenticator().assertion(challenge)
         forged = RelyingParty.Assertion(
