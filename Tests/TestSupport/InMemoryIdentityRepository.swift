@@ -448,7 +448,12 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             state.accountTokens = state.accountTokens.filter {
                 !($0.value.token.userID == userID && voided.contains($0.value.token.purpose) && $0.value.usedAt == nil)
             }
+            var ended: [UUID] = []
             if securing {
+                ended = state.sessionOrder.filter {
+                    state.sessions[$0]?.userID == userID && state.sessions[$0]?.revokedAt == nil
+                }
+                for id in ended { _ = state.revoke(id, at: date) }
                 state.accounts[userID]?.passwordHash = ""
                 state.accounts[userID]?.totpSecret = nil
                 state.accounts[userID]?.mfaEnabled = false
@@ -459,13 +464,6 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             state.accounts[userID]?.emailIndex = index
             state.accounts[userID]?.emailVerifiedAt = date.roundedToMicroseconds
             if let undo { state.accountTokens[undo.digest] = (undo, nil) }
-            var ended: [UUID] = []
-            if securing {
-                ended = state.sessionOrder.filter {
-                    state.sessions[$0]?.userID == userID && state.sessions[$0]?.revokedAt == nil
-                }
-                for id in ended { _ = state.revoke(id, at: date) }
-            }
             append(event, &state)
             state.queuedMail += mail
             return ended

@@ -61,6 +61,7 @@ extension SQLIdentityRepository {
                     """, [.text(tokenDigest), .text(purpose.rawValue), .uuid(userID), .time(date)])
                 guard !spent.isEmpty else { return nil }
                 try await PersonalDataVault.insert(keys, tx)
+                var sessions: [UUID] = []
                 if securing {
                     // Back with its owner: nothing whoever moved it may have left works any more. Every
                     // link, the password, passkeys and two-factor set-up go, and every session ends.
@@ -72,6 +73,10 @@ extension SQLIdentityRepository {
                         """, [.uuid(userID)])
                     try await tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", [.uuid(userID)])
                     try await tx.execute("DELETE FROM passkeys WHERE user_id = $1", [.uuid(userID)])
+                    sessions = try await tx.query(
+                        "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL", [.uuid(userID)]
+                    ).map { try $0.uuid(0) }
+                    for id in sessions { _ = try await Self.revoke(id, at: date, tx) }
                 } else {
                     // Links to the old address are void; its undo link stays until used or expired.
                     try await tx.execute(
@@ -85,13 +90,6 @@ extension SQLIdentityRepository {
                     "UPDATE accounts SET email = $1, email_index = $2, email_verified_at = $3 WHERE id = $4",
                     [.optional(sealedEmail.sealed), .text(index), .time(date), .uuid(userID)])
                 if let undo { try await Self.insert(undo, payload: payload.sealed, tx) }
-                var sessions: [UUID] = []
-                if securing {
-                    sessions = try await tx.query(
-                        "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL", [.uuid(userID)]
-                    ).map { try $0.uuid(0) }
-                    for id in sessions { _ = try await Self.revoke(id, at: date, tx) }
-                }
                 try await SQLMailOutbox.insert(sealedMail, tx)
                 try await Self.insert(sealedEvent, tx)
                 _ = try await tx.appendLedger([sealedEvent.record])
