@@ -65,21 +65,27 @@ extension LedgerRecord {
 
     /// A stored consent row in the current form, its keys written in order without a dictionary:
     /// verification rebuilds one for every consent entry. Equal to `contents(row.ledgerFields, …)[0]`.
-    static func consentContent(_ row: StoredEventRow, id: String) -> Data {
-        var fields: [(key: String, value: String)] = []
-        fields.reserveCapacity(11)
-        if let clientTimestamp = row.clientTimestampMicros {
-            fields.append(("client_timestamp", String(clientTimestamp)))
-        }
-        fields += [
-            ("decision", row.decision), ("id", id), ("method", row.method),
-            ("notice_version", String(row.noticeVersion)), ("purpose", row.purposeID),
-            ("recorded_at", String(row.recordedAtMicros)),
-        ]
-        if let sealedIP = row.sourceIP { fields.append(("sealed_ip", digest(sealedIP))) }
-        if let sealedAgent = row.userAgent { fields.append(("sealed_user_agent", digest(sealedAgent))) }
-        fields += [("subject", row.subjectID), ("type", "consent")]
-        return CanonicalJSON.object(sorted: fields)
+    static func consentContent(_ row: StoredEventRow, id: String) -> Data { consentWriter(row, id: id).object }
+
+    /// Whether `content` is the row's current form, without making it.
+    static func consentContent(_ row: StoredEventRow, id: String, is content: Data) -> Bool {
+        consentWriter(row, id: id).isObject(content)
+    }
+
+    private static func consentWriter(_ row: StoredEventRow, id: String) -> CanonicalJSON.Writer {
+        var writer = CanonicalJSON.Writer()
+        if let clientTimestamp = row.clientTimestampMicros { writer.field("client_timestamp", clientTimestamp) }
+        writer.field("decision", row.decision)
+        writer.field("id", id)
+        writer.field("method", row.method)
+        writer.field("notice_version", Int64(row.noticeVersion))
+        writer.field("purpose", row.purposeID)
+        writer.field("recorded_at", row.recordedAtMicros)
+        if let sealedIP = row.sourceIP { writer.field("sealed_ip", digest(sealedIP)) }
+        if let sealedAgent = row.userAgent { writer.field("sealed_user_agent", digest(sealedAgent)) }
+        writer.field("subject", row.subjectID)
+        writer.field("type", "consent")
+        return writer
     }
 
     private static func digest(_ ciphertext: String) -> String {

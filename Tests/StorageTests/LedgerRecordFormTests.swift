@@ -28,11 +28,25 @@ struct LedgerRecordFormTests {
                 clientTimestampMicros: withClientTimestamp ? 1_764_095_999_000_001 : nil, ledgerSequence: 1)
             let id = event.id.lowercasedString
             #expect(LedgerRecord.consentContent(row, id: id) == written)
+            #expect(LedgerRecord.consentContent(row, id: id, is: written))
+            #expect(!LedgerRecord.consentContent(row, id: id, is: written.dropLast()))
+            #expect(!LedgerRecord.consentContent(row, id: id, is: written + Data("}".utf8)))
+            var changed = written
+            changed[changed.startIndex + 3] ^= 1
+            #expect(!LedgerRecord.consentContent(row, id: id, is: changed))
             row.subjectID = subject
             #expect(
                 LedgerRecord.consentContent(row, id: id)
                     == LedgerRecord.contents(
                         row.ledgerFields, type: "consent", id: id, sealedIP: sealedIP, sealedAgent: sealedAgent)[0])
         }
+    }
+
+    /// Numbers are written digit by digit, as `String(_:)` writes them.
+    @Test(arguments: [0, 7, -7, 10, 1_764_096_000_123_456, Int64.max, Int64.min])
+    func anIntegerFieldIsItsDecimalString(value: Int64) {
+        var writer = CanonicalJSON.Writer()
+        writer.field("n", value)
+        #expect(writer.object == CanonicalJSON.object(["n": String(value)]))
     }
 }

@@ -104,6 +104,39 @@ struct LedgerTamperTests {
         }
     }
 
+    /// Stored leaves are read as one blob while they are whole, and row by row, in place, when one is
+    /// missing or damaged; proofs served with upper nodes from memory verify against the tree's root.
+    @Test(arguments: Backend.all)
+    func storedLeavesAreReadInPlaceAndProofsVerify(backend: Backend) async throws {
+        try await withIsolatedStore(backend) { store in
+            let ledger = try await Self.ledgerWithTwentyEntries(store)
+            let tree = try await ledger.integrate()
+            let entries = try await store.ledger.ledgerEntries(after: 0, limit: 20)
+            let leaves = entries.map { Optional($0.leafHash) }
+            #expect(try await store.ledger.leafHashes(after: 0, limit: 20) == leaves)
+            #expect(try await store.ledger.leafHashes(after: 5, limit: 3) == Array(leaves[5..<8]))
+            #expect(try await store.ledger.leafHashes(after: 18, limit: 5) == Array(leaves[18...]))
+            for _ in 0..<2 {
+                for entry in entries {
+                    let proof = try #require(try await ledger.inclusionProof(sequence: entry.sequence, size: 20))
+                    #expect(
+                        MerkleTree.verifyInclusion(
+                            index: entry.sequence - 1, size: 20, leaf: entry.leafHash, proof: proof,
+                            root: tree.frontier.root))
+                }
+            }
+            try await Self.allowTampering(store.sql, backend: backend)
+            _ = try await store.sql.write("DELETE FROM ledger_tree WHERE level = 0 AND idx = 3", [])
+            _ = try await store.sql.write(
+                "UPDATE ledger_tree SET hash = $1 WHERE level = 0 AND idx = 7", [.blob(Data([1, 2, 3]))])
+            var damaged = leaves
+            damaged[3] = nil
+            damaged[7] = Data([1, 2, 3])
+            #expect(try await store.ledger.leafHashes(after: 0, limit: 20) == damaged)
+            #expect(try await ledger.verify().problem?.sequence == 8)
+        }
+    }
+
     /// Applies one kind of tampering and returns the entry verification must name.
     static func apply(_ tamper: Tamper, to store: any Store) async throws -> Int64 {
         let sql = store.sql
@@ -169,8 +202,13 @@ struct LedgerTamperTests {
             // checkpoint's JWS and note with their own keys.
             _ = try await sql.write("UPDATE consent_events SET decision = 'withdrawn' WHERE ledger_seq = 7", [])
             let seven = try await store.ledger.ledgerEntries(after: 6, limit: 1)[0]
-            let flipped = try #require(try await store.recordedRows.contents(of: [seven])[seven.reference])
-            try await rewriteChainFromSeven(sql, store, content: flipped[0])
+            let granted = String(decoding: seven.content, as: UTF8.self)
+            let flipped = granted.replacingOccurrences(of: #""decision":"granted""#, with: #""decision":"withdrawn""#)
+            #expect(flipped != granted)
+            #expect(try await store.recordedRows.match([seven][...]) == [.differs])
+            try await rewriteChainFromSeven(sql, store, content: Data(flipped.utf8))
+            let rewritten = try await store.ledger.ledgerEntries(after: 6, limit: 1)
+            #expect(try await store.recordedRows.match(rewritten[...]) == [.matches])
             let forged = try await forgedTree(store)
             _ = try await sql.write("DELETE FROM ledger_tree", [])
             _ = try await sql.write("UPDATE ledger_tree_head SET size = 0, frontier = $1", [.blob(Data())])

@@ -3,8 +3,8 @@
 #   1. export time, archive size and qspp's RSS growth for people with 1k, 10k and 100k consent
 #      events (loaded through the real batch API), and the time to erase each;
 #   2. ledger verification rate: the ledger is grown to ENTRIES entries, each a consent row and its
-#      entry made with PostgreSQL's own ledger_append(), checkpointed, and `qspp ledger verify` is
-#      timed.
+#      entry made with PostgreSQL's own ledger_append(), checkpointed (the CPU per entry of integrating
+#      them into the Merkle tree is printed), and `qspp ledger verify` is timed.
 # Usage: scripts/bench/bench-privacy.sh [ledger entries, default 1000000]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,6 +41,15 @@ while [ "$have" -lt "$entries" ]; do
         FROM ids JOIN appended ON appended.entry_ord = ids.g" >/dev/null
     have=$(psql_bench -c "SELECT size FROM ledger_head")
 done
-"$binary" ledger checkpoint >/dev/null
+# The checkpoint integrates every entry into the Merkle tree, as housekeeping does each minute in
+# production: its CPU per entry, qspp's and PostgreSQL's, is what the tree adds to each consent write.
+busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+before=$(busy)
+/usr/bin/time -f "%U %S" -o "$bench_workdir/integrate.time" "$binary" ledger checkpoint >/dev/null
+after=$(busy)
+awk -v n="$have" -v ticks="$((after - before))" -v hz="$(getconf CLK_TCK)" '{
+    qspp = $1 + $2; all = ticks / hz
+    printf "tree integration of %d entries: qspp %.1f us, PostgreSQL and the rest of the machine %.1f us of CPU per entry\n",
+        n, qspp / n * 1e6, (all - qspp) / n * 1e6 }' "$bench_workdir/integrate.time"
 echo "ledger verification of $have entries:"
 "$binary" ledger verify

@@ -112,32 +112,73 @@ public enum CanonicalJSON {
         object(sorted: fields.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
     }
 
-    /// The same, from pairs already in key order: what a caller with a fixed set of keys (a consent row
-    /// rebuilt for every entry verification reads) writes without sorting.
-    public static func object(sorted fields: [(key: String, value: String)]) -> Data {
-        var bytes: [UInt8] = [UInt8(ascii: "{")]
-        bytes.reserveCapacity(320)
-        for (key, value) in fields {
+    /// Writes an object field by field, keys given in order: what a caller with a fixed set of keys (a
+    /// consent row rebuilt for every entry verification reads) writes without sorting or a dictionary.
+    public struct Writer {
+        public private(set) var bytes: [UInt8]
+
+        public init(capacity: Int = 320) {
+            bytes = [UInt8(ascii: "{")]
+            bytes.reserveCapacity(capacity)
+        }
+
+        public mutating func field(_ key: String, _ value: String) {
             if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
             appendString(key, to: &bytes)
             bytes.append(UInt8(ascii: ":"))
             appendString(value, to: &bytes)
         }
-        bytes.append(UInt8(ascii: "}"))
-        return Data(bytes)
+
+        /// An integer, written as its decimal string.
+        public mutating func field(_ key: String, _ value: Int64) {
+            if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+            appendString(key, to: &bytes)
+            bytes.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: "\"")])
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            let start = bytes.count
+            var rest = value.magnitude
+            repeat {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest % 10))
+                rest /= 10
+            } while rest > 0
+            bytes[start...].reverse()
+            bytes.append(UInt8(ascii: "\""))
+        }
+
+        /// The finished object.
+        public var object: Data { Data(bytes + [UInt8(ascii: "}")]) }
+
+        /// Whether the finished object is `data`, without making it.
+        public func isObject(_ data: Data) -> Bool {
+            data.count == bytes.count + 1 && data.last == UInt8(ascii: "}")
+                && data.withUnsafeBytes { stored in
+                    bytes.withUnsafeBytes { written in
+                        memcmp(stored.baseAddress!, written.baseAddress!, written.count) == 0
+                    }
+                }
+        }
     }
 
-    private static func appendString(_ text: String, to bytes: inout [UInt8]) {
+    /// The same, from pairs already in key order.
+    public static func object(sorted fields: [(key: String, value: String)]) -> Data {
+        var writer = Writer()
+        for (key, value) in fields { writer.field(key, value) }
+        return writer.object
+    }
+
+    fileprivate static func appendString(_ text: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        let utf8 = text.utf8
-        if !utf8.contains(where: needsEscape) {
-            bytes.append(contentsOf: utf8)
-        } else {
-            for byte in utf8 {
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), byte]
-                case 0..<0x20: bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-                default: bytes.append(byte)
+        var text = text
+        text.withUTF8 { utf8 in
+            if !utf8.contains(where: needsEscape) {
+                bytes.append(contentsOf: utf8)
+            } else {
+                for byte in utf8 {
+                    switch byte {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), byte]
+                    case 0..<0x20: bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                    default: bytes.append(byte)
+                    }
                 }
             }
         }

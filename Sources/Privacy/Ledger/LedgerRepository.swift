@@ -30,8 +30,9 @@ public protocol LedgerRepository: Sendable {
     func insertCosignature(size: Int64, witness: String, line: String) async throws
     /// The cosignature lines stored for the checkpoint of `size`.
     func cosignatures(size: Int64) async throws -> [String]
-    /// The stored leaf hashes of entries `after + 1` through `after + limit`, by leaf index.
-    func leafHashes(after sequence: Int64, limit: Int) async throws -> [Int64: Data]
+    /// The stored leaf hashes of entries `after + 1` through `after + limit`: the one at position `i`
+    /// is leaf `after + i`'s, nil when it is not stored, and the answer ends at the last one stored.
+    func leafHashes(after sequence: Int64, limit: Int) async throws -> [Data?]
 }
 
 /// The tree's progress: its right edge, and the chain entry it has integrated up to, so the next

@@ -43,6 +43,8 @@ public struct LedgerIntegrityError: Error, CustomStringConvertible, Sendable {
 /// log against the checkpoints its trusted keys signed.
 public struct LedgerService: Sendable {
     public static let verificationBatch = 10_000
+    /// How many batches verification reads and hashes ahead of the one it checks.
+    static let batchesAhead = 3
     /// How many of the newest checkpoints signing and `--saved` look through for one a trusted key
     /// signed: every checkpoint verified at each signing would grow with the log's age.
     static let recentCheckpoints = 16
@@ -56,6 +58,7 @@ public struct LedgerService: Sendable {
     let witnesses: [any CheckpointWitness]
     public let policy: WitnessPolicy
     let witnessSizes = WitnessSizes()
+    private let nodeCache = TreeNodeCache()
 
     public init(
         repository: any LedgerRepository, records: any RecordedRows, signer: any CheckpointSigner, issuer: String,
@@ -82,22 +85,19 @@ public struct LedgerService: Sendable {
             let batch = try await repository.ledgerEntries(after: tree.chain.size, limit: limit)
             // A row changed before its entry was integrated is refused here, before anything vouches for
             // it. Rows missing are left to `verify`, which knows which purges account for them.
-            let rows = try await records.contents(
-                of: batch.filter { records.boundTypes.contains(RowBinding.type(of: $0.reference)) })
-            for entry in batch {
-                if let contents = rows[entry.reference], !contents.contains(entry.content) {
-                    throw LedgerIntegrityError(
-                        problem: LedgerProblem(
-                            sequence: entry.sequence, reason: "the stored row differs from what this entry recorded"))
-                }
+            if let (entry, _) = zip(batch, try await records.match(batch[...])).first(where: { $0.1 == .differs }) {
+                throw LedgerIntegrityError(
+                    problem: LedgerProblem(
+                        sequence: entry.sequence, reason: "the stored row differs from what this entry recorded"))
             }
             var verifier = LedgerVerifier(start: tree, checkpoints: [:])
             var frontier = tree.frontier
             var nodes: [(MerkleTree.Node, Data)] = []
             nodes.reserveCapacity(batch.count * 2)
             for entry in batch {
-                guard verifier.check(entry) else { throw LedgerIntegrityError(problem: verifier.problem!) }
-                frontier.append(leafHash: entry.leafHash, made: &nodes)
+                let hashed = HashedEntry(entry)
+                guard verifier.check(hashed) else { throw LedgerIntegrityError(problem: verifier.problem!) }
+                frontier.append(leafHash: hashed.leafHash, made: &nodes)
             }
             guard batch.count == limit else {
                 throw LedgerIntegrityError(
@@ -126,7 +126,7 @@ public struct LedgerService: Sendable {
         guard size > 0, size > (latest?.size ?? 0) else { return latest }
         let root = tree.frontier.root
         if let previous = recent.lazy.compactMap({ log.vouchedCheckpoint($0.note) }).first {
-            let proof = try await consistencyProof(from: previous.size, to: size)
+            let proof = try await consistencyProof(from: previous.size, to: size, fromMemory: false)
             guard
                 let proof,
                 MerkleTree.verifyConsistency(
@@ -161,23 +161,33 @@ public struct LedgerService: Sendable {
     }
 
     /// The hashes proving that entry `sequence` is in the tree of `size` entries (RFC 9162 §2.1.3), or
-    /// nil when the tree has not integrated that many.
+    /// nil when the tree has not integrated that many. Upper nodes may come from memory.
     public func inclusionProof(sequence: Int64, size: Int64) async throws -> [Data]? {
-        try await hashes(MerkleTree.inclusionPlan(index: sequence - 1, size: size), size: size)
+        try await hashes(MerkleTree.inclusionPlan(index: sequence - 1, size: size), size: size, cache: nodeCache)
     }
 
     /// The hashes proving that the tree of `to` entries extends the tree of `from` entries (RFC 9162
-    /// §2.1.4), or nil when the tree has not integrated `to` entries.
-    public func consistencyProof(from: Int64, to: Int64) async throws -> [Data]? {
-        try await hashes(MerkleTree.consistencyPlan(old: from, new: to), size: to)
+    /// §2.1.4), or nil when the tree has not integrated `to` entries. `fromMemory` lets upper nodes
+    /// come from memory: for serving a proof, but not for checking the stored tree before signing.
+    public func consistencyProof(from: Int64, to: Int64, fromMemory: Bool = true) async throws -> [Data]? {
+        try await hashes(
+            MerkleTree.consistencyPlan(old: from, new: to), size: to, cache: fromMemory ? nodeCache : nil)
     }
 
-    /// One read: nodes are stored only for integrated entries, so a tree larger than the integrated one
-    /// lacks some and gets no proof. An empty proof needs no node, so it asks how far the tree goes.
-    private func hashes(_ plan: MerkleTree.ProofPlan?, size: Int64) async throws -> [Data]? {
+    /// At most one read: nodes are stored only for integrated entries, so a tree larger than the
+    /// integrated one lacks some and gets no proof. An empty proof needs no node, so it asks how far the
+    /// tree goes.
+    private func hashes(_ plan: MerkleTree.ProofPlan?, size: Int64, cache: TreeNodeCache?) async throws -> [Data]? {
         guard let plan else { return nil }
         guard !plan.ranges.isEmpty else { return size <= (try await repository.treeHead().chain.size) ? [] : nil }
-        return plan.hashes(try await repository.treeNodes(plan.nodes))
+        guard let cache else { return plan.hashes(try await repository.treeNodes(plan.nodes)) }
+        var (found, missing) = cache.split(plan.nodes)
+        if !missing.isEmpty {
+            let read = try await repository.treeNodes(missing)
+            cache.keep(read)
+            found.merge(read) { cached, _ in cached }
+        }
+        return plan.hashes(found)
     }
 
     /// What is wrong with the log against a checkpoint saved earlier (an auditor's, or a witness's), or
@@ -194,7 +204,7 @@ public struct LedgerService: Sendable {
             return
                 "the saved checkpoint covers \(saved.size) entries, the latest only \(current.size): the log was cut back"
         }
-        guard let proof = try await consistencyProof(from: saved.size, to: current.size),
+        guard let proof = try await consistencyProof(from: saved.size, to: current.size, fromMemory: false),
             MerkleTree.verifyConsistency(
                 old: saved.size, new: current.size, oldRoot: saved.root, newRoot: current.root, proof: proof)
         else {
@@ -260,30 +270,39 @@ public struct LedgerService: Sendable {
         let integrated = try await repository.treeHead().chain.size
         var verifier = LedgerVerifier(checkpoints: vouched, treeRoots: roots)
         var binding = RowBinding(types: records.boundTypes, census: census)
-        // The next batch is read while this one is hashed: the database and the hashing each keep a
-        // core busy.
-        typealias Batch = (entries: [LedgerEntry], leaves: [Int64: Data], rows: [String: [Data]], limit: Int)
+        // Each batch is read, hashed and matched to its rows in a task of its own, a few ahead of the
+        // one being checked, so the database and the hashing keep every core busy; only the links and
+        // the tree are checked in order.
+        typealias Batch = (start: Int64, entries: [HashedEntry], leaves: [Data?], rows: [RowMatch])
         let (repository, records) = (self.repository, self.records)
         func read(after start: Int64) -> Task<Batch, any Error> {
             let limit = Int(min(Int64(Self.verificationBatch), head.size - start))
             return Task { [binding] in
-                async let leaves = start < integrated ? repository.leafHashes(after: start, limit: limit) : [:]
+                async let leaves = start < integrated ? repository.leafHashes(after: start, limit: limit) : []
                 let entries = try await repository.ledgerEntries(after: start, limit: limit)
-                let rows = try await records.contents(of: binding.bound(entries))
-                return (entries, try await leaves, rows, limit)
+                async let rows = records.match(binding.counted(entries))
+                return (start, entries.map(HashedEntry.init), try await leaves, try await rows)
             }
         }
-        var pending = head.size > 0 ? read(after: 0) : nil
-        defer { pending?.cancel() }
-        reading: while let reading = pending {
-            let batch = try await reading.value
-            pending = nil
-            if let last = batch.entries.last, batch.entries.count == batch.limit, last.sequence < head.size {
-                pending = read(after: last.sequence)
+        var pending: [Task<Batch, any Error>] = []
+        var nextStart: Int64 = 0
+        func readAhead() {
+            while pending.count < Self.batchesAhead, nextStart < head.size {
+                pending.append(read(after: nextStart))
+                nextStart = min(nextStart + Int64(Self.verificationBatch), head.size)
             }
-            for entry in batch.entries {
-                guard verifier.check(entry, storedLeaf: batch.leaves[entry.sequence - 1]) else { break reading }
-                binding.check(entry, rows: batch.rows)
+        }
+        defer { for task in pending { task.cancel() } }
+        readAhead()
+        reading: while !pending.isEmpty {
+            let batch = try await pending.removeFirst().value
+            readAhead()
+            for (position, hashed) in batch.entries.enumerated() {
+                // Leaves are stored by index from 0, entries numbered from 1.
+                let leaf = Int(hashed.entry.sequence - 1 - batch.start)
+                let storedLeaf = batch.leaves.indices.contains(leaf) ? batch.leaves[leaf] : nil
+                guard verifier.check(hashed, storedLeaf: storedLeaf) else { break reading }
+                binding.check(hashed.entry, match: position < batch.rows.count ? batch.rows[position] : nil)
             }
         }
         verifier.finish(storedHead: head)

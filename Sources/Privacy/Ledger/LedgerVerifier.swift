@@ -12,6 +12,24 @@ public struct LedgerProblem: Sendable, Equatable, Codable {
     }
 }
 
+/// An entry and the hashes verification takes of it, which need nothing but the entry itself.
+public struct HashedEntry: Sendable {
+    public let entry: LedgerEntry
+    let contentHashMatches: Bool
+    /// The entry's hash, over its own sequence, previous hash and content hash.
+    let entryHash: Data
+    let leafHash: Data
+
+    public init(_ entry: LedgerEntry) {
+        self.entry = entry
+        contentHashMatches =
+            entry.contentHash.count == 32 && entry.contentHash == LedgerChain.contentHash(entry.content)
+        entryHash = LedgerChain.entryHash(
+            sequence: entry.sequence, previous: entry.previousHash, contentHash: entry.contentHash)
+        leafHash = entry.leafHash
+    }
+}
+
 /// Checks entries one by one, in sequence order, holding only the running head: memory stays flat
 /// however long the ledger is.
 public struct LedgerVerifier: Sendable {
@@ -36,7 +54,14 @@ public struct LedgerVerifier: Sendable {
     /// hash the log stored when it integrated the entry, if it has.
     @discardableResult
     public mutating func check(_ entry: LedgerEntry, storedLeaf: Data? = nil) -> Bool {
+        check(HashedEntry(entry), storedLeaf: storedLeaf)
+    }
+
+    /// As ``check(_:storedLeaf:)``, with the hashing done beforehand, perhaps on another core.
+    @discardableResult
+    public mutating func check(_ hashed: HashedEntry, storedLeaf: Data? = nil) -> Bool {
         guard problem == nil else { return false }
+        let entry = hashed.entry
         let expected = head.size + 1
         func fail(_ reason: String) -> Bool {
             problem = LedgerProblem(sequence: expected, reason: reason)
@@ -48,26 +73,25 @@ public struct LedgerVerifier: Sendable {
                     ? "entry \(expected) is missing (the next stored entry is \(entry.sequence))"
                     : "entry \(entry.sequence) appears out of order")
         }
-        guard entry.contentHash.count == 32, entry.contentHash == LedgerChain.contentHash(entry.content) else {
+        guard hashed.contentHashMatches else {
             return fail("the entry's content does not match its content hash")
         }
         guard entry.previousHash == head.hash else {
             return fail("the entry does not link to entry \(head.size)")
         }
-        let hash = LedgerChain.entryHash(sequence: expected, previous: head.hash, contentHash: entry.contentHash)
-        guard entry.entryHash == hash else { return fail("the entry's hash is wrong") }
-        if let vouched = checkpoints[expected], vouched != hash {
+        // The hash was taken over the entry's own sequence and previous hash, just shown to be these.
+        guard entry.entryHash == hashed.entryHash else { return fail("the entry's hash is wrong") }
+        if let vouched = checkpoints[expected], vouched != hashed.entryHash {
             return fail("the entry differs from the signed checkpoint of size \(expected)")
         }
-        let leafHash = entry.leafHash
-        if let storedLeaf, storedLeaf != leafHash {
+        if let storedLeaf, storedLeaf != hashed.leafHash {
             return fail("the entry's reference or content differs from what the log integrated")
         }
-        tree.append(leafHash: leafHash)
+        tree.append(leafHash: hashed.leafHash)
         if let root = treeRoots[expected], root != tree.root {
             return fail("the tree of the first \(expected) entries differs from the signed checkpoint of that size")
         }
-        head = LedgerHead(size: expected, hash: hash)
+        head = LedgerHead(size: expected, hash: hashed.entryHash)
         return true
     }
 

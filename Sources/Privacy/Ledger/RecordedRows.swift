@@ -6,14 +6,25 @@ import Foundation
 public protocol RecordedRows: Sendable {
     /// The entry types (the part of a reference before `:`) whose entries each record one row.
     var boundTypes: Set<String> { get }
-    /// For each of `entries` whose rows exist, by its reference, the contents those rows may have been
-    /// recorded with: one row per reference, but every transition of a request shares its `dsr:`
-    /// reference. A row's current form comes first.
-    func contents(of entries: [LedgerEntry]) async throws -> [String: [Data]]
+    /// Whether each of `entries` still describes its row, in the order given. A row may match in more
+    /// than one form (one row per reference, but every transition of a request shares its `dsr:`
+    /// reference); it matches when any of them is the entry's content.
+    func match(_ entries: ArraySlice<LedgerEntry>) async throws -> [RowMatch]
     /// In one snapshot: the ledger's size, and how many rows of each bound type there are.
     func census() async throws -> RowCensus
     /// Up to `limit` references of `type` rows that no ledger entry records.
     func unrecorded(type: String, limit: Int) async throws -> [String]
+}
+
+/// What the stored rows say about one entry.
+public enum RowMatch: Sendable, Equatable {
+    /// Entries of this type record no row.
+    case unbound
+    /// No row of the entry's reference is stored.
+    case absent
+    case matches
+    /// A row is stored, but it no longer says what the entry recorded, or it names another entry.
+    case differs
 }
 
 public struct RowCensus: Sendable, Equatable {
@@ -45,32 +56,31 @@ struct RowBinding {
         self.census = census
     }
 
-    /// The entries whose rows must be looked up.
-    func bound(_ entries: [LedgerEntry]) -> [LedgerEntry] {
-        entries.filter { $0.sequence <= census.ledgerSize && types.contains(Self.type(of: $0.reference)) }
+    /// The entries whose rows must be looked up: those the census counted rows for.
+    func counted(_ entries: [LedgerEntry]) -> ArraySlice<LedgerEntry> {
+        entries.prefix(while: { $0.sequence <= census.ledgerSize })
     }
 
-    mutating func check(_ entry: LedgerEntry, rows: [String: [Data]]) {
-        guard entry.sequence <= census.ledgerSize else { return }
+    /// `match` is what ``RecordedRows/match(_:)`` said of the entry; entries beyond the census have none.
+    mutating func check(_ entry: LedgerEntry, match: RowMatch?) {
+        guard let match, entry.sequence <= census.ledgerSize else { return }
         if entry.reference.hasPrefix("retention:"), let cutoff = Self.field("cutoff", of: entry),
             let prefix = Self.purges.values.first(where: entry.reference.hasPrefix)
         {
             purged.append((prefix, entry.sequence, cutoff))
         }
         let type = Self.type(of: entry.reference)
-        guard types.contains(type) else { return }
-        guard let contents = rows[entry.reference] else {
+        switch match {
+        case .unbound: return
+        case .absent:
             if Self.purges[type] != nil, let occurredAt = Self.field("occurred_at", of: entry) {
                 missing.append((type, entry.sequence, occurredAt))
             } else {
                 report(entry.sequence, "the \(type) row this entry records (\(entry.reference)) is missing")
             }
-            return
+        case .differs: report(entry.sequence, "the stored \(type) row differs from what this entry recorded")
+        case .matches: matched[type, default: 0] += 1
         }
-        guard contents.contains(entry.content) else {
-            return report(entry.sequence, "the stored \(type) row differs from what this entry recorded")
-        }
-        matched[type, default: 0] += 1
     }
 
     /// Checks what only the whole pass shows: audit rows gone without a purge, and rows no entry records.

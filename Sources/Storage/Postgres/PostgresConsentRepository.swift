@@ -190,14 +190,19 @@ struct PostgresConsentRepository: ConsentRepository {
         -> [StoredEventRow]
     {
         var rows: [StoredEventRow] = []
-        for try await row in try await query().decode(
-            (Int64, UUID, String, String, String, Int, String, String?, String?, Int64, Int64?, Int64?).self)
-        {
+        // Cell by cell: decoding a row as one tuple of twelve looked up the tuple's type for each row.
+        for try await row in try await query() {
+            var cells = row.makeIterator()
+            func next<Value: PostgresDecodable>(_: Value.Type = Value.self) throws -> Value {
+                guard let cell = cells.next() else { throw StorageError.corrupted("consent event row") }
+                return try cell.decode(Value.self)
+            }
             rows.append(
                 StoredEventRow(
-                    sequence: row.0, id: row.1, subjectID: row.2, purposeID: row.3, decision: row.4,
-                    noticeVersion: row.5, method: row.6, sourceIP: row.7, userAgent: row.8,
-                    recordedAtMicros: row.9, clientTimestampMicros: row.10, ledgerSequence: row.11))
+                    sequence: try next(), id: try next(), subjectID: try next(), purposeID: try next(),
+                    decision: try next(), noticeVersion: try next(), method: try next(), sourceIP: try next(),
+                    userAgent: try next(), recordedAtMicros: try next(), clientTimestampMicros: try next(),
+                    ledgerSequence: try next()))
         }
         return rows
     }

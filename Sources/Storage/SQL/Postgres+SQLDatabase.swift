@@ -12,6 +12,9 @@ struct PostgresSQLDatabase: SQLDatabase {
     let logger: Logger
 
     var lockRowsClause: String { "FOR UPDATE" }
+    func concatenation(of blob: String, orderedBy order: String) -> String {
+        "string_agg(\(blob), '\\x'::bytea ORDER BY \(order))"
+    }
     /// Through the owner's function: the application role may not delete audit rows itself.
     var auditPurge: (before: [String], purge: String, after: [String]) {
         ([], "SELECT seq FROM purge_auth_events($1) AS seq", [])
@@ -97,6 +100,7 @@ struct PostgresSQLDatabase: SQLDatabase {
         var result: [SQLRow] = []
         for try await row in rows {
             var values: [SQLValue] = []
+            values.reserveCapacity(row.count)
             for cell in row {
                 guard cell.bytes != nil else {
                     values.append(.null)

@@ -74,6 +74,8 @@ extension SQLExecutor {
 protocol SQLDatabase: Sendable {
     /// `FOR UPDATE` where the backend locks rows; SQLite's write transactions are already exclusive.
     var lockRowsClause: String { get }
+    /// An aggregate that joins `blob` of every row into one blob, in the order of `order`.
+    func concatenation(of blob: String, orderedBy order: String) -> String
     func select(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// One data-changing statement, committed on its own: a single round trip on PostgreSQL.

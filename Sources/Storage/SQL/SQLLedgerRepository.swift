@@ -151,12 +151,16 @@ struct SQLLedgerRepository: LedgerRepository {
         }
     }
 
+    /// Joined to a list of the wanted keys: each is one index look-up, planned faster than as many ORs.
     func treeNodes(_ nodes: Set<MerkleTree.Node>) async throws -> [MerkleTree.Node: Data] {
         guard !nodes.isEmpty else { return [:] }
         let wanted = nodes.sorted()
-        let pairs = (0..<wanted.count).map { "(level = $\($0 * 2 + 1) AND idx = $\($0 * 2 + 2))" }
+        let keys = (0..<wanted.count).map { "($\($0 * 2 + 1), $\($0 * 2 + 2))" }
         let rows = try await database.select(
-            "SELECT level, idx, hash FROM ledger_tree WHERE \(pairs.joined(separator: " OR "))",
+            """
+            SELECT t.level, t.idx, t.hash FROM (VALUES \(keys.joined(separator: ", "))) AS w
+            JOIN ledger_tree t ON t.level = w.column1 AND t.idx = w.column2
+            """,
             wanted.flatMap { [.integer(Int64($0.level)), .integer($0.index)] })
         var found: [MerkleTree.Node: Data] = [:]
         for row in rows {
@@ -166,14 +170,31 @@ struct SQLLedgerRepository: LedgerRepository {
         return found
     }
 
-    func leafHashes(after sequence: Int64, limit: Int) async throws -> [Int64: Data] {
-        var leaves: [Int64: Data] = [:]
+    /// Read as one blob while the leaves are whole (every one stored, each a hash's length): a row each
+    /// costs more to send and decode than to hash.
+    func leafHashes(after sequence: Int64, limit: Int) async throws -> [Data?] {
+        let range: [SQLValue] = [.integer(sequence), .integer(sequence + Int64(limit))]
+        if let row = try await database.select(
+            """
+            SELECT count(*), min(idx), max(idx), sum(length(hash)), \(database.concatenation(of: "hash", orderedBy: "idx"))
+            FROM ledger_tree WHERE level = 0 AND idx >= $1 AND idx < $2
+            """, range
+        ).first, let count = row[0].integer, count > 0, row[1].integer == sequence,
+            row[2].integer == sequence + count - 1, row[3].integer == count * 32,
+            let joined = row[4].bytes, joined.count == count * 32
+        {
+            return stride(from: 0, to: joined.count, by: 32).map {
+                joined[joined.startIndex + $0..<joined.startIndex + $0 + 32]
+            }
+        }
+        var leaves: [Data?] = []
         leaves.reserveCapacity(limit)
         for row in try await database.select(
-            "SELECT idx, hash FROM ledger_tree WHERE level = 0 AND idx >= $1 AND idx < $2",
-            [.integer(sequence), .integer(sequence + Int64(limit))])
+            "SELECT idx, hash FROM ledger_tree WHERE level = 0 AND idx >= $1 AND idx < $2 ORDER BY idx", range)
         {
-            leaves[try row.integer(0)] = row[1].bytes ?? Data()
+            let position = Int(try row.integer(0) - sequence)
+            while leaves.count < position { leaves.append(nil) }
+            leaves.append(row[1].bytes ?? Data())
         }
         return leaves
     }

@@ -22,29 +22,47 @@ struct SQLRecordedRows: RecordedRows {
 
     var boundTypes: Set<String> { ["consent", "auth", "dsr"] }
 
-    func contents(of entries: [LedgerEntry]) async throws -> [String: [Data]] {
-        var consentEntries: [LedgerEntry] = []
+    func match(_ entries: ArraySlice<LedgerEntry>) async throws -> [RowMatch] {
+        let entries = Array(entries)
+        var consent: [Int] = []
+        var other: [Int] = []
         var authIDs: [String] = []
         var requestIDs: Set<String> = []
-        for entry in entries {
-            let reference = entry.reference
-            if reference.hasPrefix("consent:") {
-                consentEntries.append(entry)
-            } else if reference.hasPrefix("auth:") {
-                authIDs.append(String(reference.dropFirst(5)))
-            } else if reference.hasPrefix("dsr:") {
-                requestIDs.insert(String(reference.dropFirst(4)))
+        consent.reserveCapacity(entries.count)
+        for index in entries.indices {
+            let reference = entries[index].reference.utf8
+            if reference.starts(with: "consent:".utf8) {
+                consent.append(index)
+            } else if reference.starts(with: "auth:".utf8) {
+                authIDs.append(String(Substring(reference.dropFirst(5))))
+                other.append(index)
+            } else if reference.starts(with: "dsr:".utf8) {
+                requestIDs.insert(String(Substring(reference.dropFirst(4))))
+                other.append(index)
             }
         }
-        var contents = try await consentContents(of: consentEntries)
+        var matches = try await consentMatches(entries, consent)
+        var contents: [String: [Data]] = [:]
         try await addTransitions(of: Array(requestIDs), to: &contents)
-        guard !authIDs.isEmpty else { return contents }
-        let placeholders = (1...authIDs.count).map { "$\($0)" }.joined(separator: ", ")
+        try await addAuthEvents(authIDs, to: &contents)
+        for index in other {
+            guard let forms = contents[entries[index].reference] else {
+                matches[index] = .absent
+                continue
+            }
+            matches[index] = forms.contains(entries[index].content) ? .matches : .differs
+        }
+        return matches
+    }
+
+    private func addAuthEvents(_ ids: [String], to contents: inout [String: [Data]]) async throws {
+        guard !ids.isEmpty else { return }
+        let placeholders = (1...ids.count).map { "$\($0)" }.joined(separator: ", ")
         for row in try await database.select(
             """
             SELECT id, kind, occurred_at, user_id, session_id, ip_address, user_agent, details FROM auth_events
             WHERE id IN (\(placeholders))
-            """, authIDs.map(SQLValue.text))
+            """, ids.map(SQLValue.text))
         {
             let id = try row.text(0)
             var fields = ["kind": try row.text(1), "occurred_at": String(try row.integer(2))]
@@ -56,45 +74,73 @@ struct SQLRecordedRows: RecordedRows {
             contents["auth:" + id] = LedgerRecord.contents(
                 fields, type: "auth", id: id, sealedIP: row[5].text, sealedAgent: row[6].text)
         }
-        return contents
     }
 
-    /// The consent rows are read by the range of entries they claim, which is every row of an
-    /// untouched ledger; the few found elsewhere are looked up by id. The form from before sealed
-    /// fields were bound is built only for a row whose current form differs from its entry.
-    private func consentContents(of entries: [LedgerEntry]) async throws -> [String: [Data]] {
-        guard let first = entries.first?.sequence, let last = entries.last?.sequence else { return [:] }
-        var rows: [String: StoredEventRow] = [:]
-        rows.reserveCapacity(entries.count)
+    /// Of every entry, `.unbound` but for those at `consent`. The consent rows are read by the range of
+    /// entries they claim, which is every row of an untouched ledger; the few found elsewhere are looked
+    /// up by id. The form from before sealed fields were bound is built only for a row whose current
+    /// form differs from its entry.
+    private func consentMatches(_ entries: [LedgerEntry], _ consent: [Int]) async throws -> [RowMatch] {
+        var matches = [RowMatch](repeating: .unbound, count: entries.count)
+        guard let first = consent.first.map({ entries[$0].sequence }),
+            let last = consent.last.map({ entries[$0].sequence })
+        else { return matches }
+        var claiming: [Int64: (id: String, row: StoredEventRow)] = [:]
+        claiming.reserveCapacity(consent.count)
+        var others: [String: StoredEventRow] = [:]
         for row in try await consentRows.storedRows(ledgerSequences: min(first, last)...max(first, last)) {
-            rows["consent:" + row.id.lowercasedString] = row
+            // Two rows that claim one entry: the second is found by its id.
+            if let sequence = row.ledgerSequence, claiming[sequence] == nil {
+                claiming[sequence] = (row.id.lowercasedString, row)
+            } else {
+                others[row.id.lowercasedString] = row
+            }
         }
-        let elsewhere = entries.compactMap { entry in
-            rows[entry.reference] == nil ? UUID(uuidString: String(entry.reference.dropFirst(8))) : nil
+        /// The row the entry's reference names, if it was read.
+        func row(of index: Int) -> (id: String, row: StoredEventRow)? {
+            let reference = entries[index].reference
+            if let claimed = claiming[entries[index].sequence], Self.reference(reference, names: claimed.id) {
+                return claimed
+            }
+            return others[String(reference.dropFirst(8))].map { ($0.id.lowercasedString, $0) }
+        }
+        let elsewhere = consent.compactMap { index in
+            row(of: index) == nil ? UUID(uuidString: String(entries[index].reference.dropFirst(8))) : nil
         }
         if !elsewhere.isEmpty {
-            for row in try await consentRows.storedRows(ids: elsewhere) {
-                rows["consent:" + row.id.lowercasedString] = row
-            }
+            for row in try await consentRows.storedRows(ids: elsewhere) { others[row.id.lowercasedString] = row }
         }
-        var contents: [String: [Data]] = [:]
-        contents.reserveCapacity(entries.count)
-        for entry in entries {
-            guard let row = rows[entry.reference] else { continue }
-            // A row that names another entry as its own no longer matches this one.
-            if let claimed = row.ledgerSequence, claimed != entry.sequence {
-                contents[entry.reference] = []
+        for index in consent {
+            guard let (id, row) = row(of: index) else {
+                matches[index] = .absent
                 continue
             }
-            let id = row.id.lowercasedString
-            let current = LedgerRecord.consentContent(row, id: id)
-            contents[entry.reference] =
-                current == entry.content
-                ? [current]
-                : LedgerRecord.contents(
-                    row.ledgerFields, type: "consent", id: id, sealedIP: row.sourceIP, sealedAgent: row.userAgent)
+            // A row that names another entry as its own no longer matches this one.
+            if let sequence = row.ledgerSequence, sequence != entries[index].sequence {
+                matches[index] = .differs
+                continue
+            }
+            let content = entries[index].content
+            let matching =
+                LedgerRecord.consentContent(row, id: id, is: content)
+                || LedgerRecord.contents(
+                    row.ledgerFields, type: "consent", id: id, sealedIP: row.sourceIP, sealedAgent: row.userAgent
+                ).contains(content)
+            matches[index] = matching ? .matches : .differs
         }
-        return contents
+        return matches
+    }
+
+    /// Whether `reference` is `consent:` followed by exactly `id`, compared as bytes.
+    private static func reference(_ reference: String, names id: String) -> Bool {
+        let (reference, id) = (reference.utf8, id.utf8)
+        guard reference.count == id.count + 8 else { return false }
+        let compared = reference.withContiguousStorageIfAvailable { reference in
+            id.withContiguousStorageIfAvailable { id in
+                memcmp(reference.baseAddress! + 8, id.baseAddress!, id.count) == 0
+            }
+        }
+        return (compared ?? nil) ?? reference.dropFirst(8).elementsEqual(id)
     }
 
     /// Each transition of these requests as its entry recorded it (`LedgerRecord(request:)`).

@@ -6,6 +6,10 @@ import Telemetry
 
 extension SQLiteDatabaseFile: SQLDatabase {
     var lockRowsClause: String { "" }
+    /// `group_concat` answers text, which keeps every byte; the cast makes it a blob again.
+    func concatenation(of blob: String, orderedBy order: String) -> String {
+        "CAST(group_concat(\(blob), x'' ORDER BY \(order)) AS BLOB)"
+    }
     var auditPurge: (before: [String], purge: String, after: [String]) {
         (
             ["INSERT INTO retention_purge (active) VALUES (1)"],
