@@ -73,12 +73,17 @@ public enum LedgerChain {
     public static func contentHash(_ content: Data) -> Data { Data(SHA256.hash(data: content)) }
 
     public static func entryHash(sequence: Int64, previous: Data, contentHash: Data) -> Data {
+        Data(entryDigest(sequence: sequence, previous: previous, contentHash: contentHash))
+    }
+
+    /// The entry hash as a digest, which compares without being copied into a `Data`.
+    static func entryDigest(sequence: Int64, previous: Data, contentHash: Data) -> SHA256.Digest {
         var hasher = SHA256()
         hasher.update(data: domain)
         withUnsafeBytes(of: UInt64(bitPattern: sequence).bigEndian) { hasher.update(bufferPointer: $0) }
         hasher.update(data: previous)
         hasher.update(data: contentHash)
-        return Data(hasher.finalize())
+        return hasher.finalize()
     }
 
     /// Links `records` after `head`, in order.
@@ -200,10 +205,10 @@ extension LedgerEntry {
     /// `MerkleTree.leafHash(leaf)`, hashed in place: verification computes one per entry.
     public var leafHash: Data {
         var hasher = SHA256()
-        hasher.update(data: [0])
+        hasher.update(byte: 0)
         var reference = reference
         reference.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        hasher.update(data: [0x0A])
+        hasher.update(byte: 0x0A)
         hasher.update(data: content)
         return Data(hasher.finalize())
     }

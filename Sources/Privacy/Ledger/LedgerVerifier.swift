@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PQCrypto
 
@@ -16,17 +17,29 @@ public struct LedgerProblem: Sendable, Equatable, Codable {
 public struct HashedEntry: Sendable {
     public let entry: LedgerEntry
     let contentHashMatches: Bool
-    /// The entry's hash, over its own sequence, previous hash and content hash.
-    let entryHash: Data
+    /// Whether the stored entry hash is the one over the entry's own sequence, previous hash and
+    /// content hash.
+    let entryHashMatches: Bool
     let leafHash: Data
 
     public init(_ entry: LedgerEntry) {
         self.entry = entry
-        contentHashMatches =
-            entry.contentHash.count == 32 && entry.contentHash == LedgerChain.contentHash(entry.content)
-        entryHash = LedgerChain.entryHash(
-            sequence: entry.sequence, previous: entry.previousHash, contentHash: entry.contentHash)
+        contentHashMatches = SHA256.hash(data: entry.content).isStored(entry.contentHash)
+        entryHashMatches = LedgerChain.entryDigest(
+            sequence: entry.sequence, previous: entry.previousHash, contentHash: entry.contentHash
+        ).isStored(entry.entryHash)
         leafHash = entry.leafHash
+    }
+}
+
+extension SHA256.Digest {
+    /// Whether `stored` holds these bytes. The hashes are public, so a plain comparison does: the
+    /// constant-time one compared a byte at a time through a generic collection.
+    func isStored(_ stored: Data) -> Bool {
+        stored.count == Self.byteCount
+            && withUnsafeBytes { digest in
+                stored.withUnsafeBytes { memcmp(digest.baseAddress!, $0.baseAddress!, Self.byteCount) == 0 }
+            }
     }
 }
 
@@ -80,8 +93,8 @@ public struct LedgerVerifier: Sendable {
             return fail("the entry does not link to entry \(head.size)")
         }
         // The hash was taken over the entry's own sequence and previous hash, just shown to be these.
-        guard entry.entryHash == hashed.entryHash else { return fail("the entry's hash is wrong") }
-        if let vouched = checkpoints[expected], vouched != hashed.entryHash {
+        guard hashed.entryHashMatches else { return fail("the entry's hash is wrong") }
+        if let vouched = checkpoints[expected], vouched != entry.entryHash {
             return fail("the entry differs from the signed checkpoint of size \(expected)")
         }
         if let storedLeaf, storedLeaf != hashed.leafHash {
@@ -91,7 +104,7 @@ public struct LedgerVerifier: Sendable {
         if let root = treeRoots[expected], root != tree.root {
             return fail("the tree of the first \(expected) entries differs from the signed checkpoint of that size")
         }
-        head = LedgerHead(size: expected, hash: hashed.entryHash)
+        head = LedgerHead(size: expected, hash: entry.entryHash)
         return true
     }
 

@@ -24,7 +24,7 @@ public enum MerkleTree {
     /// RFC 9162 §2.1.1: SHA-256(0x00 ‖ leaf).
     public static func leafHash(_ leaf: Data) -> Data {
         var hasher = SHA256()
-        hasher.update(data: [0])
+        hasher.update(byte: 0)
         hasher.update(data: leaf)
         return Data(hasher.finalize())
     }
@@ -32,7 +32,7 @@ public enum MerkleTree {
     /// RFC 9162 §2.1.1: SHA-256(0x01 ‖ left ‖ right).
     public static func nodeHash(_ left: Data, _ right: Data) -> Data {
         var hasher = SHA256()
-        hasher.update(data: [1])
+        hasher.update(byte: 1)
         hasher.update(data: left)
         hasher.update(data: right)
         return Data(hasher.finalize())
@@ -233,5 +233,12 @@ public struct MerkleFrontier: Sendable, Equatable {
         }
         hashes.append(hash)
         size += 1
+    }
+}
+
+extension SHA256 {
+    /// One byte, without making an array of it: trees hash a prefix byte for every node.
+    mutating func update(byte: UInt8) {
+        withUnsafeBytes(of: byte) { update(bufferPointer: $0) }
     }
 }

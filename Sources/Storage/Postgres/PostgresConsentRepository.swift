@@ -26,9 +26,8 @@ struct PostgresConsentRepository: ConsentRepository {
     }
 
     static let eventColumns = """
-        seq, id, subject_id, purpose_id, decision, notice_version, method, source_ip, user_agent,
-        (extract(epoch FROM recorded_at) * 1000000)::int8, (extract(epoch FROM client_timestamp) * 1000000)::int8,
-        ledger_seq
+        seq, id, subject_id, purpose_id, decision, notice_version, method, source_ip, user_agent, recorded_at,
+        client_timestamp, ledger_seq
         """
 
     /// Runs one database call under the request deadline, with driver errors translated.
@@ -201,8 +200,8 @@ struct PostgresConsentRepository: ConsentRepository {
                 StoredEventRow(
                     sequence: try next(), id: try next(), subjectID: try next(), purposeID: try next(),
                     decision: try next(), noticeVersion: try next(), method: try next(), sourceIP: try next(),
-                    userAgent: try next(), recordedAtMicros: try next(), clientTimestampMicros: try next(),
-                    ledgerSequence: try next()))
+                    userAgent: try next(), recordedAtMicros: try next(PostgresMicroseconds.self).value,
+                    clientTimestampMicros: try next(PostgresMicroseconds?.self)?.value, ledgerSequence: try next()))
         }
         return rows
     }

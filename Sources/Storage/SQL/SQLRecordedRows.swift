@@ -85,13 +85,16 @@ struct SQLRecordedRows: RecordedRows {
         guard let first = consent.first.map({ entries[$0].sequence }),
             let last = consent.last.map({ entries[$0].sequence })
         else { return matches }
-        var claiming: [Int64: (id: String, row: StoredEventRow)] = [:]
-        claiming.reserveCapacity(consent.count)
+        // By the entry each claims, in place: the rows read are those claiming an entry in the range.
+        let (low, high) = (min(first, last), max(first, last))
+        var claiming = [(id: String, row: StoredEventRow)?](repeating: nil, count: Int(high - low) + 1)
         var others: [String: StoredEventRow] = [:]
-        for row in try await consentRows.storedRows(ledgerSequences: min(first, last)...max(first, last)) {
+        for row in try await consentRows.storedRows(ledgerSequences: low...high) {
             // Two rows that claim one entry: the second is found by its id.
-            if let sequence = row.ledgerSequence, claiming[sequence] == nil {
-                claiming[sequence] = (row.id.lowercasedString, row)
+            if let sequence = row.ledgerSequence, (low...high).contains(sequence),
+                claiming[Int(sequence - low)] == nil
+            {
+                claiming[Int(sequence - low)] = (row.id.lowercasedString, row)
             } else {
                 others[row.id.lowercasedString] = row
             }
@@ -99,7 +102,10 @@ struct SQLRecordedRows: RecordedRows {
         /// The row the entry's reference names, if it was read.
         func row(of index: Int) -> (id: String, row: StoredEventRow)? {
             let reference = entries[index].reference
-            if let claimed = claiming[entries[index].sequence], Self.reference(reference, names: claimed.id) {
+            let sequence = entries[index].sequence
+            if (low...high).contains(sequence), let claimed = claiming[Int(sequence - low)],
+                Self.reference(reference, names: claimed.id)
+            {
                 return claimed
             }
             return others[String(reference.dropFirst(8))].map { ($0.id.lowercasedString, $0) }
