@@ -43,6 +43,9 @@ public struct AuthEvent: Sendable, Equatable {
         case signingKeyCreated = "key.created"
         case signingKeyRotated = "key.rotated"
         case masterKeyRotated = "key.master_rotated"
+        case oauthClientRegistered = "oauth_client.registered"
+        case oauthClientSecretRotated = "oauth_client.secret_rotated"
+        case oauthClientDeleted = "oauth_client.deleted"
     }
 
     public let id: UUID

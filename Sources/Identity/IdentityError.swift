@@ -8,7 +8,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case invalidToken, invalidRefreshToken, refreshTokenReused, invalidLink, emailUnverified
         case sessionNotFound, forbidden, recentAuthenticationRequired
         case passkeyRejected, passkeyChallengeInvalid, passkeyExists, passkeyNotFound, lastSignInMethod
-        case passkeySignInRequired
+        case passkeySignInRequired, oauthClientNotFound
     }
 
     private enum Base: Equatable, Sendable {
@@ -37,6 +37,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case passkeyNotFound
         case lastSignInMethod
         case passkeySignInRequired
+        case oauthClientNotFound
     }
 
     private let base: Base
@@ -75,6 +76,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
     public static let passkeyChallengeInvalid = Self(.passkeyChallengeInvalid)
     public static let passkeyExists = Self(.passkeyExists)
     public static let passkeyNotFound = Self(.passkeyNotFound)
+    public static let oauthClientNotFound = Self(.oauthClientNotFound)
     /// The change would leave the account no way to sign in.
     public static let lastSignInMethod = Self(.lastSignInMethod)
     /// Only a session begun with a passkey shows that a passkey can sign in alone.
@@ -107,6 +109,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
         case .passkeyNotFound: .passkeyNotFound
         case .lastSignInMethod: .lastSignInMethod
         case .passkeySignInRequired: .passkeySignInRequired
+        case .oauthClientNotFound: .oauthClientNotFound
         }
     }
 
@@ -135,6 +138,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
             "This passkey prompt is unknown, answered already, or expired; start again."
         case .passkeyExists: "This passkey is registered already."
         case .passkeyNotFound: "No such passkey."
+        case .oauthClientNotFound: "No such client."
         case .lastSignInMethod:
             "This is the account's last way to sign in: add a passkey or set a password (\"Forgot your password?\") first."
         case .passkeySignInRequired:
@@ -150,7 +154,7 @@ public struct IdentityError: Error, Equatable, CustomStringConvertible, Sendable
             .mfaNotEnabled, .mfaAlreadyEnabled, .mfaSetupMissing, .invalidToken, .invalidRefreshToken,
             .refreshTokenReused, .invalidLink, .emailUnverified, .sessionNotFound, .forbidden,
             .recentAuthenticationRequired, .passkeyRejected, .passkeyChallengeInvalid, .passkeyExists, .passkeyNotFound,
-            .lastSignInMethod, .passkeySignInRequired:
+            .lastSignInMethod, .passkeySignInRequired, .oauthClientNotFound:
             nil
         }
     }

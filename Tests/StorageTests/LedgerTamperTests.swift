@@ -17,6 +17,8 @@ struct LedgerTamperTests {
         case repointReference, forgeKeysAndResign, stripNotes, truncateTable
         // The rows the entries record, changed with the tables' triggers dropped.
         case deleteWithdrawal, flipDecision, forgeRow, rewriteSealedField, deleteAuthRow, deleteTransition
+        // The shapes of reference, sequence, head and leaf that a faster reading must not let through.
+        case bareReference, lookalikeReference, farSequence, inflatedHead, tradeLeafBytes
         var description: String { rawValue }
     }
 
@@ -67,6 +69,9 @@ struct LedgerTamperTests {
                 #expect(intact.isIntact, "\(tamper): \(String(describing: intact.problem))")
                 #expect(intact.entries == 20)
                 let expected = try await Self.apply(tamper, to: store)
+                if tamper == .farSequence {
+                    await #expect(throws: LedgerIntegrityError.self) { try await ledger.integrate() }
+                }
                 let report = try await ledger.verify()
                 #expect(report.problem?.sequence == expected, "\(tamper): \(String(describing: report.problem))")
             }
@@ -236,6 +241,33 @@ struct LedgerTamperTests {
             _ = try await sql.write(
                 store is PostgresStore ? "TRUNCATE ledger_entries" : "DELETE FROM ledger_entries", [])
             expected = 1
+        case .bareReference, .lookalikeReference:
+            // Entry 15 (after the checkpoint, so the tree has not integrated it) loses its row, and its
+            // reference no longer names it plainly: its type alone, or its id behind a combining mark
+            // that joins the colon into one character.
+            let fifteen = try await store.ledger.ledgerEntries(after: 14, limit: 1)[0]
+            let id = String(fifteen.reference.dropFirst("consent:".count))
+            _ = try await sql.write("DELETE FROM consent_events WHERE ledger_seq = 15", [])
+            _ = try await sql.write(
+                "UPDATE ledger_entries SET reference = $1 WHERE seq = 15",
+                [.text(tamper == .bareReference ? "consent" : "consent:\u{301}" + id)])
+            expected = 15
+        case .farSequence:
+            // The last entry moved a long way out: reading must not size anything by the gap.
+            _ = try await sql.write("UPDATE ledger_entries SET seq = 1000000000000000 WHERE seq = 20", [])
+            expected = 20
+        case .inflatedHead:
+            _ = try await sql.write("UPDATE ledger_head SET size = 9223372036854775807", [])
+            expected = 21
+        case .tradeLeafBytes:
+            // Two stored leaves trade a byte across their boundary: joined, they read as before.
+            let leaves = try await store.ledger.leafHashes(after: 2, limit: 2).map { try #require($0) }
+            _ = try await sql.write(
+                "UPDATE ledger_tree SET hash = $1 WHERE level = 0 AND idx = 2", [.blob(leaves[0].prefix(31))])
+            _ = try await sql.write(
+                "UPDATE ledger_tree SET hash = $1 WHERE level = 0 AND idx = 3",
+                [.blob(leaves[0].suffix(1) + leaves[1])])
+            expected = 3
         case .deleteWithdrawal:
             expected = try await firstWithdrawal(sql)
             _ = try await sql.write("DELETE FROM consent_events WHERE ledger_seq = $1", [.integer(expected)])

@@ -116,6 +116,8 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         var knownDevices: [UUID: Set<String>] = [:]
         var passkeys: [Data: Passkey] = [:]
         var passkeyChallenges: [String: PasskeyChallenge] = [:]
+        /// Every client ever registered, with when it was deleted.
+        var oauthClients: [String: (client: OAuthClient, deletedAt: Date?)] = [:]
 
         /// What `revoke` does in SQL: marks the session revoked if it is active, and deletes every
         /// refresh token of it either way. True when it was active.
@@ -283,6 +285,51 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             passkey.backedUp = backedUp
             passkey.lastUsedAt = date.roundedToMicroseconds
             state.passkeys[id] = passkey
+            return true
+        }
+    }
+
+    // MARK: OAuth clients
+
+    public func insertOAuthClient(_ client: OAuthClient, recording event: AuthEvent) async throws {
+        try state.withLock { state in
+            try state.checkNew([event])
+            state.oauthClients[client.id] = (client, nil)
+            append(event, &state)
+        }
+    }
+
+    public func oauthClients() async throws -> [OAuthClient] {
+        state.withLock { state in
+            state.oauthClients.values.filter { $0.deletedAt == nil }.map(\.client).sorted {
+                ($0.createdAt, $0.id) < ($1.createdAt, $1.id)
+            }
+        }
+    }
+
+    public func oauthClient(id: String) async throws -> OAuthClient? {
+        state.withLock { state in state.oauthClients[id].flatMap { $0.deletedAt == nil ? $0.client : nil } }
+    }
+
+    public func replaceOAuthClientSecret(id: String, digest: String, recording event: AuthEvent) async throws -> Bool {
+        try state.withLock { state in
+            guard var stored = state.oauthClients[id], stored.deletedAt == nil else { return false }
+            try state.checkNew([event])
+            stored.client.secretDigest = digest
+            state.oauthClients[id] = stored
+            append(event, &state)
+            return true
+        }
+    }
+
+    public func deleteOAuthClient(id: String, at date: Date, recording event: AuthEvent) async throws -> Bool {
+        try state.withLock { state in
+            guard var stored = state.oauthClients[id], stored.deletedAt == nil else { return false }
+            try state.checkNew([event])
+            stored.client.secretDigest = nil
+            stored.deletedAt = Date(microsecondsSince1970: date.microsecondsSince1970)
+            state.oauthClients[id] = stored
+            append(event, &state)
             return true
         }
     }

@@ -165,7 +165,7 @@ extension Problem {
             return Problem(.badRequest, "passkey-rejected", "Passkey not accepted", detail: error.description)
         case .passkeyExists:
             return Problem(.conflict, "passkey-exists", "Passkey already registered", detail: error.description)
-        case .passkeyNotFound:
+        case .passkeyNotFound, .oauthClientNotFound:
             return Problem(.notFound, "not-found", "Not found", detail: error.description)
         case .lastSignInMethod:
             return Problem(.conflict, "last-sign-in-method", "Last way to sign in", detail: error.description)

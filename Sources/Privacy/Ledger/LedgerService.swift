@@ -275,36 +275,53 @@ public struct LedgerService: Sendable {
         // the tree are checked in order.
         typealias Batch = (start: Int64, entries: [HashedEntry], leaves: [Data?], rows: [RowMatch])
         let (repository, records) = (self.repository, self.records)
-        func read(after start: Int64) -> Task<Batch, any Error> {
-            let limit = Int(min(Int64(Self.verificationBatch), head.size - start))
-            return Task { [binding] in
+        func read(after start: Int64, limit: Int) -> Task<Batch, any Error> {
+            Task { [binding] in
                 async let leaves = start < integrated ? repository.leafHashes(after: start, limit: limit) : []
                 let entries = try await repository.ledgerEntries(after: start, limit: limit)
                 async let rows = records.match(binding.counted(entries))
                 return (start, entries.map(HashedEntry.init), try await leaves, try await rows)
             }
         }
-        var pending: [Task<Batch, any Error>] = []
+        var pending: [(limit: Int, task: Task<Batch, any Error>)] = []
         var nextStart: Int64 = 0
         func readAhead() {
             while pending.count < Self.batchesAhead, nextStart < head.size {
-                pending.append(read(after: nextStart))
-                nextStart = min(nextStart + Int64(Self.verificationBatch), head.size)
+                let limit = Int(min(Int64(Self.verificationBatch), head.size - nextStart))
+                pending.append((limit, read(after: nextStart, limit: limit)))
+                nextStart += Int64(limit)
             }
         }
-        defer { for task in pending { task.cancel() } }
+        /// No read outlives the verification, whether it found a problem, failed or finished.
+        func stopReading() async {
+            nextStart = head.size
+            for (_, task) in pending {
+                task.cancel()
+                _ = try? await task.value
+            }
+            pending = []
+        }
         readAhead()
-        reading: while !pending.isEmpty {
-            let batch = try await pending.removeFirst().value
-            readAhead()
-            for (position, hashed) in batch.entries.enumerated() {
-                // Leaves are stored by index from 0, entries numbered from 1.
-                let leaf = Int(hashed.entry.sequence - 1 - batch.start)
-                let storedLeaf = batch.leaves.indices.contains(leaf) ? batch.leaves[leaf] : nil
-                guard verifier.check(hashed, storedLeaf: storedLeaf) else { break reading }
-                binding.check(hashed.entry, match: position < batch.rows.count ? batch.rows[position] : nil)
+        do {
+            reading: while !pending.isEmpty {
+                let (limit, task) = pending.removeFirst()
+                let batch = try await task.value
+                // The entries end within this batch, so there is nothing beyond it to read, however large
+                // the head record says the ledger is: `finish` reports that.
+                if batch.entries.count < limit { nextStart = head.size } else { readAhead() }
+                for (position, hashed) in batch.entries.enumerated() {
+                    // Leaves are stored by index from 0, entries numbered from 1.
+                    let leaf = Int(hashed.entry.sequence - 1 - batch.start)
+                    let storedLeaf = batch.leaves.indices.contains(leaf) ? batch.leaves[leaf] : nil
+                    guard verifier.check(hashed, storedLeaf: storedLeaf) else { break reading }
+                    binding.check(hashed.entry, match: position < batch.rows.count ? batch.rows[position] : nil)
+                }
             }
+        } catch {
+            await stopReading()
+            throw error
         }
+        await stopReading()
         verifier.finish(storedHead: head)
         if verifier.problem == nil { try await binding.finish(records) }
         let found = (problems + [verifier.problem, binding.problem].compactMap { $0 }).min {

@@ -64,7 +64,7 @@ struct RowBinding {
     /// `match` is what ``RecordedRows/match(_:)`` said of the entry; entries beyond the census have none.
     mutating func check(_ entry: LedgerEntry, match: RowMatch?) {
         guard let match, entry.sequence <= census.ledgerSize else { return }
-        if entry.reference.hasPrefix("retention:"), let cutoff = Self.field("cutoff", of: entry),
+        if entry.reference.utf8.starts(with: "retention:".utf8), let cutoff = Self.field("cutoff", of: entry),
             let prefix = Self.purges.values.first(where: entry.reference.hasPrefix)
         {
             purged.append((prefix, entry.sequence, cutoff))

@@ -7,8 +7,8 @@ import Synchronization
 /// database: they are the most numerous, and each proof needs a different few.
 final class TreeNodeCache: Sendable {
     static let lowestLevel = 4
-    /// Enough for the upper nodes of a tree of tens of millions of entries.
-    static let capacity = 1 << 20
+    /// Enough for the upper nodes of a tree of a few million entries; a larger one refills as it is read.
+    static let capacity = 1 << 18
     private let nodes = Mutex<[MerkleTree.Node: Data]>([:])
 
     /// The cached ones of `wanted`, and the rest.

@@ -30,6 +30,7 @@ extension Migration {
         v18MailOutbox,
         v19Passkeys,
         v20AccountTokenPayload,
+        v21OAuthClients,
     ]
 
     static let postgres: [Migration] = versions.map {

@@ -13,7 +13,9 @@ struct PostgresMicroseconds: PostgresDecodable, Sendable {
         context: PostgresDecodingContext<JSONDecoder>
     ) throws {
         guard type == .timestamptz || type == .timestamp else { throw PostgresDecodingError.Code.typeMismatch }
-        guard format == .binary, buffer.readableBytes == 8, let microseconds = buffer.readInteger(as: Int64.self)
+        // PostgreSQL writes -infinity and infinity as the extreme values: no instant to count from.
+        guard format == .binary, buffer.readableBytes == 8, let microseconds = buffer.readInteger(as: Int64.self),
+            microseconds != .min, microseconds != .max
         else { throw PostgresDecodingError.Code.failure }
         let (value, overflow) = microseconds.addingReportingOverflow(Self.postgresEpoch)
         guard !overflow else { throw PostgresDecodingError.Code.failure }

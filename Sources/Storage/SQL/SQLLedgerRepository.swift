@@ -170,18 +170,19 @@ struct SQLLedgerRepository: LedgerRepository {
         return found
     }
 
-    /// Read as one blob while the leaves are whole (every one stored, each a hash's length): a row each
-    /// costs more to send and decode than to hash.
+    /// Read as one blob while the leaves are whole (every one stored, and each exactly a hash's length,
+    /// so no two can trade bytes across the cut): a row each costs more to send and decode than to hash.
     func leafHashes(after sequence: Int64, limit: Int) async throws -> [Data?] {
         let range: [SQLValue] = [.integer(sequence), .integer(sequence + Int64(limit))]
         if let row = try await database.select(
             """
-            SELECT count(*), min(idx), max(idx), sum(length(hash)), \(database.concatenation(of: "hash", orderedBy: "idx"))
+            SELECT count(*), min(idx), max(idx), min(length(hash)), max(length(hash)),
+                \(database.concatenation(of: "hash", orderedBy: "idx"))
             FROM ledger_tree WHERE level = 0 AND idx >= $1 AND idx < $2
             """, range
         ).first, let count = row[0].integer, count > 0, row[1].integer == sequence,
-            row[2].integer == sequence + count - 1, row[3].integer == count * 32,
-            let joined = row[4].bytes, joined.count == count * 32
+            row[2].integer == sequence + count - 1, row[3].integer == 32, row[4].integer == 32,
+            let joined = row[5].bytes, joined.count == count * 32
         {
             return stride(from: 0, to: joined.count, by: 32).map {
                 joined[joined.startIndex + $0..<joined.startIndex + $0 + 32]

@@ -22,22 +22,29 @@ struct SQLRecordedRows: RecordedRows {
 
     var boundTypes: Set<String> { ["consent", "auth", "dsr"] }
 
+    /// An entry is bound by its reference's type, the bytes before its first `:` (all of it when there
+    /// is none), as ``RowBinding`` reads it: a bound type with no id, or with an id no row has, is absent.
     func match(_ entries: ArraySlice<LedgerEntry>) async throws -> [RowMatch] {
         let entries = Array(entries)
-        var consent: [Int] = []
+        var consent: [(index: Int, id: NamedID)] = []
         var other: [Int] = []
         var authIDs: [String] = []
         var requestIDs: Set<String> = []
         consent.reserveCapacity(entries.count)
         for index in entries.indices {
             let reference = entries[index].reference.utf8
-            if reference.starts(with: "consent:".utf8) {
-                consent.append(index)
-            } else if reference.starts(with: "auth:".utf8) {
-                authIDs.append(String(Substring(reference.dropFirst(5))))
+            let colon = reference.firstIndex(of: UInt8(ascii: ":"))
+            let type = reference[..<(colon ?? reference.endIndex)]
+            let id = NamedID(
+                reference: entries[index].reference,
+                offset: colon.map { reference.distance(from: reference.startIndex, to: $0) + 1 } ?? reference.count)
+            if type.elementsEqual("consent".utf8) {
+                consent.append((index, id))
+            } else if type.elementsEqual("auth".utf8) {
+                authIDs.append(id.text)
                 other.append(index)
-            } else if reference.starts(with: "dsr:".utf8) {
-                requestIDs.insert(String(Substring(reference.dropFirst(4))))
+            } else if type.elementsEqual("dsr".utf8) {
+                requestIDs.insert(id.text)
                 other.append(index)
             }
         }
@@ -76,77 +83,73 @@ struct SQLRecordedRows: RecordedRows {
         }
     }
 
-    /// Of every entry, `.unbound` but for those at `consent`. The consent rows are read by the range of
-    /// entries they claim, which is every row of an untouched ledger; the few found elsewhere are looked
-    /// up by id. The form from before sealed fields were bound is built only for a row whose current
-    /// form differs from its entry.
-    private func consentMatches(_ entries: [LedgerEntry], _ consent: [Int]) async throws -> [RowMatch] {
+    /// Of every entry, `.unbound` but for those at `consent`, each with the id its reference names. The
+    /// consent rows are read by the range of entries they claim, which is every row of an untouched
+    /// ledger, and placed by the entry they claim; the few found elsewhere are looked up by id, and so
+    /// is every row when the entries' sequences are too sparse for a range to be worth reading. The
+    /// form from before sealed fields were bound is built only for a row whose current form differs
+    /// from its entry.
+    private func consentMatches(
+        _ entries: [LedgerEntry], _ consent: [(index: Int, id: NamedID)]
+    ) async throws -> [RowMatch] {
         var matches = [RowMatch](repeating: .unbound, count: entries.count)
-        guard let first = consent.first.map({ entries[$0].sequence }),
-            let last = consent.last.map({ entries[$0].sequence })
+        guard let first = consent.first.map({ entries[$0.index].sequence }),
+            let last = consent.last.map({ entries[$0.index].sequence })
         else { return matches }
-        // By the entry each claims, in place: the rows read are those claiming an entry in the range.
         let (low, high) = (min(first, last), max(first, last))
-        var claiming = [(id: String, row: StoredEventRow)?](repeating: nil, count: Int(high - low) + 1)
+        // A range no longer than twice the entries: a gap an insider opens in the sequences must not make
+        // the range, or the array placed by it, as large as they like.
+        let byRange = high - low < 2 * Int64(consent.count)
+        var claiming = [(id: String, row: StoredEventRow)?](repeating: nil, count: byRange ? Int(high - low) + 1 : 0)
         var others: [String: StoredEventRow] = [:]
-        for row in try await consentRows.storedRows(ledgerSequences: low...high) {
-            // Two rows that claim one entry: the second is found by its id.
-            if let sequence = row.ledgerSequence, (low...high).contains(sequence),
-                claiming[Int(sequence - low)] == nil
-            {
-                claiming[Int(sequence - low)] = (row.id.lowercasedString, row)
-            } else {
-                others[row.id.lowercasedString] = row
+        if byRange {
+            for row in try await consentRows.storedRows(ledgerSequences: low...high) {
+                // Two rows that claim one entry: the second is found by its id.
+                if let sequence = row.ledgerSequence, (low...high).contains(sequence),
+                    claiming[Int(sequence - low)] == nil
+                {
+                    claiming[Int(sequence - low)] = (row.id.lowercasedString, row)
+                } else {
+                    others[row.id.lowercasedString] = row
+                }
             }
         }
         /// The row the entry's reference names, if it was read.
-        func row(of index: Int) -> (id: String, row: StoredEventRow)? {
-            let reference = entries[index].reference
-            let sequence = entries[index].sequence
-            if (low...high).contains(sequence), let claimed = claiming[Int(sequence - low)],
-                Self.reference(reference, names: claimed.id)
+        func row(of entry: (index: Int, id: NamedID)) -> (id: String, row: StoredEventRow)? {
+            let sequence = entries[entry.index].sequence
+            if byRange, (low...high).contains(sequence), let claimed = claiming[Int(sequence - low)],
+                entry.id.names(claimed.id)
             {
                 return claimed
             }
-            return others[String(reference.dropFirst(8))].map { ($0.id.lowercasedString, $0) }
+            guard !others.isEmpty, let row = others[entry.id.text], entry.id.names(row.id.lowercasedString) else {
+                return nil
+            }
+            return (row.id.lowercasedString, row)
         }
-        let elsewhere = consent.compactMap { index in
-            row(of: index) == nil ? UUID(uuidString: String(entries[index].reference.dropFirst(8))) : nil
-        }
+        let elsewhere = consent.compactMap { entry in row(of: entry) == nil ? UUID(uuidString: entry.id.text) : nil }
         if !elsewhere.isEmpty {
             for row in try await consentRows.storedRows(ids: elsewhere) { others[row.id.lowercasedString] = row }
         }
-        for index in consent {
-            guard let (id, row) = row(of: index) else {
-                matches[index] = .absent
+        for entry in consent {
+            guard let (id, row) = row(of: entry) else {
+                matches[entry.index] = .absent
                 continue
             }
             // A row that names another entry as its own no longer matches this one.
-            if let sequence = row.ledgerSequence, sequence != entries[index].sequence {
-                matches[index] = .differs
+            if let sequence = row.ledgerSequence, sequence != entries[entry.index].sequence {
+                matches[entry.index] = .differs
                 continue
             }
-            let content = entries[index].content
+            let content = entries[entry.index].content
             let matching =
                 LedgerRecord.consentContent(row, id: id, is: content)
                 || LedgerRecord.contents(
                     row.ledgerFields, type: "consent", id: id, sealedIP: row.sourceIP, sealedAgent: row.userAgent
                 ).contains(content)
-            matches[index] = matching ? .matches : .differs
+            matches[entry.index] = matching ? .matches : .differs
         }
         return matches
-    }
-
-    /// Whether `reference` is `consent:` followed by exactly `id`, compared as bytes.
-    private static func reference(_ reference: String, names id: String) -> Bool {
-        let (reference, id) = (reference.utf8, id.utf8)
-        guard reference.count == id.count + 8 else { return false }
-        let compared = reference.withContiguousStorageIfAvailable { reference in
-            id.withContiguousStorageIfAvailable { id in
-                memcmp(reference.baseAddress! + 8, id.baseAddress!, id.count) == 0
-            }
-        }
-        return (compared ?? nil) ?? reference.dropFirst(8).elementsEqual(id)
     }
 
     /// Each transition of these requests as its entry recorded it (`LedgerRecord(request:)`).
@@ -216,5 +219,28 @@ extension StoredEventRow {
         ]
         fields["client_timestamp"] = clientTimestampMicros.map(String.init)
         return fields
+    }
+}
+
+/// The id a reference names: its bytes after the first `:`, compared byte for byte (`String`'s `==`
+/// compares canonical equivalents, which a reference must not get away with) and without being copied
+/// out, since verification compares one for every consent entry.
+struct NamedID {
+    let reference: String
+    /// Where the id starts, in UTF-8 bytes: the reference's length when it has no `:`.
+    let offset: Int
+
+    var text: String { String(decoding: reference.utf8.dropFirst(offset), as: UTF8.self) }
+
+    func names(_ id: String) -> Bool {
+        let (reference, id) = (reference.utf8, id.utf8)
+        guard reference.count - offset == id.count else { return false }
+        guard !id.isEmpty else { return true }
+        let compared = reference.withContiguousStorageIfAvailable { reference in
+            id.withContiguousStorageIfAvailable { id in
+                memcmp(reference.baseAddress! + offset, id.baseAddress!, id.count) == 0
+            }
+        }
+        return (compared ?? nil) ?? reference.dropFirst(offset).elementsEqual(id)
     }
 }

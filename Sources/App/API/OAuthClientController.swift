@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import Identity
+import Services
+
+/// The applications registered to use QSPP as their OAuth and OpenID Connect provider, under
+/// `/v1/admin/oauth-clients`. Admins only; registering, rotating a secret and deleting need a sign-in
+/// within five minutes or `currentPassword`, and are audited. A secret is in the answer that makes it,
+/// and never again.
+struct OAuthClientController {
+    let services: QSPPServices
+    var identity: IdentityService { services.identity }
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("/v1/admin/oauth-clients", use: list)
+        routes.post("/v1/admin/oauth-clients", use: register)
+        routes.get("/v1/admin/oauth-clients/:clientId", use: show)
+        routes.post("/v1/admin/oauth-clients/:clientId/secret", use: rotateSecret)
+        routes.delete("/v1/admin/oauth-clients/:clientId", use: delete)
+        return routes
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> OAuthClientList {
+        let admin = try context.requireAdmin()
+        return OAuthClientList(clients: try await identity.oauthClients(by: admin).map(OAuthClientOutput.init))
+    }
+
+    @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let admin = try context.requireAdmin()
+        var request = request
+        let body = try await request.decodeJSON(OAuthClientInput.self, context: context).value
+        let issued = try await identity.registerOAuthClient(
+            try body.registration(), by: admin, password: body.currentPassword, client: context.client(request))
+        var response = try IssuedClientOutput(issued).response(from: request, context: context)
+        response.status = .created
+        response.headers[.location] = "/v1/admin/oauth-clients/\(issued.client.id)"
+        return response.noStore
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> OAuthClientOutput {
+        let admin = try context.requireAdmin()
+        return OAuthClientOutput(try await identity.oauthClient(id: try clientID(context), by: admin))
+    }
+
+    @Sendable func rotateSecret(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let admin = try context.requireAdmin()
+        let id = try clientID(context)
+        var request = request
+        let body = try await request.decodeOptionalJSON(MeController.StepUpInput.self, context: context)
+        let issued = try await identity.rotateOAuthClientSecret(
+            id: id, by: admin, password: body?.currentPassword, client: context.client(request))
+        return try IssuedClientOutput(issued).response(from: request, context: context).noStore
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let admin = try context.requireAdmin()
+        let id = try clientID(context)
+        var request = request
+        let body = try await request.decodeOptionalJSON(MeController.StepUpInput.self, context: context)
+        try await identity.deleteOAuthClient(
+            id: id, by: admin, password: body?.currentPassword, client: context.client(request))
+        return Response(status: .noContent)
+    }
+
+    /// Ids are base64url of 128 bits; anything else names no client.
+    private func clientID(_ context: AppRequestContext) throws -> String {
+        let id = context.parameters.get("clientId") ?? ""
+        let base64URL = { (byte: UInt8) in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }
+        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy(base64URL) else {
+            throw IdentityError.oauthClientNotFound
+        }
+        return id
+    }
+}

@@ -1,0 +1,101 @@
+import Crypto
+import Foundation
+import PQCrypto
+
+/// Registering the applications that use QSPP as their OAuth and OpenID Connect provider. Only
+/// administrators do it, with a sign-in within ``IdentityService/stepUpWindow`` or their password: a
+/// client may be given the `admin` scope. Every change is an audit event with its ledger entry.
+extension IdentityService {
+    /// A client just registered, or given a new secret: the secret is shown this once.
+    public struct IssuedClient: Sendable, Equatable {
+        public let client: OAuthClient
+        /// Nil for a public client.
+        public let secret: String?
+    }
+
+    public func registerOAuthClient(
+        _ registration: OAuthClientRegistration, by admin: AuthenticatedUser, password: String?, client: ClientInfo
+    ) async throws -> IssuedClient {
+        try await requireAdministrator(admin, password: password, client: client)
+        let authentication = try registration.checked()
+        let secret = authentication == OAuthClient.Authentication.none ? nil : OpaqueSecret.generateToken()
+        let registered = OAuthClient(
+            id: Self.newClientID(), name: registration.name.trimmingCharacters(in: .whitespaces),
+            kind: registration.kind, authentication: authentication, secretDigest: secret.map(OpaqueSecret.digest),
+            redirectURIs: registration.redirectURIs, grantTypes: registration.grantTypes, scopes: registration.scopes,
+            backChannelLogoutURI: registration.backChannelLogoutURI,
+            requiresPushedRequests: registration.requiresPushedRequests,
+            idTokenAlgorithm: registration.idTokenAlgorithm, createdAt: now(), createdBy: admin.userID)
+        try await repository.insertOAuthClient(
+            registered,
+            recording: event(
+                .oauthClientRegistered, registered, by: admin, client: client,
+                details: [
+                    "grant_types": registered.grantTypes.sorted().map(\.rawValue).joined(separator: " "),
+                    "scopes": registered.scopes.sorted().map(\.rawValue).joined(separator: " "),
+                ]))
+        return IssuedClient(client: registered, secret: secret)
+    }
+
+    public func oauthClients(by admin: AuthenticatedUser) async throws -> [OAuthClient] {
+        guard admin.isAdmin else { throw IdentityError.forbidden }
+        return try await repository.oauthClients()
+    }
+
+    public func oauthClient(id: String, by admin: AuthenticatedUser) async throws -> OAuthClient {
+        guard admin.isAdmin else { throw IdentityError.forbidden }
+        guard let found = try await repository.oauthClient(id: id) else { throw IdentityError.oauthClientNotFound }
+        return found
+    }
+
+    /// A new secret for a confidential client; the old one stops working at once.
+    public func rotateOAuthClientSecret(
+        id: String, by admin: AuthenticatedUser, password: String?, client: ClientInfo
+    ) async throws -> IssuedClient {
+        try await requireAdministrator(admin, password: password, client: client)
+        guard var found = try await repository.oauthClient(id: id) else { throw IdentityError.oauthClientNotFound }
+        guard found.authentication != OAuthClient.Authentication.none else {
+            throw IdentityError.invalidField("tokenEndpointAuthMethod", "a public client has no secret to rotate")
+        }
+        let secret = OpaqueSecret.generateToken()
+        let digest = OpaqueSecret.digest(secret)
+        found.secretDigest = digest
+        guard
+            try await repository.replaceOAuthClientSecret(
+                id: id, digest: digest,
+                recording: event(.oauthClientSecretRotated, found, by: admin, client: client))
+        else { throw IdentityError.oauthClientNotFound }
+        return IssuedClient(client: found, secret: secret)
+    }
+
+    public func deleteOAuthClient(
+        id: String, by admin: AuthenticatedUser, password: String?, client: ClientInfo
+    ) async throws {
+        try await requireAdministrator(admin, password: password, client: client)
+        guard let found = try await repository.oauthClient(id: id) else { throw IdentityError.oauthClientNotFound }
+        guard
+            try await repository.deleteOAuthClient(
+                id: id, at: now(), recording: event(.oauthClientDeleted, found, by: admin, client: client))
+        else { throw IdentityError.oauthClientNotFound }
+    }
+
+    private func requireAdministrator(_ admin: AuthenticatedUser, password: String?, client: ClientInfo) async throws {
+        guard admin.isAdmin else { throw IdentityError.forbidden }
+        try await requireRecentAuthentication(
+            admin, account: try await requireAccount(admin.userID), password: password, client: client)
+    }
+
+    private func event(
+        _ kind: AuthEvent.Kind, _ subject: OAuthClient, by admin: AuthenticatedUser, client: ClientInfo,
+        details: [String: String] = [:]
+    ) -> AuthEvent {
+        AuthEvent(
+            kind: kind, at: now(), userID: admin.userID, sessionID: admin.sessionID, client: client,
+            details: details.merging(["client_id": subject.id]) { own, _ in own })
+    }
+
+    /// 128 random bits, base64url: unguessable, so that knowing one client's id says nothing of another's.
+    static func newClientID() -> String {
+        Base64URL.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) })
+    }
+}
