@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Kernel
 import PQCrypto
 
 /// Registering the applications that use QSPP as their OAuth and OpenID Connect provider. Only
@@ -25,14 +26,18 @@ extension IdentityService {
             redirectURIs: registration.redirectURIs, grantTypes: registration.grantTypes, scopes: registration.scopes,
             backChannelLogoutURI: registration.backChannelLogoutURI,
             requiresPushedRequests: registration.requiresPushedRequests,
-            idTokenAlgorithm: registration.idTokenAlgorithm, createdAt: now(), createdBy: admin.userID)
+            idTokenAlgorithm: registration.idTokenAlgorithm, createdAt: now().roundedToMicroseconds,
+            createdBy: admin.userID)
         try await repository.insertOAuthClient(
             registered,
             recording: event(
                 .oauthClientRegistered, registered, by: admin, client: client,
                 details: [
+                    "kind": registered.kind.rawValue, "authentication": registered.authentication.rawValue,
                     "grant_types": registered.grantTypes.sorted().map(\.rawValue).joined(separator: " "),
                     "scopes": registered.scopes.sorted().map(\.rawValue).joined(separator: " "),
+                    "redirect_uris": registered.redirectURIs.joined(separator: " "),
+                    "backchannel_logout_uri": registered.backChannelLogoutURI ?? "",
                 ]))
         return IssuedClient(client: registered, secret: secret)
     }

@@ -1,4 +1,5 @@
 public import Foundation
+public import PQCrypto
 
 /// An application registered to use QSPP as its OAuth 2.1 and OpenID Connect provider: a web app that
 /// signs its users in, or a backend that calls QSPP's API as itself.
@@ -41,14 +42,13 @@ public struct OAuthClient: Sendable, Equatable {
         case admin
 
         public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
-    }
 
-    /// The algorithm of the ID tokens issued to the client: ML-DSA-65 unless its library cannot
-    /// verify that yet.
-    public enum SigningAlgorithm: String, Sendable, CaseIterable {
-        case mldsa65 = "ML-DSA-65"
-        case eddsa = "EdDSA"
-        case es256 = "ES256"
+        /// The scopes that ask about the person signing in, which only a client that signs people in
+        /// may have.
+        public static let signIn: Set<Self> = [.openid, .profile, .email, .offlineAccess]
+        /// The scopes that change data or act as staff: only a client that can keep a secret may hold
+        /// them.
+        public static let confidentialOnly: Set<Self> = [.consentWrite, .requestsManage, .admin]
     }
 
     /// The `client_id`: random, and never reused.
@@ -67,6 +67,8 @@ public struct OAuthClient: Sendable, Equatable {
     public var backChannelLogoutURI: String?
     /// Whether the client must push its authorization requests first (RFC 9126).
     public var requiresPushedRequests: Bool
+    /// The algorithm of the ID tokens issued to the client: ML-DSA-65 unless its library cannot verify
+    /// that yet; only the algorithms QSPP signs with.
     public var idTokenAlgorithm: SigningAlgorithm
     public let createdAt: Date
     /// The administrator who registered it.
@@ -93,6 +95,7 @@ public struct OAuthClient: Sendable, Equatable {
     }
 
     public static let maximumNameLength = 100
+    public static let maximumNameBytes = 400
     public static let maximumRedirectURIs = 10
     public static let maximumURILength = 2000
 }
@@ -108,13 +111,13 @@ public struct OAuthClientRegistration: Sendable, Equatable {
     public var scopes: Set<OAuthClient.Scope>
     public var backChannelLogoutURI: String?
     public var requiresPushedRequests: Bool
-    public var idTokenAlgorithm: OAuthClient.SigningAlgorithm
+    public var idTokenAlgorithm: SigningAlgorithm
 
     public init(
         name: String, kind: OAuthClient.Kind, authentication: OAuthClient.Authentication? = nil,
         redirectURIs: [String] = [], grantTypes: Set<OAuthClient.GrantType>, scopes: Set<OAuthClient.Scope>,
         backChannelLogoutURI: String? = nil, requiresPushedRequests: Bool = false,
-        idTokenAlgorithm: OAuthClient.SigningAlgorithm = .mldsa65
+        idTokenAlgorithm: SigningAlgorithm = .mldsa65
     ) {
         self.name = name
         self.kind = kind
@@ -134,10 +137,17 @@ public struct OAuthClientRegistration: Sendable, Equatable {
             IdentityError.invalidField(name, reason)
         }
         let trimmed = name.trimmingCharacters(in: .whitespaces)
+        // Format characters (bidi overrides, zero-width joiners) would let a name pose as another on
+        // a consent screen.
         guard !trimmed.isEmpty, trimmed.count <= OAuthClient.maximumNameLength,
-            !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            trimmed.utf8.count <= OAuthClient.maximumNameBytes,
+            !trimmed.unicodeScalars.contains(where: {
+                [.control, .format].contains($0.properties.generalCategory)
+            })
         else {
-            throw refuse("name", "must be 1 to \(OAuthClient.maximumNameLength) characters with no control characters")
+            throw refuse(
+                "name",
+                "must be 1 to \(OAuthClient.maximumNameLength) characters with no control or format characters")
         }
         let authentication: OAuthClient.Authentication =
             authentication ?? (kind == .public ? OAuthClient.Authentication.none : .clientSecretBasic)
@@ -172,35 +182,102 @@ public struct OAuthClientRegistration: Sendable, Equatable {
             if let problem = Self.problem(withURI: uri) { throw refuse("redirectUris", problem) }
         }
         if let uri = backChannelLogoutURI {
-            if let problem = Self.problem(withURI: uri) { throw refuse("backchannelLogoutUri", problem) }
-            guard grantTypes.contains(.authorizationCode) else {
-                throw refuse("backchannelLogoutUri", "only a client that signs people in is told they signed out")
+            if let problem = Self.problem(withLogoutURI: uri) { throw refuse("backchannelLogoutUri", problem) }
+            guard scopes.contains(.openid) else {
+                throw refuse(
+                    "backchannelLogoutUri", "only a client that signs people in with openid is told they signed out")
             }
         }
         guard !scopes.isEmpty else { throw refuse("scopes", "must name at least one scope") }
+        if !grantTypes.contains(.authorizationCode), let scope = scopes.intersection(OAuthClient.Scope.signIn).min() {
+            throw refuse("scopes", "\(scope.rawValue) asks about a person signing in, which needs authorization_code")
+        }
+        if scopes.contains(.offlineAccess), !grantTypes.contains(.refreshToken) {
+            throw refuse("scopes", "offline_access needs the refresh_token grant")
+        }
+        if kind == .public, let scope = scopes.intersection(OAuthClient.Scope.confidentialOnly).min() {
+            throw refuse("scopes", "\(scope.rawValue) needs a confidential client")
+        }
+        if requiresPushedRequests, !grantTypes.contains(.authorizationCode) {
+            throw refuse("requirePushedAuthorizationRequests", "only authorization requests are pushed")
+        }
         return authentication
     }
 
-    /// What is wrong with a redirect or logout URI, or nil. The URI must be absolute, https (or http to
-    /// a loopback address, for native apps, RFC 8252 §7.3), without user information or a fragment,
-    /// because it is compared character for character and an attacker's variant must never match.
+    /// What is wrong with a redirect URI, or nil. The URI is compared character for character, so it
+    /// must be in one canonical form that no variant an attacker registers elsewhere can share: ASCII
+    /// (no lookalike or invisible characters), https (or http to 127.0.0.1 or [::1] for native apps,
+    /// RFC 8252 §7.3; `localhost` is not recommended, §8.3), a lower-case scheme and host with no
+    /// escapes, a port only when it is not the scheme's own, no user information, no fragment, no dot
+    /// segments or backslashes in the path, and none of the parameters the answer will carry.
     public static func problem(withURI text: String) -> String? {
         guard text.utf8.count <= OAuthClient.maximumURILength else {
             return "must be at most \(OAuthClient.maximumURILength) bytes"
         }
-        guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }),
-            let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-            let host = components.host, !host.isEmpty
-        else { return "must be an absolute URI with a host and no spaces" }
-        guard components.user == nil, components.password == nil else {
+        guard text.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            return "must be printable ASCII without spaces (write other characters as IDNA and percent-escapes)"
+        }
+        guard !text.contains("\\") else { return "must not contain a backslash" }
+        guard !text.contains("#") else { return "must not have a fragment" }
+        guard let components = URLComponents(string: text, encodingInvalidCharacters: false),
+            let scheme = components.scheme, let host = Self.host(of: text), !host.isEmpty
+        else { return "must be an absolute URI with a host" }
+        guard components.user == nil, components.password == nil, !host.contains("@") else {
             return "must not carry user information"
         }
-        guard components.fragment == nil, !text.contains("#") else { return "must not have a fragment" }
-        let loopback = ["localhost", "127.0.0.1", "[::1]", "::1"].contains(host.lowercased())
+        guard scheme == scheme.lowercased(), host == host.lowercased() else {
+            return "must write its scheme and host in lower case"
+        }
+        guard !host.contains("%") else { return "must not escape its host" }
+        let loopback = ["127.0.0.1", "[::1]"].contains(host)
         guard scheme == "https" || (scheme == "http" && loopback) else {
-            return "must use https (or http to localhost, 127.0.0.1 or [::1])"
+            return "must use https (or http to 127.0.0.1 or [::1])"
+        }
+        let authority = text.dropFirst(scheme.count + 3).prefix { $0 != "/" && $0 != "?" }
+        if let port = components.port {
+            guard (1...65535).contains(port), authority.hasSuffix(":" + String(port)),
+                port != (scheme == "https" ? 443 : 80)
+            else { return "must write its port as a number from 1 to 65535, and leave out the scheme's own" }
+        } else if authority.hasSuffix(":") {
+            return "must write its port as a number from 1 to 65535, and leave out the scheme's own"
+        }
+        let segments = components.percentEncodedPath.split(separator: "/", omittingEmptySubsequences: false)
+        guard
+            !segments.contains(where: {
+                [".", ".."].contains($0.lowercased().replacingOccurrences(of: "%2e", with: "."))
+            })
+        else { return "must not have dot segments in its path" }
+        let answered: Set<String> = [
+            "code", "state", "iss", "error", "error_description", "error_uri", "id_token", "access_token",
+            "token_type", "expires_in", "scope", "session_state",
+        ]
+        if let name = components.queryItems?.map(\.name).first(where: answered.contains) {
+            return "must not carry '\(name)', which the answer adds"
         }
         return nil
+    }
+
+    /// What is wrong with a back-channel logout URI, or nil: QSPP posts to it from the server, so it
+    /// must be https to a name, never to an address (and so never to loopback or a private network).
+    public static func problem(withLogoutURI text: String) -> String? {
+        if let problem = problem(withURI: text) { return problem }
+        guard let host = host(of: text), text.hasPrefix("https://") else { return "must use https" }
+        let address = host.hasPrefix("[") || host.split(separator: ".").allSatisfy { $0.allSatisfy(\.isNumber) }
+        guard !address, host != "localhost", !host.hasSuffix(".localhost") else {
+            return "must name a host, not an address or localhost"
+        }
+        return nil
+    }
+
+    /// The host as written, after `scheme://` and without a port: Foundation's `host` decodes IDNA and
+    /// escapes, and the check is of what will be compared.
+    static func host(of text: String) -> String? {
+        guard let start = text.range(of: "://")?.upperBound else { return nil }
+        let authority = text[start...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if authority.hasPrefix("[") {
+            return authority.firstIndex(of: "]").map { String(authority[...$0]) }
+        }
+        return String(authority.prefix { $0 != ":" })
     }
 }
 

@@ -42,7 +42,7 @@ struct OAuthClientTests {
     static let webApp = OAuthClientRegistration(
         name: "  Shop  ", kind: .confidential, redirectURIs: ["https://shop.example/callback"],
         grantTypes: [.authorizationCode, .refreshToken], scopes: [.openid, .email], requiresPushedRequests: true,
-        idTokenAlgorithm: .eddsa)
+        idTokenAlgorithm: .ed25519)
 
     @Test func anAdministratorRegistersRotatesAndDeletesAndEachStepIsAudited() async throws {
         let fixture = try await Fixture()
@@ -205,6 +205,51 @@ struct OAuthClientTests {
                 grantTypes: [.authorizationCode], scopes: [.openid], backChannelLogoutURI: "http://a.example/logout"),
             "backchannelLogoutUri"
         ),
+        (
+            OAuthClientRegistration(
+                name: "Shop\u{202E}", kind: .confidential, grantTypes: [.clientCredentials], scopes: [.admin]), "name"
+        ),
+        (
+            OAuthClientRegistration(
+                name: "x", kind: .confidential, grantTypes: [.clientCredentials], scopes: [.openid]), "scopes"
+        ),
+        (
+            OAuthClientRegistration(
+                name: "x", kind: .confidential, redirectURIs: ["https://a.example/cb"],
+                grantTypes: [.authorizationCode], scopes: [.openid, .offlineAccess]), "scopes"
+        ),
+        (
+            OAuthClientRegistration(
+                name: "x", kind: .public, redirectURIs: ["https://a.example/cb"], grantTypes: [.authorizationCode],
+                scopes: [.openid, .consentWrite]), "scopes"
+        ),
+        (
+            OAuthClientRegistration(
+                name: "x", kind: .public, redirectURIs: ["https://a.example/cb"], grantTypes: [.authorizationCode],
+                scopes: [.admin]), "scopes"
+        ),
+        (
+            OAuthClientRegistration(
+                name: "x", kind: .confidential, grantTypes: [.clientCredentials], scopes: [.consentRead],
+                requiresPushedRequests: true), "requirePushedAuthorizationRequests"
+        ),
+        (
+            OAuthClientRegistration(
+                name: "x", kind: .confidential, redirectURIs: ["https://a.example/cb"],
+                grantTypes: [.authorizationCode], scopes: [.consentRead],
+                backChannelLogoutURI: "https://a.example/logout"), "backchannelLogoutUri"
+        ),
+        (
+            OAuthClientRegistration(
+                name: "x", kind: .confidential, redirectURIs: ["https://a.example/cb"],
+                grantTypes: [.authorizationCode], scopes: [.openid], backChannelLogoutURI: "https://192.168.1.9/logout"),
+            "backchannelLogoutUri"
+        ),
+        (
+            OAuthClientRegistration(
+                name: "x", kind: .confidential, redirectURIs: ["https://a.example/cb?state=1"],
+                grantTypes: [.authorizationCode], scopes: [.openid]), "redirectUris"
+        ),
     ])
     func aBrokenRuleIsRefusedByName(registration: OAuthClientRegistration, field: String) async throws {
         let fixture = try await Fixture()
@@ -222,16 +267,34 @@ struct OAuthClientTests {
     /// registered.
     @Test func onlyExactHTTPSOrLoopbackURIsAreAccepted() {
         for good in [
-            "https://shop.example/callback", "https://shop.example:8443/a/b?x=1", "http://localhost:3000/cb",
-            "http://127.0.0.1/cb", "http://[::1]:9000/cb", "HTTPS://Shop.Example/Callback",
+            "https://shop.example/callback", "https://shop.example:8443/a/b?x=1&next=%2Fhome",
+            "http://127.0.0.1/cb", "http://127.0.0.1:51234/cb", "http://[::1]:9000/cb",
+            "https://xn--shp-8ma.example/cb",
+            "https://shop.example/Call.Back/..x",
         ] {
             #expect(OAuthClientRegistration.problem(withURI: good) == nil, "\(good)")
+        }
+        for good in ["https://shop.example/logout", "https://auth.shop.example:8443/bc"] {
+            #expect(OAuthClientRegistration.problem(withLogoutURI: good) == nil, "\(good)")
+        }
+        for bad in [
+            "http://127.0.0.1/logout", "https://127.0.0.1/logout", "https://10.0.0.7/logout", "https://[::1]/logout",
+            "https://localhost/logout", "https://a.localhost/logout", "http://shop.example/logout",
+        ] {
+            #expect(OAuthClientRegistration.problem(withLogoutURI: bad) != nil, "\(bad)")
         }
         for bad in [
             "http://shop.example/callback", "https://shop.example/cb#frag", "https://shop.example/cb#",
             "https://user:pw@shop.example/cb", "https://user@shop.example/cb", "/callback", "shop.example/cb",
             "https:///cb", "https://shop.example/c b", "https://shop.example/cb\n", "javascript:alert(1)",
-            "com.example.app:/cb", "ftp://shop.example/cb",
+            "com.example.app:/cb", "ftp://shop.example/cb", "http://localhost:3000/cb",
+            "HTTPS://shop.example/cb", "https://Shop.Example/cb", "https://sh\u{43F}p.example/cb",
+            "https://shop.example\u{200B}/cb", "https://shop.example/cb\u{202E}", "https://shop.example/cb\"><script>",
+            "https://shop.example/cb\\..\\x", "https://shop.example/cb/../x", "https://shop.example/cb/%2E%2e/x",
+            "https://shop.example/./cb", "https://%73hop.example/cb", "https://shop.example:443/cb",
+            "https://shop.example:0443/cb", "https://shop.example:99999/cb", "https://shop.example:/cb",
+            "http://127.0.0.1:80/cb", "https://shop.example/cb?code=x", "https://shop.example/cb?a=1&state=y",
+            "https://shop.example/cb?iss=https://evil.example",
             "https://shop.example/" + String(repeating: "a", count: 2000),
             "", "https://",
         ] {

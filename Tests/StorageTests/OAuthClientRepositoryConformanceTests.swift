@@ -18,7 +18,7 @@ struct OAuthClientRepositoryConformanceTests {
             redirectURIs: ["https://shop.example/cb?next=a,b&x=\"y\"", "http://127.0.0.1:9/cb"],
             grantTypes: Set(OAuthClient.GrantType.allCases), scopes: Set(OAuthClient.Scope.allCases),
             backChannelLogoutURI: "https://shop.example/logout", requiresPushedRequests: true,
-            idTokenAlgorithm: .es256, createdAt: date, createdBy: UUID())
+            idTokenAlgorithm: .ed25519, createdAt: date, createdBy: UUID())
     }
 
     @Test(arguments: Backend.all)

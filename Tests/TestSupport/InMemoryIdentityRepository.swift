@@ -294,7 +294,17 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
     public func insertOAuthClient(_ client: OAuthClient, recording event: AuthEvent) async throws {
         try state.withLock { state in
             try state.checkNew([event])
-            state.oauthClients[client.id] = (client, nil)
+            // The primary key: an id is never given out twice, deleted or not.
+            guard state.oauthClients[client.id] == nil else { throw IdentityError.invalidField("id", "is taken") }
+            // Kept to the microsecond, as both backends keep times.
+            let stored = OAuthClient(
+                id: client.id, name: client.name, kind: client.kind, authentication: client.authentication,
+                secretDigest: client.secretDigest, redirectURIs: client.redirectURIs, grantTypes: client.grantTypes,
+                scopes: client.scopes, backChannelLogoutURI: client.backChannelLogoutURI,
+                requiresPushedRequests: client.requiresPushedRequests, idTokenAlgorithm: client.idTokenAlgorithm,
+                createdAt: Date(microsecondsSince1970: client.createdAt.microsecondsSince1970),
+                createdBy: client.createdBy)
+            state.oauthClients[client.id] = (stored, nil)
             append(event, &state)
         }
     }

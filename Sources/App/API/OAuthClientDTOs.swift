@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Identity
 import Kernel
+import PQCrypto
 
 /// A client as an administrator registers it. Members not listed here are refused, and every value is
 /// checked against the values OAuth defines, so a typo is an error rather than a client that silently
@@ -51,7 +52,7 @@ struct OAuthClientInput: Decodable {
             backChannelLogoutURI: backchannelLogoutUri,
             requiresPushedRequests: requirePushedAuthorizationRequests ?? false,
             idTokenAlgorithm: try idTokenSignedResponseAlg.map {
-                try Self.one(OAuthClient.SigningAlgorithm.self, $0, "idTokenSignedResponseAlg")
+                try Self.one(SigningAlgorithm.self, $0, "idTokenSignedResponseAlg")
             } ?? .mldsa65)
     }
 

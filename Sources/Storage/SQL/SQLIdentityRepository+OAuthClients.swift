@@ -1,6 +1,7 @@
 import Foundation
 import Identity
 import Kernel
+import PQCrypto
 
 /// The registered OAuth clients. Lists are stored as text: redirect URIs as a JSON array, since a URI
 /// may hold any character a separator could be; grant types and scopes space-separated, as OAuth
@@ -93,7 +94,7 @@ extension SQLIdentityRepository {
         guard let kind = OAuthClient.Kind(rawValue: try row.text(2)),
             let authentication = OAuthClient.Authentication(rawValue: try row.text(3)),
             let redirectURIs = try? JSONDecoder().decode([String].self, from: Data(try row.text(5).utf8)),
-            let algorithm = OAuthClient.SigningAlgorithm(rawValue: try row.text(10))
+            let algorithm = SigningAlgorithm(rawValue: try row.text(10))
         else { throw StorageError.corrupted("oauth client") }
         return OAuthClient(
             id: try row.text(0), name: try row.text(1), kind: kind, authentication: authentication,
