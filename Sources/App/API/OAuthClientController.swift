@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Identity
+import PQCrypto
 import Services
 
 /// The applications registered to use QSPP as their OAuth and OpenID Connect provider, under
@@ -65,12 +66,7 @@ struct OAuthClientController {
 
     /// Ids are base64url of 128 bits; anything else names no client.
     private func clientID(_ context: AppRequestContext) throws -> String {
-        let id = context.parameters.get("clientId") ?? ""
-        let base64URL = { (byte: UInt8) in
-            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-        }
-        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy(base64URL) else {
+        guard let id = context.parameters.get("clientId"), id.utf8.count <= 64, Base64URL.decode(id) != nil else {
             throw IdentityError.oauthClientNotFound
         }
         return id
