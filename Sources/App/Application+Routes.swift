@@ -89,6 +89,7 @@ private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>
         router.addRoutes(MailedLinkController(services: services).endpoints)
         router.addRoutes(MailAdminController(services: services).endpoints)
         router.addRoutes(OAuthClientController(services: services).endpoints)
+        router.addRoutes(OAuthController(services: services).endpoints)
         router.addRoutes(MeController(services: services).endpoints)
         router.addRoutes(UserAdminController(services: services).endpoints)
         router.addRoutes(LegacyPortalController(auth: auth, consents: consents, service: services.consents).endpoints)

@@ -89,6 +89,22 @@ public struct Session: Sendable, Equatable {
     public let rememberMe: Bool
     /// How the session was authenticated (RFC 8176 values: `pwd`, `otp`, `hwk`, `swk`, `user`).
     public let authenticationMethods: [String]
+    /// The application the session was started for through OAuth, and the scopes it was granted; nil
+    /// for a session of QSPP's own clients (the portal, the API).
+    public let application: Application?
+
+    public struct Application: Sendable, Equatable {
+        public let clientID: String
+        public let scopes: Set<OAuthClient.Scope>
+        /// When the person signed in for it (the ID token's `auth_time`).
+        public let authenticatedAt: Date
+
+        public init(clientID: String, scopes: Set<OAuthClient.Scope>, authenticatedAt: Date) {
+            self.clientID = clientID
+            self.scopes = scopes
+            self.authenticatedAt = authenticatedAt.roundedToMicroseconds
+        }
+    }
 
     /// Whether it took two factors: a password and a code or passkey, or a passkey that verified the
     /// person.
@@ -100,8 +116,9 @@ public struct Session: Sendable, Equatable {
 
     public init(
         id: UUID, userID: UUID, createdAt: Date, lastUsedAt: Date, client: ClientInfo, revokedAt: Date? = nil,
-        rememberMe: Bool, authenticationMethods: [String]
+        rememberMe: Bool, authenticationMethods: [String], application: Application? = nil
     ) {
+        self.application = application
         self.id = id
         self.userID = userID
         self.createdAt = createdAt

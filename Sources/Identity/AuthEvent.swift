@@ -46,6 +46,11 @@ public struct AuthEvent: Sendable, Equatable {
         case oauthClientRegistered = "oauth_client.registered"
         case oauthClientSecretRotated = "oauth_client.secret_rotated"
         case oauthClientDeleted = "oauth_client.deleted"
+        case oauthGranted = "oauth.granted"
+        case oauthDisconnected = "oauth.disconnected"
+        case oauthCodeExchanged = "oauth.code_exchanged"
+        case oauthCodeReplayed = "oauth.code_replayed"
+        case oauthTokenRevoked = "oauth.token_revoked"
     }
 
     public let id: UUID

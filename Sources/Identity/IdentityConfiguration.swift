@@ -40,17 +40,59 @@ public struct AuthenticatedUser: Sendable, Equatable {
     public let authenticationMethods: [String]
     /// The user's id as consent records name them; kept, since every request with a caller asks for it.
     public let subjectID: String
+    /// The OAuth client the token was issued to, and what it may do; nil for QSPP's own clients (the
+    /// portal and the first-party API), whose tokens carry the user's whole rights.
+    public let delegation: Delegation?
 
-    public init(userID: UUID, sessionID: UUID, roles: Set<Role>, authenticationMethods: [String]) {
+    public init(
+        userID: UUID, sessionID: UUID, roles: Set<Role>, authenticationMethods: [String], delegation: Delegation? = nil
+    ) {
         self.userID = userID
         self.sessionID = sessionID
-        self.roles = roles
         self.authenticationMethods = authenticationMethods
-        self.subjectID = userID.lowercasedString
+        self.delegation = delegation
+        // An application's token never carries more of the person's rights than its scopes name.
+        self.roles = delegation.map { Self.roles(roles, within: $0.scopes) } ?? roles
+        self.subjectID =
+            delegation?.isMachine == true ? "client:" + (delegation?.clientID ?? "") : userID.lowercasedString
     }
+
+    /// A client acting for itself (client credentials). It has no account: its id stands in for a user id
+    /// in audit records (a client id is 128 bits, as a UUID is), and it holds the staff rights its scopes
+    /// name, on the routes those scopes open.
+    public static func machine(clientID: String, scopes: Set<OAuthClient.Scope>) -> AuthenticatedUser? {
+        guard let bytes = Base64URL.decode(clientID), bytes.count == 16 else { return nil }
+        let id = bytes.withUnsafeBytes { UUID(uuid: $0.load(as: uuid_t.self)) }
+        return AuthenticatedUser(
+            userID: id, sessionID: id, roles: [.admin, .dpo], authenticationMethods: [],
+            delegation: Delegation(clientID: clientID, scopes: scopes, isMachine: true))
+    }
+
     public var isAdmin: Bool { roles.contains(.admin) }
     /// Admins and DPOs may read any subject's records.
     public var canReadAnySubject: Bool { roles.contains(.admin) || roles.contains(.dpo) }
+    public var isMachine: Bool { delegation?.isMachine == true }
+
+    private static func roles(_ roles: Set<Role>, within scopes: Set<OAuthClient.Scope>) -> Set<Role> {
+        var kept = roles.intersection([.user])
+        if scopes.contains(.admin), roles.contains(.admin) { kept.insert(.admin) }
+        if !scopes.isDisjoint(with: [.consentRead, .requestsManage]), roles.contains(.dpo) { kept.insert(.dpo) }
+        if scopes.contains(.admin), roles.contains(.dpo) { kept.insert(.dpo) }
+        return kept
+    }
+}
+
+/// What an OAuth client's token allows.
+public struct Delegation: Sendable, Equatable {
+    public let clientID: String
+    public let scopes: Set<OAuthClient.Scope>
+    public let isMachine: Bool
+
+    public init(clientID: String, scopes: Set<OAuthClient.Scope>, isMachine: Bool) {
+        self.clientID = clientID
+        self.scopes = scopes
+        self.isMachine = isMachine
+    }
 }
 
 /// What a successful login or refresh hands to the client.

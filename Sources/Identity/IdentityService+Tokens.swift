@@ -13,19 +13,49 @@ extension IdentityService {
             user = cached
         } else {
             let claims = try await tokens.verifyAccessToken(accessToken)
-            guard let userID = claims.userID, let sessionID = claims.sessionID else {
-                throw IdentityError.invalidToken("the token is malformed")
-            }
-            user = AuthenticatedUser(
-                userID: userID, sessionID: sessionID, roles: Set(claims.roles.compactMap(Role.init(rawValue:))),
-                authenticationMethods: claims.amr)
+            user = try Self.principal(of: claims)
             verifiedTokens.insert(
                 .init(user: user, notBefore: claims.nbf.value, expiresAt: claims.exp.value), for: cacheKey)
         }
-        guard try await isSessionActive(user.sessionID, userID: user.userID, now: now) else {
+        if let delegation = user.delegation, delegation.isMachine {
+            guard try await isClientActive(delegation.clientID, key: user.sessionID, now: now) else {
+                throw IdentityError.invalidToken("the client is no longer registered")
+            }
+        } else if try await !isSessionActive(user.sessionID, userID: user.userID, now: now) {
             throw IdentityError.invalidToken("the session has ended")
         }
         return user
+    }
+
+    static func principal(of claims: AccessTokenClaims) throws(IdentityError) -> AuthenticatedUser {
+        let scopes = Set(
+            (claims.scope ?? "").split(separator: " ").compactMap { OAuthClient.Scope(rawValue: String($0)) })
+        guard let clientID = claims.clientID else {
+            guard let userID = claims.userID, let sessionID = claims.sessionID else {
+                throw IdentityError.invalidToken("the token is malformed")
+            }
+            return AuthenticatedUser(
+                userID: userID, sessionID: sessionID, roles: Set(claims.roles.compactMap(Role.init(rawValue:))),
+                authenticationMethods: claims.amr)
+        }
+        guard let userID = claims.userID, let sessionID = claims.sessionID else {
+            guard let machine = AuthenticatedUser.machine(clientID: clientID, scopes: scopes) else {
+                throw IdentityError.invalidToken("the token is malformed")
+            }
+            return machine
+        }
+        return AuthenticatedUser(
+            userID: userID, sessionID: sessionID, roles: Set(claims.roles.compactMap(Role.init(rawValue:))),
+            authenticationMethods: claims.amr,
+            delegation: Delegation(clientID: clientID, scopes: scopes, isMachine: false))
+    }
+
+    /// Whether a machine client is still registered; cached like a session's status, under `key`.
+    func isClientActive(_ clientID: String, key: UUID, now: Date) async throws -> Bool {
+        if let known = sessionCache.status(of: key, now: now) { return known }
+        let active = try await repository.oauthClient(id: clientID) != nil
+        sessionCache.record(key, active: active, now: now)
+        return active
     }
 
     func isSessionActive(_ sessionID: UUID, userID: UUID, now: Date) async throws -> Bool {
@@ -42,13 +72,36 @@ extension IdentityService {
     /// Exchanges a refresh token for a new pair. A token used again inside the grace window answers with the
     /// same successor; used again outside it, it ends its session.
     public func refresh(refreshToken: String, client: ClientInfo) async throws -> TokenGrant {
+        let rotation = try await rotate(refreshToken, application: nil, client: client)
+        let access = try await tokens.issueAccessToken(
+            account: rotation.account, sessionID: rotation.session.id,
+            methods: rotation.session.authenticationMethods, now: rotation.now)
+        return TokenGrant(
+            account: rotation.account, sessionID: rotation.session.id, accessToken: access.token,
+            accessTokenExpiresAt: access.expiresAt, refreshToken: rotation.token,
+            refreshTokenExpiresAt: rotation.expiresAt, rememberMe: rotation.session.rememberMe)
+    }
+
+    struct Rotation {
+        let account: Account
+        let session: Session
+        let token: String
+        let expiresAt: Date
+        let now: Date
+    }
+
+    /// Rotates a refresh token of a session of `application` (nil: QSPP's own clients). A token of
+    /// another client's session is unknown here, whoever presents it.
+    func rotate(_ refreshToken: String, application: String?, client: ClientInfo) async throws -> Rotation {
         let now = now()
         let successorToken = OpaqueSecret.successor(of: refreshToken, key: refreshSuccessorKey)
         let successorDigest = OpaqueSecret.digest(successorToken)
         let configuration = configuration
         let plan = try await repository.exchangeRefreshToken(digest: OpaqueSecret.digest(refreshToken), at: now) {
             record, session in
-            guard let record, let session, session.revokedAt == nil, record.expiresAt > now else { return .reject }
+            guard let record, let session, session.revokedAt == nil, record.expiresAt > now,
+                session.application?.clientID == application
+            else { return .reject }
             let lifetime =
                 session.rememberMe
                 ? configuration.rememberMeRefreshTokenLifetime : configuration.refreshTokenLifetime
@@ -81,15 +134,11 @@ extension IdentityService {
             guard let account = try await repository.account(id: successor.userID),
                 let session = try await repository.session(id: successor.sessionID)
             else { throw IdentityError.invalidRefreshToken }
-            let access = try await tokens.issueAccessToken(
-                account: account, sessionID: successor.sessionID, methods: session.authenticationMethods, now: now)
             try await audit(
                 inGrace ? .refreshReuseInGrace : .refreshed, userID: account.id, sessionID: successor.sessionID,
                 client: client)
-            return TokenGrant(
-                account: account, sessionID: successor.sessionID, accessToken: access.token,
-                accessTokenExpiresAt: access.expiresAt, refreshToken: successorToken,
-                refreshTokenExpiresAt: successor.expiresAt, rememberMe: session.rememberMe)
+            return Rotation(
+                account: account, session: session, token: successorToken, expiresAt: successor.expiresAt, now: now)
         }
     }
 
@@ -127,7 +176,7 @@ extension IdentityService {
     }
 
     public func sessions(of userID: UUID) async throws -> [Session] {
-        try await repository.sessions(userID: userID).filter { $0.revokedAt == nil }
+        try await repository.sessions(userID: userID).filter { $0.revokedAt == nil && $0.application == nil }
     }
 
     /// Revokes one session of `owner`. Someone else's session id answers exactly like an unknown one.

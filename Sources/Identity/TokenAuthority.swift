@@ -40,6 +40,37 @@ public struct TokenAuthority: Sendable {
         return (try await sign(claims, type: Self.accessTokenType), expiresAt)
     }
 
+    /// An OAuth client's access token: for a person (with their session), or for the client itself
+    /// (client credentials: `sub` is the client id and there is no session, RFC 9068 §2.2).
+    func issueClientAccessToken(
+        clientID: String, scopes: Set<OAuthClient.Scope>, account: Account?, session: Session?, now: Date
+    ) async throws -> (token: String, expiresAt: Date) {
+        let expiresAt = now.addingTimeInterval(accessTokenLifetime)
+        let claims = AccessTokenClaims(
+            iss: .init(value: issuer), aud: .init(value: [audience]),
+            sub: .init(value: account?.subjectID ?? clientID), exp: .init(value: expiresAt), iat: .init(value: now),
+            nbf: .init(value: now), jti: .init(value: UUID().lowercasedString), sid: session?.id.lowercasedString,
+            roles: account?.roles.map(\.rawValue).sorted() ?? [], amr: session?.authenticationMethods ?? [],
+            clientID: clientID, scope: OAuthClient.Scope.text(scopes))
+        return (try await sign(claims, type: Self.accessTokenType), expiresAt)
+    }
+
+    /// An ID token for `clientID`, with the claims its granted scopes name (OIDC Core §5.4).
+    func issueIDToken(
+        account: Account, clientID: String, session: Session, nonce: String?, scopes: Set<OAuthClient.Scope>,
+        now: Date
+    ) async throws -> String {
+        let claims = IDTokenClaims(
+            iss: .init(value: issuer), sub: .init(value: account.subjectID), aud: .init(value: [clientID]),
+            azp: clientID, exp: .init(value: now.addingTimeInterval(accessTokenLifetime)), iat: .init(value: now),
+            authTime: Int((session.application?.authenticatedAt ?? session.createdAt).timeIntervalSince1970),
+            nonce: nonce, amr: session.authenticationMethods, sid: session.id.lowercasedString,
+            email: scopes.contains(.email) ? account.email.normalized : nil,
+            emailVerified: scopes.contains(.email) ? account.emailVerifiedAt != nil : nil,
+            name: scopes.contains(.profile) ? account.displayName : nil)
+        return try await sign(claims, type: "JWT")
+    }
+
     func issueMFAChallenge(userID: UUID, rememberMe: Bool, now: Date) async throws -> String {
         let claims = MFAChallengeClaims(
             iss: .init(value: issuer), aud: .init(value: [audience]), sub: .init(value: userID.lowercasedString),
@@ -52,7 +83,12 @@ public struct TokenAuthority: Sendable {
         let claims: AccessTokenClaims = try await verify(token, type: Self.accessTokenType)
         guard claims.iss.value == issuer else { throw .invalidToken("the token was issued by someone else") }
         guard claims.aud.value.contains(audience) else { throw .invalidToken("the token is meant for someone else") }
-        guard claims.userID != nil, claims.sessionID != nil else { throw .invalidToken("the token is malformed") }
+        // A session-less token is a machine client's, and names it as its subject.
+        let wellFormed =
+            claims.sid == nil
+            ? claims.clientID != nil && claims.clientID == claims.sub.value
+            : claims.userID != nil && claims.sessionID != nil
+        guard wellFormed else { throw .invalidToken("the token is malformed") }
         return claims
     }
 

@@ -11,9 +11,18 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
     public var iat: IssuedAtClaim
     public var nbf: NotBeforeClaim
     public var jti: IDClaim
-    public var sid: String
+    /// Absent only from a machine client's token (client credentials), which has no session.
+    public var sid: String?
     public var roles: [String]
     public var amr: [String]
+    /// Present on the tokens of OAuth clients (RFC 9068 §2.2): whose token it is, and what it may do.
+    public var clientID: String?
+    public var scope: String?
+
+    enum CodingKeys: String, CodingKey {
+        case iss, aud, sub, exp, iat, nbf, jti, sid, roles, amr, scope
+        case clientID = "client_id"
+    }
 
     public func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
@@ -21,7 +30,7 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
     }
 
     public var userID: UUID? { UUID(uuidString: sub.value) }
-    public var sessionID: UUID? { UUID(uuidString: sid) }
+    public var sessionID: UUID? { sid.flatMap(UUID.init(uuidString:)) }
 }
 
 /// The short-lived proof that the password step succeeded, exchanged for tokens with a second factor.
@@ -33,6 +42,33 @@ struct MFAChallengeClaims: JWTPayload {
     var iat: IssuedAtClaim
     var jti: IDClaim
     var rememberMe: Bool
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+/// An OpenID Connect ID token (Core §2): who signed in, to which client, when and how.
+struct IDTokenClaims: JWTPayload {
+    var iss: IssuerClaim
+    var sub: SubjectClaim
+    var aud: AudienceClaim
+    var azp: String
+    var exp: ExpirationClaim
+    var iat: IssuedAtClaim
+    var authTime: Int
+    var nonce: String?
+    var amr: [String]
+    var sid: String?
+    var email: String?
+    var emailVerified: Bool?
+    var name: String?
+
+    enum CodingKeys: String, CodingKey {
+        case iss, sub, aud, azp, exp, iat, nonce, amr, sid, email, name
+        case authTime = "auth_time"
+        case emailVerified = "email_verified"
+    }
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()

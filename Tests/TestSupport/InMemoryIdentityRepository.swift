@@ -75,6 +75,7 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         var rememberMe: Bool
         /// As the `amr` column keeps it: the methods joined by spaces.
         var amr: String
+        var application: Session.Application?
     }
 
     private struct EventRow {
@@ -118,6 +119,9 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         var passkeyChallenges: [String: PasskeyChallenge] = [:]
         /// Every client ever registered, with when it was deleted.
         var oauthClients: [String: (client: OAuthClient, deletedAt: Date?)] = [:]
+        var authorizationCodes: [String: (code: AuthorizationCode, spentAt: Date?, sessionID: UUID?)] = [:]
+        /// Keyed by user id and client id.
+        var grants: [String: OAuthGrant] = [:]
 
         /// What `revoke` does in SQL: marks the session revoked if it is active, and deletes every
         /// refresh token of it either way. True when it was active.
@@ -213,7 +217,8 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         Session(
             id: row.id, userID: row.userID, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt,
             client: ClientInfo(ipAddress: open(row.ip), userAgent: open(row.agent)), revokedAt: row.revokedAt,
-            rememberMe: row.rememberMe, authenticationMethods: row.amr.split(separator: " ").map(String.init))
+            rememberMe: row.rememberMe, authenticationMethods: row.amr.split(separator: " ").map(String.init),
+            application: row.application)
     }
 
     private func event(_ row: EventRow) -> AuthEvent {
@@ -659,17 +664,106 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             }
             try state.checkNew(events)
             if let key { state.throttles[key] = nil }
-            let subject = session.userID.lowercasedString
-            state.sessions[session.id] = SessionRow(
-                id: session.id, userID: session.userID, createdAt: session.createdAt.roundedToMicroseconds,
-                lastUsedAt: session.lastUsedAt.roundedToMicroseconds,
-                ip: seal(session.client.ipAddress, subject: subject),
-                agent: seal(session.client.userAgent, subject: subject), revokedAt: nil,
-                rememberMe: session.rememberMe, amr: session.authenticationMethods.joined(separator: " "))
-            state.sessionOrder.append(session.id)
+            store(session, &state)
             state.insert(firstToken)
             for event in events { append(event, &state) }
             state.queuedMail += mail
+        }
+    }
+
+    private func store(_ session: Session, _ state: inout State) {
+        let subject = session.userID.lowercasedString
+        state.sessions[session.id] = SessionRow(
+            id: session.id, userID: session.userID, createdAt: session.createdAt.roundedToMicroseconds,
+            lastUsedAt: session.lastUsedAt.roundedToMicroseconds,
+            ip: seal(session.client.ipAddress, subject: subject),
+            agent: seal(session.client.userAgent, subject: subject), revokedAt: nil,
+            rememberMe: session.rememberMe, amr: session.authenticationMethods.joined(separator: " "),
+            application: session.application)
+        state.sessionOrder.append(session.id)
+    }
+
+    // MARK: OAuth grants
+
+    public func insertAuthorizationCode(_ code: AuthorizationCode) async throws {
+        try state.withLock { state in
+            guard state.authorizationCodes[code.digest] == nil else {
+                throw InMemoryConstraintViolation("oauth_codes.digest must be unique")
+            }
+            state.authorizationCodes[code.digest] = (code, nil, nil)
+        }
+    }
+
+    public func redeemAuthorizationCode(
+        digest: String, at date: Date, decide: @escaping @Sendable (AuthorizationCode) -> CodeDecision
+    ) async throws -> CodeRedemption {
+        try state.withLock { state in
+            guard let stored = state.authorizationCodes[digest] else {
+                return .refused(OAuthError(.invalidGrant, "the code is not valid"))
+            }
+            if stored.spentAt != nil {
+                if let session = stored.sessionID { _ = state.revoke(session, at: date.roundedToMicroseconds) }
+                return .replayed(stored.code, revokedSession: stored.sessionID)
+            }
+            switch decide(stored.code) {
+            case .refuse(let error):
+                state.authorizationCodes[digest]?.spentAt = date
+                return .refused(error)
+            case .issue(let session, let firstToken, let events):
+                guard state.sessions[session.id] == nil else {
+                    throw InMemoryConstraintViolation("sessions.id must be unique")
+                }
+                try state.checkNew(events)
+                state.authorizationCodes[digest] = (stored.code, date, session.id)
+                store(session, &state)
+                if let firstToken { state.insert(firstToken) }
+                for event in events { append(event, &state) }
+                return .redeemed(stored.code)
+            }
+        }
+    }
+
+    public func refreshToken(digest: String) async throws -> RefreshTokenRecord? {
+        state.withLock { $0.refreshTokens[digest] }
+    }
+
+    public func oauthGrant(userID: UUID, clientID: String) async throws -> OAuthGrant? {
+        state.withLock { $0.grants[userID.lowercasedString + " " + clientID] }
+    }
+
+    public func oauthGrants(userID: UUID) async throws -> [OAuthGrant] {
+        state.withLock { state in
+            state.grants.values.filter { $0.userID == userID }.sorted {
+                ($0.grantedAt, $0.clientID) < ($1.grantedAt, $1.clientID)
+            }
+        }
+    }
+
+    public func saveOAuthGrant(_ grant: OAuthGrant, recording event: AuthEvent) async throws {
+        try state.withLock { state in
+            try state.checkNew([event])
+            state.grants[grant.userID.lowercasedString + " " + grant.clientID] = grant
+            append(event, &state)
+        }
+    }
+
+    public func deleteOAuthGrant(
+        userID: UUID, clientID: String, at date: Date, recording event: AuthEvent
+    )
+        async throws -> [UUID]?
+    {
+        try state.withLock { state in
+            let key = userID.lowercasedString + " " + clientID
+            guard state.grants[key] != nil else { return nil }
+            try state.checkNew([event])
+            state.grants[key] = nil
+            let ids = state.sessionOrder.filter { id in
+                guard let session = state.sessions[id] else { return false }
+                return session.userID == userID && session.revokedAt == nil && session.application?.clientID == clientID
+            }
+            for id in ids { _ = state.revoke(id, at: date.roundedToMicroseconds) }
+            append(event, &state)
+            return ids
         }
     }
 

@@ -20,6 +20,8 @@ public struct AppRequestContext: RequestContext {
     var csrfToken = ""
     /// Why a presented token did not identify anyone, for the 401 of a route that needs a caller.
     var authenticationFailure: Problem?
+    /// The scope an OAuth client's token needs for this request (``ScopePolicy``); nil closes it to them.
+    var requiredScope: OAuthClient.Scope?
     public let remoteAddress: SocketAddress?
     /// The subject of a bearer token the gateway verified against the JWKS (``GatewayTokenMiddleware``).
     /// It only keys rate limits: it is not a ``principal``, since the gateway cannot see revocations.
@@ -47,6 +49,11 @@ public struct AppRequestContext: RequestContext {
 
     func requireUser() throws(Problem) -> Principal {
         guard let principal else { throw authenticationFailure ?? Problem.unauthenticated }
+        if let delegation = principal.delegation {
+            guard let requiredScope, delegation.scopes.contains(requiredScope) else {
+                throw Problem.insufficientScope(requiredScope)
+            }
+        }
         return principal
     }
 
@@ -54,7 +61,8 @@ public struct AppRequestContext: RequestContext {
     /// A subject that is not the caller's answers 404, exactly like one that does not exist.
     func requireAccess(to subject: SubjectID, writing: Bool) throws(Problem) -> Principal {
         let principal = try requireUser()
-        if principal.subjectID == subject.rawValue || principal.isAdmin { return principal }
+        // A machine client reaches only the routes its scopes open, for any subject.
+        if principal.isMachine || principal.subjectID == subject.rawValue || principal.isAdmin { return principal }
         if !writing && principal.canReadAnySubject { return principal }
         throw Problem.notFound
     }

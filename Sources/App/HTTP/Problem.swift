@@ -55,6 +55,17 @@ extension Problem {
         return problem
     }
     static let forbidden = Problem(.forbidden, "forbidden", "Not allowed")
+
+    /// An OAuth client's token without the scope a route needs (RFC 6750 §3.1).
+    static func insufficientScope(_ scope: OAuthClient.Scope?) -> Problem {
+        var problem = Problem(
+            .forbidden, "insufficient-scope", "Insufficient scope",
+            detail: scope.map { "this route needs the \($0.rawValue) scope" }
+                ?? "no application token may call this route")
+        problem.headers[.wwwAuthenticate] =
+            "Bearer error=\"insufficient_scope\"" + (scope.map { ", scope=\"\($0.rawValue)\"" } ?? "")
+        return problem
+    }
     static let notFound = Problem(.notFound, "not-found", "Not found", detail: "no such resource")
     static let unavailable: Problem = {
         var problem = Problem(

@@ -4,14 +4,21 @@ import Hummingbird
 /// The fields of an `application/x-www-form-urlencoded` body, as browsers send forms.
 struct FormFields: Sendable {
     private var values: [String: [String]] = [:]
+    /// Every field in the order sent, repeats included (OAuth refuses a repeated parameter).
+    private(set) var pairs: [(name: String, value: String)] = []
 
     init(_ text: String) {
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = Self.decode(parts[0]) else { continue }
-            values[name, default: []].append(parts.count > 1 ? Self.decode(parts[1]) ?? "" : "")
+            let value = parts.count > 1 ? Self.decode(parts[1]) ?? "" : ""
+            values[name, default: []].append(value)
+            pairs.append((name, value))
         }
     }
+
+    /// The name of a field sent more than once, if any.
+    var repeatedName: String? { values.keys.sorted().first { values[$0]!.count > 1 } }
 
     private static func decode(_ text: Substring) -> String? {
         text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding

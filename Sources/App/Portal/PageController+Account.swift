@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Identity
 
@@ -14,8 +15,11 @@ extension PageController {
     }
 
     @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
-        if context.principal != nil { return seeOther("/my/consent") }
-        return pages.render("login", PageFrame(title: "Sign in", context: context, notice: notice(request)).values)
+        let next = Self.returnPath(request.uri.queryParameters.get("next"))
+        if context.principal != nil { return next.map(continuePage) ?? seeOther("/my/consent") }
+        var view = PageFrame(title: "Sign in", context: context, notice: notice(request)).values
+        view["next"] = next
+        return pages.render("login", view)
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -29,13 +33,15 @@ extension PageController {
                 var view = PageFrame(title: "Two-factor authentication", context: context).values
                 view["mfaToken"] = challenge
                 view["passkeys"] = passkeys
+                view["next"] = Self.returnPath(form["next"])
                 return pages.render("login-mfa", view)
             case .authenticated(let grant):
-                return try await signedIn(grant)
+                return try await signedIn(grant, next: form["next"])
             }
         } failing: { form, message, status in
             var view = PageFrame(title: "Sign in", context: context, error: message).values
             view["email"] = form["email"] ?? ""
+            view["next"] = Self.returnPath(form["next"])
             return pages.render("login", view, status: status)
         }
     }
@@ -53,10 +59,11 @@ extension PageController {
                     try await identity.completeMFALogin(
                         challenge: challenge, code: form["code"] ?? "", client: context.client(request))
                 }
-            return try await signedIn(grant)
+            return try await signedIn(grant, next: form["next"])
         } failing: { form, message, status in
             var view = PageFrame(title: "Two-factor authentication", context: context, error: message).values
             view["mfaToken"] = form["mfaToken"] ?? ""
+            view["next"] = Self.returnPath(form["next"])
             view["passkeys"] = form["passkeys"] == "true"
             return pages.render("login-mfa", view, status: status)
         }
@@ -95,9 +102,14 @@ extension PageController {
         return seeOther("/login?done=\(PageNotice.signedOut.rawValue)", cookies: WebCookie.endSession)
     }
 
-    /// Starts the browser session of a fresh login: the ticket and refresh cookies, then the dashboard.
-    func signedIn(_ grant: TokenGrant) async throws -> Response {
+    /// Starts the browser session of a fresh login: the ticket and refresh cookies, then the dashboard,
+    /// or the authorization request the person signed in for.
+    func signedIn(_ grant: TokenGrant, next: String? = nil) async throws -> Response {
         let user = try await identity.authenticate(accessToken: grant.accessToken)
-        return seeOther("/my/consent", cookies: WebCookie.session(grant, ticket: try identity.webTicket(for: user)))
+        let cookies = WebCookie.session(grant, ticket: try identity.webTicket(for: user))
+        guard let next = Self.returnPath(next) else { return seeOther("/my/consent", cookies: cookies) }
+        var response = continuePage(next)
+        for cookie in cookies { response.headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        return response
     }
 }

@@ -50,7 +50,7 @@ extension PageController {
             let grant = try await identity.finishPasskeySignIn(
                 try Self.decode(PasskeyAssertionInput.self, form["credential"]).assertion,
                 rememberMe: form.isChecked("rememberMe"), client: context.client(request))
-            return try await signedIn(grant)
+            return try await signedIn(grant, next: form["next"])
         } failing: { _, message, status in
             pages.render("login", PageFrame(title: "Sign in", context: context, error: message).values, status: status)
         }

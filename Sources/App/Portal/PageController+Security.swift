@@ -157,6 +157,14 @@ extension PageController {
                 "rememberMe": session.rememberMe, "mfa": session.isMultiFactor,
             ]
         }
+        let applications = try await identity.connectedApplications(of: user).map { grant, client -> [String: Any] in
+            [
+                "clientId": client.id, "name": client.name, "grantedAt": Self.date(grant.grantedAt),
+                "scopes": grant.scopes.sorted().map(\.rawValue).joined(separator: ", "),
+            ]
+        }
+        view["applications"] = applications
+        view["hasApplications"] = !applications.isEmpty
         return pages.render("security", view, status: status)
     }
 }

@@ -28,6 +28,7 @@ struct PageController {
         addSecurityRoutes(to: routes)
         addPasskeyRoutes(to: routes)
         addAdminRoutes(to: routes)
+        addAuthorizationRoutes(to: routes)
         return routes
     }
 
@@ -122,6 +123,7 @@ enum PageNotice: String {
     case emailChangeUndone = "email-change-undone"
     case passkeyRenamed = "passkey-renamed"
     case passkeyRemoved = "passkey-removed"
+    case applicationDisconnected = "application-disconnected"
 
     var text: String {
         switch self {
@@ -148,6 +150,7 @@ enum PageNotice: String {
             "Your account is back at this address; its password, passkeys and two-factor set-up are removed and every session is signed out. Choose a new password now."
         case .passkeyAdded: "Your passkey is added. You can sign in with it instead of your password."
         case .passkeyRenamed: "The passkey is renamed."
+        case .applicationDisconnected: "The application is disconnected, and its access has ended."
         case .passkeyRemoved: "The passkey is removed."
         }
     }

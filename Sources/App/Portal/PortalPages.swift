@@ -73,15 +73,23 @@ struct PortalPages: Sendable {
         "/assets/\(name)?v=\(assets[name]?.version ?? "0")"
     }
 
-    func render(_ template: String, _ view: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+    /// `formTargets` are origins besides our own that the page's forms may post to, or that a form's
+    /// answer may redirect to: browsers apply `form-action` to the redirects after a submission too.
+    func render(
+        _ template: String, _ view: [String: Any], status: HTTPResponse.Status = .ok, formTargets: [String] = []
+    ) -> Response {
         guard let html = library.render(view, withTemplate: template) else {
             preconditionFailure("no portal template named \(template)")
         }
+        let policy =
+            formTargets.isEmpty
+            ? Self.contentSecurityPolicy
+            : Self.contentSecurityPolicy.replacingOccurrences(
+                of: "form-action 'self'", with: "form-action 'self' " + formTargets.joined(separator: " "))
         return Response(
             status: status,
             headers: [
-                .contentType: "text/html; charset=utf-8", .contentSecurityPolicy: Self.contentSecurityPolicy,
-                .cacheControl: "no-store",
+                .contentType: "text/html; charset=utf-8", .contentSecurityPolicy: policy, .cacheControl: "no-store",
             ],
             body: .init(byteBuffer: ByteBuffer(string: html)))
     }

@@ -31,6 +31,7 @@ extension Migration {
         v19Passkeys,
         v20AccountTokenPayload,
         v21OAuthClients,
+        v22OAuthGrants,
     ]
 
     static let postgres: [Migration] = versions.map {

@@ -74,8 +74,11 @@ extension SQLIdentityRepository {
             "DELETE FROM account_tokens WHERE expires_at < $1 RETURNING digest", [.time(now)])
         let passkeyChallenges = try await database.write(
             "DELETE FROM passkey_challenges WHERE expires_at < $1 RETURNING digest", [.time(now)])
+        // A spent code is kept a while past its expiry, so that a late replay still revokes what it issued.
+        let codes = try await database.write(
+            "DELETE FROM oauth_codes WHERE expires_at < $1 RETURNING digest", [.time(now.addingTimeInterval(-3600))])
         return tokens.count + throttles.count + limits.count + challenges.count + mailed.count
-            + passkeyChallenges.count
+            + passkeyChallenges.count + codes.count
     }
 
     func spendChallenge(id: String, expiresAt: Date) async throws -> Bool {

@@ -65,7 +65,7 @@ extension SQLIdentityRepository {
 
     /// Runs `change` and, when it says it changed something, records `event` with its ledger entry, in
     /// one transaction.
-    private func recording(
+    func recording(
         _ event: AuthEvent, _ change: @escaping @Sendable (any SQLExecutor) async throws -> Bool
     ) async throws -> Bool {
         let sealedEvent = try sealed(event)

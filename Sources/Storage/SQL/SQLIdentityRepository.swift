@@ -191,17 +191,30 @@ struct SQLIdentityRepository: IdentityRepository {
 
     // MARK: Sessions
 
-    private static let sessionColumns =
-        "id, user_id, created_at, last_used_at, ip_address, user_agent, revoked_at, remember_me, amr"
+    static let sessionColumns =
+        "id, user_id, created_at, last_used_at, ip_address, user_agent, revoked_at, remember_me, amr, client_id, "
+        + "scopes, auth_time"
 
-    private func session(_ row: SQLRow) async throws -> Session {
+    func session(_ row: SQLRow) async throws -> Session {
         let userID = try row.uuid(1)
+        var application: Session.Application?
+        if let clientID = row[9].text {
+            application = Session.Application(
+                clientID: clientID, scopes: try Self.scopes(row[10].text ?? ""), authenticatedAt: try row.time(11))
+        }
         return Session(
             id: try row.uuid(0), userID: userID, createdAt: try row.time(2), lastUsedAt: try row.time(3),
             client: try await vault.openClient(row[4].text, row[5].text, subject: userID.lowercasedString),
             revokedAt: row.optionalTime(6),
             rememberMe: try row.integer(7) == 1,
-            authenticationMethods: try row.text(8).split(separator: " ").map(String.init))
+            authenticationMethods: try row.text(8).split(separator: " ").map(String.init), application: application)
+    }
+
+    static func scopes(_ text: String) throws -> Set<OAuthClient.Scope> {
+        let words = text.split(separator: " ")
+        let scopes = words.compactMap { OAuthClient.Scope(rawValue: String($0)) }
+        guard scopes.count == words.count else { throw StorageError.corrupted("oauth scopes") }
+        return Set(scopes)
     }
 
     func insertSession(
@@ -217,16 +230,7 @@ struct SQLIdentityRepository: IdentityRepository {
             try await PersonalDataVault.insert(keys, tx)
             try await SQLMailOutbox.insert(sealedMail, tx)
             if let key { try await tx.execute("DELETE FROM login_throttle WHERE key = $1", [.text(key)]) }
-            try await tx.execute(
-                """
-                INSERT INTO sessions (id, user_id, created_at, last_used_at, ip_address, user_agent, remember_me, amr)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                """,
-                [
-                    .uuid(session.id), .uuid(session.userID), .time(session.createdAt), .time(session.lastUsedAt),
-                    .optional(client.ip), .optional(client.agent),
-                    .integer(session.rememberMe ? 1 : 0), .text(session.authenticationMethods.joined(separator: " ")),
-                ])
+            try await Self.insertSession(session, ip: client.ip, agent: client.agent, tx)
             try await Self.insertToken(firstToken, tx)
             for event in sealedEvents { try await Self.insert(event, tx) }
             _ = try await tx.appendLedger(sealedEvents.map(\.record))
@@ -234,7 +238,27 @@ struct SQLIdentityRepository: IdentityRepository {
         vault.confirm(keys)
     }
 
-    private static func insertToken(_ token: RefreshTokenRecord, _ tx: any SQLExecutor) async throws {
+    static func insertSession(
+        _ session: Session, ip: String?, agent: String?, _ tx: any SQLExecutor
+    ) async throws {
+        try await tx.execute(
+            """
+            INSERT INTO sessions (
+                id, user_id, created_at, last_used_at, ip_address, user_agent, remember_me, amr, client_id, scopes,
+                auth_time)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            """,
+            [
+                .uuid(session.id), .uuid(session.userID), .time(session.createdAt), .time(session.lastUsedAt),
+                .optional(ip), .optional(agent),
+                .integer(session.rememberMe ? 1 : 0), .text(session.authenticationMethods.joined(separator: " ")),
+                .optional(session.application?.clientID),
+                .optional(session.application.map { OAuthClient.Scope.text($0.scopes) }),
+                .optionalTime(session.application?.authenticatedAt),
+            ])
+    }
+
+    static func insertToken(_ token: RefreshTokenRecord, _ tx: any SQLExecutor) async throws {
         try await tx.execute(
             """
             INSERT INTO refresh_tokens (digest, session_id, user_id, issued_at, expires_at, grace_reuses)

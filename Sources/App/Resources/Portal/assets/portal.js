@@ -10,6 +10,10 @@ document.addEventListener("DOMContentLoaded", () => {
     error.focus();
   }
   setUpPasskeys();
+  // The form_post answer of an authorization (OAuth 2.0 Form Post Response Mode): it carries the code
+  // to the application as a POST, so the code never appears in a URL. Without JavaScript, its button does.
+  const answer = document.querySelector("form[data-autosubmit]");
+  if (answer) answer.submit();
 });
 
 function fromBase64URL(text) {

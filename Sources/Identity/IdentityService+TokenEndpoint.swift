@@ -1,0 +1,263 @@
+import Crypto
+import Foundation
+import Kernel
+import PQCrypto
+
+/// The token endpoint (RFC 6749 §3.2), revocation (RFC 7009), introspection (RFC 7662) and UserInfo
+/// (OIDC Core §5.3): what a client may exchange, and what it learns.
+extension IdentityService {
+    /// How a client authenticated at the token endpoint, as the request showed it.
+    public struct PresentedClient: Sendable {
+        public var id: String?
+        public var secret: String?
+        public var method: OAuthClient.Authentication
+
+        public init(id: String?, secret: String?, method: OAuthClient.Authentication) {
+            self.id = id
+            self.secret = secret
+            self.method = method
+        }
+    }
+
+    /// What the token endpoint answers (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+    public struct IssuedTokens: Sendable {
+        public let accessToken: String
+        public let expiresIn: Int
+        public let refreshToken: String?
+        public let idToken: String?
+        public let scopes: Set<OAuthClient.Scope>
+    }
+
+    /// The registered client behind `presented`, if it authenticated with the one method it registered.
+    /// A secret sent by a public client, a method other than the registered one, an unknown client and a
+    /// wrong secret all get the one `invalid_client`, after the same work.
+    public func authenticateClient(_ presented: PresentedClient) async throws -> OAuthClient {
+        guard let id = presented.id, !id.isEmpty, id.utf8.count <= 64,
+            let client = try await repository.oauthClient(id: id)
+        else {
+            _ = ConstantTime.equal(
+                Array(OpaqueSecret.digest(presented.secret ?? "").utf8), Array(repeating: 0, count: 64))
+            throw OAuthError.invalidClient
+        }
+        guard presented.method == client.authentication else { throw OAuthError.invalidClient }
+        switch client.authentication {
+        case .none:
+            guard presented.secret == nil else { throw OAuthError.invalidClient }
+        case .clientSecretBasic, .clientSecretPost:
+            guard let secret = presented.secret, let digest = client.secretDigest,
+                ConstantTime.equal(Array(OpaqueSecret.digest(secret).utf8), Array(digest.utf8))
+            else { throw OAuthError.invalidClient }
+        }
+        return client
+    }
+
+    // MARK: Grants
+
+    /// The authorization code grant (RFC 6749 §4.1.3 with PKCE): the code must be unspent, unexpired,
+    /// issued to this client for this redirect URI, and match the verifier. A second use revokes what the
+    /// first issued.
+    public func exchangeCode(
+        _ code: String, redirectURI: String?, verifier: String?, client: OAuthClient, from info: ClientInfo
+    ) async throws -> IssuedTokens {
+        guard client.grantTypes.contains(.authorizationCode) else {
+            throw OAuthError(.unauthorizedClient, "the client may not use authorization_code")
+        }
+        guard let verifier else { throw OAuthError.invalidRequest("code_verifier is required") }
+        guard let redirectURI else { throw OAuthError.invalidRequest("redirect_uri is required") }
+        let now = now()
+        let sessionID = UUID()
+        let refreshToken = OpaqueSecret.generateToken()
+        let issuesRefresh = client.grantTypes.contains(.refreshToken)
+        let lifetime = configuration.refreshTokenLifetime
+        let redemption = try await repository.redeemAuthorizationCode(digest: OpaqueSecret.digest(code), at: now) {
+            stored in
+            guard stored.clientID == client.id else {
+                return .refuse(.invalidGrant("the code was issued to another client"))
+            }
+            guard stored.expiresAt > now else { return .refuse(.invalidGrant("the code has expired")) }
+            guard stored.redirectURI == redirectURI else {
+                return .refuse(.invalidGrant("redirect_uri differs from the authorization request's"))
+            }
+            guard PKCE.verifies(verifier, challenge: stored.codeChallenge) else {
+                return .refuse(.invalidGrant("code_verifier does not match the code_challenge"))
+            }
+            let session = Session(
+                id: sessionID, userID: stored.userID, createdAt: now, lastUsedAt: now, client: info, rememberMe: false,
+                authenticationMethods: stored.authenticationMethods,
+                application: .init(clientID: client.id, scopes: stored.scopes, authenticatedAt: stored.authenticatedAt))
+            let firstToken =
+                issuesRefresh && stored.scopes.contains(.offlineAccess)
+                ? RefreshTokenRecord(
+                    digest: OpaqueSecret.digest(refreshToken), sessionID: sessionID, userID: stored.userID,
+                    issuedAt: now, expiresAt: now.addingTimeInterval(lifetime)) : nil
+            let event = AuthEvent(
+                kind: .oauthCodeExchanged, at: now, userID: stored.userID, sessionID: sessionID, client: info,
+                details: ["client_id": client.id, "scope": OAuthClient.Scope.text(stored.scopes)])
+            return .issue(session, firstToken: firstToken, events: [event])
+        }
+        switch redemption {
+        case .refused(let error):
+            throw error
+        case .replayed(let stored, let revoked):
+            if let revoked { sessionCache.markRevoked(revoked) }
+            try await audit(
+                .oauthCodeReplayed, userID: stored.userID, sessionID: revoked, client: info,
+                details: ["client_id": client.id])
+            throw OAuthError.invalidGrant("the code was used before; the tokens issued for it are revoked")
+        case .redeemed(let stored):
+            observe(.oauthCodeExchanged)
+            guard let account = try await repository.account(id: stored.userID),
+                let session = try await repository.session(id: sessionID)
+            else { throw OAuthError.invalidGrant("the account is gone") }
+            let hasRefresh = issuesRefresh && stored.scopes.contains(.offlineAccess)
+            return try await issue(
+                to: client, account: account, session: session, nonce: stored.nonce, scopes: stored.scopes,
+                refreshToken: hasRefresh ? refreshToken : nil, now: now)
+        }
+    }
+
+    /// The refresh token grant for a client's session (RFC 6749 §6): rotation, and reuse detection that
+    /// revokes the whole family, as for QSPP's own clients. `scope` may narrow, never widen.
+    public func refreshForClient(
+        _ refreshToken: String, scope: String?, client: OAuthClient, from info: ClientInfo
+    ) async throws -> IssuedTokens {
+        guard client.grantTypes.contains(.refreshToken) else {
+            throw OAuthError(.unauthorizedClient, "the client may not use refresh_token")
+        }
+        let rotation: Rotation
+        do {
+            rotation = try await rotate(refreshToken, application: client.id, client: info)
+        } catch let error as IdentityError where error == .refreshTokenReused {
+            throw OAuthError.invalidGrant("the refresh token was used before; its whole family is revoked")
+        } catch let error as IdentityError where error == .invalidRefreshToken {
+            throw OAuthError.invalidGrant("the refresh token is not valid")
+        }
+        let granted = rotation.session.application?.scopes ?? []
+        let scopes =
+            try scope.map { text throws(OAuthError) in try OAuthClient.Scope.parse(text, allowed: granted) } ?? granted
+        return try await issue(
+            to: client, account: rotation.account, session: rotation.session, nonce: nil, scopes: scopes,
+            refreshToken: rotation.token, now: rotation.now)
+    }
+
+    /// The client credentials grant (RFC 6749 §4.4): a token for the client itself, with the API scopes
+    /// it registered (all of them when it names none). It carries no refresh token.
+    public func clientCredentials(scope: String?, client: OAuthClient) async throws -> IssuedTokens {
+        guard client.kind == .confidential, client.grantTypes.contains(.clientCredentials) else {
+            throw OAuthError(.unauthorizedClient, "the client may not use client_credentials")
+        }
+        let allowed = client.scopes.subtracting(OAuthClient.Scope.signIn)
+        let scopes =
+            try scope.map { text throws(OAuthError) in try OAuthClient.Scope.parse(text, allowed: allowed) } ?? allowed
+        guard !scopes.isEmpty else { throw OAuthError.invalidScope("the client has no API scope registered") }
+        let now = now()
+        let access = try await tokens.issueClientAccessToken(
+            clientID: client.id, scopes: scopes, account: nil, session: nil, now: now)
+        return IssuedTokens(
+            accessToken: access.token, expiresIn: Int(tokens.accessTokenLifetime), refreshToken: nil, idToken: nil,
+            scopes: scopes)
+    }
+
+    private func issue(
+        to client: OAuthClient, account: Account, session: Session, nonce: String?, scopes: Set<OAuthClient.Scope>,
+        refreshToken: String?, now: Date
+    ) async throws -> IssuedTokens {
+        let access = try await tokens.issueClientAccessToken(
+            clientID: client.id, scopes: scopes, account: account, session: session, now: now)
+        let idToken =
+            scopes.contains(.openid)
+            ? try await tokens.issueIDToken(
+                account: account, clientID: client.id, session: session, nonce: nonce, scopes: scopes, now: now) : nil
+        return IssuedTokens(
+            accessToken: access.token, expiresIn: Int(tokens.accessTokenLifetime), refreshToken: refreshToken,
+            idToken: idToken, scopes: scopes)
+    }
+
+    // MARK: Revocation and introspection
+
+    /// Revokes a token of `client` (RFC 7009 §2.1): a refresh token, or an access token of a session,
+    /// ends that session. Anything else (another client's token, an unknown one) changes nothing and
+    /// gets the same answer, as §2.2 asks.
+    public func revoke(_ token: String, client: OAuthClient, from info: ClientInfo) async throws {
+        guard let sessionID = try await sessionOfClientToken(token, client: client) else { return }
+        guard try await repository.revokeSession(id: sessionID, at: now()) else { return }
+        sessionCache.markRevoked(sessionID)
+        let session = try await repository.session(id: sessionID)
+        try await audit(
+            .oauthTokenRevoked, userID: session?.userID, sessionID: sessionID, client: info,
+            details: ["client_id": client.id])
+    }
+
+    /// What a token of `client` is (RFC 7662 §2.2), or nil for "not active": a token of another client
+    /// is inactive to this one, whatever it is.
+    public func introspect(_ token: String, client: OAuthClient) async throws -> [String: IntrospectionValue] {
+        let now = now()
+        if token.contains("."), let claims = try? await tokens.verifyAccessToken(token),
+            claims.clientID == client.id
+        {
+            if let sessionID = claims.sessionID, let userID = claims.userID {
+                guard try await isSessionActive(sessionID, userID: userID, now: now) else { return [:] }
+            }
+            var answer: [String: IntrospectionValue] = [
+                "active": .bool(true), "client_id": .text(client.id), "sub": .text(claims.sub.value),
+                "scope": .text(claims.scope ?? ""), "exp": .number(Int(claims.exp.value.timeIntervalSince1970)),
+                "iat": .number(Int(claims.iat.value.timeIntervalSince1970)), "iss": .text(claims.iss.value),
+                "aud": .text(tokens.audience), "token_type": .text("Bearer"), "jti": .text(claims.jti.value),
+            ]
+            if let sid = claims.sid { answer["sid"] = .text(sid) }
+            return answer
+        }
+        guard let record = try await repository.refreshToken(digest: OpaqueSecret.digest(token)),
+            record.rotatedAt == nil, record.expiresAt > now,
+            let session = try await repository.session(id: record.sessionID), session.revokedAt == nil,
+            let application = session.application, application.clientID == client.id
+        else { return [:] }
+        return [
+            "active": .bool(true), "client_id": .text(client.id), "sub": .text(session.userID.lowercasedString),
+            "scope": .text(OAuthClient.Scope.text(application.scopes)),
+            "exp": .number(Int(record.expiresAt.timeIntervalSince1970)),
+            "iat": .number(Int(record.issuedAt.timeIntervalSince1970)), "iss": .text(tokens.issuer),
+            "token_type": .text("refresh_token"), "sid": .text(session.id.lowercasedString),
+        ]
+    }
+
+    public enum IntrospectionValue: Sendable, Equatable {
+        case bool(Bool)
+        case text(String)
+        case number(Int)
+    }
+
+    /// The session a token of `client` belongs to: an access token's `sid`, or a refresh token's session.
+    private func sessionOfClientToken(_ token: String, client: OAuthClient) async throws -> UUID? {
+        if token.contains(".") {
+            guard let claims = try? await tokens.verifyAccessToken(token), claims.clientID == client.id else {
+                return nil
+            }
+            return claims.sessionID
+        }
+        guard let record = try await repository.refreshToken(digest: OpaqueSecret.digest(token)),
+            let session = try await repository.session(id: record.sessionID),
+            session.application?.clientID == client.id
+        else { return nil }
+        return session.id
+    }
+
+    // MARK: UserInfo
+
+    /// The claims about the signed-in person that the token's scopes allow (OIDC Core §5.3, §5.4).
+    public func userInfo(for user: AuthenticatedUser) async throws -> [String: IntrospectionValue] {
+        guard let delegation = user.delegation, !delegation.isMachine, delegation.scopes.contains(.openid) else {
+            throw OAuthError(.insufficientScope, "UserInfo needs a token with the openid scope")
+        }
+        guard let account = try await repository.account(id: user.userID) else {
+            throw OAuthError(.invalidToken, "the account is gone")
+        }
+        var claims: [String: IntrospectionValue] = ["sub": .text(account.subjectID)]
+        if delegation.scopes.contains(.email) {
+            claims["email"] = .text(account.email.normalized)
+            claims["email_verified"] = .bool(account.emailVerifiedAt != nil)
+        }
+        if delegation.scopes.contains(.profile), let name = account.displayName { claims["name"] = .text(name) }
+        return claims
+    }
+}
