@@ -51,8 +51,9 @@ public struct AuthenticatedUser: Sendable, Equatable {
         self.sessionID = sessionID
         self.authenticationMethods = authenticationMethods
         self.delegation = delegation
-        // An application's token never carries more of the person's rights than its scopes name.
-        self.roles = delegation.map { Self.roles(roles, within: $0.scopes) } ?? roles
+        // An application's token never carries more of the person's rights than its scopes name; a
+        // machine client's roles come from its scopes (``machine(clientID:scopes:)``).
+        self.roles = delegation.map { $0.isMachine ? roles : Self.roles(roles, within: $0.scopes) } ?? roles
         self.subjectID =
             delegation?.isMachine == true ? "client:" + (delegation?.clientID ?? "") : userID.lowercasedString
     }
@@ -64,7 +65,8 @@ public struct AuthenticatedUser: Sendable, Equatable {
         guard let bytes = Base64URL.decode(clientID), bytes.count == 16 else { return nil }
         let id = bytes.withUnsafeBytes { UUID(uuid: $0.load(as: uuid_t.self)) }
         return AuthenticatedUser(
-            userID: id, sessionID: id, roles: [.admin, .dpo], authenticationMethods: [],
+            userID: id, sessionID: id, roles: scopes.contains(.admin) ? [.admin, .dpo] : [.dpo],
+            authenticationMethods: [],
             delegation: Delegation(clientID: clientID, scopes: scopes, isMachine: true))
     }
 
@@ -73,12 +75,11 @@ public struct AuthenticatedUser: Sendable, Equatable {
     public var canReadAnySubject: Bool { roles.contains(.admin) || roles.contains(.dpo) }
     public var isMachine: Bool { delegation?.isMachine == true }
 
-    private static func roles(_ roles: Set<Role>, within scopes: Set<OAuthClient.Scope>) -> Set<Role> {
-        var kept = roles.intersection([.user])
-        if scopes.contains(.admin), roles.contains(.admin) { kept.insert(.admin) }
-        if !scopes.isDisjoint(with: [.consentRead, .requestsManage]), roles.contains(.dpo) { kept.insert(.dpo) }
-        if scopes.contains(.admin), roles.contains(.dpo) { kept.insert(.dpo) }
-        return kept
+    /// A person's roles as an application's token carries them: their staff rights only with the
+    /// `admin` scope, whose consent screen says so. `consent:read` and `requests:manage` are about the
+    /// person's own records, even when the person is a DPO.
+    static func roles(_ roles: Set<Role>, within scopes: Set<OAuthClient.Scope>) -> Set<Role> {
+        scopes.contains(.admin) ? roles : roles.intersection([.user])
     }
 }
 

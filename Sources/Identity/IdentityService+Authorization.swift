@@ -5,8 +5,8 @@ import Kernel
 /// for their consent, or answer the client with a code or an error. The HTTP side only renders them.
 extension IdentityService {
     public enum AuthorizationStep: Sendable {
-        /// The person must sign in (again) first.
-        case signIn
+        /// The person must sign in first; `again` when they are signed in, but not recently enough.
+        case signIn(again: Bool)
         /// The consent screen: the client and the scopes it asks for.
         case consent(OAuthClient, AuthorizationRequest)
         /// Send the browser back to the client with these parameters.
@@ -38,11 +38,15 @@ extension IdentityService {
     ) async throws -> AuthorizationStep {
         let now = now()
         guard let user, user.delegation == nil,
-            let session = try await repository.session(id: user.sessionID), session.revokedAt == nil,
-            !needsFreshSignIn(request, session: session, now: now)
+            let session = try await repository.session(id: user.sessionID), session.revokedAt == nil
         else {
             return request.silent
-                ? .answer(error(.init(.loginRequired, "the person is not signed in"), request)) : .signIn
+                ? .answer(error(.init(.loginRequired, "the person is not signed in"), request)) : .signIn(again: false)
+        }
+        if needsFreshSignIn(request, session: session, now: now) {
+            return request.silent
+                ? .answer(error(.init(.loginRequired, "the sign-in is older than the client allows"), request))
+                : .signIn(again: true)
         }
         switch decision {
         case false?:
@@ -84,11 +88,13 @@ extension IdentityService {
         error.answer(to: request.reply, issuer: tokens.issuer)
     }
 
-    /// `prompt=login` asks for a sign-in within the step-up window; `max_age` for one within its seconds.
+    /// `prompt=login` asks for a sign-in just now; `max_age` for one within its seconds.
     private func needsFreshSignIn(_ request: AuthorizationRequest, session: Session, now: Date) -> Bool {
         let age = now.timeIntervalSince(session.createdAt)
-        if request.forcesLogin, age > Self.stepUpWindow { return true }
-        if let maximum = request.maximumAuthenticationAge, age > TimeInterval(maximum) { return true }
+        // "Just now" allows the few seconds from the sign-in page back to this request.
+        let justNow: TimeInterval = 30
+        if request.forcesLogin, age > justNow { return true }
+        if let maximum = request.maximumAuthenticationAge, age > max(TimeInterval(maximum), justNow) { return true }
         return false
     }
 

@@ -39,6 +39,9 @@ extension IdentityService {
                     "redirect_uris": registered.redirectURIs.joined(separator: " "),
                     "backchannel_logout_uri": registered.backChannelLogoutURI ?? "",
                 ]))
+        // The key its ID tokens will need is made now, so the JWKS every replica serves has it before
+        // the first sign-in.
+        try await tokens.prepareIDTokenKey(for: registered.idTokenAlgorithm)
         return IssuedClient(client: registered, secret: secret)
     }
 

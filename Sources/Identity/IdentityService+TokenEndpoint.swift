@@ -39,14 +39,16 @@ extension IdentityService {
                 Array(OpaqueSecret.digest(presented.secret ?? "").utf8), Array(repeating: 0, count: 64))
             throw OAuthError.invalidClient
         }
+        // The secret is hashed and compared whatever the method, so the time taken does not tell which
+        // method the client registered.
+        let matches = ConstantTime.equal(
+            Array(OpaqueSecret.digest(presented.secret ?? "").utf8), Array((client.secretDigest ?? "").utf8))
         guard presented.method == client.authentication else { throw OAuthError.invalidClient }
         switch client.authentication {
         case .none:
             guard presented.secret == nil else { throw OAuthError.invalidClient }
         case .clientSecretBasic, .clientSecretPost:
-            guard let secret = presented.secret, let digest = client.secretDigest,
-                ConstantTime.equal(Array(OpaqueSecret.digest(secret).utf8), Array(digest.utf8))
-            else { throw OAuthError.invalidClient }
+            guard presented.secret != nil, client.secretDigest != nil, matches else { throw OAuthError.invalidClient }
         }
         return client
     }
@@ -69,11 +71,9 @@ extension IdentityService {
         let refreshToken = OpaqueSecret.generateToken()
         let issuesRefresh = client.grantTypes.contains(.refreshToken)
         let lifetime = configuration.refreshTokenLifetime
-        let redemption = try await repository.redeemAuthorizationCode(digest: OpaqueSecret.digest(code), at: now) {
-            stored in
-            guard stored.clientID == client.id else {
-                return .refuse(.invalidGrant("the code was issued to another client"))
-            }
+        let redemption = try await repository.redeemAuthorizationCode(
+            digest: OpaqueSecret.digest(code), clientID: client.id, at: now
+        ) { stored in
             guard stored.expiresAt > now else { return .refuse(.invalidGrant("the code has expired")) }
             guard stored.redirectURI == redirectURI else {
                 return .refuse(.invalidGrant("redirect_uri differs from the authorization request's"))
@@ -82,7 +82,8 @@ extension IdentityService {
                 return .refuse(.invalidGrant("code_verifier does not match the code_challenge"))
             }
             let session = Session(
-                id: sessionID, userID: stored.userID, createdAt: now, lastUsedAt: now, client: info, rememberMe: false,
+                id: sessionID, userID: stored.userID, createdAt: stored.authenticatedAt, lastUsedAt: now, client: info,
+                rememberMe: false,
                 authenticationMethods: stored.authenticationMethods,
                 application: .init(clientID: client.id, scopes: stored.scopes, authenticatedAt: stored.authenticatedAt))
             let firstToken =
@@ -167,7 +168,8 @@ extension IdentityService {
         let idToken =
             scopes.contains(.openid)
             ? try await tokens.issueIDToken(
-                account: account, clientID: client.id, session: session, nonce: nonce, scopes: scopes, now: now) : nil
+                account: account, clientID: client.id, session: session, nonce: nonce, scopes: scopes,
+                algorithm: client.idTokenAlgorithm, now: now) : nil
         return IssuedTokens(
             accessToken: access.token, expiresIn: Int(tokens.accessTokenLifetime), refreshToken: refreshToken,
             idToken: idToken, scopes: scopes)

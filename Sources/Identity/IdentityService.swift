@@ -369,5 +369,6 @@ extension IdentityService {
         if let created = try await tokens.keyRing.load() {
             try await audit(.signingKeyCreated, details: ["kid": created, "alg": tokens.keyRing.algorithm.rawValue])
         }
+        for ring in tokens.idTokenRings { try await ring.load(creatingIfNone: false) }
     }
 }

@@ -181,7 +181,7 @@ extension OAuthClient.Scope {
         case .consentWrite: "Record consent choices for you."
         case .requestsManage: "File and follow your data requests."
         case .valuationRead: "See what your data is worth."
-        case .admin: "Act as an administrator, with your administrator rights."
+        case .admin: "Use your staff rights (administrator or DPO), over everyone's records."
         }
     }
 
@@ -288,10 +288,13 @@ public enum CodeRedemption: Sendable, Equatable {
 /// Codes, grants and the sessions of applications, in the database every replica shares.
 public protocol OAuthGrantRepository: Sendable {
     func insertAuthorizationCode(_ code: AuthorizationCode) async throws
-    /// Finds the code with `digest` and locks it. A code spent before revokes the session its first
-    /// exchange started; otherwise the code is spent and `decide`'s choice applied. One transaction.
+    /// Finds the code with `digest` and locks it. A code of another client than `clientID` changes
+    /// nothing; one spent before revokes the session its first exchange started; one whose grant the
+    /// person has withdrawn since is spent and refused; otherwise it is spent and `decide`'s choice
+    /// applied. One transaction.
     func redeemAuthorizationCode(
-        digest: String, at date: Date, decide: @escaping @Sendable (AuthorizationCode) -> CodeDecision
+        digest: String, clientID: String, at date: Date,
+        decide: @escaping @Sendable (AuthorizationCode) -> CodeDecision
     ) async throws -> CodeRedemption
     /// The refresh token with `digest`, rotated or not.
     func refreshToken(digest: String) async throws -> RefreshTokenRecord?
@@ -299,8 +302,9 @@ public protocol OAuthGrantRepository: Sendable {
     func oauthGrants(userID: UUID) async throws -> [OAuthGrant]
     /// Stores or widens the grant and records `event` with its ledger entry, in one transaction.
     func saveOAuthGrant(_ grant: OAuthGrant, recording event: AuthEvent) async throws
-    /// Deletes the grant, revokes every session the client holds for the person, and records `event`,
-    /// in one transaction. Returns the sessions revoked, or nil when there was no grant.
+    /// Deletes the grant, spends the client's unspent codes for the person, revokes every session the
+    /// client holds for them, and records `event`, in one transaction. Returns the sessions revoked,
+    /// or nil when there was no grant.
     func deleteOAuthGrant(
         userID: UUID, clientID: String, at date: Date, recording event: AuthEvent
     ) async throws

@@ -45,11 +45,13 @@ public final class SigningKeyRing: Sendable {
 
     /// Loads the keys; creates the first one when none of the configured algorithm exists, and then
     /// returns its key id.
+    /// With `creatingIfNone` false, a ring without keys stays empty (an ID-token algorithm no client
+    /// has asked for yet).
     @discardableResult
-    public func load(now: Date = Date()) async throws -> String? {
+    public func load(now: Date = Date(), creatingIfNone: Bool = true) async throws -> String? {
         var stored = try await repository.signingKeys()
         var created: String?
-        if !stored.contains(where: { $0.algorithm == algorithm.rawValue && $0.retiredAt == nil }) {
+        if creatingIfNone, !stored.contains(where: { $0.algorithm == algorithm.rawValue && $0.retiredAt == nil }) {
             created = try await addKey(now: now)
             stored = try await repository.signingKeys()
         }
@@ -73,6 +75,11 @@ public final class SigningKeyRing: Sendable {
             $0.signingKeyID = signing
         }
         return created
+    }
+
+    /// A ring of `algorithm` over the same store and master key.
+    func sibling(_ algorithm: SigningAlgorithm) -> SigningKeyRing {
+        SigningKeyRing(algorithm: algorithm, repository: repository, masterKey: masterKey, retention: retention)
     }
 
     /// Creates a key, stores it sealed, and retires the previous signing key. Returns its key id.
@@ -122,6 +129,8 @@ public final class SigningKeyRing: Sendable {
             }
         }
     }
+
+    var hasSigningKey: Bool { state.withLock { $0.signingKeyID != nil } }
 
     func signer() throws(IdentityError) -> Entry {
         guard let entry = state.withLock({ state in state.signingKeyID.flatMap { state.entries[$0] } }) else {
@@ -196,6 +205,9 @@ public final class SigningKeyRing: Sendable {
         case .ed25519:
             await collection.add(
                 eddsa: EdDSA.PrivateKey(backing: try Curve25519.Signing.PrivateKey(rawRepresentation: key.privateSeed)))
+        case .es256:
+            await collection.add(
+                ecdsa: try ES256PrivateKey(backing: P256.Signing.PrivateKey(rawRepresentation: key.privateSeed)))
         }
         return collection
     }

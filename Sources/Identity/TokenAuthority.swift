@@ -13,6 +13,9 @@ public struct TokenAuthority: Sendable {
     public let audience: String
     public let accessTokenLifetime: TimeInterval
     public let keyRing: SigningKeyRing
+    /// Rings for the other algorithms an OAuth client may ask its ID tokens in; their keys are made
+    /// when the first such client signs someone in.
+    public let idTokenRings: [SigningKeyRing]
     static let mfaChallengeLifetime: TimeInterval = 5 * 60
     static let accessTokenType = "at+jwt"
     static let mfaChallengeType = "mfa-challenge+jwt"
@@ -24,6 +27,17 @@ public struct TokenAuthority: Sendable {
         self.audience = audience
         self.accessTokenLifetime = accessTokenLifetime
         self.keyRing = keyRing
+        self.idTokenRings = SigningAlgorithm.allCases.filter { $0 != keyRing.algorithm }.map(keyRing.sibling)
+    }
+
+    /// Every public key QSPP signs with, in every algorithm: the one JWK Set that verifies tokens,
+    /// ID tokens, receipts and checkpoints.
+    public var jwks: [[String: String]] { ([keyRing] + idTokenRings).flatMap(\.jwks) }
+
+    /// Reloads every ring: another replica may have added or rotated a key.
+    public func reloadKeys() async throws {
+        try await keyRing.load()
+        for ring in idTokenRings { try await ring.load(creatingIfNone: false) }
     }
 
     public func issueAccessToken(
@@ -50,7 +64,8 @@ public struct TokenAuthority: Sendable {
             iss: .init(value: issuer), aud: .init(value: [audience]),
             sub: .init(value: account?.subjectID ?? clientID), exp: .init(value: expiresAt), iat: .init(value: now),
             nbf: .init(value: now), jti: .init(value: UUID().lowercasedString), sid: session?.id.lowercasedString,
-            roles: account?.roles.map(\.rawValue).sorted() ?? [], amr: session?.authenticationMethods ?? [],
+            roles: account.map { AuthenticatedUser.roles($0.roles, within: scopes).map(\.rawValue).sorted() } ?? [],
+            amr: session?.authenticationMethods ?? [],
             clientID: clientID, scope: OAuthClient.Scope.text(scopes))
         return (try await sign(claims, type: Self.accessTokenType), expiresAt)
     }
@@ -58,7 +73,7 @@ public struct TokenAuthority: Sendable {
     /// An ID token for `clientID`, with the claims its granted scopes name (OIDC Core §5.4).
     func issueIDToken(
         account: Account, clientID: String, session: Session, nonce: String?, scopes: Set<OAuthClient.Scope>,
-        now: Date
+        algorithm: SigningAlgorithm, now: Date
     ) async throws -> String {
         let claims = IDTokenClaims(
             iss: .init(value: issuer), sub: .init(value: account.subjectID), aud: .init(value: [clientID]),
@@ -68,7 +83,19 @@ public struct TokenAuthority: Sendable {
             email: scopes.contains(.email) ? account.email.normalized : nil,
             emailVerified: scopes.contains(.email) ? account.emailVerifiedAt != nil : nil,
             name: scopes.contains(.profile) ? account.displayName : nil)
-        return try await sign(claims, type: "JWT")
+        return try await sign(claims, type: "JWT", ring: try await idTokenRing(algorithm))
+    }
+
+    func prepareIDTokenKey(for algorithm: SigningAlgorithm) async throws {
+        _ = try await idTokenRing(algorithm)
+    }
+
+    private func idTokenRing(_ algorithm: SigningAlgorithm) async throws -> SigningKeyRing {
+        guard let ring = ([keyRing] + idTokenRings).first(where: { $0.algorithm == algorithm }) else {
+            throw IdentityError.invalidToken("no key ring signs ID tokens in \(algorithm.rawValue)")
+        }
+        if !ring.hasSigningKey { try await ring.load() }
+        return ring
     }
 
     func issueMFAChallenge(userID: UUID, rememberMe: Bool, now: Date) async throws -> String {
@@ -100,8 +127,8 @@ public struct TokenAuthority: Sendable {
         return claims
     }
 
-    private func sign(_ claims: some JWTPayload, type: String) async throws -> String {
-        let signer = try keyRing.signer()
+    private func sign(_ claims: some JWTPayload, type: String, ring: SigningKeyRing? = nil) async throws -> String {
+        let signer = try (ring ?? keyRing).signer()
         var header = JWTHeader()
         header.typ = type
         header.kid = signer.keyID

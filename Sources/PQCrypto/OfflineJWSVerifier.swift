@@ -65,6 +65,15 @@ public struct OfflineJWSVerifier: Sendable {
                 let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
             else { throw .malformed }
             valid = key.isValidSignature(signature, for: signingInput)
+        case ("ES256", "EC", _) where jwk["crv"] == "P-256":
+            guard let x = jwk["x"].flatMap(Base64URL.decode), let y = jwk["y"].flatMap(Base64URL.decode),
+                x.count == 32, y.count == 32,
+                let key = try? P256.Signing.PublicKey(x963Representation: Data([0x04]) + x + y)
+            else { throw .malformed }
+            guard let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else {
+                throw .badSignature
+            }
+            valid = key.isValidSignature(ecdsa, for: signingInput)
         default:
             throw .unsupportedAlgorithm
         }

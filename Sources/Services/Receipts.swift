@@ -26,11 +26,7 @@ struct RingCheckpointSigner: CheckpointSigner {
     func makeVerifier() async throws -> @Sendable (String) -> CheckpointStatement? {
         let keys = try await repository.signingKeys().compactMap { stored -> [String: String]? in
             guard let algorithm = SigningAlgorithm(rawValue: stored.algorithm) else { return nil }
-            let jwk: [String: String] =
-                algorithm == .mldsa65
-                ? ["kty": "AKP", "alg": algorithm.rawValue, "pub": Base64URL.encode(stored.publicKey)]
-                : ["kty": "OKP", "crv": "Ed25519", "alg": algorithm.rawValue, "x": Base64URL.encode(stored.publicKey)]
-            return jwk.merging(["kid": stored.keyID]) { current, _ in current }
+            return algorithm.publicJWK(stored.publicKey).merging(["kid": stored.keyID]) { current, _ in current }
         }
         let verifier = try OfflineJWSVerifier(jwks: JSONSerialization.data(withJSONObject: ["keys": keys]))
         return { signature in

@@ -15,7 +15,8 @@ public struct TokenSettings: Sendable {
     public init(reader: SettingsReader) throws(InvalidSetting) {
         let qspp = reader.scoped(to: "qspp")
         let token = qspp.scoped(to: "token")
-        algorithm = try token.oneOf("algorithm", default: algorithm)
+        algorithm = try token.oneOf(
+            "algorithm", SigningAlgorithm.forTokens.map { ($0.rawValue, $0) }, default: algorithm)
         issuer = token.string("issuer")
         audience = token.string("audience") ?? audience
         accessTokenLifetime = TimeInterval(

@@ -105,7 +105,8 @@ struct AuthAPITests {
             let discovery = try await api.send(.get, "/.well-known/openid-configuration", token: nil).object()
             #expect(discovery["issuer"] as? String == api.services.settings.issuer)
             #expect((discovery["jwks_uri"] as? String)?.hasSuffix("/.well-known/jwks.json") == true)
-            #expect(discovery["id_token_signing_alg_values_supported"] as? [String] == ["ML-DSA-65"])
+            // ML-DSA-65 first, as the default; the others for clients that ask for them.
+            #expect(discovery["id_token_signing_alg_values_supported"] as? [String] == ["ML-DSA-65", "EdDSA", "ES256"])
 
             let me = try await api.send(.get, "/v1/me", token: user.accessToken)
             #expect(me.status == .ok)

@@ -66,6 +66,10 @@ struct OAuthFlowAPITests {
 
             // The client's token reads what consent:read opens, and nothing it does not.
             #expect(try await api.send(.get, "/v1/me", token: accessToken).status == .forbidden)
+            let signOut = try await api.send(
+                .post, "/v1/auth/logout", json: #"{"everywhere":true}"#, token: accessToken)
+            #expect(signOut.status == .forbidden)
+            #expect(try await api.send(.get, "/v1/me", token: user.accessToken).status == .ok)
             let own = try await api.send(.get, "/v1/subjects/\(user.id)/consents", token: accessToken)
             #expect(own.status == .forbidden, "consent:read was registered but not asked for")
 
@@ -110,6 +114,17 @@ struct OAuthFlowAPITests {
             let first = try await party.exchange(api, code: code)
             #expect(first.status == .ok)
             let tokens = try first.object()
+            // Another client presenting the code changes nothing: it is not that client's code to replay.
+            let other = try await RelyingParty.register(api, RelyingParty.nativeApp)
+            let foreign = try await other.post(
+                api, "/token",
+                [
+                    "grant_type": "authorization_code", "code": code, "redirect_uri": party.redirectURI,
+                    "code_verifier": party.verifier,
+                ], basic: false)
+            #expect(try foreign.object()["error"] as? String == "invalid_grant")
+            let stillAlive = try #require(tokens["access_token"] as? String)
+            #expect(try await api.send(.get, "/userinfo", token: stillAlive).status == .ok)
             let replay = try await party.exchange(api, code: code)
             #expect(replay.status == .badRequest)
             #expect(try replay.object()["error"] as? String == "invalid_grant")
@@ -227,9 +242,11 @@ struct OAuthFlowAPITests {
             let browser = Browser(api.client)
 
             // Not signed in: prompt=none answers login_required; otherwise the sign-in page, which returns here.
+            // Arriving without our cookies (as from another site), one step from our own page comes first.
+            let hop = try await browser.get(party.authorizePath(extra: ["prompt": "none"]))
+            #expect(hop.status == .ok && hop.html.contains("http-equiv=\"refresh\""))
             let silent = try await browser.get(party.authorizePath(extra: ["prompt": "none"]))
             #expect(RelyingParty.answer(silent.headers[.location])["error"] == "login_required")
-            _ = try await browser.get("/login")
             let unsigned = try await browser.get(party.authorizePath())
             #expect(unsigned.status == .seeOther)
             let login = try #require(unsigned.headers[.location])
@@ -383,6 +400,7 @@ struct OAuthFlowAPITests {
             let code = try await browser.code(for: party)
             let refresh = try #require(try await party.exchange(api, code: code).object()["refresh_token"] as? String)
 
+            let pending = try await browser.code(for: party)
             let security = try await browser.get("/my/security")
             #expect(security.html.contains("Connected applications") && security.html.contains("Shop"))
             let disconnected = try await browser.post("/my/security/applications/\(party.id)/disconnect", [:])
@@ -390,12 +408,30 @@ struct OAuthFlowAPITests {
             #expect(try await browser.get("/my/security").html.contains("No application signs in with your account."))
             let after = try await party.post(api, "/token", ["grant_type": "refresh_token", "refresh_token": refresh])
             #expect(try after.object()["error"] as? String == "invalid_grant")
+            let late = try await party.exchange(api, code: pending)
+            #expect(try late.object()["error"] as? String == "invalid_grant", "a code from before the disconnect")
             #expect(try await browser.get(party.authorizePath()).html.contains("Allow Shop"), "consent is asked again")
             let kinds = try await api.services.identity.authEvents(userID: UUID(uuidString: user.id), limit: 50).map(
                 \.kind)
             #expect(
                 kinds.contains(.oauthGranted) && kinds.contains(.oauthDisconnected)
                     && kinds.contains(.oauthCodeExchanged))
+
+            // Deleting the client ends what it held: sessions, grants, unspent codes.
+            let another = try await browser.code(for: party)
+            let tokens = try await party.exchange(api, code: another).object()
+            let pendingAtDeletion = try await browser.code(for: party)
+            #expect(
+                try await api.send(.delete, "/v1/admin/oauth-clients/\(party.id)", token: api.adminToken).status
+                    == .noContent)
+            let orphan = try #require(tokens["refresh_token"] as? String)
+            let refused = try await party.post(api, "/token", ["grant_type": "refresh_token", "refresh_token": orphan])
+            #expect(try refused.object()["error"] as? String == "invalid_client")
+            #expect(try await party.exchange(api, code: pendingAtDeletion).status == .unauthorized)
+            try await Task.sleep(for: .seconds(api.services.identity.configuration.sessionCheckInterval + 0.1))
+            let access = try #require(tokens["access_token"] as? String)
+            #expect(try await api.send(.get, "/userinfo", token: access).status == .unauthorized)
+            #expect(!(try await browser.get("/my/security").html.contains("Shop")))
         }
     }
 

@@ -136,6 +136,12 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             return revoked
         }
 
+        mutating func spendCodes(where matches: (AuthorizationCode) -> Bool) {
+            for (digest, entry) in authorizationCodes where entry.spentAt == nil && matches(entry.code) {
+                authorizationCodes[digest]?.spentAt = Date()
+            }
+        }
+
         /// What inserting a refresh token stores: never rotated, no grace reuses yet.
         mutating func insert(_ token: RefreshTokenRecord) {
             refreshTokens[token.digest] = RefreshTokenRecord(
@@ -344,6 +350,12 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             stored.client.secretDigest = nil
             stored.deletedAt = Date(microsecondsSince1970: date.microsecondsSince1970)
             state.oauthClients[id] = stored
+            // What the client held ends with it: grants, unspent codes, sessions.
+            state.grants = state.grants.filter { $0.value.clientID != id }
+            state.spendCodes { $0.clientID == id }
+            for (sessionID, session) in state.sessions where session.application?.clientID == id {
+                _ = state.revoke(sessionID, at: date.roundedToMicroseconds)
+            }
             append(event, &state)
             return true
         }
@@ -695,17 +707,22 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
     }
 
     public func redeemAuthorizationCode(
-        digest: String, at date: Date, decide: @escaping @Sendable (AuthorizationCode) -> CodeDecision
+        digest: String, clientID: String, at date: Date,
+        decide: @escaping @Sendable (AuthorizationCode) -> CodeDecision
     ) async throws -> CodeRedemption {
         try state.withLock { state in
-            guard let stored = state.authorizationCodes[digest] else {
+            guard let stored = state.authorizationCodes[digest], stored.code.clientID == clientID else {
                 return .refused(OAuthError(.invalidGrant, "the code is not valid"))
             }
             if stored.spentAt != nil {
                 if let session = stored.sessionID { _ = state.revoke(session, at: date.roundedToMicroseconds) }
                 return .replayed(stored.code, revokedSession: stored.sessionID)
             }
-            switch decide(stored.code) {
+            let granted = state.grants[stored.code.userID.lowercasedString + " " + clientID] != nil
+            let decision: CodeDecision =
+                granted
+                ? decide(stored.code) : .refuse(OAuthError(.invalidGrant, "the person has disconnected the client"))
+            switch decision {
             case .refuse(let error):
                 state.authorizationCodes[digest]?.spentAt = date
                 return .refused(error)
@@ -762,6 +779,7 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
                 return session.userID == userID && session.revokedAt == nil && session.application?.clientID == clientID
             }
             for id in ids { _ = state.revoke(id, at: date.roundedToMicroseconds) }
+            state.spendCodes { $0.userID == userID && $0.clientID == clientID }
             append(event, &state)
             return ids
         }

@@ -20,14 +20,17 @@ qspp_build_dependencies() {
 }
 
 # Test-only Python tools: pyotp (an independent TOTP), dilithium-py (an independent ML-DSA), aiosmtpd
-# (a real SMTP server for the mail tests), cbor2 (an independent CBOR) and soft-webauthn with its fido2
-# (COSE keys made by other code).
+# (a real SMTP server for the mail tests), cbor2 (an independent CBOR), soft-webauthn with its fido2
+# (COSE keys made by other code), and authlib with joserfc (an OpenID Connect relying party and an
+# independent JOSE). fido2 needs cryptography below 45, and joserfc 1.5.0 is the newest that allows it.
 qspp_python_test_tools() {
-    python3 -c 'import pyotp, dilithium_py, pydvl, psutil, aiosmtpd, cbor2, soft_webauthn, fido2' 2>/dev/null &&
-        return 0
-    echo "Installing pyotp, dilithium-py, pyDVL, aiosmtpd, cbor2 and soft-webauthn with pip (test-only)" >&2
+    python3 -c 'import pyotp, dilithium_py, pydvl, psutil, aiosmtpd, cbor2, soft_webauthn, fido2, authlib, joserfc' \
+        2>/dev/null && return 0
+    echo "Installing pyotp, dilithium-py, pyDVL, aiosmtpd, cbor2, soft-webauthn, authlib and joserfc with pip" \
+        "(test-only)" >&2
     python3 -m pip install --quiet --disable-pip-version-check pyotp==2.12.1 dilithium-py==1.5.1 pydvl==0.10.0 \
-        aiosmtpd==1.4.6 cbor2==6.3.0 soft-webauthn==0.1.4 psutil
+        aiosmtpd==1.4.6 cbor2==6.3.0 soft-webauthn==0.1.4 psutil authlib==1.6.5 joserfc==1.5.0 requests \
+        'cryptography>=42,<45'
 }
 
 # What the benchmarks need besides the build: PostgreSQL's tools (sets PG_BIN), wrk and curl.

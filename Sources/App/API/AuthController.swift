@@ -145,7 +145,9 @@ struct AuthController {
     @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         if context.authenticationFailure != nil { _ = try context.requireUser() }
-        if let user = context.principal {
+        if context.principal != nil {
+            // Through requireUser, so an application's token, which no scope lets sign anyone out, is refused.
+            let user = try context.requireUser()
             let everywhere =
                 request.headers[.contentLength].map { $0 != "0" } ?? false
                 ? try await request.decodeJSON(LogoutInput.self, context: context).value.everywhere ?? false : false

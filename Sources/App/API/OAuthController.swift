@@ -109,8 +109,8 @@ struct OAuthController {
                     String(decoding: $0, as: UTF8.self)
                 }),
                 let colon = decoded.firstIndex(of: ":"),
-                let id = String(decoded[..<colon]).removingPercentEncoding,
-                let secret = String(decoded[decoded.index(after: colon)...]).removingPercentEncoding
+                let id = Self.formDecoded(decoded[..<colon]),
+                let secret = Self.formDecoded(decoded[decoded.index(after: colon)...])
             else { throw BasicFailure() }
             guard form["client_secret"] == nil, form["client_id"] == nil || form["client_id"] == id else {
                 throw OAuthError(.invalidRequest, "authenticate the client one way only")
@@ -121,6 +121,11 @@ struct OAuthController {
             return .init(id: form["client_id"], secret: secret, method: .clientSecretPost)
         }
         return .init(id: form["client_id"], secret: nil, method: .none)
+    }
+
+    /// RFC 6749 §2.3.1: the id and secret are form-urlencoded before they are joined and encoded.
+    private static func formDecoded(_ text: Substring) -> String? {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 
     static func required(_ name: String, _ form: FormFields) throws(OAuthError) -> String {

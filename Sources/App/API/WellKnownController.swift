@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Identity
+import PQCrypto
 import Services
 
 /// The issuer's public metadata: the JWK Set, and the one discovery document served under both OpenID
@@ -17,7 +18,7 @@ struct WellKnownController {
     }
 
     @Sendable func jwks(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try json(["keys": services.identity.tokens.keyRing.jwks], maxAge: 300)
+        try json(["keys": services.identity.tokens.jwks], maxAge: 300)
     }
 
     @Sendable func discovery(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -46,7 +47,8 @@ struct WellKnownController {
             "introspection_endpoint_auth_methods_supported": secretMethods,
             "scopes_supported": OAuthClient.Scope.allCases.map(\.rawValue),
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": [algorithm],
+            "id_token_signing_alg_values_supported": [algorithm]
+                + SigningAlgorithm.allCases.map(\.rawValue).filter { $0 != algorithm },
             "userinfo_signing_alg_values_supported": [String](),
             "access_token_signing_alg_values_supported": [algorithm],
             "claims_supported": [

@@ -20,8 +20,8 @@ public struct AppRequestContext: RequestContext {
     var csrfToken = ""
     /// Why a presented token did not identify anyone, for the 401 of a route that needs a caller.
     var authenticationFailure: Problem?
-    /// The scope an OAuth client's token needs for this request (``ScopePolicy``); nil closes it to them.
-    var requiredScope: OAuthClient.Scope?
+    /// What an OAuth client's token needs for this request (``ScopePolicy``); nil closes it to them.
+    var scopeRequirement: ScopePolicy.Requirement?
     public let remoteAddress: SocketAddress?
     /// The subject of a bearer token the gateway verified against the JWKS (``GatewayTokenMiddleware``).
     /// It only keys rate limits: it is not a ``principal``, since the gateway cannot see revocations.
@@ -50,9 +50,9 @@ public struct AppRequestContext: RequestContext {
     func requireUser() throws(Problem) -> Principal {
         guard let principal else { throw authenticationFailure ?? Problem.unauthenticated }
         if let delegation = principal.delegation {
-            guard let requiredScope, delegation.scopes.contains(requiredScope) else {
-                throw Problem.insufficientScope(requiredScope)
-            }
+            guard let scopeRequirement, delegation.scopes.contains(scopeRequirement.scope),
+                !(scopeRequirement.personOnly && delegation.isMachine)
+            else { throw Problem.insufficientScope(scopeRequirement?.scope) }
         }
         return principal
     }

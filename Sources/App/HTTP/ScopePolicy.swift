@@ -8,8 +8,14 @@ import Identity
 enum ScopePolicy {
     typealias Scope = OAuthClient.Scope
 
-    /// The scope a client token needs for `method` on `path`, or nil when no client token may call it.
-    static func scope(for method: HTTPRequest.Method, path: String) -> Scope? {
+    /// What a client token needs to call a route: a scope, and for the `me` routes a person behind it.
+    struct Requirement: Equatable {
+        let scope: Scope
+        let personOnly: Bool
+    }
+
+    /// What a client token needs for `method` on `path`, or nil when no client token may call it.
+    static func requirement(for method: HTTPRequest.Method, path: String) -> Requirement? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
         guard segments.first == "v1" else { return nil }
         let route = Array(segments.dropFirst())
@@ -17,7 +23,9 @@ enum ScopePolicy {
             let parts = pattern.split(separator: "/").map(String.init)
             return parts.count == route.count && zip(parts, route).allSatisfy { $0 == "*" || $0 == $1 }
         }
-        for rule in rules where rule.method == method && matches(rule.pattern) { return rule.scope }
+        for rule in rules where rule.method == method && matches(rule.pattern) {
+            return Requirement(scope: rule.scope, personOnly: rule.pattern.hasPrefix("me/"))
+        }
         return nil
     }
 

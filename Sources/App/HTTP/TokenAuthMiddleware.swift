@@ -17,7 +17,7 @@ struct TokenAuthMiddleware: RouterMiddleware {
         if let token = Self.bearerToken(authorization) {
             do {
                 context.principal = try await identity.authenticate(accessToken: token)
-                context.requiredScope = ScopePolicy.scope(for: request.method, path: request.uri.path)
+                context.scopeRequirement = ScopePolicy.requirement(for: request.method, path: request.uri.path)
             } catch let error as IdentityError {
                 context.authenticationFailure = .invalidToken(error.description)
             } catch {

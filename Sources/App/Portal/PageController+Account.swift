@@ -16,8 +16,12 @@ extension PageController {
 
     @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         let next = Self.returnPath(request.uri.queryParameters.get("next"))
-        if context.principal != nil { return next.map(continuePage) ?? seeOther("/my/consent") }
-        var view = PageFrame(title: "Sign in", context: context, notice: notice(request)).values
+        // An application that asks for a recent sign-in (prompt=login, max_age) gets the form even when
+        // the person is signed in.
+        let again = next != nil && request.uri.queryParameters.get("again") == "1"
+        if context.principal != nil, !again { return next.map(continuePage) ?? seeOther("/my/consent") }
+        let notice = again ? "The application asks you to sign in again." : notice(request)
+        var view = PageFrame(title: "Sign in", context: context, notice: notice).values
         view["next"] = next
         return pages.render("login", view)
     }

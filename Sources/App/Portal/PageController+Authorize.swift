@@ -51,15 +51,16 @@ extension PageController {
             return answer(error.answer(to: reply, issuer: identity.tokens.issuer), context)
         }
         guard let client else { throw Problem.notFound }
+        // Arriving from the application's site, the browser withheld our SameSite=Strict cookies; one
+        // step from our own page brings them, before anything is decided (prompt=none included).
+        if decision == nil, context.principal == nil, request.cookies[WebCookie.csrf] == nil {
+            return continuePage("/authorize?" + query)
+        }
         switch try await identity.authorize(
             checked, client: client, user: context.principal, decision: decision, from: context.client(request))
         {
-        case .signIn:
-            let next = "/authorize?" + query
-            // Arriving from the application's site, the browser withheld our SameSite=Strict cookies; one
-            // step from our own page brings them, and the person is asked to sign in only if still needed.
-            if request.cookies[WebCookie.csrf] == nil { return continuePage(next) }
-            return seeOther("/login?next=" + Self.queryEscaped(next))
+        case .signIn(let again):
+            return seeOther("/login?next=" + Self.queryEscaped("/authorize?" + query) + (again ? "&again=1" : ""))
         case .consent(let client, let checked):
             var view = PageFrame(title: "Allow \(client.name)?", context: context).values
             view["clientName"] = client.name

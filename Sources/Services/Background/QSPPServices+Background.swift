@@ -16,7 +16,7 @@ extension QSPPServices {
             name: "housekeeping", initialDelay: .seconds(60), retryDelay: .seconds(60), logger: logger
         ) {
             let minute = minutes.add(1, ordering: .relaxed).newValue
-            try await identity.tokens.keyRing.load()
+            try await identity.tokens.reloadKeys()
             metrics.overdueRequests(try await privacy.overdueCount())
             do {
                 if minute % settings.receipts.checkpointInterval == 0 {

@@ -54,13 +54,27 @@ extension SQLIdentityRepository {
 
     func deleteOAuthClient(id: String, at date: Date, recording event: AuthEvent) async throws -> Bool {
         try await recording(event) { tx in
-            !(try await tx.query(
+            let deleted = try await tx.query(
                 """
                 UPDATE oauth_clients SET deleted_at = $1, secret_digest = NULL WHERE id = $2 AND deleted_at IS NULL
                 RETURNING id
-                """, [.time(date), .text(id)]
-            ).isEmpty)
+                """, [.time(date), .text(id)])
+            guard !deleted.isEmpty else { return false }
+            try await Self.endAccess(of: id, at: date, tx)
+            return true
         }
+    }
+
+    /// What a deleted client held ends with it: its grants, its unspent codes, and every session (with
+    /// its refresh tokens) it had.
+    private static func endAccess(of clientID: String, at date: Date, _ tx: any SQLExecutor) async throws {
+        try await tx.execute("DELETE FROM oauth_grants WHERE client_id = $1", [.text(clientID)])
+        try await tx.execute(
+            "UPDATE oauth_codes SET spent_at = $1 WHERE client_id = $2 AND spent_at IS NULL",
+            [.time(date), .text(clientID)])
+        let sessions = try await tx.query(
+            "SELECT id FROM sessions WHERE client_id = $1 AND revoked_at IS NULL", [.text(clientID)])
+        for row in sessions { _ = try await revoke(try row.uuid(0), at: date, tx) }
     }
 
     /// Runs `change` and, when it says it changed something, records `event` with its ledger entry, in

@@ -22,7 +22,8 @@ extension SQLIdentityRepository {
     }
 
     func redeemAuthorizationCode(
-        digest: String, at date: Date, decide: @escaping @Sendable (AuthorizationCode) -> CodeDecision
+        digest: String, clientID: String, at date: Date,
+        decide: @escaping @Sendable (AuthorizationCode) -> CodeDecision
     ) async throws -> CodeRedemption {
         let outcome = try await database.transaction {
             [database, self] tx -> (CodeRedemption, [PersonalDataVault.KeyRow]) in
@@ -34,19 +35,27 @@ extension SQLIdentityRepository {
                     FROM oauth_codes WHERE digest = $1 \(database.lockRowsClause)
                     """, [.text(digest)]
                 ).first
-            else { return (.refused(OAuthError(.invalidGrant, "the code is not valid")), []) }
+            else { return (.refused(Self.invalidCode), []) }
             let code = AuthorizationCode(
                 digest: try row.text(0), clientID: try row.text(1), userID: try row.uuid(2),
                 redirectURI: try row.text(3), scopes: try Self.scopes(try row.text(4)), nonce: row[5].text,
                 codeChallenge: try row.text(6), authenticatedAt: try row.time(7),
                 authenticationMethods: try row.text(8).split(separator: " ").map(String.init),
                 expiresAt: try row.time(9))
+            // Someone else's code is not this client's to spend or to replay.
+            guard code.clientID == clientID else { return (.refused(Self.invalidCode), []) }
             if row.optionalTime(10) != nil {
                 let sessionID = row[11].text.flatMap(UUID.init(uuidString:))
                 if let sessionID { _ = try await Self.revoke(sessionID, at: date, tx) }
                 return (.replayed(code, revokedSession: sessionID), [])
             }
-            switch decide(code) {
+            let granted = try await tx.query(
+                "SELECT 1 FROM oauth_grants WHERE user_id = $1 AND client_id = $2",
+                [.uuid(code.userID), .text(clientID)])
+            let decision: CodeDecision =
+                granted.isEmpty
+                ? .refuse(OAuthError(.invalidGrant, "the person has disconnected the client")) : decide(code)
+            switch decision {
             case .refuse(let error):
                 try await tx.execute(
                     "UPDATE oauth_codes SET spent_at = $1 WHERE digest = $2", [.time(date), .text(digest)])
@@ -69,6 +78,8 @@ extension SQLIdentityRepository {
         vault.confirm(outcome.1)
         return outcome.0
     }
+
+    private static let invalidCode = OAuthError(.invalidGrant, "the code is not valid")
 
     func refreshToken(digest: String) async throws -> RefreshTokenRecord? {
         try await database.select(
@@ -129,6 +140,9 @@ extension SQLIdentityRepository {
                 [.uuid(userID), .text(clientID)]
             ).map { try $0.uuid(0) }
             for id in sessions { _ = try await Self.revoke(id, at: date, tx) }
+            try await tx.execute(
+                "UPDATE oauth_codes SET spent_at = $1 WHERE user_id = $2 AND client_id = $3 AND spent_at IS NULL",
+                [.time(date), .uuid(userID), .text(clientID)])
             try await PersonalDataVault.insert(sealedEvent.keys, tx)
             try await Self.insert(sealedEvent, tx)
             _ = try await tx.appendLedger([sealedEvent.record])

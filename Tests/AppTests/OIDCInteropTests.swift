@@ -1,0 +1,75 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import QSPPTestSupport
+import Testing
+
+/// QSPP as an OpenID provider to a relying party it did not write: Python's authlib against a live
+/// `qspp serve`, on both backends, with every ID token checked by dilithium-py or joserfc.
+@Suite("OpenID Connect interop (authlib)")
+struct OIDCInteropTests {
+    @Test(arguments: Backend.all)
+    func authlibSignsInRefreshesRevokesAndCallsAsAMachine(backend: Backend) async throws {
+        let url =
+            switch backend {
+            case .sqlite: "sqlite:" + temporaryPath("qspp-oidc", extension: "sqlite")
+            case .postgres: try await isolatedPostgresURL()
+            }
+        let server = try ServerProcess(databaseURL: url)
+        try await server.waitUntilListening()
+        defer { server.signal(SIGTERM) }
+
+        var web: [[String: String]] = []
+        for algorithm in ["ML-DSA-65", "EdDSA", "ES256"] {
+            let redirect = "http://127.0.0.1:9/callback-\(algorithm.lowercased())"
+            let client = try await register(
+                server,
+                #"""
+                {"name":"Shop \#(algorithm)","kind":"confidential","redirectUris":["\#(redirect)"],
+                 "grantTypes":["authorization_code","refresh_token"],
+                 "scopes":["openid","email","offline_access"],"idTokenSignedResponseAlg":"\#(algorithm)"}
+                """#)
+            web.append(["id": client.id, "secret": client.secret, "redirect_uri": redirect, "alg": algorithm])
+        }
+        let machine = try await register(
+            server,
+            #"""
+            {"name":"CRM","kind":"confidential","tokenEndpointAuthMethod":"client_secret_post",
+             "grantTypes":["client_credentials"],"scopes":["consent:read"]}
+            """#)
+
+        let email = "rp-\(UUID().uuidString.lowercased())@example.com"
+        let registered = try await server.request(
+            .post, "/v1/auth/register", json: #"{"email":"\#(email)","password":"\#(testPassword)"}"#,
+            authorized: false)
+        #expect(registered.status == .accepted)
+        let login = try await server.request(
+            .post, "/v1/auth/login", json: #"{"email":"\#(email)","password":"\#(testPassword)"}"#, authorized: false)
+        let user = try JSONSerialization.jsonObject(with: Data(try #require(login.body).readableBytesView))
+        let subject = try #require(((user as? [String: Any])?["user"] as? [String: Any])?["id"] as? String)
+
+        let config: [String: Any] = [
+            "web": web, "machine": ["id": machine.id, "secret": machine.secret],
+            "person": ["email": email, "password": testPassword, "subject": subject],
+        ]
+        let configJSON = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+        let result = try python("oidc_relying_party.py", ["http://127.0.0.1:\(server.port)", configJSON])
+        #expect(result.status == 0, "\(result.output)\n\(server.log.suffix(3000))")
+        let steps = result.output.split(separator: "\n").filter { $0.hasPrefix("ok ") }
+        // Discovery, five steps for each of the three web clients, then client credentials.
+        let expectedSteps = 17
+        #expect(steps.count == expectedSteps, "\(result.output)")
+        for algorithm in ["ML-DSA-65", "EdDSA", "ES256"] {
+            #expect(result.output.contains("ok ID token (\(algorithm), checked independently)"))
+        }
+    }
+
+    private func register(_ server: ServerProcess, _ json: String) async throws -> (id: String, secret: String) {
+        let response = try await server.request(.post, "/v1/admin/oauth-clients", json: json)
+        let bytes = Data(try #require(response.body).readableBytesView)
+        #expect(response.status == .created, "\(String(decoding: bytes, as: UTF8.self))")
+        let body = try #require(try JSONSerialization.jsonObject(with: bytes) as? [String: Any])
+        let client = try #require(body["client"] as? [String: Any])
+        return (try #require(client["clientId"] as? String), try #require(body["clientSecret"] as? String))
+    }
+}

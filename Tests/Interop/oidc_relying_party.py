@@ -1,0 +1,218 @@
+"""An independent OpenID Connect relying party for QSPP: authlib's OAuth 2 client (test-only), with
+ID tokens checked by dilithium-py (ML-DSA-65) and joserfc (EdDSA, ES256), never by QSPP's own code.
+
+  oidc_relying_party.py BASE_URL CONFIG_JSON
+
+CONFIG_JSON names the clients registered for the run and a person who may sign in:
+  {"web": [{"id", "secret", "redirect_uri", "alg"}, ...], "machine": {"id", "secret"},
+   "person": {"email", "password", "subject"}}
+
+Each web client (one per ID token algorithm) goes through the whole sign-in.
+
+It plays both the person's browser (through the portal's own sign-in and consent pages) and the
+application, and runs: discovery, code + PKCE (S256) with state, nonce and iss, the ID token's
+signature and claims, UserInfo, refresh with rotation and reuse detection, introspection and
+revocation, and client credentials against QSPP's API. Each step prints "ok <step>".
+
+Exit 0: every step held. Exit 1, with a "FAILED <step>: <why>" line: QSPP did something a relying
+party must not accept. Exit 2, on standard error: anything else (a missing library, a bad command
+line), so that a test cannot pass because this script failed to run.
+"""
+import html
+import json
+import re
+import sys
+import traceback
+import urllib.parse
+
+try:
+    import requests
+    from authlib.integrations.requests_client import OAuth2Session
+    from authlib.common.security import generate_token
+    from joserfc import jwt as jose_jwt
+    from joserfc.jwk import ECKey, OKPKey
+    from mldsa_jwt import check as mldsa_check
+except ImportError as error:
+    print(f"ERROR: {error}; install the test tools (qspp_python_test_tools in scripts/lib/setup.sh)", file=sys.stderr)
+    sys.exit(2)
+
+
+class Failure(Exception):
+    """QSPP answered something a relying party must refuse."""
+
+
+def expect(condition, why):
+    if not condition:
+        raise Failure(why)
+
+
+class Browser:
+    """The person's browser. Browsers treat http://127.0.0.1 as a secure context and send it Secure
+    cookies (the portal's __Host- cookies); requests would not, so this browser keeps them itself."""
+
+    def __init__(self):
+        self.session = requests.Session()
+        self.cookies = {}
+
+    def send(self, method, url, **arguments):
+        header = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        response = self.session.request(
+            method, url, headers={"Cookie": header} if header else {}, allow_redirects=False, **arguments)
+        for line in response.raw.headers.getlist("Set-Cookie"):
+            name, _, rest = line.partition("=")
+            value = rest.split(";", 1)[0]
+            if "Max-Age=0" in line:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return response
+
+
+def hidden(name, page):
+    match = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), page)
+    return html.unescape(match.group(1)) if match else None
+
+
+def browse_to_code(base, authorization_url, person, redirect_uri):
+    """The person's browser: follows the authorization request through sign-in and consent, and returns
+    the redirect back to the application."""
+    browser = Browser()
+    url = authorization_url
+    for _ in range(12):
+        response = browser.send("GET", url)
+        if response.status_code in (302, 303):
+            location = urllib.parse.urljoin(base, response.headers["Location"])
+            if location.startswith(redirect_uri):
+                return location
+            url = location
+            continue
+        expect(response.status_code == 200, f"{url} answered {response.status_code}")
+        page = response.text
+        refresh = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', page)
+        if refresh:
+            url = urllib.parse.urljoin(base, html.unescape(refresh.group(1)))
+            continue
+        if 'action="/login"' in page:
+            signed_in = browser.send(
+                "POST", base + "/login",
+                data={"csrf": hidden("csrf", page), "next": hidden("next", page), "email": person["email"],
+                      "password": person["password"]})
+            expect(signed_in.status_code == 200, f"sign-in answered {signed_in.status_code}")
+            refresh = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', signed_in.text)
+            expect(refresh, "sign-in did not continue to the authorization request")
+            url = urllib.parse.urljoin(base, html.unescape(refresh.group(1)))
+            continue
+        if 'action="/authorize"' in page:
+            answered = browser.send(
+                "POST", base + "/authorize",
+                data={"csrf": hidden("csrf", page), "request": hidden("request", page), "decision": "allow"})
+            expect(answered.status_code == 303, f"the consent answer was {answered.status_code}")
+            return answered.headers["Location"]
+        raise Failure(f"an unexpected page at {url}")
+    raise Failure("too many steps to reach the application")
+
+
+def verify_id_token(token, jwks, algorithm):
+    header = json.loads(jose_b64(token.split(".")[0]))
+    expect(header.get("alg") == algorithm, f"the ID token is {header.get('alg')}, not {algorithm}")
+    key = next((k for k in jwks["keys"] if k.get("kid") == header.get("kid")), None)
+    expect(key is not None, "the ID token's kid is not in the JWKS")
+    if algorithm == "ML-DSA-65":
+        problem = mldsa_check(token, key["pub"])
+        expect(problem is None, f"dilithium-py: {problem}")
+        return json.loads(jose_b64(token.split(".")[1]))
+    imported = OKPKey.import_key(key) if algorithm == "EdDSA" else ECKey.import_key(key)
+    decoded = jose_jwt.decode(token, imported, algorithms=[algorithm])
+    return decoded.claims
+
+
+def jose_b64(part):
+    import base64
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def run(base, config):
+    machine, person = config["machine"], config["person"]
+
+    metadata = requests.get(base + "/.well-known/openid-configuration").json()
+    rfc8414 = requests.get(base + "/.well-known/oauth-authorization-server").json()
+    expect(metadata == rfc8414, "the two discovery documents differ")
+    expect(metadata["issuer"] == base, "the issuer is not the server's URL")
+    expect("password" not in metadata["grant_types_supported"], "a password grant is advertised")
+    expect(metadata["code_challenge_methods_supported"] == ["S256"], "PKCE methods other than S256")
+    print("ok discovery")
+    for web in config["web"]:
+        sign_in(base, metadata, web, person)
+    client_credentials(base, metadata, machine, person)
+
+
+def sign_in(base, metadata, web, person):
+    app = OAuth2Session(
+        web["id"], web["secret"], scope="openid email offline_access", redirect_uri=web["redirect_uri"],
+        code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic")
+    verifier = generate_token(48)
+    nonce = generate_token(20)
+    url, state = app.create_authorization_url(metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
+    location = browse_to_code(base, url, person, web["redirect_uri"])
+    answer = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+    expect(answer.get("iss") == metadata["issuer"], "the answer's iss is not the issuer (RFC 9207)")
+    expect(answer.get("state") == state, "the answer's state is not ours")
+    token = app.fetch_token(metadata["token_endpoint"], authorization_response=location, code_verifier=verifier)
+    expect(token.get("token_type") == "Bearer" and "refresh_token" in token, "the token answer is incomplete")
+    print("ok code with PKCE")
+
+    claims = verify_id_token(token["id_token"], requests.get(metadata["jwks_uri"]).json(), web["alg"])
+    expect(claims["iss"] == metadata["issuer"], "ID token iss")
+    expect(claims["aud"] in (web["id"], [web["id"]]), "ID token aud")
+    expect(claims["nonce"] == nonce, "ID token nonce")
+    expect(claims["sub"] == person["subject"], "ID token sub")
+    expect(claims.get("email") == person["email"], "ID token email")
+    print(f"ok ID token ({web['alg']}, checked independently)")
+
+    info = app.get(metadata["userinfo_endpoint"]).json()
+    expect(info.get("sub") == person["subject"], f"UserInfo answered {info}")
+    print("ok userinfo")
+
+    first_refresh = token["refresh_token"]
+    refreshed = app.refresh_token(metadata["token_endpoint"], refresh_token=first_refresh)
+    expect(refreshed["refresh_token"] != first_refresh, "the refresh token did not rotate")
+    print("ok refresh")
+
+    introspection = app.introspect_token(metadata["introspection_endpoint"], token=refreshed["access_token"]).json()
+    expect(introspection.get("active") is True and introspection.get("client_id") == web["id"], "introspection")
+    revoked = app.revoke_token(metadata["revocation_endpoint"], token=refreshed["refresh_token"])
+    expect(revoked.status_code == 200, f"revocation answered {revoked.status_code}")
+    after = app.introspect_token(metadata["introspection_endpoint"], token=refreshed["refresh_token"]).json()
+    expect(after == {"active": False}, f"a revoked token introspects as {after}")
+    print("ok revoke and introspect")
+
+
+def client_credentials(base, metadata, machine, person):
+    backend = OAuth2Session(machine["id"], machine["secret"], token_endpoint_auth_method="client_secret_post")
+    machine_token = backend.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
+    expect("refresh_token" not in machine_token, "client credentials came with a refresh token")
+    subject = urllib.parse.quote(person["subject"])
+    read = backend.get(f"{base}/v1/subjects/{subject}/consents", params={"reason": "interop"})
+    expect(read.status_code == 200, f"a consent:read machine token read {read.status_code}")
+    write = backend.post(f"{base}/v1/subjects/{subject}/consents", json={"purpose": "marketing", "decision": "granted"})
+    expect(write.status_code == 403, f"a machine token without consent:write wrote: {write.status_code}")
+    print("ok client credentials")
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        run(sys.argv[1].rstrip("/"), json.loads(sys.argv[2]))
+    except Failure as failure:
+        print(f"FAILED: {failure}")
+        return 1
+    except Exception:
+        traceback.print_exc()
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
