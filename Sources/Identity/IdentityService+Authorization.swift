@@ -30,6 +30,59 @@ extension IdentityService {
         return try await repository.oauthClient(id: id)
     }
 
+    /// The request the authorization endpoint received, checked against its client: its own parameters,
+    /// or those a client pushed before (RFC 9126 §4), named by `request_uri`. Throws
+    /// ``AuthorizationFailure``.
+    public func authorizationRequest(
+        _ parameters: [(name: String, value: String)]
+    ) async throws -> (AuthorizationRequest, OAuthClient) {
+        let client = try await authorizationClient(id: parameters.first { $0.name == "client_id" }?.value)
+        guard let requestURI = parameters.first(where: { $0.name == "request_uri" })?.value else {
+            let request = try AuthorizationRequest.checked(parameters, client: client)
+            guard let client else { throw AuthorizationFailure.unredirectable("no client") }
+            return (request, client)
+        }
+        guard let client, requestURI.hasPrefix(PushedRequest.uriPrefix),
+            let pushed = try await repository.pushedRequest(
+                digest: OpaqueSecret.digest(String(requestURI.dropFirst(PushedRequest.uriPrefix.count)))),
+            pushed.clientID == client.id, pushed.expiresAt > now(),
+            let stored = try? JSONDecoder().decode([[String]].self, from: Data(pushed.parameters.utf8))
+        else {
+            throw AuthorizationFailure.unredirectable(
+                "The sign-in request has expired or is not valid. Go back to the application and start again.")
+        }
+        var request = try AuthorizationRequest.checked(
+            stored.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, client: client, pushed: true)
+        request.pushedRequestDigest = pushed.digest
+        return (request, client)
+    }
+
+    /// Stores a pushed authorization request (RFC 9126 §2.1) once it passes every check the authorization
+    /// endpoint would make, and returns the `request_uri` that names it.
+    public func pushAuthorizationRequest(
+        _ parameters: [(name: String, value: String)], client: OAuthClient
+    ) async throws -> (requestURI: String, expiresIn: Int) {
+        if let named = parameters.first(where: { $0.name == "client_id" }), named.value != client.id {
+            throw OAuthError.invalidRequest("client_id is not the client that authenticated")
+        }
+        let complete =
+            parameters.contains { $0.name == "client_id" } ? parameters : parameters + [("client_id", client.id)]
+        do {
+            _ = try AuthorizationRequest.checked(complete, client: client, pushed: true)
+        } catch .unredirectable(let reason) {
+            throw OAuthError.invalidRequest(reason)
+        } catch .redirect(let error, _) {
+            throw error
+        }
+        let token = OpaqueSecret.generateToken()
+        let encoded = String(decoding: try JSONEncoder().encode(complete.map { [$0.name, $0.value] }), as: UTF8.self)
+        try await repository.insertPushedRequest(
+            PushedRequest(
+                digest: OpaqueSecret.digest(token), clientID: client.id, parameters: encoded,
+                expiresAt: now().addingTimeInterval(PushedRequest.lifetime)))
+        return (PushedRequest.uriPrefix + token, Int(PushedRequest.lifetime))
+    }
+
     /// The next step for `request` from the person signed in to the portal as `user` (nil when no one
     /// is). `decision` is the consent screen's answer, when there was one.
     public func authorize(
@@ -77,6 +130,7 @@ extension IdentityService {
                 codeChallenge: request.codeChallenge, authenticatedAt: session.createdAt,
                 authenticationMethods: session.authenticationMethods,
                 expiresAt: now.addingTimeInterval(AuthorizationCode.lifetime)))
+        if let digest = request.pushedRequestDigest { try await repository.deletePushedRequest(digest: digest) }
         var parameters = [(name: "code", value: code)]
         if let state = request.state { parameters.append(("state", state)) }
         parameters.append(("iss", tokens.issuer))

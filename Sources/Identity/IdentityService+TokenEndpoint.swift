@@ -26,7 +26,11 @@ extension IdentityService {
         public let refreshToken: String?
         public let idToken: String?
         public let scopes: Set<OAuthClient.Scope>
+        /// Token exchange names what it issued (RFC 8693 §2.2.1).
+        public var issuedTokenType: String?
     }
+
+    public static let accessTokenType = "urn:ietf:params:oauth:token-type:access_token"
 
     /// The registered client behind `presented`, if it authenticated with the one method it registered.
     /// A secret sent by a public client, a method other than the registered one, an unknown client and a
@@ -157,6 +161,47 @@ extension IdentityService {
         return IssuedTokens(
             accessToken: access.token, expiresIn: Int(tokens.accessTokenLifetime), refreshToken: nil, idToken: nil,
             scopes: scopes)
+    }
+
+    /// Token exchange (RFC 8693): a backend trades a person's access token for one of its own, to call
+    /// QSPP's API for them. It gets no more than the person's token allowed, no more than the client
+    /// registered, and the API scopes only; the token names the client as its actor and lives only as
+    /// long as the person's session.
+    public func exchangeToken(
+        subjectToken: String?, subjectTokenType: String?, actorToken: String?, scope: String?, client: OAuthClient
+    ) async throws -> IssuedTokens {
+        guard client.kind == .confidential, client.grantTypes.contains(.tokenExchange) else {
+            throw OAuthError(.unauthorizedClient, "the client may not exchange tokens")
+        }
+        guard let subjectToken, !subjectToken.isEmpty else {
+            throw OAuthError.invalidRequest("subject_token is required")
+        }
+        guard subjectTokenType == Self.accessTokenType else {
+            throw OAuthError.invalidRequest("subject_token_type must be \(Self.accessTokenType)")
+        }
+        guard actorToken == nil else { throw OAuthError.invalidRequest("actor tokens are not supported") }
+        let person: AuthenticatedUser
+        do {
+            person = try await authenticate(accessToken: subjectToken)
+        } catch is IdentityError {
+            throw OAuthError.invalidGrant("the subject token is not valid")
+        }
+        guard !person.isMachine, let account = try await repository.account(id: person.userID),
+            let session = try await repository.session(id: person.sessionID)
+        else { throw OAuthError.invalidGrant("the subject token is not a person's") }
+        var allowed = client.scopes.subtracting(OAuthClient.Scope.signIn)
+        if let delegation = person.delegation { allowed.formIntersection(delegation.scopes) }
+        let scopes =
+            try scope.map { text throws(OAuthError) in try OAuthClient.Scope.parse(text, allowed: allowed) } ?? allowed
+        guard !scopes.isEmpty else {
+            throw OAuthError.invalidScope("the subject token allows none of the client's scopes")
+        }
+        let now = now()
+        let access = try await tokens.issueClientAccessToken(
+            clientID: client.id, scopes: scopes, account: account, session: session, actor: client.id, now: now)
+        return IssuedTokens(
+            accessToken: access.token, expiresIn: Int(tokens.accessTokenLifetime), refreshToken: nil, idToken: nil,
+            scopes: scopes, issuedTokenType: Self.accessTokenType)
     }
 
     private func issue(

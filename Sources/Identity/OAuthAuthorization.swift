@@ -26,6 +26,8 @@ public struct AuthorizationRequest: Sendable, Equatable {
     public let forcesLogin: Bool
     /// `max_age`: a sign-in older than this many seconds must be repeated.
     public let maximumAuthenticationAge: Int?
+    /// The pushed request this one came from (RFC 9126), spent by the code it leads to.
+    public internal(set) var pushedRequestDigest: String?
 
     public static let maximumStateLength = 1024
     public static let maximumNonceLength = 512
@@ -96,6 +98,9 @@ extension AuthorizationRequest {
         if values["request"] != nil {
             throw refuse(OAuthError(.requestNotSupported, "request objects are not supported"))
         }
+        if values["request_uri"] != nil {
+            throw refuse(.invalidRequest("request_uri names a pushed request, which cannot carry another"))
+        }
         if client.requiresPushedRequests, !pushed {
             throw refuse(.invalidRequest("this client must push its authorization requests (PAR)"))
         }
@@ -127,7 +132,7 @@ extension AuthorizationRequest {
             clientID: clientID, redirectURI: redirectURI, scopes: scopes, state: state, nonce: nonce,
             codeChallenge: challenge, responseMode: responseMode, silent: prompts.contains("none"),
             forcesConsent: prompts.contains("consent"), forcesLogin: prompts.contains("login"),
-            maximumAuthenticationAge: maximumAge)
+            maximumAuthenticationAge: maximumAge, pushedRequestDigest: nil)
     }
 
     /// The scopes asked for: each known, each registered for the client, and at least one.
@@ -252,6 +257,27 @@ public struct AuthorizationCode: Sendable, Equatable {
     public static let lifetime: TimeInterval = 60
 }
 
+/// An authorization request a client pushed (RFC 9126): its parameters, kept under the digest of the
+/// `request_uri` handed back, until it is used for a code or expires.
+public struct PushedRequest: Sendable, Equatable {
+    public let digest: String
+    public let clientID: String
+    /// The parameters as the client sent them, form-encoded.
+    public let parameters: String
+    public let expiresAt: Date
+
+    public init(digest: String, clientID: String, parameters: String, expiresAt: Date) {
+        self.digest = digest
+        self.clientID = clientID
+        self.parameters = parameters
+        self.expiresAt = expiresAt.roundedToMicroseconds
+    }
+
+    /// Long enough for a sign-in with a second factor on the way.
+    public static let lifetime: TimeInterval = 300
+    public static let uriPrefix = "urn:ietf:params:oauth:request_uri:"
+}
+
 /// What a person let an application do: the scopes granted, remembered so the consent screen is not
 /// shown again for them.
 public struct OAuthGrant: Sendable, Equatable {
@@ -296,6 +322,9 @@ public protocol OAuthGrantRepository: Sendable {
         digest: String, clientID: String, at date: Date,
         decide: @escaping @Sendable (AuthorizationCode) -> CodeDecision
     ) async throws -> CodeRedemption
+    func insertPushedRequest(_ request: PushedRequest) async throws
+    func pushedRequest(digest: String) async throws -> PushedRequest?
+    func deletePushedRequest(digest: String) async throws
     /// The refresh token with `digest`, rotated or not.
     func refreshToken(digest: String) async throws -> RefreshTokenRecord?
     func oauthGrant(userID: UUID, clientID: String) async throws -> OAuthGrant?

@@ -57,7 +57,8 @@ public struct TokenAuthority: Sendable {
     /// An OAuth client's access token: for a person (with their session), or for the client itself
     /// (client credentials: `sub` is the client id and there is no session, RFC 9068 §2.2).
     func issueClientAccessToken(
-        clientID: String, scopes: Set<OAuthClient.Scope>, account: Account?, session: Session?, now: Date
+        clientID: String, scopes: Set<OAuthClient.Scope>, account: Account?, session: Session?, actor: String? = nil,
+        now: Date
     ) async throws -> (token: String, expiresAt: Date) {
         let expiresAt = now.addingTimeInterval(accessTokenLifetime)
         let claims = AccessTokenClaims(
@@ -66,7 +67,7 @@ public struct TokenAuthority: Sendable {
             nbf: .init(value: now), jti: .init(value: UUID().lowercasedString), sid: session?.id.lowercasedString,
             roles: account.map { AuthenticatedUser.roles($0.roles, within: scopes).map(\.rawValue).sorted() } ?? [],
             amr: session?.authenticationMethods ?? [],
-            clientID: clientID, scope: OAuthClient.Scope.text(scopes))
+            clientID: clientID, scope: OAuthClient.Scope.text(scopes), act: actor.map(AccessTokenClaims.Actor.init))
         return (try await sign(claims, type: Self.accessTokenType), expiresAt)
     }
 

@@ -18,9 +18,16 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
     /// Present on the tokens of OAuth clients (RFC 9068 §2.2): whose token it is, and what it may do.
     public var clientID: String?
     public var scope: String?
+    /// Who acts for the subject, on a token from a token exchange (RFC 8693 §4.1).
+    public var act: Actor?
+
+    public struct Actor: Codable, Equatable, Sendable {
+        public var sub: String
+        public init(sub: String) { self.sub = sub }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case iss, aud, sub, exp, iat, nbf, jti, sid, roles, amr, scope
+        case iss, aud, sub, exp, iat, nbf, jti, sid, roles, amr, scope, act
         case clientID = "client_id"
     }
 

@@ -435,6 +435,119 @@ struct OAuthFlowAPITests {
         }
     }
 
+    @Test(arguments: Backend.all)
+    func pushedAuthorizationRequests(backend: Backend) async throws {
+        try await withApp(backend) { api in
+            let pushedOnly = RelyingParty.webApp.replacingOccurrences(
+                of: #""grantTypes""#, with: #""requirePushedAuthorizationRequests":true,"grantTypes""#)
+            let (party, _, browser) = try await api.personSignedInWith(pushedOnly)
+            let inTheURL = try await browser.get(party.authorizePath())
+            #expect(RelyingParty.answer(inTheURL.headers[.location])["error"] == "invalid_request")
+
+            let fields = RelyingParty.answer("https://x/?" + party.authorizePath().dropFirst("/authorize?".count))
+            let pushed = try await party.post(api, "/par", fields)
+            #expect(pushed.status == .created, "\(String(buffer: pushed.body))")
+            let body = try pushed.object()
+            #expect(body["expires_in"] as? Int == 300)
+            let requestURI = try #require(body["request_uri"] as? String)
+            #expect(requestURI.hasPrefix("urn:ietf:params:oauth:request_uri:"))
+            let path = "/authorize?" + RelyingParty.encoded(["client_id": party.id, "request_uri": requestURI])
+            let answered = try await browser.authorize(path)
+            let code = try #require(RelyingParty.answer(answered.headers[.location])["code"])
+            #expect(RelyingParty.answer(answered.headers[.location])["state"] == "state-1")
+            #expect(try await party.exchange(api, code: code).status == .ok)
+            // Spent by its code; and never another client's.
+            #expect(try await browser.get(path).status == .badRequest)
+            let again = try #require(try await party.post(api, "/par", fields).object()["request_uri"] as? String)
+            let other = try await RelyingParty.register(api, RelyingParty.nativeApp)
+            let foreign = try await browser.get(
+                "/authorize?" + RelyingParty.encoded(["client_id": other.id, "request_uri": again]))
+            #expect(foreign.status == .badRequest && foreign.headers[.location] == nil)
+
+            // Malformed pushes get the error the specs name, as JSON, and store nothing.
+            for (change, expected) in [
+                (["code_challenge": nil], "invalid_request"), (["scope": "openid admin"], "invalid_scope"),
+                (["request_uri": requestURI], "invalid_request"), (["client_id": other.id], "invalid_request"),
+                (["redirect_uri": "https://evil.example/callback"], "invalid_request"),
+                (["response_type": "token"], "unsupported_response_type"),
+            ] as [([String: String?], String)] {
+                var changed = fields
+                for (name, value) in change { changed[name] = value }
+                let refused = try await party.post(api, "/par", changed)
+                #expect(refused.status == .badRequest, "\(change)")
+                #expect(try refused.object()["error"] as? String == expected, "\(change)")
+            }
+            let unauthenticated = try await party.post(api, "/par", fields, secret: "wrong")
+            #expect(unauthenticated.status == .unauthorized)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func tokenExchangeNeverWidensWhatThePersonAllowed(backend: Backend) async throws {
+        try await withApp(backend) { api in
+            let (app, user, browser) = try await api.personSignedInWith(RelyingParty.webApp)
+            let backendJSON = #"""
+                {"name":"Orders backend","kind":"confidential",
+                 "grantTypes":["urn:ietf:params:oauth:grant-type:token-exchange"],
+                 "scopes":["consent:read","requests:manage"]}
+                """#
+            let exchanger = try await RelyingParty.register(api, backendJSON)
+            func exchange(
+                _ token: String, scope: String? = nil, type: String? = IdentityService.accessTokenType
+            )
+                async throws -> TestResponse
+            {
+                var fields = ["grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token": token]
+                if let type { fields["subject_token_type"] = type }
+                if let scope { fields["scope"] = scope }
+                return try await exchanger.post(api, "/token", fields)
+            }
+
+            // The person's own token: the backend gets what it registered, or less, and acts for them.
+            let exchanged = try await exchange(user.accessToken, scope: "consent:read")
+            #expect(exchanged.status == .ok, "\(String(buffer: exchanged.body))")
+            let body = try exchanged.object()
+            #expect(body["issued_token_type"] as? String == IdentityService.accessTokenType)
+            #expect(body["scope"] as? String == "consent:read" && body["refresh_token"] == nil)
+            let token = try #require(body["access_token"] as? String)
+            let claims = try jwtPart(token, 1)
+            #expect(claims["sub"] as? String == user.id && claims["client_id"] as? String == exchanger.id)
+            #expect((claims["act"] as? [String: Any])?["sub"] as? String == exchanger.id)
+            let read = try await api.send(.get, "/v1/subjects/\(user.id)/consents", token: token)
+            #expect(read.status == .ok)
+            let write = try await api.send(
+                .post, "/v1/subjects/\(user.id)/consents", json: #"{"purpose":"marketing","decision":"granted"}"#,
+                token: token)
+            #expect(write.status == .forbidden)
+
+            // An application's token allows only its scopes: exchanging it cannot widen them.
+            let code = try await browser.code(for: app)
+            let appToken = try #require(try await app.exchange(api, code: code).object()["access_token"] as? String)
+            let wider = try await exchange(appToken, scope: "consent:read")
+            #expect(try wider.object()["error"] as? String == "invalid_scope")
+            let admin = try await exchange(user.accessToken, scope: "admin")
+            #expect(try admin.object()["error"] as? String == "invalid_scope")
+
+            // Bad subjects, and clients not registered for the grant.
+            #expect(try await exchange("not-a-token").object()["error"] as? String == "invalid_grant")
+            let untyped = try await exchange(user.accessToken, type: nil)
+            #expect(try untyped.object()["error"] as? String == "invalid_request")
+            let notRegistered = try await app.post(
+                api, "/token",
+                [
+                    "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token": user.accessToken,
+                    "subject_token_type": IdentityService.accessTokenType,
+                ])
+            #expect(try notRegistered.object()["error"] as? String == "unauthorized_client")
+
+            // It lives only as long as the person's session.
+            #expect(try await api.send(.post, "/v1/auth/logout", token: user.accessToken).status == .noContent)
+            try await Task.sleep(for: .seconds(api.services.identity.configuration.sessionCheckInterval + 0.1))
+            let after = try await api.send(.get, "/v1/subjects/\(user.id)/consents", token: token)
+            #expect(after.status == .unauthorized)
+        }
+    }
+
     @Test func discoveryListsExactlyWhatIsSupported() async throws {
         try await withApp(.sqlite) { api in
             let openID = try await api.send(.get, "/.well-known/openid-configuration", token: nil)
@@ -450,6 +563,7 @@ struct OAuthFlowAPITests {
             #expect(
                 document["grant_types_supported"] as? [String] == [
                     "authorization_code", "refresh_token", "client_credentials",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
                 ])
             #expect(document["code_challenge_methods_supported"] as? [String] == ["S256"])
             #expect(document["authorization_response_iss_parameter_supported"] as? Bool == true)

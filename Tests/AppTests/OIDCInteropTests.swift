@@ -27,15 +27,26 @@ struct OIDCInteropTests {
                 #"""
                 {"name":"Shop \#(algorithm)","kind":"confidential","redirectUris":["\#(redirect)"],
                  "grantTypes":["authorization_code","refresh_token"],
-                 "scopes":["openid","email","offline_access"],"idTokenSignedResponseAlg":"\#(algorithm)"}
+                 "scopes":["openid","email","offline_access","consent:read"],
+                 "idTokenSignedResponseAlg":"\#(algorithm)","requirePushedAuthorizationRequests":\#(algorithm == "ES256")}
                 """#)
-            web.append(["id": client.id, "secret": client.secret, "redirect_uri": redirect, "alg": algorithm])
+            web.append([
+                "id": client.id, "secret": client.secret, "redirect_uri": redirect, "alg": algorithm,
+                "pushed": algorithm == "ES256" ? "yes" : "",
+            ])
         }
         let machine = try await register(
             server,
             #"""
             {"name":"CRM","kind":"confidential","tokenEndpointAuthMethod":"client_secret_post",
              "grantTypes":["client_credentials"],"scopes":["consent:read"]}
+            """#)
+
+        let exchanger = try await register(
+            server,
+            #"""
+            {"name":"Orders","kind":"confidential","grantTypes":["urn:ietf:params:oauth:grant-type:token-exchange"],
+             "scopes":["consent:read"]}
             """#)
 
         let email = "rp-\(UUID().uuidString.lowercased())@example.com"
@@ -50,14 +61,16 @@ struct OIDCInteropTests {
 
         let config: [String: Any] = [
             "web": web, "machine": ["id": machine.id, "secret": machine.secret],
+            "exchanger": ["id": exchanger.id, "secret": exchanger.secret],
             "person": ["email": email, "password": testPassword, "subject": subject],
         ]
         let configJSON = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
         let result = try python("oidc_relying_party.py", ["http://127.0.0.1:\(server.port)", configJSON])
         #expect(result.status == 0, "\(result.output)\n\(server.log.suffix(3000))")
         let steps = result.output.split(separator: "\n").filter { $0.hasPrefix("ok ") }
-        // Discovery, five steps for each of the three web clients, then client credentials.
-        let expectedSteps = 17
+        // Discovery; five steps for each of the three web clients, one of them pushed; client credentials;
+        // token exchange.
+        let expectedSteps = 19
         #expect(steps.count == expectedSteps, "\(result.output)")
         for algorithm in ["ML-DSA-65", "EdDSA", "ES256"] {
             #expect(result.output.contains("ok ID token (\(algorithm), checked independently)"))

@@ -4,8 +4,8 @@ ID tokens checked by dilithium-py (ML-DSA-65) and joserfc (EdDSA, ES256), never 
   oidc_relying_party.py BASE_URL CONFIG_JSON
 
 CONFIG_JSON names the clients registered for the run and a person who may sign in:
-  {"web": [{"id", "secret", "redirect_uri", "alg"}, ...], "machine": {"id", "secret"},
-   "person": {"email", "password", "subject"}}
+  {"web": [{"id", "secret", "redirect_uri", "alg", "pushed"}, ...], "machine": {"id", "secret"},
+   "exchanger": {"id", "secret"}, "person": {"email", "password", "subject"}}
 
 Each web client (one per ID token algorithm) goes through the whole sign-in.
 
@@ -141,18 +141,28 @@ def run(base, config):
     expect("password" not in metadata["grant_types_supported"], "a password grant is advertised")
     expect(metadata["code_challenge_methods_supported"] == ["S256"], "PKCE methods other than S256")
     print("ok discovery")
-    for web in config["web"]:
-        sign_in(base, metadata, web, person)
+    for index, web in enumerate(config["web"]):
+        sign_in(base, metadata, web, person, config["exchanger"] if index == 0 else None)
     client_credentials(base, metadata, machine, person)
 
 
-def sign_in(base, metadata, web, person):
+
+def sign_in(base, metadata, web, person, exchanger):
     app = OAuth2Session(
-        web["id"], web["secret"], scope="openid email offline_access", redirect_uri=web["redirect_uri"],
+        web["id"], web["secret"], scope="openid email offline_access consent:read", redirect_uri=web["redirect_uri"],
         code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic")
     verifier = generate_token(48)
     nonce = generate_token(20)
     url, state = app.create_authorization_url(metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
+    if web.get("pushed"):
+        # RFC 9126: the same parameters go to the PAR endpoint; the browser carries only their name.
+        parameters = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+        pushed = requests.post(
+            metadata["pushed_authorization_request_endpoint"], data=parameters, auth=(web["id"], web["secret"]))
+        expect(pushed.status_code == 201, f"PAR answered {pushed.status_code}: {pushed.text}")
+        url = metadata["authorization_endpoint"] + "?" + urllib.parse.urlencode(
+            {"client_id": web["id"], "request_uri": pushed.json()["request_uri"]})
+        print("ok pushed authorization request")
     location = browse_to_code(base, url, person, web["redirect_uri"])
     answer = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
     expect(answer.get("iss") == metadata["issuer"], "the answer's iss is not the issuer (RFC 9207)")
@@ -172,6 +182,8 @@ def sign_in(base, metadata, web, person):
     info = app.get(metadata["userinfo_endpoint"]).json()
     expect(info.get("sub") == person["subject"], f"UserInfo answered {info}")
     print("ok userinfo")
+    if exchanger:
+        exchange_token(base, metadata, exchanger, person, token["access_token"])
 
     first_refresh = token["refresh_token"]
     refreshed = app.refresh_token(metadata["token_endpoint"], refresh_token=first_refresh)
@@ -185,6 +197,19 @@ def sign_in(base, metadata, web, person):
     after = app.introspect_token(metadata["introspection_endpoint"], token=refreshed["refresh_token"]).json()
     expect(after == {"active": False}, f"a revoked token introspects as {after}")
     print("ok revoke and introspect")
+
+
+def exchange_token(base, metadata, exchanger, person, subject_token):
+    """RFC 8693: a backend trades the person's token for one of its own."""
+    backend = OAuth2Session(exchanger["id"], exchanger["secret"], token_endpoint_auth_method="client_secret_basic")
+    exchanged = backend.fetch_token(
+        metadata["token_endpoint"], grant_type="urn:ietf:params:oauth:grant-type:token-exchange",
+        subject_token=subject_token, subject_token_type="urn:ietf:params:oauth:token-type:access_token",
+        scope="consent:read")
+    expect(exchanged.get("issued_token_type") == "urn:ietf:params:oauth:token-type:access_token", "token exchange")
+    read = backend.get(f"{base}/v1/subjects/{urllib.parse.quote(person['subject'])}/consents")
+    expect(read.status_code == 200, f"an exchanged token read {read.status_code}")
+    print("ok token exchange")
 
 
 def client_credentials(base, metadata, machine, person):

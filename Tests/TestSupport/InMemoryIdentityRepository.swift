@@ -122,6 +122,7 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         var authorizationCodes: [String: (code: AuthorizationCode, spentAt: Date?, sessionID: UUID?)] = [:]
         /// Keyed by user id and client id.
         var grants: [String: OAuthGrant] = [:]
+        var pushedRequests: [String: PushedRequest] = [:]
 
         /// What `revoke` does in SQL: marks the session revoked if it is active, and deletes every
         /// refresh token of it either way. True when it was active.
@@ -740,6 +741,23 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         }
     }
 
+    public func insertPushedRequest(_ request: PushedRequest) async throws {
+        try state.withLock { state in
+            guard state.pushedRequests[request.digest] == nil else {
+                throw InMemoryConstraintViolation("oauth_pushed_requests.digest must be unique")
+            }
+            state.pushedRequests[request.digest] = request
+        }
+    }
+
+    public func pushedRequest(digest: String) async throws -> PushedRequest? {
+        state.withLock { $0.pushedRequests[digest] }
+    }
+
+    public func deletePushedRequest(digest: String) async throws {
+        state.withLock { state in state.pushedRequests[digest] = nil }
+    }
+
     public func refreshToken(digest: String) async throws -> RefreshTokenRecord? {
         state.withLock { $0.refreshTokens[digest] }
     }
@@ -937,8 +955,13 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
                 $0.value.expiresAt.microsecondsSince1970 < micros
             }
             for digest in passkeyChallenges.keys { state.passkeyChallenges[digest] = nil }
+            let codeCutoff = now.addingTimeInterval(-3600).microsecondsSince1970
+            let codes = state.authorizationCodes.filter { $0.value.code.expiresAt.microsecondsSince1970 < codeCutoff }
+            for digest in codes.keys { state.authorizationCodes[digest] = nil }
+            let pushed = state.pushedRequests.filter { $0.value.expiresAt.microsecondsSince1970 < micros }
+            for digest in pushed.keys { state.pushedRequests[digest] = nil }
             return tokens.count + throttles.count + limits.count + challenges.count + mailed.count
-                + passkeyChallenges.count
+                + passkeyChallenges.count + codes.count + pushed.count
         }
     }
 

@@ -14,6 +14,7 @@ struct OAuthController {
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.post("/token", use: token)
+        routes.post("/par", use: pushAuthorizationRequest)
         routes.post("/revoke", use: revoke)
         routes.post("/introspect", use: introspect)
         routes.get("/userinfo", use: userInfo)
@@ -38,11 +39,16 @@ struct OAuthController {
                     try Self.required("refresh_token", form), scope: form["scope"], client: client, from: info)
             case "client_credentials":
                 issued = try await identity.clientCredentials(scope: form["scope"], client: client)
+            case OAuthClient.GrantType.tokenExchange.rawValue:
+                issued = try await identity.exchangeToken(
+                    subjectToken: form["subject_token"], subjectTokenType: form["subject_token_type"],
+                    actorToken: form["actor_token"], scope: form["scope"], client: client)
             case nil:
                 throw OAuthError(.invalidRequest, "grant_type is required")
             default:
                 throw OAuthError(
-                    .unsupportedGrantType, "QSPP supports authorization_code, refresh_token and client_credentials")
+                    .unsupportedGrantType,
+                    "QSPP supports authorization_code, refresh_token, client_credentials and token exchange")
             }
             var body: [String: any Sendable] = [
                 "access_token": issued.accessToken, "token_type": "Bearer", "expires_in": issued.expiresIn,
@@ -50,7 +56,23 @@ struct OAuthController {
             ]
             if let refresh = issued.refreshToken { body["refresh_token"] = refresh }
             if let idToken = issued.idToken { body["id_token"] = idToken }
+            if let type = issued.issuedTokenType { body["issued_token_type"] = type }
             return try Self.json(body)
+        }
+    }
+
+    /// RFC 9126: the client pushes its authorization request and gets a `request_uri` for it.
+    @Sendable func pushAuthorizationRequest(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await answering { () async throws -> Response in
+            var request = request
+            let form = try await Self.oauthForm(&request, context)
+            let client = try await identity.authenticateClient(try Self.presentedClient(request, form))
+            let credentials: Set<String> = ["client_secret"]
+            let pushed = try await identity.pushAuthorizationRequest(
+                form.pairs.filter { !credentials.contains($0.name) }, client: client)
+            var response = try Self.json(["request_uri": pushed.requestURI, "expires_in": pushed.expiresIn])
+            response.status = .created
+            return response
         }
     }
 

@@ -37,10 +37,12 @@ struct WellKnownController {
             "userinfo_endpoint": issuer + "/userinfo",
             "revocation_endpoint": issuer + "/revoke",
             "introspection_endpoint": issuer + "/introspect",
+            "pushed_authorization_request_endpoint": issuer + "/par",
+            "require_pushed_authorization_requests": false,
             "jwks_uri": issuer + "/.well-known/jwks.json",
             "response_types_supported": ["code"],
             "response_modes_supported": ["query", "form_post"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "grant_types_supported": OAuthClient.GrantType.allCases.map(\.rawValue),
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": clientMethods,
             "revocation_endpoint_auth_methods_supported": secretMethods,
@@ -58,6 +60,7 @@ struct WellKnownController {
             "prompt_values_supported": ["none", "login", "consent"],
             "authorization_response_iss_parameter_supported": true,
             "request_parameter_supported": false,
+            // Request objects by reference are not fetched; a request_uri is only ever a pushed request's.
             "request_uri_parameter_supported": false,
             "claims_parameter_supported": false,
         ]

@@ -37,20 +37,18 @@ extension PageController {
     ) async throws
         -> Response
     {
-        let parameters = FormFields(query).pairs
-        let client = try await identity.authorizationClient(id: parameters.first { $0.name == "client_id" }?.value)
         let checked: AuthorizationRequest
+        let client: OAuthClient
         do {
-            checked = try AuthorizationRequest.checked(parameters, client: client)
-        } catch .unredirectable(let reason) {
+            (checked, client) = try await identity.authorizationRequest(FormFields(query).pairs)
+        } catch AuthorizationFailure.unredirectable(let reason) {
             return try pages.errorPage(
                 Problem(
                     .badRequest, "invalid-authorization-request", "This sign-in request is not valid", detail: reason),
                 context: context)
-        } catch .redirect(let error, let reply) {
+        } catch AuthorizationFailure.redirect(let error, let reply) {
             return answer(error.answer(to: reply, issuer: identity.tokens.issuer), context)
         }
-        guard let client else { throw Problem.notFound }
         // Arriving from the application's site, the browser withheld our SameSite=Strict cookies; one
         // step from our own page brings them, before anything is decided (prompt=none included).
         if decision == nil, context.principal == nil, request.cookies[WebCookie.csrf] == nil {

@@ -1,6 +1,7 @@
 extension Migration {
-    /// What the OAuth flows keep: authorization codes (only their digests), the grants people gave
-    /// applications, and which application (with which scopes) a session was started for.
+    /// What the OAuth flows keep: authorization codes and pushed requests (only their digests), the
+    /// grants people gave applications, and which application (with which scopes) a session was
+    /// started for.
     static let v22OAuthGrants = Version(number: 22, name: "oauth_grants") { dialect in
         [
             """
@@ -27,6 +28,14 @@ extension Migration {
                 scopes TEXT NOT NULL,
                 granted_at \(dialect.integer) NOT NULL,
                 PRIMARY KEY (user_id, client_id)
+            )\(dialect.strict)
+            """,
+            """
+            CREATE TABLE oauth_pushed_requests (
+                digest TEXT PRIMARY KEY,
+                client_id TEXT NOT NULL,
+                parameters TEXT NOT NULL,
+                expires_at \(dialect.integer) NOT NULL
             )\(dialect.strict)
             """,
             "ALTER TABLE sessions ADD COLUMN client_id TEXT",

@@ -77,8 +77,10 @@ extension SQLIdentityRepository {
         // A spent code is kept a while past its expiry, so that a late replay still revokes what it issued.
         let codes = try await database.write(
             "DELETE FROM oauth_codes WHERE expires_at < $1 RETURNING digest", [.time(now.addingTimeInterval(-3600))])
+        let pushed = try await database.write(
+            "DELETE FROM oauth_pushed_requests WHERE expires_at < $1 RETURNING digest", [.time(now)])
         return tokens.count + throttles.count + limits.count + challenges.count + mailed.count
-            + passkeyChallenges.count + codes.count
+            + passkeyChallenges.count + codes.count + pushed.count
     }
 
     func spendChallenge(id: String, expiresAt: Date) async throws -> Bool {

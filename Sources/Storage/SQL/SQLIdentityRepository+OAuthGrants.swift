@@ -81,6 +81,30 @@ extension SQLIdentityRepository {
 
     private static let invalidCode = OAuthError(.invalidGrant, "the code is not valid")
 
+    func insertPushedRequest(_ request: PushedRequest) async throws {
+        try await database.transaction { tx in
+            try await tx.execute(
+                "INSERT INTO oauth_pushed_requests (digest, client_id, parameters, expires_at) VALUES ($1, $2, $3, $4)",
+                [.text(request.digest), .text(request.clientID), .text(request.parameters), .time(request.expiresAt)])
+        }
+    }
+
+    func pushedRequest(digest: String) async throws -> PushedRequest? {
+        try await database.select(
+            "SELECT digest, client_id, parameters, expires_at FROM oauth_pushed_requests WHERE digest = $1",
+            [.text(digest)]
+        ).first.map { row in
+            PushedRequest(
+                digest: try row.text(0), clientID: try row.text(1), parameters: try row.text(2),
+                expiresAt: try row.time(3))
+        }
+    }
+
+    func deletePushedRequest(digest: String) async throws {
+        _ = try await database.write(
+            "DELETE FROM oauth_pushed_requests WHERE digest = $1 RETURNING digest", [.text(digest)])
+    }
+
     func refreshToken(digest: String) async throws -> RefreshTokenRecord? {
         try await database.select(
             """
