@@ -98,11 +98,14 @@ public struct Session: Sendable, Equatable {
         public let scopes: Set<OAuthClient.Scope>
         /// When the person signed in for it (the ID token's `auth_time`).
         public let authenticatedAt: Date
+        /// The thumbprint of the DPoP key the session's refresh tokens are bound to, if any.
+        public let boundKey: String?
 
-        public init(clientID: String, scopes: Set<OAuthClient.Scope>, authenticatedAt: Date) {
+        public init(clientID: String, scopes: Set<OAuthClient.Scope>, authenticatedAt: Date, boundKey: String? = nil) {
             self.clientID = clientID
             self.scopes = scopes
             self.authenticatedAt = authenticatedAt.roundedToMicroseconds
+            self.boundKey = boundKey
         }
     }
 

@@ -43,6 +43,8 @@ public struct AuthenticatedUser: Sendable, Equatable {
     /// The OAuth client the token was issued to, and what it may do; nil for QSPP's own clients (the
     /// portal and the first-party API), whose tokens carry the user's whole rights.
     public let delegation: Delegation?
+    /// The thumbprint of the DPoP key the token is bound to: the token is good only with a proof by it.
+    public var boundKey: String?
 
     public init(
         userID: UUID, sessionID: UUID, roles: Set<Role>, authenticationMethods: [String], delegation: Delegation? = nil

@@ -28,6 +28,10 @@ extension IdentityService {
         public let scopes: Set<OAuthClient.Scope>
         /// Token exchange names what it issued (RFC 8693 §2.2.1).
         public var issuedTokenType: String?
+        /// The DPoP key the access token is bound to; its `token_type` is then `DPoP`.
+        public var boundKey: String?
+
+        public var tokenType: String { boundKey == nil ? "Bearer" : "DPoP" }
     }
 
     public static let accessTokenType = "urn:ietf:params:oauth:token-type:access_token"
@@ -63,7 +67,8 @@ extension IdentityService {
     /// issued to this client for this redirect URI, and match the verifier. A second use revokes what the
     /// first issued.
     public func exchangeCode(
-        _ code: String, redirectURI: String?, verifier: String?, client: OAuthClient, from info: ClientInfo
+        _ code: String, redirectURI: String?, verifier: String?, client: OAuthClient, boundTo key: String? = nil,
+        from info: ClientInfo
     ) async throws -> IssuedTokens {
         guard client.grantTypes.contains(.authorizationCode) else {
             throw OAuthError(.unauthorizedClient, "the client may not use authorization_code")
@@ -89,7 +94,8 @@ extension IdentityService {
                 id: sessionID, userID: stored.userID, createdAt: stored.authenticatedAt, lastUsedAt: now, client: info,
                 rememberMe: false,
                 authenticationMethods: stored.authenticationMethods,
-                application: .init(clientID: client.id, scopes: stored.scopes, authenticatedAt: stored.authenticatedAt))
+                application: .init(
+                    clientID: client.id, scopes: stored.scopes, authenticatedAt: stored.authenticatedAt, boundKey: key))
             let firstToken =
                 issuesRefresh && stored.scopes.contains(.offlineAccess)
                 ? RefreshTokenRecord(
@@ -117,21 +123,22 @@ extension IdentityService {
             let hasRefresh = issuesRefresh && stored.scopes.contains(.offlineAccess)
             return try await issue(
                 to: client, account: account, session: session, nonce: stored.nonce, scopes: stored.scopes,
-                refreshToken: hasRefresh ? refreshToken : nil, now: now)
+                refreshToken: hasRefresh ? refreshToken : nil, boundTo: key, now: now)
         }
     }
 
     /// The refresh token grant for a client's session (RFC 6749 §6): rotation, and reuse detection that
     /// revokes the whole family, as for QSPP's own clients. `scope` may narrow, never widen.
+    /// A session bound to a DPoP key refreshes only with a proof by that key.
     public func refreshForClient(
-        _ refreshToken: String, scope: String?, client: OAuthClient, from info: ClientInfo
+        _ refreshToken: String, scope: String?, client: OAuthClient, boundTo key: String? = nil, from info: ClientInfo
     ) async throws -> IssuedTokens {
         guard client.grantTypes.contains(.refreshToken) else {
             throw OAuthError(.unauthorizedClient, "the client may not use refresh_token")
         }
         let rotation: Rotation
         do {
-            rotation = try await rotate(refreshToken, application: client.id, client: info)
+            rotation = try await rotate(refreshToken, application: client.id, key: key, client: info)
         } catch let error as IdentityError where error == .refreshTokenReused {
             throw OAuthError.invalidGrant("the refresh token was used before; its whole family is revoked")
         } catch let error as IdentityError where error == .invalidRefreshToken {
@@ -142,12 +149,16 @@ extension IdentityService {
             try scope.map { text throws(OAuthError) in try OAuthClient.Scope.parse(text, allowed: granted) } ?? granted
         return try await issue(
             to: client, account: rotation.account, session: rotation.session, nonce: nil, scopes: scopes,
-            refreshToken: rotation.token, now: rotation.now)
+            refreshToken: rotation.token, boundTo: key, now: rotation.now)
     }
 
     /// The client credentials grant (RFC 6749 §4.4): a token for the client itself, with the API scopes
     /// it registered (all of them when it names none). It carries no refresh token.
-    public func clientCredentials(scope: String?, client: OAuthClient) async throws -> IssuedTokens {
+    public func clientCredentials(
+        scope: String?, client: OAuthClient, boundTo key: String? = nil
+    ) async throws
+        -> IssuedTokens
+    {
         guard client.kind == .confidential, client.grantTypes.contains(.clientCredentials) else {
             throw OAuthError(.unauthorizedClient, "the client may not use client_credentials")
         }
@@ -157,10 +168,10 @@ extension IdentityService {
         guard !scopes.isEmpty else { throw OAuthError.invalidScope("the client has no API scope registered") }
         let now = now()
         let access = try await tokens.issueClientAccessToken(
-            clientID: client.id, scopes: scopes, account: nil, session: nil, now: now)
+            clientID: client.id, scopes: scopes, account: nil, session: nil, boundKey: key, now: now)
         return IssuedTokens(
             accessToken: access.token, expiresIn: Int(tokens.accessTokenLifetime), refreshToken: nil, idToken: nil,
-            scopes: scopes)
+            scopes: scopes, boundKey: key)
     }
 
     /// Token exchange (RFC 8693): a backend trades a person's access token for one of its own, to call
@@ -168,7 +179,8 @@ extension IdentityService {
     /// registered, and the API scopes only; the token names the client as its actor and lives only as
     /// long as the person's session.
     public func exchangeToken(
-        subjectToken: String?, subjectTokenType: String?, actorToken: String?, scope: String?, client: OAuthClient
+        subjectToken: String?, subjectTokenType: String?, actorToken: String?, scope: String?, client: OAuthClient,
+        boundTo key: String? = nil
     ) async throws -> IssuedTokens {
         guard client.kind == .confidential, client.grantTypes.contains(.tokenExchange) else {
             throw OAuthError(.unauthorizedClient, "the client may not exchange tokens")
@@ -198,18 +210,19 @@ extension IdentityService {
         }
         let now = now()
         let access = try await tokens.issueClientAccessToken(
-            clientID: client.id, scopes: scopes, account: account, session: session, actor: client.id, now: now)
+            clientID: client.id, scopes: scopes, account: account, session: session, actor: client.id, boundKey: key,
+            now: now)
         return IssuedTokens(
             accessToken: access.token, expiresIn: Int(tokens.accessTokenLifetime), refreshToken: nil, idToken: nil,
-            scopes: scopes, issuedTokenType: Self.accessTokenType)
+            scopes: scopes, issuedTokenType: Self.accessTokenType, boundKey: key)
     }
 
     private func issue(
         to client: OAuthClient, account: Account, session: Session, nonce: String?, scopes: Set<OAuthClient.Scope>,
-        refreshToken: String?, now: Date
+        refreshToken: String?, boundTo key: String?, now: Date
     ) async throws -> IssuedTokens {
         let access = try await tokens.issueClientAccessToken(
-            clientID: client.id, scopes: scopes, account: account, session: session, now: now)
+            clientID: client.id, scopes: scopes, account: account, session: session, boundKey: key, now: now)
         let idToken =
             scopes.contains(.openid)
             ? try await tokens.issueIDToken(
@@ -217,7 +230,7 @@ extension IdentityService {
                 algorithm: client.idTokenAlgorithm, now: now) : nil
         return IssuedTokens(
             accessToken: access.token, expiresIn: Int(tokens.accessTokenLifetime), refreshToken: refreshToken,
-            idToken: idToken, scopes: scopes)
+            idToken: idToken, scopes: scopes, boundKey: key)
     }
 
     // MARK: Revocation and introspection
@@ -252,6 +265,7 @@ extension IdentityService {
                 "aud": .text(tokens.audience), "token_type": .text("Bearer"), "jti": .text(claims.jti.value),
             ]
             if let sid = claims.sid { answer["sid"] = .text(sid) }
+            if let bound = claims.cnf { answer["cnf"] = .object(["jkt": bound.jkt]) }
             return answer
         }
         guard let record = try await repository.refreshToken(digest: OpaqueSecret.digest(token)),
@@ -272,6 +286,7 @@ extension IdentityService {
         case bool(Bool)
         case text(String)
         case number(Int)
+        case object([String: String])
     }
 
     /// The session a token of `client` belongs to: an access token's `sid`, or a refresh token's session.

@@ -13,7 +13,9 @@ extension IdentityService {
             user = cached
         } else {
             let claims = try await tokens.verifyAccessToken(accessToken)
-            user = try Self.principal(of: claims)
+            var principal = try Self.principal(of: claims)
+            principal.boundKey = claims.cnf?.jkt
+            user = principal
             verifiedTokens.insert(
                 .init(user: user, notBefore: claims.nbf.value, expiresAt: claims.exp.value), for: cacheKey)
         }
@@ -72,7 +74,7 @@ extension IdentityService {
     /// Exchanges a refresh token for a new pair. A token used again inside the grace window answers with the
     /// same successor; used again outside it, it ends its session.
     public func refresh(refreshToken: String, client: ClientInfo) async throws -> TokenGrant {
-        let rotation = try await rotate(refreshToken, application: nil, client: client)
+        let rotation = try await rotate(refreshToken, application: nil, key: nil, client: client)
         let access = try await tokens.issueAccessToken(
             account: rotation.account, sessionID: rotation.session.id,
             methods: rotation.session.authenticationMethods, now: rotation.now)
@@ -92,7 +94,8 @@ extension IdentityService {
 
     /// Rotates a refresh token of a session of `application` (nil: QSPP's own clients). A token of
     /// another client's session is unknown here, whoever presents it.
-    func rotate(_ refreshToken: String, application: String?, client: ClientInfo) async throws -> Rotation {
+    func rotate(_ refreshToken: String, application: String?, key: String?, client: ClientInfo) async throws -> Rotation
+    {
         let now = now()
         let successorToken = OpaqueSecret.successor(of: refreshToken, key: refreshSuccessorKey)
         let successorDigest = OpaqueSecret.digest(successorToken)
@@ -100,7 +103,8 @@ extension IdentityService {
         let plan = try await repository.exchangeRefreshToken(digest: OpaqueSecret.digest(refreshToken), at: now) {
             record, session in
             guard let record, let session, session.revokedAt == nil, record.expiresAt > now,
-                session.application?.clientID == application
+                session.application?.clientID == application,
+                session.application?.boundKey == nil || session.application?.boundKey == key
             else { return .reject }
             let lifetime =
                 session.rememberMe

@@ -18,6 +18,8 @@ public final class IdentityService: Sendable {
     let deviceCookieKey: SymmetricKey
     /// Keys the digests of the devices an account has signed in from (``deviceDigest(_:)``).
     let knownDeviceKey: SymmetricKey
+    /// MACs the DPoP nonces (``dpopNonce()``).
+    let dpopNonceKey: SymmetricKey
     public let configuration: IdentityConfiguration
     let sessionCache: SessionStatusCache
     let verifiedTokens = VerifiedTokenCache()
@@ -41,6 +43,7 @@ public final class IdentityService: Sendable {
         self.refreshSuccessorKey = masterKey.derivedKey(for: "refresh token successor")
         self.deviceCookieKey = masterKey.derivedKey(for: "login device cookie")
         self.knownDeviceKey = masterKey.derivedKey(for: "known device")
+        self.dpopNonceKey = masterKey.derivedKey(for: "dpop nonce")
         self.configuration = configuration
         self.sessionCache = SessionStatusCache(interval: configuration.sessionCheckInterval)
         self.now = now

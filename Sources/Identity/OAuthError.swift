@@ -17,6 +17,8 @@ public struct OAuthError: Error, Equatable, Sendable, CustomStringConvertible {
         case invalidToken = "invalid_token"
         case insufficientScope = "insufficient_scope"
         case unsupportedTokenType = "unsupported_token_type"
+        case invalidDPoPProof = "invalid_dpop_proof"
+        case useDPoPNonce = "use_dpop_nonce"
     }
 
     public let code: Code

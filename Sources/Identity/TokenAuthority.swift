@@ -58,7 +58,7 @@ public struct TokenAuthority: Sendable {
     /// (client credentials: `sub` is the client id and there is no session, RFC 9068 §2.2).
     func issueClientAccessToken(
         clientID: String, scopes: Set<OAuthClient.Scope>, account: Account?, session: Session?, actor: String? = nil,
-        now: Date
+        boundKey: String?, now: Date
     ) async throws -> (token: String, expiresAt: Date) {
         let expiresAt = now.addingTimeInterval(accessTokenLifetime)
         let claims = AccessTokenClaims(
@@ -67,7 +67,8 @@ public struct TokenAuthority: Sendable {
             nbf: .init(value: now), jti: .init(value: UUID().lowercasedString), sid: session?.id.lowercasedString,
             roles: account.map { AuthenticatedUser.roles($0.roles, within: scopes).map(\.rawValue).sorted() } ?? [],
             amr: session?.authenticationMethods ?? [],
-            clientID: clientID, scope: OAuthClient.Scope.text(scopes), act: actor.map(AccessTokenClaims.Actor.init))
+            clientID: clientID, scope: OAuthClient.Scope.text(scopes), act: actor.map(AccessTokenClaims.Actor.init),
+            cnf: boundKey.map(AccessTokenClaims.Confirmation.init))
         return (try await sign(claims, type: Self.accessTokenType), expiresAt)
     }
 

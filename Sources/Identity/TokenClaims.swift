@@ -20,6 +20,13 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
     public var scope: String?
     /// Who acts for the subject, on a token from a token exchange (RFC 8693 §4.1).
     public var act: Actor?
+    /// The DPoP key the token is bound to (RFC 9449 §6.1).
+    public var cnf: Confirmation?
+
+    public struct Confirmation: Codable, Equatable, Sendable {
+        public var jkt: String
+        public init(jkt: String) { self.jkt = jkt }
+    }
 
     public struct Actor: Codable, Equatable, Sendable {
         public var sub: String
@@ -27,7 +34,7 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case iss, aud, sub, exp, iat, nbf, jti, sid, roles, amr, scope, act
+        case iss, aud, sub, exp, iat, nbf, jti, sid, roles, amr, scope, act, cnf
         case clientID = "client_id"
     }
 

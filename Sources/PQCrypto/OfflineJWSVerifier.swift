@@ -53,31 +53,56 @@ public struct OfflineJWSVerifier: Sendable {
         guard type == expectedType else { throw .wrongType(type) }
         guard let jwk = keys[kid] else { throw .unknownKey }
         let signingInput = Data("\(parts[0]).\(parts[1])".utf8)
-        let valid: Bool
-        switch (alg, jwk["kty"], jwk["alg"]) {
+        let valid = try Self.isValidSignature(signature, of: signingInput, algorithm: alg, jwk: jwk)
+        guard valid else { throw .badSignature }
+        return Verified(keyID: kid, type: type, payload: payload)
+    }
+
+    /// Whether `signature` over `input` verifies with the public `jwk` under `algorithm`: ML-DSA-65 with an
+    /// `AKP` key, EdDSA with an Ed25519 `OKP` key, ES256 with a P-256 `EC` key. A key of another type,
+    /// or one that does not match the algorithm, throws.
+    public static func isValidSignature(
+        _ signature: Data, of input: Data, algorithm: String, jwk: [String: String]
+    ) throws(Failure) -> Bool {
+        switch (algorithm, jwk["kty"], jwk["alg"]) {
         case ("ML-DSA-65", "AKP", "ML-DSA-65"):
             guard let raw = jwk["pub"].flatMap(Base64URL.decode),
                 let key = try? MLDSA65.PublicKey(rawRepresentation: raw)
             else { throw .malformed }
-            valid = key.isValidSignature(signature, for: signingInput)
+            return key.isValidSignature(signature, for: input)
         case ("EdDSA", "OKP", _) where jwk["crv"] == "Ed25519":
             guard let raw = jwk["x"].flatMap(Base64URL.decode),
                 let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
             else { throw .malformed }
-            valid = key.isValidSignature(signature, for: signingInput)
+            return key.isValidSignature(signature, for: input)
         case ("ES256", "EC", _) where jwk["crv"] == "P-256":
             guard let x = jwk["x"].flatMap(Base64URL.decode), let y = jwk["y"].flatMap(Base64URL.decode),
                 x.count == 32, y.count == 32,
                 let key = try? P256.Signing.PublicKey(x963Representation: Data([0x04]) + x + y)
             else { throw .malformed }
-            guard let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else {
-                throw .badSignature
-            }
-            valid = key.isValidSignature(ecdsa, for: signingInput)
+            guard let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
+            return key.isValidSignature(ecdsa, for: input)
         default:
             throw .unsupportedAlgorithm
         }
-        guard valid else { throw .badSignature }
-        return Verified(keyID: kid, type: type, payload: payload)
+    }
+
+    /// The RFC 7638 thumbprint of a public JWK (base64url SHA-256 of its required members), or nil for a
+    /// key type QSPP does not know. ML-DSA's `AKP` keys name `alg` among their members.
+    public static func thumbprint(of jwk: [String: String]) -> String? {
+        let required: [String]
+        switch jwk["kty"] {
+        case "EC": required = ["crv", "kty", "x", "y"]
+        case "OKP": required = ["crv", "kty", "x"]
+        case "AKP": required = ["alg", "kty", "pub"]
+        default: return nil
+        }
+        var members: [String] = []
+        for name in required {
+            guard let value = jwk[name], value.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 < 0x7F })
+            else { return nil }
+            members.append("\"\(name)\":\"\(value)\"")
+        }
+        return Base64URL.encode(Data(SHA256.hash(data: Data(("{" + members.joined(separator: ",") + "}").utf8))))
     }
 }

@@ -69,9 +69,5 @@ public struct SigningKey: Sendable {
     public var publicJWK: [String: String] { algorithm.publicJWK(publicKey) }
 
     /// RFC 7638: SHA-256 over the required members, in lexicographic order, without whitespace.
-    public var keyID: String {
-        let members = publicJWK.filter { $0.key != "alg" || algorithm == .mldsa65 }
-        let canonical = "{" + members.keys.sorted().map { "\"\($0)\":\"\(members[$0]!)\"" }.joined(separator: ",") + "}"
-        return Base64URL.encode(Data(SHA256.hash(data: Data(canonical.utf8))))
-    }
+    public var keyID: String { OfflineJWSVerifier.thumbprint(of: publicJWK) ?? "" }
 }

@@ -59,10 +59,12 @@ struct RelyingParty: Sendable {
 
     /// Posts to the token endpoint (or another client-authenticated one) as the client registered to.
     func post(
-        _ api: API, _ path: String, _ fields: [String: String], basic: Bool = true, secret: String? = nil
+        _ api: API, _ path: String, _ fields: [String: String], basic: Bool = true, secret: String? = nil,
+        proof: String? = nil
     ) async throws -> TestResponse {
         var fields = fields
         var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        if let proof { headers[.dpop] = proof }
         let secret = secret ?? self.secret
         if let secret, basic {
             headers[.authorization] = "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString()

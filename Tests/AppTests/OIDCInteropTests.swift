@@ -68,9 +68,9 @@ struct OIDCInteropTests {
         let result = try python("oidc_relying_party.py", ["http://127.0.0.1:\(server.port)", configJSON])
         #expect(result.status == 0, "\(result.output)\n\(server.log.suffix(3000))")
         let steps = result.output.split(separator: "\n").filter { $0.hasPrefix("ok ") }
-        // Discovery; five steps for each of the three web clients, one of them pushed; client credentials;
-        // token exchange.
-        let expectedSteps = 19
+        // Discovery; five steps for each of the three web clients, one of them pushed; token exchange;
+        // client credentials; DPoP.
+        let expectedSteps = 20
         #expect(steps.count == expectedSteps, "\(result.output)")
         for algorithm in ["ML-DSA-65", "EdDSA", "ES256"] {
             #expect(result.output.contains("ok ID token (\(algorithm), checked independently)"))

@@ -23,26 +23,28 @@ struct OAuthController {
     }
 
     @Sendable func token(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await answering { () async throws -> Response in
+        var response = try await answering { () async throws -> Response in
             var request = request
             let form = try await Self.oauthForm(&request, context)
             let client = try await identity.authenticateClient(try Self.presentedClient(request, form))
             let info = context.client(request)
+            let key = try await dpopKey(request)
             let issued: IdentityService.IssuedTokens
             switch form["grant_type"] {
             case "authorization_code":
                 issued = try await identity.exchangeCode(
                     try Self.required("code", form), redirectURI: form["redirect_uri"], verifier: form["code_verifier"],
-                    client: client, from: info)
+                    client: client, boundTo: key, from: info)
             case "refresh_token":
                 issued = try await identity.refreshForClient(
-                    try Self.required("refresh_token", form), scope: form["scope"], client: client, from: info)
+                    try Self.required("refresh_token", form), scope: form["scope"], client: client, boundTo: key,
+                    from: info)
             case "client_credentials":
-                issued = try await identity.clientCredentials(scope: form["scope"], client: client)
+                issued = try await identity.clientCredentials(scope: form["scope"], client: client, boundTo: key)
             case OAuthClient.GrantType.tokenExchange.rawValue:
                 issued = try await identity.exchangeToken(
                     subjectToken: form["subject_token"], subjectTokenType: form["subject_token_type"],
-                    actorToken: form["actor_token"], scope: form["scope"], client: client)
+                    actorToken: form["actor_token"], scope: form["scope"], client: client, boundTo: key)
             case nil:
                 throw OAuthError(.invalidRequest, "grant_type is required")
             default:
@@ -51,7 +53,7 @@ struct OAuthController {
                     "QSPP supports authorization_code, refresh_token, client_credentials and token exchange")
             }
             var body: [String: any Sendable] = [
-                "access_token": issued.accessToken, "token_type": "Bearer", "expires_in": issued.expiresIn,
+                "access_token": issued.accessToken, "token_type": issued.tokenType, "expires_in": issued.expiresIn,
                 "scope": OAuthClient.Scope.text(issued.scopes),
             ]
             if let refresh = issued.refreshToken { body["refresh_token"] = refresh }
@@ -59,6 +61,9 @@ struct OAuthController {
             if let type = issued.issuedTokenType { body["issued_token_type"] = type }
             return try Self.json(body)
         }
+        // Every answer to a request with a proof names the nonce the next proof must carry.
+        if request.headers[.dpop] != nil { response.headers[.dpopNonce] = identity.dpopNonce() }
+        return response
     }
 
     /// RFC 9126: the client pushes its authorization request and gets a `request_uri` for it.
@@ -106,6 +111,17 @@ struct OAuthController {
             }
             return try Self.json(try await identity.userInfo(for: user).mapValues(Self.value))
         }
+    }
+
+    /// The key of the request's DPoP proof, checked for the token endpoint with our nonce; nil without
+    /// a proof.
+    private func dpopKey(_ request: Request) async throws -> String? {
+        let proofs = request.headers[values: .dpop]
+        guard !proofs.isEmpty else { return nil }
+        guard proofs.count == 1 else { throw OAuthError(.invalidDPoPProof, "send one DPoP proof") }
+        return try await identity.checkDPoP(
+            proofs[0], method: "POST", url: services.settings.issuer + "/token", accessToken: nil,
+            requiringNonce: true)
     }
 
     // MARK: Reading requests
@@ -208,6 +224,7 @@ struct OAuthController {
         case .bool(let flag): flag
         case .text(let text): text
         case .number(let number): number
+        case .object(let members): members
         }
     }
 }

@@ -58,6 +58,7 @@ struct WellKnownController {
                 "name",
             ],
             "prompt_values_supported": ["none", "login", "consent"],
+            "dpop_signing_alg_values_supported": DPoPProof.algorithms,
             "authorization_response_iss_parameter_supported": true,
             "request_parameter_supported": false,
             // Request objects by reference are not fetched; a request_uri is only ever a pushed request's.

@@ -11,7 +11,7 @@ struct GatewayTokenMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let token = TokenAuthMiddleware.bearerToken(request.headers[.authorization]) else {
+        guard let token = TokenAuthMiddleware.presentedToken(request.headers[.authorization])?.token else {
             return try await next(request, context)
         }
         var context = context

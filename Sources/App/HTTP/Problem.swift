@@ -56,6 +56,14 @@ extension Problem {
     }
     static let forbidden = Problem(.forbidden, "forbidden", "Not allowed")
 
+    /// A DPoP proof that does not prove what it must (RFC 9449 §7.1).
+    static func invalidDPoPProof(_ detail: String) -> Problem {
+        var problem = Problem(.unauthorized, "invalid-dpop-proof", "Invalid DPoP proof", detail: detail)
+        problem.headers[.wwwAuthenticate] =
+            "DPoP error=\"invalid_dpop_proof\", algs=\"" + DPoPProof.algorithms.joined(separator: " ") + "\""
+        return problem
+    }
+
     /// An OAuth client's token without the scope a route needs (RFC 6750 §3.1).
     static func insufficientScope(_ scope: OAuthClient.Scope?) -> Problem {
         var problem = Problem(

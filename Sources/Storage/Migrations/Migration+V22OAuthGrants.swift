@@ -41,6 +41,7 @@ extension Migration {
             "ALTER TABLE sessions ADD COLUMN client_id TEXT",
             "ALTER TABLE sessions ADD COLUMN scopes TEXT",
             "ALTER TABLE sessions ADD COLUMN auth_time \(dialect.integer)",
+            "ALTER TABLE sessions ADD COLUMN dpop_jkt TEXT",
         ]
     }
 }

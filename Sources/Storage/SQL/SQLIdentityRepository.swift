@@ -193,14 +193,15 @@ struct SQLIdentityRepository: IdentityRepository {
 
     static let sessionColumns =
         "id, user_id, created_at, last_used_at, ip_address, user_agent, revoked_at, remember_me, amr, client_id, "
-        + "scopes, auth_time"
+        + "scopes, auth_time, dpop_jkt"
 
     func session(_ row: SQLRow) async throws -> Session {
         let userID = try row.uuid(1)
         var application: Session.Application?
         if let clientID = row[9].text {
             application = Session.Application(
-                clientID: clientID, scopes: try Self.scopes(row[10].text ?? ""), authenticatedAt: try row.time(11))
+                clientID: clientID, scopes: try Self.scopes(row[10].text ?? ""), authenticatedAt: try row.time(11),
+                boundKey: row[12].text)
         }
         return Session(
             id: try row.uuid(0), userID: userID, createdAt: try row.time(2), lastUsedAt: try row.time(3),
@@ -245,8 +246,8 @@ struct SQLIdentityRepository: IdentityRepository {
             """
             INSERT INTO sessions (
                 id, user_id, created_at, last_used_at, ip_address, user_agent, remember_me, amr, client_id, scopes,
-                auth_time)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                auth_time, dpop_jkt)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             """,
             [
                 .uuid(session.id), .uuid(session.userID), .time(session.createdAt), .time(session.lastUsedAt),
@@ -254,7 +255,7 @@ struct SQLIdentityRepository: IdentityRepository {
                 .integer(session.rememberMe ? 1 : 0), .text(session.authenticationMethods.joined(separator: " ")),
                 .optional(session.application?.clientID),
                 .optional(session.application.map { OAuthClient.Scope.text($0.scopes) }),
-                .optionalTime(session.application?.authenticatedAt),
+                .optionalTime(session.application?.authenticatedAt), .optional(session.application?.boundKey),
             ])
     }
 
