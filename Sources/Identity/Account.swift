@@ -100,8 +100,14 @@ public struct Session: Sendable, Equatable {
         public let authenticatedAt: Date
         /// The thumbprint of the DPoP key the session's refresh tokens are bound to, if any.
         public let boundKey: String?
+        /// The portal session it was started from; ending that one ends this one (single sign-out).
+        public let parentSessionID: UUID?
 
-        public init(clientID: String, scopes: Set<OAuthClient.Scope>, authenticatedAt: Date, boundKey: String? = nil) {
+        public init(
+            clientID: String, scopes: Set<OAuthClient.Scope>, authenticatedAt: Date, boundKey: String? = nil,
+            parentSessionID: UUID? = nil
+        ) {
+            self.parentSessionID = parentSessionID
             self.clientID = clientID
             self.scopes = scopes
             self.authenticatedAt = authenticatedAt.roundedToMicroseconds

@@ -24,8 +24,34 @@ public struct DPoPProof: Sendable, Equatable {
     private struct Header: Decodable {
         let typ: String?
         let alg: String?
-        let jwk: [String: String]?
+        let jwk: JWK?
         let crit: [String]?
+    }
+
+    /// A JWK's string members; others (WebCrypto adds `ext` and `key_ops`) play no part in a proof, and
+    /// any private member refuses the key.
+    private struct JWK: Decodable {
+        let members: [String: String]
+        let hasPrivateMembers: Bool
+
+        private struct Name: CodingKey {
+            let stringValue: String
+            init(stringValue: String) { self.stringValue = stringValue }
+            var intValue: Int? { nil }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Name.self)
+            var members: [String: String] = [:]
+            for key in container.allKeys {
+                if let text = try? container.decode(String.self, forKey: key) { members[key.stringValue] = text }
+            }
+            self.members = members
+            hasPrivateMembers = container.allKeys.contains {
+                ["d", "p", "q", "dp", "dq", "qi", "priv", "k"].contains($0.stringValue)
+            }
+        }
     }
 
     private struct Claims: Decodable {
@@ -51,9 +77,10 @@ public struct DPoPProof: Sendable, Equatable {
             throw refuse("the proof's alg must be one of " + Self.algorithms.joined(separator: ", "))
         }
         guard header.crit == nil else { throw refuse("the proof has critical header parameters") }
-        guard let jwk = header.jwk, jwk["d"] == nil, jwk["priv"] == nil,
-            let thumbprint = OfflineJWSVerifier.thumbprint(of: jwk)
+        guard let key = header.jwk, !key.hasPrivateMembers,
+            let thumbprint = OfflineJWSVerifier.thumbprint(of: key.members)
         else { throw refuse("the proof's jwk must be a public key") }
+        let jwk = key.members
         let input = Data("\(parts[0]).\(parts[1])".utf8)
         guard (try? OfflineJWSVerifier.isValidSignature(signature, of: input, algorithm: algorithm, jwk: jwk)) == true
         else { throw refuse("the proof's signature does not verify with its jwk") }
@@ -78,8 +105,19 @@ public struct DPoPProof: Sendable, Equatable {
         Base64URL.encode(Data(SHA256.hash(data: Data(token.utf8))))
     }
 
-    /// `htu` compared as RFC 9449 §4.3 says: without query and fragment.
-    static func target(_ url: String) -> Substring {
-        url.prefix { $0 != "?" && $0 != "#" }
+    /// `htu` as RFC 9449 §4.3 compares it: without query and fragment, with the scheme and host in lower
+    /// case and the scheme's default port left out (RFC 3986 §6.2.2, §6.2.3).
+    static func target(_ url: String) -> String {
+        let bare = url.prefix { $0 != "?" && $0 != "#" }
+        guard let separator = bare.range(of: "://") else { return String(bare) }
+        let scheme = bare[..<separator.lowerBound].lowercased()
+        let rest = bare[separator.upperBound...]
+        let authority = rest.prefix { $0 != "/" }
+        var host = authority.lowercased()
+        if let defaultPort = ["https": ":443", "http": ":80"][scheme], host.hasSuffix(defaultPort) {
+            host.removeLast(defaultPort.count)
+        }
+        let path = rest.dropFirst(authority.count)
+        return scheme + "://" + host + (path.isEmpty ? "/" : path)
     }
 }

@@ -94,16 +94,18 @@ extension IdentityService {
             let session = try await repository.session(id: user.sessionID), session.revokedAt == nil
         else {
             return request.silent
-                ? .answer(error(.init(.loginRequired, "the person is not signed in"), request)) : .signIn(again: false)
+                ? try await answer(error(.init(.loginRequired, "the person is not signed in"), request), request)
+                : .signIn(again: false)
         }
         if needsFreshSignIn(request, session: session, now: now) {
             return request.silent
-                ? .answer(error(.init(.loginRequired, "the sign-in is older than the client allows"), request))
+                ? try await answer(
+                    error(.init(.loginRequired, "the sign-in is older than the client allows"), request), request)
                 : .signIn(again: true)
         }
         switch decision {
         case false?:
-            return .answer(error(.init(.accessDenied, "the person declined"), request))
+            return try await answer(error(.init(.accessDenied, "the person declined"), request), request)
         case true?:
             let previous = try await repository.oauthGrant(userID: user.userID, clientID: client.id)
             let grant = OAuthGrant(
@@ -118,7 +120,8 @@ extension IdentityService {
             let granted = try await repository.oauthGrant(userID: user.userID, clientID: client.id)
             guard let granted, request.scopes.isSubset(of: granted.scopes), !request.forcesConsent else {
                 return request.silent
-                    ? .answer(error(.init(.consentRequired, "the person has not granted these scopes"), request))
+                    ? try await answer(
+                        error(.init(.consentRequired, "the person has not granted these scopes"), request), request)
                     : .consent(client, request)
             }
         }
@@ -129,12 +132,23 @@ extension IdentityService {
                 redirectURI: request.redirectURI, scopes: request.scopes, nonce: request.nonce,
                 codeChallenge: request.codeChallenge, authenticatedAt: session.createdAt,
                 authenticationMethods: session.authenticationMethods,
-                expiresAt: now.addingTimeInterval(AuthorizationCode.lifetime)))
-        if let digest = request.pushedRequestDigest { try await repository.deletePushedRequest(digest: digest) }
+                expiresAt: now.addingTimeInterval(AuthorizationCode.lifetime), webSessionID: session.id))
+        // A pushed request answers once: whoever spends it first gets the code.
+        if let digest = request.pushedRequestDigest, try await !repository.deletePushedRequest(digest: digest) {
+            return .answer(error(.invalidRequest("the pushed request was used already"), request))
+        }
         var parameters = [(name: "code", value: code)]
         if let state = request.state { parameters.append(("state", state)) }
         parameters.append(("iss", tokens.issuer))
         return .answer(AuthorizationAnswer(reply: request.reply, parameters: parameters))
+    }
+
+    /// An error answer, which spends the pushed request it answers.
+    private func answer(
+        _ answer: AuthorizationAnswer, _ request: AuthorizationRequest
+    ) async throws -> AuthorizationStep {
+        if let digest = request.pushedRequestDigest { _ = try await repository.deletePushedRequest(digest: digest) }
+        return .answer(answer)
     }
 
     /// An error answer for a request whose client and redirect URI are known.

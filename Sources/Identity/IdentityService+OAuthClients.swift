@@ -25,6 +25,7 @@ extension IdentityService {
             kind: registration.kind, authentication: authentication, secretDigest: secret.map(OpaqueSecret.digest),
             redirectURIs: registration.redirectURIs, grantTypes: registration.grantTypes, scopes: registration.scopes,
             backChannelLogoutURI: registration.backChannelLogoutURI,
+            postLogoutRedirectURIs: registration.postLogoutRedirectURIs,
             requiresPushedRequests: registration.requiresPushedRequests,
             idTokenAlgorithm: registration.idTokenAlgorithm, createdAt: now().roundedToMicroseconds,
             createdBy: admin.userID)
@@ -38,6 +39,7 @@ extension IdentityService {
                     "scopes": registered.scopes.sorted().map(\.rawValue).joined(separator: " "),
                     "redirect_uris": registered.redirectURIs.joined(separator: " "),
                     "backchannel_logout_uri": registered.backChannelLogoutURI ?? "",
+                    "post_logout_redirect_uris": registered.postLogoutRedirectURIs.joined(separator: " "),
                 ]))
         // The key its ID tokens will need is made now, so the JWKS every replica serves has it before
         // the first sign-in.

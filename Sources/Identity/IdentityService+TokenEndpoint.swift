@@ -95,7 +95,8 @@ extension IdentityService {
                 rememberMe: false,
                 authenticationMethods: stored.authenticationMethods,
                 application: .init(
-                    clientID: client.id, scopes: stored.scopes, authenticatedAt: stored.authenticatedAt, boundKey: key))
+                    clientID: client.id, scopes: stored.scopes, authenticatedAt: stored.authenticatedAt, boundKey: key,
+                    parentSessionID: stored.webSessionID))
             let firstToken =
                 issuesRefresh && stored.scopes.contains(.offlineAccess)
                 ? RefreshTokenRecord(
@@ -198,11 +199,20 @@ extension IdentityService {
         } catch is IdentityError {
             throw OAuthError.invalidGrant("the subject token is not valid")
         }
-        guard !person.isMachine, let account = try await repository.account(id: person.userID),
+        // Only a token the person gave an application, still connected, with its consent behind it: a
+        // portal token carries the person's whole rights, which no application was ever granted.
+        guard let delegation = person.delegation, !delegation.isMachine,
+            try await repository.oauthGrant(userID: person.userID, clientID: delegation.clientID) != nil,
+            let account = try await repository.account(id: person.userID),
             let session = try await repository.session(id: person.sessionID)
-        else { throw OAuthError.invalidGrant("the subject token is not a person's") }
-        var allowed = client.scopes.subtracting(OAuthClient.Scope.signIn)
-        if let delegation = person.delegation { allowed.formIntersection(delegation.scopes) }
+        else {
+            throw OAuthError.invalidGrant("the subject token must be one a person gave an application they connected")
+        }
+        // A sender-constrained token stays constrained: it is exchanged only with a proof by its key.
+        if let bound = person.boundKey, bound != key {
+            throw OAuthError.invalidGrant("the subject token is DPoP-bound: prove its key")
+        }
+        let allowed = client.scopes.subtracting(OAuthClient.Scope.signIn).intersection(delegation.scopes)
         let scopes =
             try scope.map { text throws(OAuthError) in try OAuthClient.Scope.parse(text, allowed: allowed) } ?? allowed
         guard !scopes.isEmpty else {
@@ -262,7 +272,8 @@ extension IdentityService {
                 "active": .bool(true), "client_id": .text(client.id), "sub": .text(claims.sub.value),
                 "scope": .text(claims.scope ?? ""), "exp": .number(Int(claims.exp.value.timeIntervalSince1970)),
                 "iat": .number(Int(claims.iat.value.timeIntervalSince1970)), "iss": .text(claims.iss.value),
-                "aud": .text(tokens.audience), "token_type": .text("Bearer"), "jti": .text(claims.jti.value),
+                "aud": .text(tokens.audience), "token_type": .text(claims.cnf == nil ? "Bearer" : "DPoP"),
+                "jti": .text(claims.jti.value),
             ]
             if let sid = claims.sid { answer["sid"] = .text(sid) }
             if let bound = claims.cnf { answer["cnf"] = .object(["jkt": bound.jkt]) }
@@ -273,13 +284,15 @@ extension IdentityService {
             let session = try await repository.session(id: record.sessionID), session.revokedAt == nil,
             let application = session.application, application.clientID == client.id
         else { return [:] }
-        return [
+        var answer: [String: IntrospectionValue] = [
             "active": .bool(true), "client_id": .text(client.id), "sub": .text(session.userID.lowercasedString),
             "scope": .text(OAuthClient.Scope.text(application.scopes)),
             "exp": .number(Int(record.expiresAt.timeIntervalSince1970)),
             "iat": .number(Int(record.issuedAt.timeIntervalSince1970)), "iss": .text(tokens.issuer),
             "token_type": .text("refresh_token"), "sid": .text(session.id.lowercasedString),
         ]
+        if let bound = application.boundKey { answer["cnf"] = .object(["jkt": bound]) }
+        return answer
     }
 
     public enum IntrospectionValue: Sendable, Equatable {
@@ -292,9 +305,11 @@ extension IdentityService {
     /// The session a token of `client` belongs to: an access token's `sid`, or a refresh token's session.
     private func sessionOfClientToken(_ token: String, client: OAuthClient) async throws -> UUID? {
         if token.contains(".") {
-            guard let claims = try? await tokens.verifyAccessToken(token), claims.clientID == client.id else {
-                return nil
-            }
+            // An exchanged token (with an actor) rides the session of the token it came from, which is
+            // not the exchanging client's to end.
+            guard let claims = try? await tokens.verifyAccessToken(token), claims.clientID == client.id,
+                claims.act == nil
+            else { return nil }
             return claims.sessionID
         }
         guard let record = try await repository.refreshToken(digest: OpaqueSecret.digest(token)),

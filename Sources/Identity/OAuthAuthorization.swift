@@ -236,11 +236,15 @@ public struct AuthorizationCode: Sendable, Equatable {
     public let authenticatedAt: Date
     public let authenticationMethods: [String]
     public let expiresAt: Date
+    /// The portal session the person approved from: signing out of it signs the application out too.
+    public let webSessionID: UUID?
 
     public init(
         digest: String, clientID: String, userID: UUID, redirectURI: String, scopes: Set<OAuthClient.Scope>,
-        nonce: String?, codeChallenge: String, authenticatedAt: Date, authenticationMethods: [String], expiresAt: Date
+        nonce: String?, codeChallenge: String, authenticatedAt: Date, authenticationMethods: [String], expiresAt: Date,
+        webSessionID: UUID? = nil
     ) {
+        self.webSessionID = webSessionID
         self.digest = digest
         self.clientID = clientID
         self.userID = userID
@@ -324,7 +328,8 @@ public protocol OAuthGrantRepository: Sendable {
     ) async throws -> CodeRedemption
     func insertPushedRequest(_ request: PushedRequest) async throws
     func pushedRequest(digest: String) async throws -> PushedRequest?
-    func deletePushedRequest(digest: String) async throws
+    /// Deletes the pushed request; false when it was deleted already (by this or another replica).
+    func deletePushedRequest(digest: String) async throws -> Bool
     /// The refresh token with `digest`, rotated or not.
     func refreshToken(digest: String) async throws -> RefreshTokenRecord?
     func oauthGrant(userID: UUID, clientID: String) async throws -> OAuthGrant?

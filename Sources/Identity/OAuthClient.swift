@@ -65,6 +65,8 @@ public struct OAuthClient: Sendable, Equatable {
     public var scopes: Set<Scope>
     /// Where OpenID Connect back-channel logout tokens are posted.
     public var backChannelLogoutURI: String?
+    /// Where RP-initiated logout may send the browser afterwards, matched exactly.
+    public var postLogoutRedirectURIs: [String]
     /// Whether the client must push its authorization requests first (RFC 9126).
     public var requiresPushedRequests: Bool
     /// The algorithm of the ID tokens issued to the client: ML-DSA-65 unless its library cannot verify
@@ -77,8 +79,10 @@ public struct OAuthClient: Sendable, Equatable {
     public init(
         id: String, name: String, kind: Kind, authentication: Authentication, secretDigest: String?,
         redirectURIs: [String], grantTypes: Set<GrantType>, scopes: Set<Scope>, backChannelLogoutURI: String?,
-        requiresPushedRequests: Bool, idTokenAlgorithm: SigningAlgorithm, createdAt: Date, createdBy: UUID
+        postLogoutRedirectURIs: [String] = [], requiresPushedRequests: Bool, idTokenAlgorithm: SigningAlgorithm,
+        createdAt: Date, createdBy: UUID
     ) {
+        self.postLogoutRedirectURIs = postLogoutRedirectURIs
         self.id = id
         self.name = name
         self.kind = kind
@@ -110,15 +114,18 @@ public struct OAuthClientRegistration: Sendable, Equatable {
     public var grantTypes: Set<OAuthClient.GrantType>
     public var scopes: Set<OAuthClient.Scope>
     public var backChannelLogoutURI: String?
+    public var postLogoutRedirectURIs: [String]
     public var requiresPushedRequests: Bool
     public var idTokenAlgorithm: SigningAlgorithm
 
     public init(
         name: String, kind: OAuthClient.Kind, authentication: OAuthClient.Authentication? = nil,
         redirectURIs: [String] = [], grantTypes: Set<OAuthClient.GrantType>, scopes: Set<OAuthClient.Scope>,
-        backChannelLogoutURI: String? = nil, requiresPushedRequests: Bool = false,
+        backChannelLogoutURI: String? = nil, postLogoutRedirectURIs: [String] = [],
+        requiresPushedRequests: Bool = false,
         idTokenAlgorithm: SigningAlgorithm = .mldsa65
     ) {
+        self.postLogoutRedirectURIs = postLogoutRedirectURIs
         self.name = name
         self.kind = kind
         self.authentication = authentication
@@ -180,6 +187,17 @@ public struct OAuthClientRegistration: Sendable, Equatable {
         }
         for uri in redirectURIs {
             if let problem = Self.problem(withURI: uri) { throw refuse("redirectUris", problem) }
+        }
+        guard postLogoutRedirectURIs.count <= OAuthClient.maximumRedirectURIs,
+            Set(postLogoutRedirectURIs).count == postLogoutRedirectURIs.count
+        else {
+            throw refuse("postLogoutRedirectUris", "at most \(OAuthClient.maximumRedirectURIs), each named once")
+        }
+        if !postLogoutRedirectURIs.isEmpty, !scopes.contains(.openid) {
+            throw refuse("postLogoutRedirectUris", "only a client that signs people in with openid signs them out")
+        }
+        for uri in postLogoutRedirectURIs {
+            if let problem = Self.problem(withURI: uri) { throw refuse("postLogoutRedirectUris", problem) }
         }
         if let uri = backChannelLogoutURI {
             if let problem = Self.problem(withLogoutURI: uri) { throw refuse("backchannelLogoutUri", problem) }

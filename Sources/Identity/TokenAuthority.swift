@@ -30,6 +30,11 @@ public struct TokenAuthority: Sendable {
         self.idTokenRings = SigningAlgorithm.allCases.filter { $0 != keyRing.algorithm }.map(keyRing.sibling)
     }
 
+    /// The public URL of `path` on this issuer, however the issuer was written (a trailing slash or not).
+    public func url(of path: String) -> String {
+        (issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer) + path
+    }
+
     /// Every public key QSPP signs with, in every algorithm: the one JWK Set that verifies tokens,
     /// ID tokens, receipts and checkpoints.
     public var jwks: [[String: String]] { ([keyRing] + idTokenRings).flatMap(\.jwks) }

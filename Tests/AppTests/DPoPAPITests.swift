@@ -116,6 +116,19 @@ struct DPoPAPITests {
             let same = try await Self.tokenRequest(api, party, key, fields)
             #expect(try same.status == .ok && (same.object()["token_type"] as? String) == "DPoP")
 
+            // A bound token is exchanged only with a proof by its key.
+            let exchanger = try await RelyingParty.register(
+                api,
+                #"{"name":"Backend","kind":"confidential","grantTypes":["urn:ietf:params:oauth:grant-type:token-exchange"],"scopes":["consent:read"]}"#
+            )
+            let stolen = try await exchanger.post(
+                api, "/token",
+                [
+                    "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token": access,
+                    "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                ])
+            #expect(try stolen.object()["error"] as? String == "invalid_grant")
+
             // UserInfo is a resource like any other.
             let fresh = try #require(try same.object()["access_token"] as? String)
             let url = api.services.settings.issuer + "/userinfo"

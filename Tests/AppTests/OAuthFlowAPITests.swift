@@ -503,8 +503,13 @@ struct OAuthFlowAPITests {
                 return try await exchanger.post(api, "/token", fields)
             }
 
-            // The person's own token: the backend gets what it registered, or less, and acts for them.
-            let exchanged = try await exchange(user.accessToken, scope: "consent:read")
+            // A portal or API token of the person's own is never exchanged: no application was granted it.
+            #expect(try await exchange(user.accessToken).object()["error"] as? String == "invalid_grant")
+
+            // A token the person gave an application: the backend gets no more than it, and acts for them.
+            let granted = try await browser.code(for: app, scope: "openid consent:read")
+            let appToken = try #require(try await app.exchange(api, code: granted).object()["access_token"] as? String)
+            let exchanged = try await exchange(appToken, scope: "consent:read")
             #expect(exchanged.status == .ok, "\(String(buffer: exchanged.body))")
             let body = try exchanged.object()
             #expect(body["issued_token_type"] as? String == IdentityService.accessTokenType)
@@ -519,32 +524,82 @@ struct OAuthFlowAPITests {
                 .post, "/v1/subjects/\(user.id)/consents", json: #"{"purpose":"marketing","decision":"granted"}"#,
                 token: token)
             #expect(write.status == .forbidden)
+            // Revoking the exchanged token does not end the application's session it rides on.
+            #expect(try await exchanger.post(api, "/revoke", ["token": token]).status == .ok)
+            #expect(try await api.send(.get, "/userinfo", token: appToken).status == .ok)
 
-            // An application's token allows only its scopes: exchanging it cannot widen them.
-            let code = try await browser.code(for: app)
-            let appToken = try #require(try await app.exchange(api, code: code).object()["access_token"] as? String)
-            let wider = try await exchange(appToken, scope: "consent:read")
-            #expect(try wider.object()["error"] as? String == "invalid_scope")
-            let admin = try await exchange(user.accessToken, scope: "admin")
-            #expect(try admin.object()["error"] as? String == "invalid_scope")
+            // Scopes the application's token lacks cannot be had by exchanging it.
+            let narrow = try await browser.code(for: app, scope: "openid email")
+            let narrowToken = try #require(
+                try await app.exchange(api, code: narrow).object()["access_token"] as? String)
+            #expect(
+                try await exchange(narrowToken, scope: "consent:read").object()["error"] as? String == "invalid_scope")
+            #expect(try await exchange(appToken, scope: "admin").object()["error"] as? String == "invalid_scope")
 
             // Bad subjects, and clients not registered for the grant.
             #expect(try await exchange("not-a-token").object()["error"] as? String == "invalid_grant")
-            let untyped = try await exchange(user.accessToken, type: nil)
+            let untyped = try await exchange(appToken, type: nil)
             #expect(try untyped.object()["error"] as? String == "invalid_request")
             let notRegistered = try await app.post(
                 api, "/token",
                 [
-                    "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token": user.accessToken,
+                    "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token": appToken,
                     "subject_token_type": IdentityService.accessTokenType,
                 ])
             #expect(try notRegistered.object()["error"] as? String == "unauthorized_client")
 
-            // It lives only as long as the person's session.
-            #expect(try await api.send(.post, "/v1/auth/logout", token: user.accessToken).status == .noContent)
+            // It lives only as long as the person's grant to the application.
+            #expect(try await browser.post("/my/security/applications/\(app.id)/disconnect", [:]).status == .seeOther)
             try await Task.sleep(for: .seconds(api.services.identity.configuration.sessionCheckInterval + 0.1))
             let after = try await api.send(.get, "/v1/subjects/\(user.id)/consents", token: token)
             #expect(after.status == .unauthorized)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func signingOutOfThePortalSignsTheApplicationsOut(backend: Backend) async throws {
+        try await withApp(backend) { api in
+            let withLogout = RelyingParty.webApp.replacingOccurrences(
+                of: #""grantTypes""#,
+                with: #""postLogoutRedirectUris":["https://shop.example/signed-out"],"grantTypes""#)
+            let (party, _, browser) = try await api.personSignedInWith(withLogout)
+            let tokens = try await party.exchange(api, code: try await browser.code(for: party)).object()
+            let idToken = try #require(tokens["id_token"] as? String)
+            let refresh = try #require(tokens["refresh_token"] as? String)
+            func path(_ parameters: [String: String]) -> String { "/end-session?" + RelyingParty.encoded(parameters) }
+            let valid = [
+                "id_token_hint": idToken, "post_logout_redirect_uri": "https://shop.example/signed-out", "state": "bye",
+            ]
+
+            // Nowhere but a registered address, and only on a hint QSPP issued.
+            for (name, changed) in [
+                ("unregistered", ["post_logout_redirect_uri": "https://evil.example/"]),
+                ("forged hint", ["id_token_hint": String(idToken.dropLast(4)) + "AAAA"]),
+                ("another client", ["client_id": "AAAAAAAAAAAAAAAAAAAAAA"]),
+            ] {
+                let refused = try await browser.get(path(valid.merging(changed) { _, new in new }))
+                #expect(refused.status == .badRequest && refused.headers[.location] == nil, "\(name)")
+            }
+
+            // A GET only asks; the person's click, with the CSRF token, signs out.
+            let asked = try await browser.get(path(valid))
+            #expect(asked.status == .ok && asked.html.contains("asks to sign you out"))
+            #expect(asked.headers[.contentSecurityPolicy]?.contains("form-action 'self' https://shop.example") == true)
+            let fields = [
+                "client_id": party.id, "post_logout_redirect_uri": valid["post_logout_redirect_uri"]!, "state": "bye",
+            ]
+            #expect(try await browser.post("/end-session", fields, csrf: "forged").status == .forbidden)
+            let signedOut = try await browser.post("/end-session", fields)
+            #expect(signedOut.status == .seeOther)
+            #expect(signedOut.headers[.location] == "https://shop.example/signed-out?state=bye")
+            let again = try await party.post(api, "/token", ["grant_type": "refresh_token", "refresh_token": refresh])
+            #expect(
+                try again.object()["error"] as? String == "invalid_grant", "the application's session ended with it")
+            #expect(try await browser.get("/my/security").status != .ok)
+
+            // Signed out already: straight back to the application.
+            let direct = try await browser.get(path(valid))
+            #expect(direct.headers[.location] == "https://shop.example/signed-out?state=bye")
         }
     }
 

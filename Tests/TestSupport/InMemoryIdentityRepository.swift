@@ -134,6 +134,12 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
                 revoked = true
             }
             refreshTokens = refreshTokens.filter { $0.value.sessionID != id }
+            // The application sessions started from it end with it.
+            for (child, session) in sessions
+            where session.application?.parentSessionID == id && session.revokedAt == nil {
+                sessions[child]?.revokedAt = date
+                refreshTokens = refreshTokens.filter { $0.value.sessionID != child }
+            }
             return revoked
         }
 
@@ -754,8 +760,8 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         state.withLock { $0.pushedRequests[digest] }
     }
 
-    public func deletePushedRequest(digest: String) async throws {
-        state.withLock { state in state.pushedRequests[digest] = nil }
+    public func deletePushedRequest(digest: String) async throws -> Bool {
+        state.withLock { state in state.pushedRequests.removeValue(forKey: digest) != nil }
     }
 
     public func refreshToken(digest: String) async throws -> RefreshTokenRecord? {

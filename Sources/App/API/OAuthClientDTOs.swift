@@ -15,13 +15,14 @@ struct OAuthClientInput: Decodable {
     var grantTypes: [String]
     var scopes: [String]
     var backchannelLogoutUri: String?
+    var postLogoutRedirectUris: [String]?
     var requirePushedAuthorizationRequests: Bool?
     var idTokenSignedResponseAlg: String?
     var currentPassword: String?
 
     enum CodingKeys: String, CodingKey {
         case name, kind, tokenEndpointAuthMethod, redirectUris, grantTypes, scopes, backchannelLogoutUri
-        case requirePushedAuthorizationRequests, idTokenSignedResponseAlg, currentPassword
+        case postLogoutRedirectUris, requirePushedAuthorizationRequests, idTokenSignedResponseAlg, currentPassword
     }
 
     init(from decoder: any Decoder) throws {
@@ -34,6 +35,7 @@ struct OAuthClientInput: Decodable {
         grantTypes = try container.decode([String].self, forKey: .grantTypes)
         scopes = try container.decode([String].self, forKey: .scopes)
         backchannelLogoutUri = try container.decodeIfPresent(String.self, forKey: .backchannelLogoutUri)
+        postLogoutRedirectUris = try container.decodeIfPresent([String].self, forKey: .postLogoutRedirectUris)
         requirePushedAuthorizationRequests = try container.decodeIfPresent(
             Bool.self, forKey: .requirePushedAuthorizationRequests)
         idTokenSignedResponseAlg = try container.decodeIfPresent(String.self, forKey: .idTokenSignedResponseAlg)
@@ -49,7 +51,7 @@ struct OAuthClientInput: Decodable {
             redirectURIs: redirectUris ?? [],
             grantTypes: try Self.set(OAuthClient.GrantType.self, grantTypes, "grantTypes"),
             scopes: try Self.set(OAuthClient.Scope.self, scopes, "scopes"),
-            backChannelLogoutURI: backchannelLogoutUri,
+            backChannelLogoutURI: backchannelLogoutUri, postLogoutRedirectURIs: postLogoutRedirectUris ?? [],
             requiresPushedRequests: requirePushedAuthorizationRequests ?? false,
             idTokenAlgorithm: try idTokenSignedResponseAlg.map {
                 try Self.one(SigningAlgorithm.self, $0, "idTokenSignedResponseAlg")
@@ -83,6 +85,7 @@ struct OAuthClientOutput: ResponseCodable {
     var grantTypes: [String]
     var scopes: [String]
     var backchannelLogoutUri: String?
+    var postLogoutRedirectUris: [String]
     var requirePushedAuthorizationRequests: Bool
     var idTokenSignedResponseAlg: String
     var createdAt: String
@@ -97,6 +100,7 @@ struct OAuthClientOutput: ResponseCodable {
         grantTypes = client.grantTypes.sorted().map(\.rawValue)
         scopes = client.scopes.sorted().map(\.rawValue)
         backchannelLogoutUri = client.backChannelLogoutURI
+        postLogoutRedirectUris = client.postLogoutRedirectURIs
         requirePushedAuthorizationRequests = client.requiresPushedRequests
         idTokenSignedResponseAlg = client.idTokenAlgorithm.rawValue
         createdAt = RFC3339.string(from: client.createdAt)

@@ -120,7 +120,7 @@ struct OAuthController {
         guard !proofs.isEmpty else { return nil }
         guard proofs.count == 1 else { throw OAuthError(.invalidDPoPProof, "send one DPoP proof") }
         return try await identity.checkDPoP(
-            proofs[0], method: "POST", url: services.settings.issuer + "/token", accessToken: nil,
+            proofs[0], method: "POST", url: identity.tokens.url(of: "/token"), accessToken: nil,
             requiringNonce: true)
     }
 

@@ -38,6 +38,7 @@ struct WellKnownController {
             "revocation_endpoint": issuer + "/revoke",
             "introspection_endpoint": issuer + "/introspect",
             "pushed_authorization_request_endpoint": issuer + "/par",
+            "end_session_endpoint": issuer + "/end-session",
             "require_pushed_authorization_requests": false,
             "jwks_uri": issuer + "/.well-known/jwks.json",
             "response_types_supported": ["code"],

@@ -50,7 +50,7 @@ struct TokenAuthMiddleware: RouterMiddleware {
         let proofs = request.headers[values: .dpop]
         guard proofs.count == 1 else { throw OAuthError(.invalidDPoPProof, "send one DPoP proof") }
         let key = try await identity.checkDPoP(
-            proofs[0], method: request.method.rawValue, url: identity.tokens.issuer + request.uri.path,
+            proofs[0], method: request.method.rawValue, url: identity.tokens.url(of: request.uri.path),
             accessToken: presented.token, requiringNonce: false)
         guard let bound = principal.boundKey, bound == key else {
             throw OAuthError(.invalidDPoPProof, "the proof's key is not the one the token is bound to")

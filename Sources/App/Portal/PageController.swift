@@ -29,6 +29,7 @@ struct PageController {
         addPasskeyRoutes(to: routes)
         addAdminRoutes(to: routes)
         addAuthorizationRoutes(to: routes)
+        addEndSessionRoutes(to: routes)
         return routes
     }
 

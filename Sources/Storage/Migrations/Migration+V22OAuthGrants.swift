@@ -38,6 +38,10 @@ extension Migration {
                 expires_at \(dialect.integer) NOT NULL
             )\(dialect.strict)
             """,
+            "ALTER TABLE oauth_clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE oauth_codes ADD COLUMN web_session_id TEXT",
+            "ALTER TABLE sessions ADD COLUMN parent_session_id TEXT",
+            "CREATE INDEX sessions_parent ON sessions (parent_session_id)",
             "ALTER TABLE sessions ADD COLUMN client_id TEXT",
             "ALTER TABLE sessions ADD COLUMN scopes TEXT",
             "ALTER TABLE sessions ADD COLUMN auth_time \(dialect.integer)",

@@ -9,16 +9,17 @@ import PQCrypto
 extension SQLIdentityRepository {
     private static let clientColumns = """
         id, name, kind, authentication, secret_digest, redirect_uris, grant_types, scopes, backchannel_logout_uri,
-        requires_par, id_token_alg, created_at, created_by
+        requires_par, id_token_alg, created_at, created_by, post_logout_redirect_uris
         """
 
     func insertOAuthClient(_ client: OAuthClient, recording event: AuthEvent) async throws {
         let redirectURIs = String(decoding: try JSONEncoder().encode(client.redirectURIs), as: UTF8.self)
+        let logoutURIs = String(decoding: try JSONEncoder().encode(client.postLogoutRedirectURIs), as: UTF8.self)
         _ = try await recording(event) { tx in
             try await tx.execute(
                 """
                 INSERT INTO oauth_clients (\(Self.clientColumns))
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                 """,
                 [
                     .text(client.id), .text(client.name), .text(client.kind.rawValue),
@@ -26,6 +27,7 @@ extension SQLIdentityRepository {
                     .text(Self.spaced(client.grantTypes.sorted())), .text(Self.spaced(client.scopes.sorted())),
                     .optional(client.backChannelLogoutURI), .integer(client.requiresPushedRequests ? 1 : 0),
                     .text(client.idTokenAlgorithm.rawValue), .time(client.createdAt), .uuid(client.createdBy),
+                    .text(logoutURIs),
                 ])
             return true
         }
@@ -108,12 +110,14 @@ extension SQLIdentityRepository {
         guard let kind = OAuthClient.Kind(rawValue: try row.text(2)),
             let authentication = OAuthClient.Authentication(rawValue: try row.text(3)),
             let redirectURIs = try? JSONDecoder().decode([String].self, from: Data(try row.text(5).utf8)),
+            let logoutURIs = try? JSONDecoder().decode([String].self, from: Data(try row.text(13).utf8)),
             let algorithm = SigningAlgorithm(rawValue: try row.text(10))
         else { throw StorageError.corrupted("oauth client") }
         return OAuthClient(
             id: try row.text(0), name: try row.text(1), kind: kind, authentication: authentication,
             secretDigest: row[4].text, redirectURIs: redirectURIs, grantTypes: try parsed(6), scopes: try parsed(7),
-            backChannelLogoutURI: row[8].text, requiresPushedRequests: try row.integer(9) != 0,
+            backChannelLogoutURI: row[8].text, postLogoutRedirectURIs: logoutURIs,
+            requiresPushedRequests: try row.integer(9) != 0,
             idTokenAlgorithm: algorithm, createdAt: try row.time(11), createdBy: try row.uuid(12))
     }
 }

@@ -9,14 +9,15 @@ extension SQLIdentityRepository {
             try await tx.execute(
                 """
                 INSERT INTO oauth_codes (
-                    digest, client_id, user_id, redirect_uri, scopes, nonce, code_challenge, auth_time, amr, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                    digest, client_id, user_id, redirect_uri, scopes, nonce, code_challenge, auth_time, amr, expires_at,
+                    web_session_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                 """,
                 [
                     .text(code.digest), .text(code.clientID), .uuid(code.userID), .text(code.redirectURI),
                     .text(OAuthClient.Scope.text(code.scopes)), .optional(code.nonce), .text(code.codeChallenge),
                     .time(code.authenticatedAt), .text(code.authenticationMethods.joined(separator: " ")),
-                    .time(code.expiresAt),
+                    .time(code.expiresAt), code.webSessionID.map { .uuid($0) } ?? .null,
                 ])
         }
     }
@@ -31,7 +32,7 @@ extension SQLIdentityRepository {
                 let row = try await tx.query(
                     """
                     SELECT digest, client_id, user_id, redirect_uri, scopes, nonce, code_challenge, auth_time, amr,
-                        expires_at, spent_at, session_id
+                        expires_at, spent_at, session_id, web_session_id
                     FROM oauth_codes WHERE digest = $1 \(database.lockRowsClause)
                     """, [.text(digest)]
                 ).first
@@ -41,7 +42,7 @@ extension SQLIdentityRepository {
                 redirectURI: try row.text(3), scopes: try Self.scopes(try row.text(4)), nonce: row[5].text,
                 codeChallenge: try row.text(6), authenticatedAt: try row.time(7),
                 authenticationMethods: try row.text(8).split(separator: " ").map(String.init),
-                expiresAt: try row.time(9))
+                expiresAt: try row.time(9), webSessionID: row[12].text.flatMap(UUID.init(uuidString:)))
             // Someone else's code is not this client's to spend or to replay.
             guard code.clientID == clientID else { return (.refused(Self.invalidCode), []) }
             if row.optionalTime(10) != nil {
@@ -100,9 +101,10 @@ extension SQLIdentityRepository {
         }
     }
 
-    func deletePushedRequest(digest: String) async throws {
-        _ = try await database.write(
-            "DELETE FROM oauth_pushed_requests WHERE digest = $1 RETURNING digest", [.text(digest)])
+    func deletePushedRequest(digest: String) async throws -> Bool {
+        !(try await database.write(
+            "DELETE FROM oauth_pushed_requests WHERE digest = $1 RETURNING digest", [.text(digest)]
+        ).isEmpty)
     }
 
     func refreshToken(digest: String) async throws -> RefreshTokenRecord? {

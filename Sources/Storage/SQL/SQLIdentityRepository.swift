@@ -193,7 +193,7 @@ struct SQLIdentityRepository: IdentityRepository {
 
     static let sessionColumns =
         "id, user_id, created_at, last_used_at, ip_address, user_agent, revoked_at, remember_me, amr, client_id, "
-        + "scopes, auth_time, dpop_jkt"
+        + "scopes, auth_time, dpop_jkt, parent_session_id"
 
     func session(_ row: SQLRow) async throws -> Session {
         let userID = try row.uuid(1)
@@ -201,7 +201,7 @@ struct SQLIdentityRepository: IdentityRepository {
         if let clientID = row[9].text {
             application = Session.Application(
                 clientID: clientID, scopes: try Self.scopes(row[10].text ?? ""), authenticatedAt: try row.time(11),
-                boundKey: row[12].text)
+                boundKey: row[12].text, parentSessionID: row[13].text.flatMap(UUID.init(uuidString:)))
         }
         return Session(
             id: try row.uuid(0), userID: userID, createdAt: try row.time(2), lastUsedAt: try row.time(3),
@@ -246,8 +246,8 @@ struct SQLIdentityRepository: IdentityRepository {
             """
             INSERT INTO sessions (
                 id, user_id, created_at, last_used_at, ip_address, user_agent, remember_me, amr, client_id, scopes,
-                auth_time, dpop_jkt)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                auth_time, dpop_jkt, parent_session_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
             """,
             [
                 .uuid(session.id), .uuid(session.userID), .time(session.createdAt), .time(session.lastUsedAt),
@@ -256,6 +256,7 @@ struct SQLIdentityRepository: IdentityRepository {
                 .optional(session.application?.clientID),
                 .optional(session.application.map { OAuthClient.Scope.text($0.scopes) }),
                 .optionalTime(session.application?.authenticatedAt), .optional(session.application?.boundKey),
+                session.application?.parentSessionID.map { .uuid($0) } ?? .null,
             ])
     }
 
@@ -296,11 +297,18 @@ struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
+    /// Revokes a session, every refresh token of it, and the application sessions started from it.
     static func revoke(_ id: UUID, at date: Date, _ tx: any SQLExecutor) async throws -> Bool {
         let revoked = try await tx.query(
             "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id",
             [.time(date), .uuid(id)])
         try await tx.execute("DELETE FROM refresh_tokens WHERE session_id = $1", [.uuid(id)])
+        let children = try await tx.query(
+            "UPDATE sessions SET revoked_at = $1 WHERE parent_session_id = $2 AND revoked_at IS NULL RETURNING id",
+            [.time(date), .uuid(id)])
+        for child in children {
+            try await tx.execute("DELETE FROM refresh_tokens WHERE session_id = $1", [.uuid(try child.uuid(0))])
+        }
         return !revoked.isEmpty
     }
 
