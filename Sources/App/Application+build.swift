@@ -35,6 +35,11 @@ public func buildApplication(
     if role == .all || role == .valuation { background.append(services.valuationRunner(logger: logger)) }
     if role == .all || role == .auth {
         background.append(services.mailSender(logger: logger, transport: try configuration.mail.transport()))
+        background.append(
+            services.backChannelLogoutSender(
+                logger: logger,
+                transport: HTTPLogoutTransport(
+                    allowsPrivateNetworks: services.identity.configuration.logoutEndpointsMayBePrivate)))
     }
     let router: Router<AppRequestContext>
     if role == .gateway {

@@ -18,6 +18,9 @@ public struct IdentityConfiguration: Sendable {
     public var unverifiedAccess = UnverifiedAccess.restricted
     /// The site passkeys are made for: its RP ID and the origins of its pages.
     public var relyingParty = RelyingParty(id: "localhost", name: "QSPP", origins: ["http://localhost:8080"])
+    /// Whether a client's back-channel logout endpoint may be on a loopback or private address (and
+    /// plain http there): off, so a client registration cannot make QSPP call into its own network.
+    public var logoutEndpointsMayBePrivate = false
 
     public init() {}
 }

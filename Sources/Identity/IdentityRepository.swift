@@ -4,7 +4,9 @@ import Outbox
 /// What identity needs from a database. Implemented for SQLite and PostgreSQL in `Storage`; both pass
 /// one conformance suite. Methods that decide something from a row take the decision as a closure and
 /// run read, decision and write in one transaction, so concurrent requests cannot interleave them.
-public protocol IdentityRepository: PasskeyRepository, OAuthClientRepository, OAuthGrantRepository {
+public protocol IdentityRepository: PasskeyRepository, OAuthClientRepository, OAuthGrantRepository,
+    LogoutNoticeRepository
+{
     /// Stores the account with `token` (its email's verification link, say) and queues `mail`, in one
     /// transaction. Throws `IdentityError.emailTaken` when the email is in use.
     func insertAccount(_ account: Account, issuing token: AccountToken?, queueing mail: [OutboundMail]) async throws

@@ -41,3 +41,17 @@ extension IdentityService {
         return LogoutRequest(client: client, redirectURI: postLogoutRedirectURI, state: state)
     }
 }
+
+extension IdentityService {
+    /// The logout token for a queued notice and the endpoint it goes to; nil when the client was deleted
+    /// or no longer registers a back-channel endpoint, so there is no one to tell.
+    public func logoutDelivery(for notice: LogoutNotice) async throws -> (token: String, uri: String)? {
+        guard let client = try await repository.oauthClient(id: notice.clientID),
+            let uri = client.backChannelLogoutURI
+        else { return nil }
+        let token = try await tokens.issueLogoutToken(
+            clientID: client.id, subject: notice.userID.lowercasedString, sessionID: notice.sessionID,
+            algorithm: client.idTokenAlgorithm, now: now())
+        return (token, uri)
+    }
+}

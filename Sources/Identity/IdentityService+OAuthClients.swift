@@ -18,7 +18,8 @@ extension IdentityService {
         _ registration: OAuthClientRegistration, by admin: AuthenticatedUser, password: String?, client: ClientInfo
     ) async throws -> IssuedClient {
         try await requireAdministrator(admin, password: password, client: client)
-        let authentication = try registration.checked()
+        let authentication = try registration.checked(
+            privateLogoutEndpoints: configuration.logoutEndpointsMayBePrivate)
         let secret = authentication == OAuthClient.Authentication.none ? nil : OpaqueSecret.generateToken()
         let registered = OAuthClient(
             id: Self.newClientID(), name: registration.name.trimmingCharacters(in: .whitespaces),

@@ -139,7 +139,8 @@ public struct OAuthClientRegistration: Sendable, Equatable {
 
     /// The registration's authentication method, once the rules between kind, method and grants hold.
     /// Throws ``IdentityError/invalidField(name:reason:)`` naming the first rule broken.
-    func checked() throws -> OAuthClient.Authentication {
+    /// `privateLogoutEndpoints` lets the back-channel logout URI name a loopback or private address.
+    func checked(privateLogoutEndpoints: Bool = false) throws -> OAuthClient.Authentication {
         func refuse(_ name: String, _ reason: String) -> IdentityError {
             IdentityError.invalidField(name, reason)
         }
@@ -200,7 +201,9 @@ public struct OAuthClientRegistration: Sendable, Equatable {
             if let problem = Self.problem(withURI: uri) { throw refuse("postLogoutRedirectUris", problem) }
         }
         if let uri = backChannelLogoutURI {
-            if let problem = Self.problem(withLogoutURI: uri) { throw refuse("backchannelLogoutUri", problem) }
+            if let problem = Self.problem(withLogoutURI: uri, allowingPrivateNetworks: privateLogoutEndpoints) {
+                throw refuse("backchannelLogoutUri", problem)
+            }
             guard scopes.contains(.openid) else {
                 throw refuse(
                     "backchannelLogoutUri", "only a client that signs people in with openid is told they signed out")
@@ -276,9 +279,12 @@ public struct OAuthClientRegistration: Sendable, Equatable {
     }
 
     /// What is wrong with a back-channel logout URI, or nil: QSPP posts to it from the server, so it
-    /// must be https to a name, never to an address (and so never to loopback or a private network).
-    public static func problem(withLogoutURI text: String) -> String? {
+    /// must be https to a name, never to an address (and so never to loopback or a private network),
+    /// unless an operator allows private networks for relying parties inside their own. The sender
+    /// checks the address again when it connects, since a name can resolve anywhere.
+    public static func problem(withLogoutURI text: String, allowingPrivateNetworks: Bool = false) -> String? {
         if let problem = problem(withURI: text) { return problem }
+        if allowingPrivateNetworks { return nil }
         guard let host = host(of: text), text.hasPrefix("https://") else { return "must use https" }
         let address = host.hasPrefix("[") || host.split(separator: ".").allSatisfy { $0.allSatisfy(\.isNumber) }
         guard !address, host != "localhost", !host.hasSuffix(".localhost") else {

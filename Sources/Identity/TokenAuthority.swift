@@ -19,6 +19,9 @@ public struct TokenAuthority: Sendable {
     static let mfaChallengeLifetime: TimeInterval = 5 * 60
     static let accessTokenType = "at+jwt"
     static let mfaChallengeType = "mfa-challenge+jwt"
+    static let logoutTokenType = "logout+jwt"
+    /// Back-Channel Logout §2.4 recommends two minutes at most.
+    static let logoutTokenLifetime: TimeInterval = 2 * 60
     /// Larger than any token QSPP issues (an ML-DSA-65 signature is 3,309 bytes).
     static let maximumTokenLength = 16 * 1024
 
@@ -91,6 +94,19 @@ public struct TokenAuthority: Sendable {
             emailVerified: scopes.contains(.email) ? account.emailVerifiedAt != nil : nil,
             name: scopes.contains(.profile) ? account.displayName : nil)
         return try await sign(claims, type: "JWT", ring: try await idTokenRing(algorithm))
+    }
+
+    /// A logout token for `clientID`, in the algorithm of its ID tokens, so the key that checks those
+    /// checks this. It lives only as long as a delivery attempt needs.
+    func issueLogoutToken(
+        clientID: String, subject: String, sessionID: UUID, algorithm: SigningAlgorithm, now: Date
+    ) async throws -> String {
+        let claims = LogoutTokenClaims(
+            iss: .init(value: issuer), sub: .init(value: subject), aud: .init(value: [clientID]),
+            iat: .init(value: now), exp: .init(value: now.addingTimeInterval(Self.logoutTokenLifetime)),
+            jti: .init(value: UUID().lowercasedString), sid: sessionID.lowercasedString,
+            events: [LogoutTokenClaims.event: [:]])
+        return try await sign(claims, type: Self.logoutTokenType, ring: try await idTokenRing(algorithm))
     }
 
     func prepareIDTokenKey(for algorithm: SigningAlgorithm) async throws {

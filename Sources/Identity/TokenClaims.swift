@@ -88,3 +88,22 @@ struct IDTokenClaims: JWTPayload {
         try exp.verifyNotExpired()
     }
 }
+
+/// A logout token (OpenID Connect Back-Channel Logout 1.0 §2.4): the session `sid` of `sub` ended.
+/// It never carries a nonce, so no relying party can mistake it for an ID token.
+struct LogoutTokenClaims: JWTPayload {
+    static let event = "http://schemas.openid.net/event/backchannel-logout"
+
+    var iss: IssuerClaim
+    var sub: SubjectClaim
+    var aud: AudienceClaim
+    var iat: IssuedAtClaim
+    var exp: ExpirationClaim
+    var jti: IDClaim
+    var sid: String
+    var events: [String: [String: String]]
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}

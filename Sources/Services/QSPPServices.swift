@@ -41,6 +41,7 @@ public struct QSPPServices: Sendable {
         var identityConfiguration = IdentityConfiguration()
         identityConfiguration.unverifiedAccess = settings.signIn.unverifiedAccess
         identityConfiguration.relyingParty = settings.signIn.relyingParty(issuer: settings.issuer)
+        identityConfiguration.logoutEndpointsMayBePrivate = settings.signIn.logoutEndpointsMayBePrivate
         let identity = IdentityService(
             repository: store.identity, hasher: try PasswordHasher(parameters: settings.signIn.argon2), tokens: tokens,
             masterKey: masterKey, configuration: identityConfiguration, observe: metrics.authEvent)

@@ -16,6 +16,8 @@ public struct SignInSettings: Sendable {
     public var passkeyRelyingPartyID: String?
     /// The origins passkey ceremonies may come from; by default the issuer's.
     public var passkeyOrigins: [String]?
+    /// Whether back-channel logout may reach loopback and private addresses.
+    public var logoutEndpointsMayBePrivate = false
 
     public init() {}
 
@@ -50,6 +52,8 @@ public struct SignInSettings: Sendable {
         registrationRateLimit = try qspp.integer("register.rate.limit", atLeast: 1, default: registrationRateLimit)
         mfaRateLimit = try qspp.integer("mfa.rate.limit", atLeast: 1, default: mfaRateLimit)
         unverifiedAccess = try qspp.oneOf("unverified.accounts", default: unverifiedAccess)
+        logoutEndpointsMayBePrivate = try qspp.boolean(
+            "oauth.logout.private.networks", default: logoutEndpointsMayBePrivate)
         passkeyRelyingPartyID = try qspp.parsed("passkey.rp.id") { text in
             // A registrable domain or localhost: no scheme, port, path or upper case.
             guard !text.isEmpty, text.allSatisfy({ $0.isLetter && $0.isLowercase || $0.isNumber || "-.".contains($0) })

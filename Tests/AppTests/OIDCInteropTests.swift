@@ -15,24 +15,35 @@ struct OIDCInteropTests {
             case .sqlite: "sqlite:" + temporaryPath("qspp-oidc", extension: "sqlite")
             case .postgres: try await isolatedPostgresURL()
             }
-        let server = try ServerProcess(databaseURL: url)
+        let server = try ServerProcess(
+            databaseURL: url, environment: ["QSPP_OAUTH_LOGOUT_PRIVATE_NETWORKS": "true"])
         try await server.waitUntilListening()
         defer { server.signal(SIGTERM) }
 
+        // The ML-DSA-65 client signs out, and is told so at the relying party's back-channel endpoint.
+        let logoutPort = try freePort()
         var web: [[String: String]] = []
         for algorithm in ["ML-DSA-65", "EdDSA", "ES256"] {
             let redirect = "http://127.0.0.1:9/callback-\(algorithm.lowercased())"
+            let signsOut = algorithm == "ML-DSA-65"
+            let logout =
+                signsOut
+                ? #","postLogoutRedirectUris":["http://127.0.0.1:9/signed-out"],"#
+                    + #""backchannelLogoutUri":"http://127.0.0.1:\#(logoutPort)/backchannel-logout""#
+                : ""
             let client = try await register(
                 server,
                 #"""
                 {"name":"Shop \#(algorithm)","kind":"confidential","redirectUris":["\#(redirect)"],
                  "grantTypes":["authorization_code","refresh_token"],
                  "scopes":["openid","email","offline_access","consent:read"],
-                 "idTokenSignedResponseAlg":"\#(algorithm)","requirePushedAuthorizationRequests":\#(algorithm == "ES256")}
+                 "idTokenSignedResponseAlg":"\#(algorithm)","requirePushedAuthorizationRequests":\#(algorithm == "ES256")
+                 \#(logout)}
                 """#)
             web.append([
                 "id": client.id, "secret": client.secret, "redirect_uri": redirect, "alg": algorithm,
                 "pushed": algorithm == "ES256" ? "yes" : "",
+                "post_logout_redirect_uri": signsOut ? "http://127.0.0.1:9/signed-out" : "",
             ])
         }
         let machine = try await register(
@@ -62,19 +73,20 @@ struct OIDCInteropTests {
         let config: [String: Any] = [
             "web": web, "machine": ["id": machine.id, "secret": machine.secret],
             "exchanger": ["id": exchanger.id, "secret": exchanger.secret],
-            "person": ["email": email, "password": testPassword, "subject": subject],
+            "person": ["email": email, "password": testPassword, "subject": subject], "logout_port": logoutPort,
         ]
         let configJSON = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
         let result = try python("oidc_relying_party.py", ["http://127.0.0.1:\(server.port)", configJSON])
         #expect(result.status == 0, "\(result.output)\n\(server.log.suffix(3000))")
         let steps = result.output.split(separator: "\n").filter { $0.hasPrefix("ok ") }
-        // Discovery; five steps for each of the three web clients, one of them pushed; token exchange;
-        // client credentials; DPoP.
-        let expectedSteps = 20
+        // Discovery; five steps for each of the three web clients, one of them pushed, and the one that
+        // signs out instead of revoking has two logout steps; token exchange; client credentials; DPoP.
+        let expectedSteps = 21
         #expect(steps.count == expectedSteps, "\(result.output)")
         for algorithm in ["ML-DSA-65", "EdDSA", "ES256"] {
             #expect(result.output.contains("ok ID token (\(algorithm), checked independently)"))
         }
+        #expect(result.output.contains("ok back-channel logout (ML-DSA-65, checked independently)"))
     }
 
     private func register(_ server: ServerProcess, _ json: String) async throws -> (id: String, secret: String) {

@@ -4,15 +4,20 @@ ID tokens checked by dilithium-py (ML-DSA-65) and joserfc (EdDSA, ES256), never 
   oidc_relying_party.py BASE_URL CONFIG_JSON
 
 CONFIG_JSON names the clients registered for the run and a person who may sign in:
-  {"web": [{"id", "secret", "redirect_uri", "alg", "pushed"}, ...], "machine": {"id", "secret"},
-   "exchanger": {"id", "secret"}, "person": {"email", "password", "subject"}}
+  {"web": [{"id", "secret", "redirect_uri", "alg", "pushed", "post_logout_redirect_uri"}, ...],
+   "machine": {"id", "secret"}, "exchanger": {"id", "secret"}, "person": {"email", "password", "subject"},
+   "logout_port": N}
 
-Each web client (one per ID token algorithm) goes through the whole sign-in.
+Each web client (one per ID token algorithm) goes through the whole sign-in. A web client with a
+post_logout_redirect_uri signs out instead of revoking its token: through the end-session endpoint
+in the person's browser, and then it expects a logout token at http://127.0.0.1:N/ (where it was
+registered as the client's back-channel logout URI), checked like its ID tokens.
 
 It plays both the person's browser (through the portal's own sign-in and consent pages) and the
 application, and runs: discovery, code + PKCE (S256) with state, nonce and iss, the ID token's
 signature and claims, UserInfo, refresh with rotation and reuse detection, introspection and
-revocation, and client credentials against QSPP's API. Each step prints "ok <step>".
+revocation, RP-initiated and back-channel logout, PAR, token exchange, DPoP, and client credentials
+against QSPP's API. Each step prints "ok <step>".
 
 Exit 0: every step held. Exit 1, with a "FAILED <step>: <why>" line: QSPP did something a relying
 party must not accept. Exit 2, on standard error: anything else (a missing library, a bad command
@@ -20,10 +25,13 @@ line), so that a test cannot pass because this script failed to run.
 """
 import html
 import json
+import queue
 import re
 import sys
+import threading
 import traceback
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 try:
     import requests
@@ -73,10 +81,9 @@ def hidden(name, page):
     return html.unescape(match.group(1)) if match else None
 
 
-def browse_to_code(base, authorization_url, person, redirect_uri):
+def browse_to_code(base, authorization_url, person, redirect_uri, browser):
     """The person's browser: follows the authorization request through sign-in and consent, and returns
     the redirect back to the application."""
-    browser = Browser()
     url = authorization_url
     for _ in range(12):
         response = browser.send("GET", url)
@@ -112,9 +119,10 @@ def browse_to_code(base, authorization_url, person, redirect_uri):
     raise Failure("too many steps to reach the application")
 
 
-def verify_id_token(token, jwks, algorithm):
+def verify_id_token(token, jwks, algorithm, typ="JWT"):
     header = json.loads(jose_b64(token.split(".")[0]))
-    expect(header.get("alg") == algorithm, f"the ID token is {header.get('alg')}, not {algorithm}")
+    expect(header.get("alg") == algorithm, f"the token is {header.get('alg')}, not {algorithm}")
+    expect(header.get("typ") == typ, f"the token's typ is {header.get('typ')}, not {typ}")
     key = next((k for k in jwks["keys"] if k.get("kid") == header.get("kid")), None)
     expect(key is not None, "the ID token's kid is not in the JWKS")
     if algorithm == "ML-DSA-65":
@@ -141,14 +149,16 @@ def run(base, config):
     expect("password" not in metadata["grant_types_supported"], "a password grant is advertised")
     expect(metadata["code_challenge_methods_supported"] == ["S256"], "PKCE methods other than S256")
     print("ok discovery")
+    expect(metadata.get("backchannel_logout_supported") is True, "back-channel logout is not advertised")
+    receiver = LogoutReceiver(config["logout_port"])
     for index, web in enumerate(config["web"]):
-        sign_in(base, metadata, web, person, config["exchanger"] if index == 0 else None)
+        sign_in(base, metadata, web, person, config["exchanger"] if index == 0 else None, receiver)
     client_credentials(base, metadata, machine, person)
     dpop(base, metadata, machine, person)
 
 
 
-def sign_in(base, metadata, web, person, exchanger):
+def sign_in(base, metadata, web, person, exchanger, receiver):
     app = OAuth2Session(
         web["id"], web["secret"], scope="openid email offline_access consent:read", redirect_uri=web["redirect_uri"],
         code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic")
@@ -164,7 +174,8 @@ def sign_in(base, metadata, web, person, exchanger):
         url = metadata["authorization_endpoint"] + "?" + urllib.parse.urlencode(
             {"client_id": web["id"], "request_uri": pushed.json()["request_uri"]})
         print("ok pushed authorization request")
-    location = browse_to_code(base, url, person, web["redirect_uri"])
+    browser = Browser()
+    location = browse_to_code(base, url, person, web["redirect_uri"], browser)
     answer = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
     expect(answer.get("iss") == metadata["issuer"], "the answer's iss is not the issuer (RFC 9207)")
     expect(answer.get("state") == state, "the answer's state is not ours")
@@ -191,6 +202,10 @@ def sign_in(base, metadata, web, person, exchanger):
     expect(refreshed["refresh_token"] != first_refresh, "the refresh token did not rotate")
     print("ok refresh")
 
+    if web.get("post_logout_redirect_uri"):
+        log_out(base, metadata, web, app, browser, receiver, token["id_token"], claims, refreshed)
+        return
+
     introspection = app.introspect_token(metadata["introspection_endpoint"], token=refreshed["access_token"]).json()
     expect(introspection.get("active") is True and introspection.get("client_id") == web["id"], "introspection")
     revoked = app.revoke_token(metadata["revocation_endpoint"], token=refreshed["refresh_token"])
@@ -198,6 +213,66 @@ def sign_in(base, metadata, web, person, exchanger):
     after = app.introspect_token(metadata["introspection_endpoint"], token=refreshed["refresh_token"]).json()
     expect(after == {"active": False}, f"a revoked token introspects as {after}")
     print("ok revoke and introspect")
+
+
+class LogoutReceiver:
+    """The relying party's back-channel logout endpoint: takes form posts, answers 200, keeps them."""
+
+    def __init__(self, port):
+        self.posts = queue.Queue()
+        posts = self.posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+                posts.put((self.headers.get("Content-Type", ""), urllib.parse.parse_qs(body)))
+                self.send_response(200)
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *arguments):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def next(self, seconds):
+        try:
+            return self.posts.get(timeout=seconds)
+        except queue.Empty:
+            raise Failure(f"no logout token arrived within {seconds} s")
+
+
+def log_out(base, metadata, web, app, browser, receiver, id_token, id_claims, refreshed):
+    """RP-initiated logout in the person's browser, then the back-channel logout token that follows."""
+    state = generate_token(16)
+    url = metadata["end_session_endpoint"] + "?" + urllib.parse.urlencode(
+        {"id_token_hint": id_token, "post_logout_redirect_uri": web["post_logout_redirect_uri"], "state": state})
+    asked = browser.send("GET", url)
+    expect(asked.status_code == 200 and 'action="/end-session"' in asked.text, f"end-session answered {asked.status_code}")
+    form = {name: hidden(name, asked.text) for name in ("csrf", "client_id", "post_logout_redirect_uri", "state")}
+    done = browser.send("POST", base + "/end-session", data={k: v for k, v in form.items() if v is not None})
+    expect(done.status_code == 303, f"signing out answered {done.status_code}")
+    back = urllib.parse.urlsplit(done.headers["Location"])
+    expect(done.headers["Location"].startswith(web["post_logout_redirect_uri"]), "sent somewhere unregistered")
+    expect(dict(urllib.parse.parse_qsl(back.query)).get("state") == state, "the logout answer's state is not ours")
+    after = app.introspect_token(metadata["introspection_endpoint"], token=refreshed["refresh_token"]).json()
+    expect(after == {"active": False}, f"the application's refresh token outlived the sign-out: {after}")
+    print("ok RP-initiated logout")
+
+    content_type, posted = receiver.next(15)
+    expect(content_type.startswith("application/x-www-form-urlencoded"), f"posted as {content_type}")
+    expect(list(posted) == ["logout_token"] and len(posted["logout_token"]) == 1, f"posted {list(posted)}")
+    jwks = requests.get(metadata["jwks_uri"]).json()
+    claims = verify_id_token(posted["logout_token"][0], jwks, web["alg"], typ="logout+jwt")
+    expect(claims["iss"] == metadata["issuer"], "logout token iss")
+    expect(claims["aud"] in (web["id"], [web["id"]]), "logout token aud")
+    expect(claims["sub"] == id_claims["sub"] and claims["sid"] == id_claims["sid"], "logout token sub or sid")
+    expect("nonce" not in claims, "a logout token carries a nonce")
+    expect(claims.get("jti") and claims["exp"] > claims["iat"], "logout token jti or lifetime")
+    expect(claims.get("events") == {"http://schemas.openid.net/event/backchannel-logout": {}}, "logout token events")
+    print(f"ok back-channel logout ({web['alg']}, checked independently)")
 
 
 def exchange_token(base, metadata, exchanger, person, subject_token):

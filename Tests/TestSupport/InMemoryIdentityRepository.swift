@@ -123,15 +123,43 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
         /// Keyed by user id and client id.
         var grants: [String: OAuthGrant] = [:]
         var pushedRequests: [String: PushedRequest] = [:]
+        /// Keyed by session id, oldest first by `createdAt`.
+        var logoutNotices: [UUID: QueuedLogoutNotice] = [:]
+
+        struct QueuedLogoutNotice {
+            var clientID: String
+            var userID: UUID
+            var createdAt: Date
+            var nextAttemptAt: Date
+            var attempts = 0
+            var dead = false
+            var lease: UUID?
+            var leasedUntil: Date?
+            var lastError: String?
+        }
+
+        /// What the SQL does in the transaction that ends application sessions.
+        mutating func queueLogoutNotices(for ids: [UUID], at date: Date) {
+            for id in ids where logoutNotices[id] == nil {
+                guard let session = sessions[id], let clientID = session.application?.clientID,
+                    let client = oauthClients[clientID], client.deletedAt == nil,
+                    client.client.backChannelLogoutURI != nil
+                else { continue }
+                logoutNotices[id] = QueuedLogoutNotice(
+                    clientID: clientID, userID: session.userID, createdAt: date, nextAttemptAt: date)
+            }
+        }
 
         /// What `revoke` does in SQL: marks the session revoked if it is active, and deletes every
         /// refresh token of it either way. True when it was active.
         mutating func revoke(_ id: UUID, at date: Date) -> Bool {
             var revoked = false
+            var ended: [UUID] = []
             if var session = sessions[id], session.revokedAt == nil {
                 session.revokedAt = date
                 sessions[id] = session
                 revoked = true
+                ended.append(id)
             }
             refreshTokens = refreshTokens.filter { $0.value.sessionID != id }
             // The application sessions started from it end with it.
@@ -139,7 +167,9 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             where session.application?.parentSessionID == id && session.revokedAt == nil {
                 sessions[child]?.revokedAt = date
                 refreshTokens = refreshTokens.filter { $0.value.sessionID != child }
+                ended.append(child)
             }
+            queueLogoutNotices(for: ended, at: date)
             return revoked
         }
 
@@ -648,6 +678,7 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
                 }
                 session.revokedAt = revokedAt
                 state.sessions[sessionID] = session
+                state.queueLogoutNotices(for: [sessionID], at: revokedAt)
             }
             state.refreshTokens = state.refreshTokens.filter { $0.value.userID != id }
             state.recoveryCodes[id] = nil
@@ -1078,6 +1109,58 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
             case .wrappingKey, .secret:
                 return false
             }
+        }
+    }
+}
+
+extension InMemoryIdentityRepository {
+    public func leaseLogoutNotices(limit: Int, now: Date, for duration: TimeInterval) async throws -> [LogoutNotice] {
+        // As the SQL stores it: notices are queued at whole microseconds.
+        let now = now.roundedToMicroseconds
+        return state.withLock { state in
+            let due = state.logoutNotices.filter { _, notice in
+                !notice.dead && notice.nextAttemptAt <= now && (notice.leasedUntil.map { $0 <= now } ?? true)
+            }
+            let lease = UUID()
+            return due.sorted {
+                ($0.value.nextAttemptAt, $0.value.createdAt) < ($1.value.nextAttemptAt, $1.value.createdAt)
+            }
+            .prefix(limit).map { id, notice in
+                state.logoutNotices[id]?.attempts += 1
+                state.logoutNotices[id]?.lease = lease
+                state.logoutNotices[id]?.leasedUntil = now.addingTimeInterval(duration)
+                return LogoutNotice(
+                    sessionID: id, clientID: notice.clientID, userID: notice.userID, attempt: notice.attempts + 1,
+                    lease: lease)
+            }
+        }
+    }
+
+    public func finishLogoutNotice(sessionID: UUID, lease: UUID) async throws -> Bool {
+        state.withLock { state in
+            guard let notice = state.logoutNotices[sessionID], notice.lease == lease, !notice.dead else { return false }
+            state.logoutNotices[sessionID] = nil
+            return true
+        }
+    }
+
+    public func failLogoutNotice(sessionID: UUID, lease: UUID, error: String, retryAt: Date?) async throws -> Bool {
+        state.withLock { state in
+            guard var notice = state.logoutNotices[sessionID], notice.lease == lease, !notice.dead else { return false }
+            notice.dead = retryAt == nil
+            notice.nextAttemptAt = retryAt ?? notice.nextAttemptAt
+            notice.lastError = error
+            notice.lease = nil
+            notice.leasedUntil = nil
+            state.logoutNotices[sessionID] = notice
+            return true
+        }
+    }
+
+    /// The notices waiting, and the dead ones, for tests to look at.
+    public var queuedLogoutNotices: [(sessionID: UUID, clientID: String, dead: Bool, attempts: Int)] {
+        state.withLock { state in
+            state.logoutNotices.map { ($0.key, $0.value.clientID, $0.value.dead, $0.value.attempts) }
         }
     }
 }

@@ -39,6 +39,8 @@ struct WellKnownController {
             "introspection_endpoint": issuer + "/introspect",
             "pushed_authorization_request_endpoint": issuer + "/par",
             "end_session_endpoint": issuer + "/end-session",
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
             "require_pushed_authorization_requests": false,
             "jwks_uri": issuer + "/.well-known/jwks.json",
             "response_types_supported": ["code"],

@@ -108,6 +108,7 @@ public struct AppConfiguration: Sendable {
         case unverifiedAccounts = "QSPP_UNVERIFIED_ACCOUNTS"
         case passkeyRelyingPartyID = "QSPP_PASSKEY_RP_ID"
         case passkeyOrigins = "QSPP_PASSKEY_ORIGINS"
+        case oauthLogoutPrivateNetworks = "QSPP_OAUTH_LOGOUT_PRIVATE_NETWORKS"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.

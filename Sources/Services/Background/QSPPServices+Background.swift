@@ -1,4 +1,5 @@
 import Foundation
+public import Identity
 public import Logging
 public import Mail
 import Privacy
@@ -87,6 +88,18 @@ extension QSPPServices {
             outbox: store.mailOutbox, transport: transport, from: settings.mail.sender,
             policy: settings.mail.retry, leaseDuration: settings.mail.leaseDuration, logger: logger)
         return BackgroundLoop(name: "mail sender", initialDelay: .zero, retryDelay: .seconds(5), logger: logger) {
+            try await sender.sendDue() > 0 ? .zero : .milliseconds(250)
+        }
+    }
+
+    /// Tells relying parties whose sessions ended, as soon as a notice is due; every replica of the auth
+    /// role runs one, and the leases keep them from sending a notice twice at once.
+    public func backChannelLogoutSender(logger: Logger, transport: any LogoutTokenTransport) -> BackgroundLoop {
+        let sender = BackChannelLogoutSender(
+            notices: store.identity, identity: identity, transport: transport, logger: logger)
+        return BackgroundLoop(
+            name: "back-channel logout sender", initialDelay: .zero, retryDelay: .seconds(5), logger: logger
+        ) {
             try await sender.sendDue() > 0 ? .zero : .milliseconds(250)
         }
     }

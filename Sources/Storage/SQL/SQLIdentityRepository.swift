@@ -176,9 +176,10 @@ struct SQLIdentityRepository: IdentityRepository {
 
     func deleteAccount(id: UUID, at date: Date) async throws {
         try await database.transaction { tx in
-            try await tx.execute(
-                "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            let live = try await tx.query(
+                "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL RETURNING id",
                 [.time(date), .uuid(id)])
+            try await Self.queueLogoutNotices(for: try live.map { try $0.uuid(0) }, at: date, tx)
             try await tx.execute("DELETE FROM refresh_tokens WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM account_tokens WHERE user_id = $1", [.uuid(id)])
@@ -297,7 +298,8 @@ struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
-    /// Revokes a session, every refresh token of it, and the application sessions started from it.
+    /// Revokes a session, every refresh token of it, and the application sessions started from it, and
+    /// queues the notices that tell their clients.
     static func revoke(_ id: UUID, at date: Date, _ tx: any SQLExecutor) async throws -> Bool {
         let revoked = try await tx.query(
             "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id",
@@ -306,9 +308,11 @@ struct SQLIdentityRepository: IdentityRepository {
         let children = try await tx.query(
             "UPDATE sessions SET revoked_at = $1 WHERE parent_session_id = $2 AND revoked_at IS NULL RETURNING id",
             [.time(date), .uuid(id)])
-        for child in children {
-            try await tx.execute("DELETE FROM refresh_tokens WHERE session_id = $1", [.uuid(try child.uuid(0))])
+        let childIDs = try children.map { try $0.uuid(0) }
+        for child in childIDs {
+            try await tx.execute("DELETE FROM refresh_tokens WHERE session_id = $1", [.uuid(child)])
         }
+        try await queueLogoutNotices(for: (revoked.isEmpty ? [] : [id]) + childIDs, at: date, tx)
         return !revoked.isEmpty
     }
 
