@@ -20,7 +20,7 @@ extension IdentityService {
         try await requireAdministrator(admin, password: password, client: client)
         let authentication = try registration.checked(
             privateLogoutEndpoints: configuration.logoutEndpointsMayBePrivate)
-        let secret = authentication == OAuthClient.Authentication.none ? nil : OpaqueSecret.generateToken()
+        let secret = authentication.usesSecret ? OpaqueSecret.generateToken() : nil
         let registered = OAuthClient(
             id: Self.newClientID(), name: registration.name.trimmingCharacters(in: .whitespaces),
             kind: registration.kind, authentication: authentication, secretDigest: secret.map(OpaqueSecret.digest),
@@ -28,7 +28,8 @@ extension IdentityService {
             backChannelLogoutURI: registration.backChannelLogoutURI,
             postLogoutRedirectURIs: registration.postLogoutRedirectURIs,
             requiresPushedRequests: registration.requiresPushedRequests,
-            idTokenAlgorithm: registration.idTokenAlgorithm, createdAt: now().roundedToMicroseconds,
+            idTokenAlgorithm: registration.idTokenAlgorithm, keys: registration.keys,
+            createdAt: now().roundedToMicroseconds,
             createdBy: admin.userID)
         try await repository.insertOAuthClient(
             registered,
@@ -41,6 +42,7 @@ extension IdentityService {
                     "redirect_uris": registered.redirectURIs.joined(separator: " "),
                     "backchannel_logout_uri": registered.backChannelLogoutURI ?? "",
                     "post_logout_redirect_uris": registered.postLogoutRedirectURIs.joined(separator: " "),
+                    "key_ids": registered.keys.compactMap { $0["kid"] }.joined(separator: " "),
                 ]))
         // The key its ID tokens will need is made now, so the JWKS every replica serves has it before
         // the first sign-in.
@@ -65,8 +67,9 @@ extension IdentityService {
     ) async throws -> IssuedClient {
         try await requireAdministrator(admin, password: password, client: client)
         guard var found = try await repository.oauthClient(id: id) else { throw IdentityError.oauthClientNotFound }
-        guard found.authentication != OAuthClient.Authentication.none else {
-            throw IdentityError.invalidField("tokenEndpointAuthMethod", "a public client has no secret to rotate")
+        guard found.authentication.usesSecret else {
+            throw IdentityError.invalidField(
+                "tokenEndpointAuthMethod", "only a client that authenticates with a secret has one to rotate")
         }
         let secret = OpaqueSecret.generateToken()
         let digest = OpaqueSecret.digest(secret)

@@ -11,11 +11,14 @@ extension IdentityService {
         public var id: String?
         public var secret: String?
         public var method: OAuthClient.Authentication
+        /// A `private_key_jwt` client's signed assertion.
+        public var assertion: String?
 
-        public init(id: String?, secret: String?, method: OAuthClient.Authentication) {
+        public init(id: String?, secret: String?, method: OAuthClient.Authentication, assertion: String? = nil) {
             self.id = id
             self.secret = secret
             self.method = method
+            self.assertion = assertion
         }
     }
 
@@ -57,6 +60,9 @@ extension IdentityService {
             guard presented.secret == nil else { throw OAuthError.invalidClient }
         case .clientSecretBasic, .clientSecretPost:
             guard presented.secret != nil, client.secretDigest != nil, matches else { throw OAuthError.invalidClient }
+        case .privateKeyJWT:
+            guard presented.secret == nil, let assertion = presented.assertion else { throw OAuthError.invalidClient }
+            try await checkClientAssertion(assertion, for: client)
         }
         return client
     }

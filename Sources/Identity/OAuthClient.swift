@@ -15,8 +15,13 @@ public struct OAuthClient: Sendable, Equatable {
     public enum Authentication: String, Sendable, CaseIterable {
         case clientSecretBasic = "client_secret_basic"
         case clientSecretPost = "client_secret_post"
+        /// A JWT signed with a key of the client's registered set (RFC 7523 §2.2, OIDC Core §9).
+        case privateKeyJWT = "private_key_jwt"
         /// A public client's.
         case none
+
+        /// Whether the client is given a secret to present.
+        public var usesSecret: Bool { self == .clientSecretBasic || self == .clientSecretPost }
     }
 
     public enum GrantType: String, Sendable, CaseIterable, Comparable {
@@ -72,6 +77,8 @@ public struct OAuthClient: Sendable, Equatable {
     /// The algorithm of the ID tokens issued to the client: ML-DSA-65 unless its library cannot verify
     /// that yet; only the algorithms QSPP signs with.
     public var idTokenAlgorithm: SigningAlgorithm
+    /// The public keys (JWKs) a `private_key_jwt` client signs its assertions with.
+    public var keys: [[String: String]]
     public let createdAt: Date
     /// The administrator who registered it.
     public let createdBy: UUID
@@ -80,8 +87,9 @@ public struct OAuthClient: Sendable, Equatable {
         id: String, name: String, kind: Kind, authentication: Authentication, secretDigest: String?,
         redirectURIs: [String], grantTypes: Set<GrantType>, scopes: Set<Scope>, backChannelLogoutURI: String?,
         postLogoutRedirectURIs: [String] = [], requiresPushedRequests: Bool, idTokenAlgorithm: SigningAlgorithm,
-        createdAt: Date, createdBy: UUID
+        keys: [[String: String]] = [], createdAt: Date, createdBy: UUID
     ) {
+        self.keys = keys
         self.postLogoutRedirectURIs = postLogoutRedirectURIs
         self.id = id
         self.name = name
@@ -117,14 +125,17 @@ public struct OAuthClientRegistration: Sendable, Equatable {
     public var postLogoutRedirectURIs: [String]
     public var requiresPushedRequests: Bool
     public var idTokenAlgorithm: SigningAlgorithm
+    /// For `private_key_jwt`: the client's public keys.
+    public var keys: [[String: String]]
 
     public init(
         name: String, kind: OAuthClient.Kind, authentication: OAuthClient.Authentication? = nil,
         redirectURIs: [String] = [], grantTypes: Set<OAuthClient.GrantType>, scopes: Set<OAuthClient.Scope>,
         backChannelLogoutURI: String? = nil, postLogoutRedirectURIs: [String] = [],
         requiresPushedRequests: Bool = false,
-        idTokenAlgorithm: SigningAlgorithm = .mldsa65
+        idTokenAlgorithm: SigningAlgorithm = .mldsa65, keys: [[String: String]] = []
     ) {
+        self.keys = keys
         self.postLogoutRedirectURIs = postLogoutRedirectURIs
         self.name = name
         self.kind = kind
@@ -161,10 +172,15 @@ public struct OAuthClientRegistration: Sendable, Equatable {
             authentication ?? (kind == .public ? OAuthClient.Authentication.none : .clientSecretBasic)
         switch (kind, authentication) {
         case (.public, .none), (.confidential, .clientSecretBasic), (.confidential, .clientSecretPost): break
+        case (.confidential, .privateKeyJWT):
+            if let problem = OAuthClient.problem(withKeys: keys) { throw refuse("jwks", problem) }
         case (.public, _):
             throw refuse("tokenEndpointAuthMethod", "a public client keeps no secret, so it must be 'none'")
         case (.confidential, .none):
-            throw refuse("tokenEndpointAuthMethod", "a confidential client must authenticate with its secret")
+            throw refuse("tokenEndpointAuthMethod", "a confidential client must authenticate with a secret or a key")
+        }
+        if authentication != .privateKeyJWT, !keys.isEmpty {
+            throw refuse("jwks", "only a private_key_jwt client registers keys")
         }
         guard !grantTypes.isEmpty else { throw refuse("grantTypes", "must name at least one grant type") }
         if kind == .public {

@@ -42,15 +42,28 @@ public struct OfflineJWSVerifier: Sendable {
     }
 
     public func verify(_ compact: String, type expectedType: String) throws(Failure) -> Verified {
+        try verify(compact, types: [expectedType], keyIDRequired: true)
+    }
+
+    /// Checks a JWS made by someone else's library, such as an OAuth client's assertion (RFC 7523):
+    /// its `typ` may be any of `types` (nil for none), and it may leave out its `kid` when the set
+    /// holds a single key.
+    public func verify(_ compact: String, typeIn types: Set<String?>) throws(Failure) -> Verified {
+        try verify(compact, types: types, keyIDRequired: keys.count != 1)
+    }
+
+    private func verify(_ compact: String, types: Set<String?>, keyIDRequired: Bool) throws(Failure) -> Verified {
         let parts = compact.trimmingCharacters(in: .whitespacesAndNewlines)
             .split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]), let payload = Base64URL.decode(parts[1]),
             let signature = Base64URL.decode(parts[2]),
             let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any],
-            header["crit"] == nil, let alg = header["alg"] as? String, let kid = header["kid"] as? String
+            header["crit"] == nil, let alg = header["alg"] as? String
         else { throw .malformed }
+        let kid = header["kid"] as? String ?? (keyIDRequired ? nil : keys.keys.first)
+        guard let kid else { throw .malformed }
         let type = header["typ"] as? String
-        guard type == expectedType else { throw .wrongType(type) }
+        guard types.contains(type) else { throw .wrongType(type) }
         guard let jwk = keys[kid] else { throw .unknownKey }
         let signingInput = Data("\(parts[0]).\(parts[1])".utf8)
         let valid = try Self.isValidSignature(signature, of: signingInput, algorithm: alg, jwk: jwk)

@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 import PQCrypto
 
-/// A client's DPoP key, making proofs as RFC 9449 §4.2 describes: a JWT of type `dpop+jwt` with the
-/// public key in its header. (joserfc makes them independently in the interop run.)
+/// A client's key, making DPoP proofs as RFC 9449 §4.2 describes (a JWT of type `dpop+jwt` with the
+/// public key in its header) and `private_key_jwt` assertions. (joserfc, authlib and dilithium-py make
+/// them independently in the interop run.)
 struct DPoPKey: @unchecked Sendable {
     let algorithm: String
     let jwk: [String: String]
@@ -11,13 +12,16 @@ struct DPoPKey: @unchecked Sendable {
 
     static func es256() -> DPoPKey {
         let key = P256.Signing.PrivateKey()
-        let point = key.publicKey.x963Representation
         return DPoPKey(
-            algorithm: "ES256",
-            jwk: [
-                "kty": "EC", "crv": "P-256", "x": Base64URL.encode(point.dropFirst().prefix(32)),
-                "y": Base64URL.encode(point.dropFirst(33)),
-            ], sign: { try key.signature(for: $0).rawRepresentation })
+            algorithm: "ES256", jwk: jwk(of: key.publicKey), sign: { try key.signature(for: $0).rawRepresentation })
+    }
+
+    static func jwk(of key: P256.Signing.PublicKey) -> [String: String] {
+        let point = key.x963Representation
+        return [
+            "kty": "EC", "crv": "P-256", "x": Base64URL.encode(point.dropFirst().prefix(32)),
+            "y": Base64URL.encode(point.dropFirst(33)),
+        ]
     }
 
     static func eddsa() -> DPoPKey {
@@ -48,6 +52,11 @@ struct DPoPKey: @unchecked Sendable {
         ]
         if let nonce { claims["nonce"] = nonce }
         if let accessToken { claims["ath"] = Base64URL.encode(Data(SHA256.hash(data: Data(accessToken.utf8)))) }
+        return try jws(header: header, claims: claims)
+    }
+
+    /// A compact JWS of `claims` under `header`, signed with this key.
+    func jws(header: [String: Any], claims: [String: Any]) throws -> String {
         let input =
             Base64URL.encode(try JSONSerialization.data(withJSONObject: header, options: .sortedKeys)) + "."
             + Base64URL.encode(try JSONSerialization.data(withJSONObject: claims, options: .sortedKeys))

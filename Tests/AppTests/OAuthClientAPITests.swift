@@ -105,8 +105,12 @@ struct OAuthClientAPITests {
                     "tokenEndpointAuthMethod"
                 ),
                 (
-                    #"{"name":"x","kind":"confidential","tokenEndpointAuthMethod":"private_key_jwt","grantTypes":["client_credentials"],"scopes":["admin"]}"#,
+                    #"{"name":"x","kind":"confidential","tokenEndpointAuthMethod":"tls_client_auth","grantTypes":["client_credentials"],"scopes":["admin"]}"#,
                     "tokenEndpointAuthMethod"
+                ),
+                (
+                    #"{"name":"x","kind":"confidential","tokenEndpointAuthMethod":"private_key_jwt","grantTypes":["client_credentials"],"scopes":["admin"]}"#,
+                    "jwks"
                 ),
                 (
                     #"{"name":"x","kind":"confidential","redirectUris":["https://a.example/cb#x"],"grantTypes":["authorization_code"],"scopes":["openid"]}"#,

@@ -1,6 +1,8 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import NIOCore
+import PQCrypto
 import QSPPTestSupport
 import Testing
 
@@ -60,6 +62,32 @@ struct OIDCInteropTests {
              "scopes":["consent:read"]}
             """#)
 
+        // private_key_jwt: authlib signs with the P-256 key, dilithium-py with the ML-DSA-65 key it
+        // derives from the same seed.
+        let p256 = P256.Signing.PrivateKey()
+        let mldsa = try MLDSA65.PrivateKey()
+        var signed: [String: [String: String]] = [:]
+        for (name, jwk) in [
+            ("es256", DPoPKey.jwk(of: p256.publicKey)),
+            (
+                "mldsa",
+                ["kty": "AKP", "alg": "ML-DSA-65", "pub": Base64URL.encode(mldsa.publicKey.rawRepresentation)]
+            ),
+        ] {
+            var key = jwk
+            key["kid"] = "\(name)-1"
+            let jwks = String(decoding: try JSONSerialization.data(withJSONObject: ["keys": [key]]), as: UTF8.self)
+            let client = try await register(
+                server,
+                #"""
+                {"name":"Signed \#(name)","kind":"confidential","tokenEndpointAuthMethod":"private_key_jwt",
+                 "grantTypes":["client_credentials"],"scopes":["consent:read"],"jwks":\#(jwks)}
+                """#, secret: false)
+            signed[name] = ["id": client.id, "kid": "\(name)-1"]
+        }
+        signed["es256"]?["pem"] = p256.pemRepresentation
+        signed["mldsa"]?["seed"] = mldsa.seedRepresentation.map { String(format: "%02x", $0) }.joined()
+
         let email = "rp-\(UUID().uuidString.lowercased())@example.com"
         let registered = try await server.request(
             .post, "/v1/auth/register", json: #"{"email":"\#(email)","password":"\#(testPassword)"}"#,
@@ -74,14 +102,16 @@ struct OIDCInteropTests {
             "web": web, "machine": ["id": machine.id, "secret": machine.secret],
             "exchanger": ["id": exchanger.id, "secret": exchanger.secret],
             "person": ["email": email, "password": testPassword, "subject": subject], "logout_port": logoutPort,
+            "signed": signed,
         ]
         let configJSON = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
         let result = try python("oidc_relying_party.py", ["http://127.0.0.1:\(server.port)", configJSON])
         #expect(result.status == 0, "\(result.output)\n\(server.log.suffix(3000))")
         let steps = result.output.split(separator: "\n").filter { $0.hasPrefix("ok ") }
         // Discovery; five steps for each of the three web clients, one of them pushed, and the one that
-        // signs out instead of revoking has two logout steps; token exchange; client credentials; DPoP.
-        let expectedSteps = 21
+        // signs out instead of revoking has two logout steps; token exchange; client credentials; two
+        // private_key_jwt clients; DPoP.
+        let expectedSteps = 23
         #expect(steps.count == expectedSteps, "\(result.output)")
         for algorithm in ["ML-DSA-65", "EdDSA", "ES256"] {
             #expect(result.output.contains("ok ID token (\(algorithm), checked independently)"))
@@ -89,12 +119,16 @@ struct OIDCInteropTests {
         #expect(result.output.contains("ok back-channel logout (ML-DSA-65, checked independently)"))
     }
 
-    private func register(_ server: ServerProcess, _ json: String) async throws -> (id: String, secret: String) {
+    private func register(
+        _ server: ServerProcess, _ json: String, secret: Bool = true
+    ) async throws -> (id: String, secret: String) {
         let response = try await server.request(.post, "/v1/admin/oauth-clients", json: json)
         let bytes = Data(try #require(response.body).readableBytesView)
         #expect(response.status == .created, "\(String(decoding: bytes, as: UTF8.self))")
         let body = try #require(try JSONSerialization.jsonObject(with: bytes) as? [String: Any])
         let client = try #require(body["client"] as? [String: Any])
-        return (try #require(client["clientId"] as? String), try #require(body["clientSecret"] as? String))
+        let issued = body["clientSecret"] as? String
+        #expect((issued != nil) == secret)
+        return (try #require(client["clientId"] as? String), issued ?? "")
     }
 }

@@ -6,12 +6,14 @@ ID tokens checked by dilithium-py (ML-DSA-65) and joserfc (EdDSA, ES256), never 
 CONFIG_JSON names the clients registered for the run and a person who may sign in:
   {"web": [{"id", "secret", "redirect_uri", "alg", "pushed", "post_logout_redirect_uri"}, ...],
    "machine": {"id", "secret"}, "exchanger": {"id", "secret"}, "person": {"email", "password", "subject"},
-   "logout_port": N}
+   "logout_port": N, "signed": {"es256": {"id", "pem"}, "mldsa": {"id", "kid", "seed"}}}
 
 Each web client (one per ID token algorithm) goes through the whole sign-in. A web client with a
 post_logout_redirect_uri signs out instead of revoking its token: through the end-session endpoint
 in the person's browser, and then it expects a logout token at http://127.0.0.1:N/ (where it was
-registered as the client's back-channel logout URI), checked like its ID tokens.
+registered as the client's back-channel logout URI), checked like its ID tokens. The "signed"
+clients authenticate with private_key_jwt: authlib signs ES256 assertions with the PEM key, and
+dilithium-py signs ML-DSA-65 ones with the key it derives from the seed.
 
 It plays both the person's browser (through the portal's own sign-in and consent pages) and the
 application, and runs: discovery, code + PKCE (S256) with state, nonce and iss, the ID token's
@@ -29,6 +31,7 @@ import queue
 import re
 import sys
 import threading
+import time
 import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -39,7 +42,9 @@ try:
     from authlib.common.security import generate_token
     from joserfc import jwt as jose_jwt
     from joserfc.jwk import ECKey, OKPKey
-    from mldsa_jwt import check as mldsa_check
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+    from dilithium_py.ml_dsa import ML_DSA_65
+    from mldsa_jwt import b64url_encode, check as mldsa_check
 except ImportError as error:
     print(f"ERROR: {error}; install the test tools (qspp_python_test_tools in scripts/lib/setup.sh)", file=sys.stderr)
     sys.exit(2)
@@ -154,6 +159,7 @@ def run(base, config):
     for index, web in enumerate(config["web"]):
         sign_in(base, metadata, web, person, config["exchanger"] if index == 0 else None, receiver)
     client_credentials(base, metadata, machine, person)
+    private_key_jwt(base, metadata, config["signed"], person)
     dpop(base, metadata, machine, person)
 
 
@@ -298,6 +304,36 @@ def client_credentials(base, metadata, machine, person):
     write = backend.post(f"{base}/v1/subjects/{subject}/consents", json={"purpose": "marketing", "decision": "granted"})
     expect(write.status_code == 403, f"a machine token without consent:write wrote: {write.status_code}")
     print("ok client credentials")
+
+
+def private_key_jwt(base, metadata, signed, person):
+    """RFC 7523 client authentication: assertions made by authlib (ES256) and dilithium-py (ML-DSA-65)."""
+    expect("private_key_jwt" in metadata["token_endpoint_auth_methods_supported"], "private_key_jwt not advertised")
+    url = f"{base}/v1/subjects/{urllib.parse.quote(person['subject'])}/consents"
+    es256 = signed["es256"]
+    app = OAuth2Session(es256["id"], es256["pem"], token_endpoint_auth_method="private_key_jwt")
+    app.register_client_auth_method(PrivateKeyJWT(metadata["token_endpoint"], alg="ES256"))
+    token = app.fetch_token(metadata["token_endpoint"], grant_type="client_credentials", scope="consent:read")
+    expect(token.get("token_type") == "Bearer", f"an ES256 assertion earned {token}")
+    read = app.get(url, params={"reason": "interop"})
+    expect(read.status_code == 200, f"the signed client's token read {read.status_code}: {read.text}")
+    print("ok private_key_jwt (ES256, authlib)")
+
+    mldsa = signed["mldsa"]
+    _, secret_key = ML_DSA_65.key_derive(bytes.fromhex(mldsa["seed"]))
+    now = int(time.time())
+    header = {"alg": "ML-DSA-65", "kid": mldsa["kid"], "typ": "JWT"}
+    claims = {"iss": mldsa["id"], "sub": mldsa["id"], "aud": metadata["token_endpoint"], "iat": now,
+              "exp": now + 60, "jti": generate_token(24)}
+    signing_input = b64url_encode(json.dumps(header).encode()) + "." + b64url_encode(json.dumps(claims).encode())
+    assertion = signing_input + "." + b64url_encode(ML_DSA_65.sign(secret_key, signing_input.encode()))
+    form = {"grant_type": "client_credentials", "scope": "consent:read", "client_assertion": assertion,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    issued = requests.post(metadata["token_endpoint"], data=form)
+    expect(issued.status_code == 200, f"an ML-DSA-65 assertion was refused: {issued.status_code} {issued.text}")
+    replayed = requests.post(metadata["token_endpoint"], data=form)
+    expect(replayed.status_code == 401 and replayed.json().get("error") == "invalid_client", "a replayed assertion")
+    print("ok private_key_jwt (ML-DSA-65, dilithium-py)")
 
 
 def dpop_proof(key, method, url, nonce=None, access_token=None):

@@ -124,7 +124,8 @@ struct OAuthClientTests {
             spa, by: fixture.admin, password: nil, client: ClientInfo())
         #expect(issued.secret == nil && issued.client.secretDigest == nil && issued.client.authentication == .none)
         await #expect(
-            throws: IdentityError.invalidField("tokenEndpointAuthMethod", "a public client has no secret to rotate")
+            throws: IdentityError.invalidField(
+                "tokenEndpointAuthMethod", "only a client that authenticates with a secret has one to rotate")
         ) {
             _ = try await fixture.identity.rotateOAuthClientSecret(
                 id: issued.client.id, by: fixture.admin, password: nil, client: ClientInfo())

@@ -18,7 +18,11 @@ struct OAuthClientRepositoryConformanceTests {
             redirectURIs: ["https://shop.example/cb?next=a,b&x=\"y\"", "http://127.0.0.1:9/cb"],
             grantTypes: Set(OAuthClient.GrantType.allCases), scopes: Set(OAuthClient.Scope.allCases),
             backChannelLogoutURI: "https://shop.example/logout", requiresPushedRequests: true,
-            idTokenAlgorithm: .ed25519, createdAt: date, createdBy: UUID())
+            idTokenAlgorithm: .ed25519,
+            keys: [
+                ["kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "k \"1\""]
+            ],
+            createdAt: date, createdBy: UUID())
     }
 
     @Test(arguments: Backend.all)

@@ -18,10 +18,30 @@ struct OAuthClientInput: Decodable {
     var postLogoutRedirectUris: [String]?
     var requirePushedAuthorizationRequests: Bool?
     var idTokenSignedResponseAlg: String?
+    var jwks: KeySet?
     var currentPassword: String?
 
+    /// A JWK Set (RFC 7517 §5). Members that are not strings (`key_ops`, `ext`) say nothing QSPP checks,
+    /// and are left out.
+    struct KeySet: Codable {
+        var keys: [[String: String]]
+
+        init(keys: [[String: String]]) { self.keys = keys }
+
+        init(from decoder: any Decoder) throws {
+            struct Member: Decodable {
+                let text: String?
+                init(from decoder: any Decoder) throws {
+                    text = try? decoder.singleValueContainer().decode(String.self)
+                }
+            }
+            struct Keys: Decodable { let keys: [[String: Member]] }
+            keys = try Keys(from: decoder).keys.map { $0.compactMapValues(\.text) }
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
-        case name, kind, tokenEndpointAuthMethod, redirectUris, grantTypes, scopes, backchannelLogoutUri
+        case name, kind, tokenEndpointAuthMethod, redirectUris, grantTypes, scopes, backchannelLogoutUri, jwks
         case postLogoutRedirectUris, requirePushedAuthorizationRequests, idTokenSignedResponseAlg, currentPassword
     }
 
@@ -39,6 +59,7 @@ struct OAuthClientInput: Decodable {
         requirePushedAuthorizationRequests = try container.decodeIfPresent(
             Bool.self, forKey: .requirePushedAuthorizationRequests)
         idTokenSignedResponseAlg = try container.decodeIfPresent(String.self, forKey: .idTokenSignedResponseAlg)
+        jwks = try container.decodeIfPresent(KeySet.self, forKey: .jwks)
         currentPassword = try container.decodeIfPresent(String.self, forKey: .currentPassword)
     }
 
@@ -55,7 +76,7 @@ struct OAuthClientInput: Decodable {
             requiresPushedRequests: requirePushedAuthorizationRequests ?? false,
             idTokenAlgorithm: try idTokenSignedResponseAlg.map {
                 try Self.one(SigningAlgorithm.self, $0, "idTokenSignedResponseAlg")
-            } ?? .mldsa65)
+            } ?? .mldsa65, keys: jwks?.keys ?? [])
     }
 
     private static func one<Value: RawRepresentable<String> & CaseIterable>(
@@ -88,6 +109,7 @@ struct OAuthClientOutput: ResponseCodable {
     var postLogoutRedirectUris: [String]
     var requirePushedAuthorizationRequests: Bool
     var idTokenSignedResponseAlg: String
+    var jwks: OAuthClientInput.KeySet?
     var createdAt: String
     var createdBy: String
 
@@ -103,6 +125,7 @@ struct OAuthClientOutput: ResponseCodable {
         postLogoutRedirectUris = client.postLogoutRedirectURIs
         requirePushedAuthorizationRequests = client.requiresPushedRequests
         idTokenSignedResponseAlg = client.idTokenAlgorithm.rawValue
+        jwks = client.keys.isEmpty ? nil : OAuthClientInput.KeySet(keys: client.keys)
         createdAt = RFC3339.string(from: client.createdAt)
         createdBy = client.createdBy.lowercasedString
     }

@@ -138,9 +138,27 @@ struct OAuthController {
         return form
     }
 
-    /// How the client authenticated: HTTP Basic, or the form's `client_id` and `client_secret`, never both
-    /// (RFC 6749 §2.3).
+    /// How the client authenticated: HTTP Basic, the form's `client_id` and `client_secret`, or a signed
+    /// assertion (RFC 7523), only ever one of them (RFC 6749 §2.3).
     static func presentedClient(_ request: Request, _ form: FormFields) throws -> IdentityService.PresentedClient {
+        if let type = form["client_assertion_type"] {
+            guard type == IdentityService.clientAssertionType else {
+                throw OAuthError(
+                    .invalidRequest, "client_assertion_type must be \(IdentityService.clientAssertionType)")
+            }
+            guard let assertion = form["client_assertion"], !assertion.isEmpty else {
+                throw OAuthError(.invalidRequest, "client_assertion is required with client_assertion_type")
+            }
+            guard request.headers[.authorization] == nil, form["client_secret"] == nil else {
+                throw OAuthError(.invalidRequest, "authenticate the client one way only")
+            }
+            let claimed = IdentityService.claimedClient(ofAssertion: assertion)
+            guard form["client_id"] == nil || form["client_id"] == claimed else { throw OAuthError.invalidClient }
+            return .init(id: claimed, secret: nil, method: .privateKeyJWT, assertion: assertion)
+        }
+        if form["client_assertion"] != nil {
+            throw OAuthError(.invalidRequest, "client_assertion needs client_assertion_type")
+        }
         if let authorization = request.headers[.authorization] {
             guard authorization.utf8.count > 6, authorization.prefix(6).lowercased() == "basic ",
                 let decoded = Data(base64Encoded: String(authorization.dropFirst(6))).map({

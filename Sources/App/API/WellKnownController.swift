@@ -29,7 +29,7 @@ struct WellKnownController {
 
     static func metadata(issuer: String, algorithm: String) -> [String: any Sendable] {
         let clientMethods = OAuthClient.Authentication.allCases.map(\.rawValue)
-        let secretMethods = clientMethods.filter { $0 != OAuthClient.Authentication.none.rawValue }
+        let authenticatedMethods = clientMethods.filter { $0 != OAuthClient.Authentication.none.rawValue }
         return [
             "issuer": issuer,
             "authorization_endpoint": issuer + "/authorize",
@@ -48,8 +48,11 @@ struct WellKnownController {
             "grant_types_supported": OAuthClient.GrantType.allCases.map(\.rawValue),
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": clientMethods,
-            "revocation_endpoint_auth_methods_supported": secretMethods,
-            "introspection_endpoint_auth_methods_supported": secretMethods,
+            "revocation_endpoint_auth_methods_supported": authenticatedMethods,
+            "introspection_endpoint_auth_methods_supported": authenticatedMethods,
+            "token_endpoint_auth_signing_alg_values_supported": SigningAlgorithm.allCases.map(\.rawValue),
+            "revocation_endpoint_auth_signing_alg_values_supported": SigningAlgorithm.allCases.map(\.rawValue),
+            "introspection_endpoint_auth_signing_alg_values_supported": SigningAlgorithm.allCases.map(\.rawValue),
             "scopes_supported": OAuthClient.Scope.allCases.map(\.rawValue),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [algorithm]

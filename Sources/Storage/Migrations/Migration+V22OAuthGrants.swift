@@ -54,6 +54,7 @@ extension Migration {
             """,
             "CREATE INDEX oauth_logout_notices_due ON oauth_logout_notices (state, next_attempt_at)",
             "ALTER TABLE oauth_clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE oauth_clients ADD COLUMN jwks TEXT NOT NULL DEFAULT '[]'",
             "ALTER TABLE oauth_codes ADD COLUMN web_session_id TEXT",
             "ALTER TABLE sessions ADD COLUMN parent_session_id TEXT",
             "CREATE INDEX sessions_parent ON sessions (parent_session_id)",

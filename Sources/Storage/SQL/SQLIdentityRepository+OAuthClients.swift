@@ -3,23 +3,24 @@ import Identity
 import Kernel
 import PQCrypto
 
-/// The registered OAuth clients. Lists are stored as text: redirect URIs as a JSON array, since a URI
-/// may hold any character a separator could be; grant types and scopes space-separated, as OAuth
+/// The registered OAuth clients. Lists are stored as text: redirect URIs and public keys as JSON, since
+/// a URI may hold any character a separator could be; grant types and scopes space-separated, as OAuth
 /// writes them.
 extension SQLIdentityRepository {
     private static let clientColumns = """
         id, name, kind, authentication, secret_digest, redirect_uris, grant_types, scopes, backchannel_logout_uri,
-        requires_par, id_token_alg, created_at, created_by, post_logout_redirect_uris
+        requires_par, id_token_alg, created_at, created_by, post_logout_redirect_uris, jwks
         """
 
     func insertOAuthClient(_ client: OAuthClient, recording event: AuthEvent) async throws {
         let redirectURIs = String(decoding: try JSONEncoder().encode(client.redirectURIs), as: UTF8.self)
         let logoutURIs = String(decoding: try JSONEncoder().encode(client.postLogoutRedirectURIs), as: UTF8.self)
+        let keys = String(decoding: try JSONEncoder().encode(client.keys), as: UTF8.self)
         _ = try await recording(event) { tx in
             try await tx.execute(
                 """
                 INSERT INTO oauth_clients (\(Self.clientColumns))
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                 """,
                 [
                     .text(client.id), .text(client.name), .text(client.kind.rawValue),
@@ -27,7 +28,7 @@ extension SQLIdentityRepository {
                     .text(Self.spaced(client.grantTypes.sorted())), .text(Self.spaced(client.scopes.sorted())),
                     .optional(client.backChannelLogoutURI), .integer(client.requiresPushedRequests ? 1 : 0),
                     .text(client.idTokenAlgorithm.rawValue), .time(client.createdAt), .uuid(client.createdBy),
-                    .text(logoutURIs),
+                    .text(logoutURIs), .text(keys),
                 ])
             return true
         }
@@ -111,6 +112,7 @@ extension SQLIdentityRepository {
             let authentication = OAuthClient.Authentication(rawValue: try row.text(3)),
             let redirectURIs = try? JSONDecoder().decode([String].self, from: Data(try row.text(5).utf8)),
             let logoutURIs = try? JSONDecoder().decode([String].self, from: Data(try row.text(13).utf8)),
+            let keys = try? JSONDecoder().decode([[String: String]].self, from: Data(try row.text(14).utf8)),
             let algorithm = SigningAlgorithm(rawValue: try row.text(10))
         else { throw StorageError.corrupted("oauth client") }
         return OAuthClient(
@@ -118,6 +120,6 @@ extension SQLIdentityRepository {
             secretDigest: row[4].text, redirectURIs: redirectURIs, grantTypes: try parsed(6), scopes: try parsed(7),
             backChannelLogoutURI: row[8].text, postLogoutRedirectURIs: logoutURIs,
             requiresPushedRequests: try row.integer(9) != 0,
-            idTokenAlgorithm: algorithm, createdAt: try row.time(11), createdBy: try row.uuid(12))
+            idTokenAlgorithm: algorithm, keys: keys, createdAt: try row.time(11), createdBy: try row.uuid(12))
     }
 }
