@@ -46,6 +46,7 @@ public struct AuthEvent: Sendable, Equatable {
         case oauthClientRegistered = "oauth_client.registered"
         case oauthClientSecretRotated = "oauth_client.secret_rotated"
         case oauthClientDeleted = "oauth_client.deleted"
+        case oauthRegistrationTokenIssued = "oauth_client.registration_token_issued"
         case oauthGranted = "oauth.granted"
         case oauthDisconnected = "oauth.disconnected"
         case oauthCodeExchanged = "oauth.code_exchanged"

@@ -21,6 +21,9 @@ public struct IdentityConfiguration: Sendable {
     /// Whether a client's back-channel logout endpoint may be on a loopback or private address (and
     /// plain http there): off, so a client registration cannot make QSPP call into its own network.
     public var logoutEndpointsMayBePrivate = false
+    /// Whether clients may register themselves (RFC 7591) with an initial access token an administrator
+    /// issued.
+    public var dynamicClientRegistration = false
 
     public init() {}
 }

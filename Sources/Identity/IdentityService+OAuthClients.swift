@@ -18,6 +18,15 @@ extension IdentityService {
         _ registration: OAuthClientRegistration, by admin: AuthenticatedUser, password: String?, client: ClientInfo
     ) async throws -> IssuedClient {
         try await requireAdministrator(admin, password: password, client: client)
+        return try await insertClient(registration, by: admin.userID, in: admin.sessionID, client: client)
+    }
+
+    /// Checks and stores a registration made by (or on the leave of) the administrator `admin`, and
+    /// records it with `details`.
+    func insertClient(
+        _ registration: OAuthClientRegistration, by admin: UUID, in session: UUID?, client: ClientInfo,
+        details extra: [String: String] = [:]
+    ) async throws -> IssuedClient {
         let authentication = try registration.checked(
             privateLogoutEndpoints: configuration.logoutEndpointsMayBePrivate)
         let secret = authentication.usesSecret ? OpaqueSecret.generateToken() : nil
@@ -30,20 +39,22 @@ extension IdentityService {
             requiresPushedRequests: registration.requiresPushedRequests,
             idTokenAlgorithm: registration.idTokenAlgorithm, keys: registration.keys,
             createdAt: now().roundedToMicroseconds,
-            createdBy: admin.userID)
+            createdBy: admin)
+        let details: [String: String] = [
+            "client_id": registered.id,
+            "kind": registered.kind.rawValue, "authentication": registered.authentication.rawValue,
+            "grant_types": registered.grantTypes.sorted().map(\.rawValue).joined(separator: " "),
+            "scopes": registered.scopes.sorted().map(\.rawValue).joined(separator: " "),
+            "redirect_uris": registered.redirectURIs.joined(separator: " "),
+            "backchannel_logout_uri": registered.backChannelLogoutURI ?? "",
+            "post_logout_redirect_uris": registered.postLogoutRedirectURIs.joined(separator: " "),
+            "key_ids": registered.keys.compactMap { $0["kid"] }.joined(separator: " "),
+        ]
         try await repository.insertOAuthClient(
             registered,
-            recording: event(
-                .oauthClientRegistered, registered, by: admin, client: client,
-                details: [
-                    "kind": registered.kind.rawValue, "authentication": registered.authentication.rawValue,
-                    "grant_types": registered.grantTypes.sorted().map(\.rawValue).joined(separator: " "),
-                    "scopes": registered.scopes.sorted().map(\.rawValue).joined(separator: " "),
-                    "redirect_uris": registered.redirectURIs.joined(separator: " "),
-                    "backchannel_logout_uri": registered.backChannelLogoutURI ?? "",
-                    "post_logout_redirect_uris": registered.postLogoutRedirectURIs.joined(separator: " "),
-                    "key_ids": registered.keys.compactMap { $0["kid"] }.joined(separator: " "),
-                ]))
+            recording: AuthEvent(
+                kind: .oauthClientRegistered, at: now(), userID: admin, sessionID: session, client: client,
+                details: details.merging(extra) { own, _ in own }))
         // The key its ID tokens will need is made now, so the JWKS every replica serves has it before
         // the first sign-in.
         try await tokens.prepareIDTokenKey(for: registered.idTokenAlgorithm)
@@ -93,7 +104,7 @@ extension IdentityService {
         else { throw IdentityError.oauthClientNotFound }
     }
 
-    private func requireAdministrator(_ admin: AuthenticatedUser, password: String?, client: ClientInfo) async throws {
+    func requireAdministrator(_ admin: AuthenticatedUser, password: String?, client: ClientInfo) async throws {
         guard admin.isAdmin else { throw IdentityError.forbidden }
         try await requireRecentAuthentication(
             admin, account: try await requireAccount(admin.userID), password: password, client: client)

@@ -19,6 +19,8 @@ public struct OAuthError: Error, Equatable, Sendable, CustomStringConvertible {
         case unsupportedTokenType = "unsupported_token_type"
         case invalidDPoPProof = "invalid_dpop_proof"
         case useDPoPNonce = "use_dpop_nonce"
+        case invalidRedirectURI = "invalid_redirect_uri"
+        case invalidClientMetadata = "invalid_client_metadata"
     }
 
     public let code: Code

@@ -20,6 +20,7 @@ public struct TokenAuthority: Sendable {
     static let accessTokenType = "at+jwt"
     static let mfaChallengeType = "mfa-challenge+jwt"
     static let logoutTokenType = "logout+jwt"
+    static let registrationTokenType = "registration+jwt"
     /// Back-Channel Logout §2.4 recommends two minutes at most.
     static let logoutTokenLifetime: TimeInterval = 2 * 60
     /// Larger than any token QSPP issues (an ML-DSA-65 signature is 3,309 bytes).
@@ -107,6 +108,31 @@ public struct TokenAuthority: Sendable {
             jti: .init(value: UUID().lowercasedString), sid: sessionID.lowercasedString,
             events: [LogoutTokenClaims.event: [:]])
         return try await sign(claims, type: Self.logoutTokenType, ring: try await idTokenRing(algorithm))
+    }
+
+    /// An initial access token from `admin`, good for one registration of a client with at most `scopes`.
+    func issueRegistrationToken(
+        admin: UUID, scopes: Set<OAuthClient.Scope>, id: UUID, now: Date, expiresAt: Date
+    ) async throws -> String {
+        let claims = RegistrationTokenClaims(
+            iss: .init(value: issuer), aud: .init(value: [url(of: "/oauth/register")]),
+            sub: .init(value: admin.lowercasedString),
+            iat: .init(value: now), exp: .init(value: expiresAt), jti: .init(value: id.lowercasedString),
+            scope: OAuthClient.Scope.text(scopes))
+        return try await sign(claims, type: Self.registrationTokenType)
+    }
+
+    /// The administrator, scopes, id and expiry of an initial access token QSPP issued and that has not expired.
+    func verifyRegistrationToken(
+        _ token: String
+    ) async throws(IdentityError) -> (admin: UUID, scopes: Set<OAuthClient.Scope>, id: String, expiresAt: Date) {
+        let claims: RegistrationTokenClaims = try await verify(token, type: Self.registrationTokenType)
+        let words = claims.scope.split(separator: " ")
+        let scopes = Set(words.compactMap { OAuthClient.Scope(rawValue: String($0)) })
+        guard claims.iss.value == issuer, claims.aud.value.contains(url(of: "/oauth/register")),
+            let admin = UUID(uuidString: claims.sub.value), scopes.count == Set(words).count
+        else { throw .invalidToken("the token is not an initial access token") }
+        return (admin, scopes, claims.jti.value, claims.exp.value)
     }
 
     func prepareIDTokenKey(for algorithm: SigningAlgorithm) async throws {

@@ -107,3 +107,19 @@ struct LogoutTokenClaims: JWTPayload {
         try exp.verifyNotExpired()
     }
 }
+
+/// An initial access token (RFC 7591 §3): an administrator's leave for one client to register itself,
+/// with at most `scope`.
+struct RegistrationTokenClaims: JWTPayload {
+    var iss: IssuerClaim
+    var aud: AudienceClaim
+    var sub: SubjectClaim
+    var iat: IssuedAtClaim
+    var exp: ExpirationClaim
+    var jti: IDClaim
+    var scope: String
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}

@@ -42,6 +42,7 @@ public struct QSPPServices: Sendable {
         identityConfiguration.unverifiedAccess = settings.signIn.unverifiedAccess
         identityConfiguration.relyingParty = settings.signIn.relyingParty(issuer: settings.issuer)
         identityConfiguration.logoutEndpointsMayBePrivate = settings.signIn.logoutEndpointsMayBePrivate
+        identityConfiguration.dynamicClientRegistration = settings.signIn.dynamicClientRegistration
         let identity = IdentityService(
             repository: store.identity, hasher: try PasswordHasher(parameters: settings.signIn.argon2), tokens: tokens,
             masterKey: masterKey, configuration: identityConfiguration, observe: metrics.authEvent)

@@ -18,6 +18,8 @@ public struct SignInSettings: Sendable {
     public var passkeyOrigins: [String]?
     /// Whether back-channel logout may reach loopback and private addresses.
     public var logoutEndpointsMayBePrivate = false
+    /// Whether clients may register themselves with an initial access token (RFC 7591).
+    public var dynamicClientRegistration = false
 
     public init() {}
 
@@ -54,6 +56,8 @@ public struct SignInSettings: Sendable {
         unverifiedAccess = try qspp.oneOf("unverified.accounts", default: unverifiedAccess)
         logoutEndpointsMayBePrivate = try qspp.boolean(
             "oauth.logout.private.networks", default: logoutEndpointsMayBePrivate)
+        dynamicClientRegistration = try qspp.boolean(
+            "oauth.dynamic.registration", default: dynamicClientRegistration)
         passkeyRelyingPartyID = try qspp.parsed("passkey.rp.id") { text in
             // A registrable domain or localhost: no scheme, port, path or upper case.
             guard !text.isEmpty, text.allSatisfy({ $0.isLetter && $0.isLowercase || $0.isNumber || "-.".contains($0) })

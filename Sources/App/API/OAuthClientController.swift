@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Identity
+import Kernel
 import PQCrypto
 import Services
 
@@ -19,6 +20,7 @@ struct OAuthClientController {
         routes.get("/v1/admin/oauth-clients/:clientId", use: show)
         routes.post("/v1/admin/oauth-clients/:clientId/secret", use: rotateSecret)
         routes.delete("/v1/admin/oauth-clients/:clientId", use: delete)
+        routes.post("/v1/admin/oauth-registration-tokens", use: issueRegistrationToken)
         return routes
     }
 
@@ -71,4 +73,43 @@ struct OAuthClientController {
         }
         return id
     }
+
+    /// An initial access token for dynamic client registration (RFC 7591 §3), shown once.
+    @Sendable func issueRegistrationToken(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let admin = try context.requireAdmin()
+        var request = request
+        let body = try await request.decodeJSON(RegistrationTokenInput.self, context: context).value
+        let issued = try await identity.issueRegistrationToken(
+            scopes: try OAuthClientInput.set(OAuthClient.Scope.self, body.scopes, "scopes"),
+            lifetime: TimeInterval(body.expiresInMinutes ?? 24 * 60) * 60, by: admin, password: body.currentPassword,
+            client: context.client(request))
+        var response = try RegistrationTokenOutput(
+            token: issued.token, expiresAt: RFC3339.string(from: issued.expiresAt),
+            scopes: issued.scopes.sorted().map(\.rawValue)
+        ).response(from: request, context: context)
+        response.status = .created
+        return response.noStore
+    }
+}
+
+struct RegistrationTokenInput: Decodable {
+    var scopes: [String]
+    var expiresInMinutes: Int?
+    var currentPassword: String?
+
+    enum CodingKeys: String, CodingKey { case scopes, expiresInMinutes, currentPassword }
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        scopes = try container.decode([String].self, forKey: .scopes)
+        expiresInMinutes = try container.decodeIfPresent(Int.self, forKey: .expiresInMinutes)
+        currentPassword = try container.decodeIfPresent(String.self, forKey: .currentPassword)
+    }
+}
+
+struct RegistrationTokenOutput: ResponseCodable {
+    var token: String
+    var expiresAt: String
+    var scopes: [String]
 }

@@ -89,7 +89,7 @@ struct OAuthClientInput: Decodable {
         return value
     }
 
-    private static func set<Value: RawRepresentable<String> & CaseIterable & Hashable>(
+    static func set<Value: RawRepresentable<String> & CaseIterable & Hashable>(
         _ type: Value.Type, _ texts: [String], _ field: String
     ) throws -> Set<Value> {
         guard Set(texts).count == texts.count else { throw IdentityError.invalidField(field, "names a value twice") }

@@ -19,6 +19,7 @@ struct OAuthController {
         routes.post("/introspect", use: introspect)
         routes.get("/userinfo", use: userInfo)
         routes.post("/userinfo", use: userInfo)
+        routes.post("/oauth/register", use: registerClient)
         return routes
     }
 
@@ -194,7 +195,7 @@ struct OAuthController {
     /// A malformed Basic header: `invalid_client`, with the Basic challenge every such answer carries.
     struct BasicFailure: Error {}
 
-    private func answering(_ body: () async throws -> Response) async throws -> Response {
+    func answering(_ body: () async throws -> Response) async throws -> Response {
         do {
             return try await body()
         } catch let error as OAuthError {

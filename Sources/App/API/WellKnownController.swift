@@ -23,14 +23,16 @@ struct WellKnownController {
 
     @Sendable func discovery(_ request: Request, context: AppRequestContext) async throws -> Response {
         try json(
-            Self.metadata(issuer: services.settings.issuer, algorithm: services.settings.tokens.algorithm.rawValue),
+            Self.metadata(
+                issuer: services.settings.issuer, algorithm: services.settings.tokens.algorithm.rawValue,
+                registration: services.identity.configuration.dynamicClientRegistration),
             maxAge: 3600)
     }
 
-    static func metadata(issuer: String, algorithm: String) -> [String: any Sendable] {
+    static func metadata(issuer: String, algorithm: String, registration: Bool) -> [String: any Sendable] {
         let clientMethods = OAuthClient.Authentication.allCases.map(\.rawValue)
         let authenticatedMethods = clientMethods.filter { $0 != OAuthClient.Authentication.none.rawValue }
-        return [
+        var metadata: [String: any Sendable] = [
             "issuer": issuer,
             "authorization_endpoint": issuer + "/authorize",
             "token_endpoint": issuer + "/token",
@@ -71,6 +73,8 @@ struct WellKnownController {
             "request_uri_parameter_supported": false,
             "claims_parameter_supported": false,
         ]
+        if registration { metadata["registration_endpoint"] = issuer + "/oauth/register" }
+        return metadata
     }
 
     private func json(_ object: [String: any Sendable], maxAge: Int) throws -> Response {

@@ -109,6 +109,7 @@ public struct AppConfiguration: Sendable {
         case passkeyRelyingPartyID = "QSPP_PASSKEY_RP_ID"
         case passkeyOrigins = "QSPP_PASSKEY_ORIGINS"
         case oauthLogoutPrivateNetworks = "QSPP_OAUTH_LOGOUT_PRIVATE_NETWORKS"
+        case oauthDynamicRegistration = "QSPP_OAUTH_DYNAMIC_REGISTRATION"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.
