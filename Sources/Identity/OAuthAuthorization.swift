@@ -68,7 +68,7 @@ extension AuthorizationRequest {
             throw .unredirectable("The application that sent you here is not registered to sign people in.")
         }
         guard !repeated.contains("redirect_uri"), let redirectURI = values["redirect_uri"],
-            client.redirectURIs.contains(redirectURI)
+            client.accepts(redirectURI: redirectURI)
         else {
             throw .unredirectable(
                 "The address the application asked to return to is not one it registered, so you were not sent on.")

@@ -106,6 +106,30 @@ public struct OAuthClient: Sendable, Equatable {
         self.createdBy = createdBy
     }
 
+    /// Whether `uri` is one of the client's redirect URIs: character for character, except that a
+    /// native app's loopback URI may name any port, since the app learns its port only when it listens
+    /// (RFC 8252 §7.3).
+    public func accepts(redirectURI uri: String) -> Bool {
+        if redirectURIs.contains(uri) { return true }
+        guard let presented = Self.loopbackWithoutPort(uri) else { return false }
+        return redirectURIs.contains { Self.loopbackWithoutPort($0) == presented }
+    }
+
+    /// A loopback http URI with its port taken out, or nil for any other URI.
+    static func loopbackWithoutPort(_ uri: String) -> String? {
+        for host in ["http://127.0.0.1", "http://[::1]"] where uri.hasPrefix(host) {
+            var rest = uri.dropFirst(host.count)
+            if rest.first == ":" {
+                let digits = rest.dropFirst().prefix { $0.isASCII && $0.isNumber }
+                guard !digits.isEmpty, digits.count <= 5 else { return nil }
+                rest = rest.dropFirst(1 + digits.count)
+            }
+            guard rest.isEmpty || rest.first == "/" else { return nil }
+            return host + rest
+        }
+        return nil
+    }
+
     public static let maximumNameLength = 100
     public static let maximumNameBytes = 400
     public static let maximumRedirectURIs = 10

@@ -34,9 +34,24 @@ final class Browser: @unchecked Sendable {
         return try await send(.post, uri, body: body)
     }
 
-    private func send(_ method: HTTPRequest.Method, _ uri: String, body: String?) async throws -> TestResponse {
+    /// A form another site posts here, as a relying party does: no CSRF field, and (unless it is a
+    /// same-site post) none of our SameSite=Strict cookies.
+    func postFromAnotherSite(
+        _ uri: String, _ fields: [(String, String)], sameSite: Bool = false
+    ) async throws
+        -> TestResponse
+    {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        let body = fields.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+            .joined(separator: "&")
+        return try await send(.post, uri, body: body, cookies: sameSite)
+    }
+
+    private func send(
+        _ method: HTTPRequest.Method, _ uri: String, body: String?, cookies sendCookies: Bool = true
+    ) async throws -> TestResponse {
         var headers = self.headers
-        if !cookies.isEmpty {
+        if sendCookies, !cookies.isEmpty {
             headers[.cookie] = cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
                 separator: "; ")
         }

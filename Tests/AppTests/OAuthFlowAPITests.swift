@@ -581,6 +581,11 @@ struct OAuthFlowAPITests {
                 #expect(refused.status == .badRequest && refused.headers[.location] == nil, "\(name)")
             }
 
+            // A relying party's own post only asks too (RP-Initiated Logout §2), and signs no one out.
+            let posted = try await browser.postFromAnotherSite(
+                "/end-session", valid.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, sameSite: true)
+            #expect(posted.status == .ok && posted.html.contains("asks to sign you out"), "\(posted.status)")
+
             // A GET only asks; the person's click, with the CSRF token, signs out.
             let asked = try await browser.get(path(valid))
             #expect(asked.status == .ok && asked.html.contains("asks to sign you out"))
@@ -630,5 +635,43 @@ struct OAuthFlowAPITests {
 extension TestResponse {
     func lastSetCookiesContainTicket(_ browser: Browser) -> Bool {
         browser.lastSetCookies.contains { $0.hasPrefix("__Host-qspp-ticket=") }
+    }
+
+}
+
+extension OAuthFlowAPITests {
+    /// OIDC Core §3.1.2.1: the authorization endpoint takes POST too. The relying party's post reaches
+    /// our page without the person's cookies, which one step from our own page brings back.
+    @Test(arguments: Backend.all)
+    func aRelyingPartyMayPostItsAuthorizationRequest(backend: Backend) async throws {
+        try await withApp(backend) { api in
+            let (party, _, browser) = try await api.personSignedInWith(RelyingParty.webApp)
+            let query = String(party.authorizePath().dropFirst("/authorize?".count))
+            let fields = FormFieldsForTests.pairs(query)
+            let posted = try await browser.postFromAnotherSite("/authorize", fields)
+            #expect(posted.status == .ok, "\(String(buffer: posted.body))")
+            let next = try #require(posted.html.firstMatch(of: /content="0;url=([^"]+)"/)?.1)
+            let consent = try await browser.get(String(next).replacingOccurrences(of: "&amp;", with: "&"))
+            let request = try #require(Browser.hiddenField("request", in: consent.html), "\(consent.html.prefix(300))")
+            let answered = try await browser.post("/authorize", ["request": request, "decision": "allow"])
+            let code = try #require(RelyingParty.answer(answered.headers[.location])["code"])
+            let tokens = try await party.exchange(api, code: code)
+            #expect(tokens.status == .ok)
+            // A post with a CSRF field is a decision, and a forged one is refused.
+            let forged = try await browser.post(
+                "/authorize", ["request": request, "decision": "allow"], csrf: "forged")
+            #expect(forged.status == .forbidden)
+        }
+    }
+}
+
+enum FormFieldsForTests {
+    static func pairs(_ query: String) -> [(String, String)] {
+        query.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }
     }
 }

@@ -53,10 +53,21 @@ struct AuthorizationRequestTests {
             "https://shop.example/callback?x=1", "https://shop.example/callback#f",
             "https://shop.example.evil/callback",
             "https://evil.example/callback", "http://shop.example/callback", "https://shop.example:443/callback",
-            "http://127.0.0.1:8401/cb", "",
+            "http://127.0.0.1:8400/cb/x", "http://127.0.0.1:8400/c", "http://127.0.0.1:8401/cb?x=1",
+            "http://127.0.0.1.evil.example:8401/cb", "http://127.0.0.1:8401x/cb", "http://[::1]:8400/cb",
+            "http://localhost:8400/cb", "https://127.0.0.1:8400/cb", "",
         ])
     func redirectVariants(uri: String) {
         #expect(Self.staysWithThePerson(Self.parameters(["redirect_uri": uri]), client: Self.client), "\(uri)")
+    }
+
+    @Test(
+        "a native app's loopback redirect URI may name any port (RFC 8252 §7.3), and nothing else may differ",
+        arguments: [
+            "http://127.0.0.1:8400/cb", "http://127.0.0.1:8401/cb", "http://127.0.0.1:65535/cb", "http://127.0.0.1/cb",
+        ])
+    func loopbackPorts(uri: String) {
+        #expect(!Self.staysWithThePerson(Self.parameters(["redirect_uri": uri]), client: Self.client), "\(uri)")
     }
 
     @Test func anUnknownClientOrAMissingRedirectIsShownNotRedirected() {

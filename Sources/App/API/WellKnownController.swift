@@ -50,7 +50,8 @@ struct WellKnownController {
             "grant_types_supported": OAuthClient.GrantType.allCases.map(\.rawValue),
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": clientMethods,
-            "revocation_endpoint_auth_methods_supported": authenticatedMethods,
+            // A public client revokes its own tokens with its client_id alone (RFC 7009 §5).
+            "revocation_endpoint_auth_methods_supported": clientMethods,
             "introspection_endpoint_auth_methods_supported": authenticatedMethods,
             "token_endpoint_auth_signing_alg_values_supported": SigningAlgorithm.allCases.map(\.rawValue),
             "revocation_endpoint_auth_signing_alg_values_supported": SigningAlgorithm.allCases.map(\.rawValue),

@@ -26,6 +26,12 @@ struct FormFields: Sendable {
 
     subscript(_ name: String) -> String? { values[name]?.first }
 
+    /// The fields encoded again, in their order, as a query string.
+    var encoded: String {
+        pairs.map { "\(PageController.queryEscaped($0.name))=\(PageController.queryEscaped($0.value))" }
+            .joined(separator: "&")
+    }
+
     /// A field that must be present and not blank; the problem names it for the page to show.
     func required(_ name: String, label: String) throws(Problem) -> String {
         guard let value = self[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {

@@ -21,6 +21,9 @@ extension PageController {
     @Sendable func authorizationDecision(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let form = try await request.form(context: context)
+        // A relying party's own post of an authorization request, with no CSRF field: a GET by another
+        // method (OIDC Core §3.1.2.1).
+        if form["csrf"] == nil { return try await step(query: form.encoded, decision: nil, request, context) }
         guard context.principal != nil else { throw Problem.unauthenticated }
         let decision: Bool? =
             switch form["decision"] {

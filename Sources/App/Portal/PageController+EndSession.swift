@@ -12,7 +12,10 @@ extension PageController {
     }
 
     @Sendable func endSessionRequest(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let query = FormFields(request.uri.query ?? "")
+        try await askToEndSession(FormFields(request.uri.query ?? ""), context)
+    }
+
+    private func askToEndSession(_ query: FormFields, _ context: AppRequestContext) async throws -> Response {
         let logout = try await logoutRequest(
             hint: query["id_token_hint"], clientID: query["client_id"], redirect: query["post_logout_redirect_uri"],
             state: query["state"])
@@ -29,6 +32,8 @@ extension PageController {
     @Sendable func endSession(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let form = try await request.form(context: context)
+        // A relying party's own post (RP-Initiated Logout §2), with no CSRF field, only asks.
+        if form["csrf"] == nil { return try await askToEndSession(form, context) }
         let logout = try await logoutRequest(
             hint: nil, clientID: form["client_id"], redirect: form["post_logout_redirect_uri"], state: form["state"])
         if let user = context.principal {

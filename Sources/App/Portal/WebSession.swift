@@ -45,6 +45,7 @@ enum WebCookie {
 /// failures into HTML error pages. API routes never read these cookies, so they stay immune to CSRF.
 struct WebSessionMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+    static let relyingPartyEndpoints: Set<String> = ["/authorize", "/end-session"]
     let identity: IdentityService
     let pages: PortalPages
 
@@ -97,9 +98,12 @@ struct WebSessionMiddleware: RouterMiddleware {
     }
 
     /// Double-submit: the form's `csrf` field must equal the cookie. Together with `SameSite=Strict`
-    /// this stops another site from posting a form on the person's behalf.
+    /// this stops another site from posting a form on the person's behalf. The two OpenID Connect
+    /// endpoints that relying parties may post to (OIDC Core §3.1.2.1, RP-Initiated Logout §2) take a
+    /// post without the field as they take a GET: it only asks, and the person decides on our page.
     private func checkCSRF(_ request: inout Request, _ context: Context) async throws {
         let form = try await request.form(context: context)
+        if form["csrf"] == nil, Self.relyingPartyEndpoints.contains(request.uri.path) { return }
         guard ConstantTime.equal(Array((form["csrf"] ?? "").utf8), Array(context.csrfToken.utf8)),
             request.cookies[WebCookie.csrf]?.value == context.csrfToken
         else {

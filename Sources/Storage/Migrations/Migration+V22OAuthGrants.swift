@@ -1,7 +1,7 @@
 extension Migration {
     /// What the OAuth flows keep: authorization codes and pushed requests (only their digests), the
-    /// grants people gave applications, which application (with which scopes) a session was started
-    /// for, and the relying parties still to be told that a session ended.
+    /// grants people gave applications, and which application (with which scopes) a session was
+    /// started for.
     static let v22OAuthGrants = Version(number: 22, name: "oauth_grants") { dialect in
         [
             """
@@ -38,26 +38,6 @@ extension Migration {
                 expires_at \(dialect.integer) NOT NULL
             )\(dialect.strict)
             """,
-            """
-            CREATE TABLE oauth_logout_notices (
-                session_id TEXT PRIMARY KEY,
-                client_id TEXT NOT NULL,
-                user_id TEXT NOT NULL,
-                created_at \(dialect.integer) NOT NULL,
-                next_attempt_at \(dialect.integer) NOT NULL,
-                attempts \(dialect.integer) NOT NULL DEFAULT 0,
-                state TEXT NOT NULL DEFAULT 'pending',
-                lease TEXT,
-                leased_until \(dialect.integer),
-                last_error TEXT
-            )\(dialect.strict)
-            """,
-            "CREATE INDEX oauth_logout_notices_due ON oauth_logout_notices (state, next_attempt_at)",
-            "ALTER TABLE oauth_clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]'",
-            "ALTER TABLE oauth_clients ADD COLUMN jwks TEXT NOT NULL DEFAULT '[]'",
-            "ALTER TABLE oauth_codes ADD COLUMN web_session_id TEXT",
-            "ALTER TABLE sessions ADD COLUMN parent_session_id TEXT",
-            "CREATE INDEX sessions_parent ON sessions (parent_session_id)",
             "ALTER TABLE sessions ADD COLUMN client_id TEXT",
             "ALTER TABLE sessions ADD COLUMN scopes TEXT",
             "ALTER TABLE sessions ADD COLUMN auth_time \(dialect.integer)",

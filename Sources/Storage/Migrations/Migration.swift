@@ -32,6 +32,7 @@ extension Migration {
         v20AccountTokenPayload,
         v21OAuthClients,
         v22OAuthGrants,
+        v23OAuthLogout,
     ]
 
     static let postgres: [Migration] = versions.map {
