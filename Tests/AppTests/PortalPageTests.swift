@@ -140,7 +140,9 @@ struct PortalPageTests {
             #expect(try await mallory.get(receiptPath).status == .notFound)
             #expect(try await mallory.post("/my/security/sessions/\(aliceSession)/revoke", [:]).status == .notFound)
             #expect(try await alice.get("/my/security").status == .ok)
-            for page in ["/admin", "/admin/purposes", "/admin/ledger", "/admin/valuation", "/admin/keys"] {
+            for page in [
+                "/admin", "/admin/purposes", "/admin/ledger", "/admin/valuation", "/admin/keys", "/admin/applications",
+            ] {
                 let refused = try await mallory.get(page)
                 #expect(refused.status == .forbidden, "\(page)")
                 #expect(refused.html.contains("Not allowed"))

@@ -49,6 +49,9 @@ struct FormFields: Sendable {
     }
 
     func isChecked(_ name: String) -> Bool { self[name] != nil }
+
+    /// Every value sent for `name` (checkboxes that share it), in order.
+    func all(_ name: String) -> [String] { values[name] ?? [] }
 }
 
 extension Request {

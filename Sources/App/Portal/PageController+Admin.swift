@@ -26,9 +26,10 @@ extension PageController {
         routes.get("/admin/valuation", use: valuationPage)
         routes.post("/admin/valuation/jobs/:jobId/cancel", use: cancelJob)
         routes.get("/admin/keys", use: keysPage)
+        addApplicationRoutes(to: routes)
     }
 
-    private func adminFrame(
+    func adminFrame(
         _ title: String, _ context: AppRequestContext, _ page: String, notice: String? = nil, error: String? = nil
     )
         -> [String: Any]
@@ -36,7 +37,7 @@ extension PageController {
         var view = PageFrame(title: title, context: context, section: "/admin", notice: notice, error: error).values
         view["adminNav"] = [
             ("/admin", "Requests"), ("/admin/purposes", "Purposes"), ("/admin/ledger", "Ledger"),
-            ("/admin/valuation", "Valuation"), ("/admin/keys", "Keys"),
+            ("/admin/valuation", "Valuation"), ("/admin/keys", "Keys"), ("/admin/applications", "Applications"),
         ].map { ["path": $0.0, "label": $0.1, "current": $0.0 == page] as [String: Any] }
         view["isAdmin"] = context.principal?.isAdmin ?? false
         return view

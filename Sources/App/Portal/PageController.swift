@@ -125,6 +125,7 @@ enum PageNotice: String {
     case passkeyRenamed = "passkey-renamed"
     case passkeyRemoved = "passkey-removed"
     case applicationDisconnected = "application-disconnected"
+    case applicationDeleted = "application-deleted"
 
     var text: String {
         switch self {
@@ -152,6 +153,7 @@ enum PageNotice: String {
         case .passkeyAdded: "Your passkey is added. You can sign in with it instead of your password."
         case .passkeyRenamed: "The passkey is renamed."
         case .applicationDisconnected: "The application is disconnected, and its access has ended."
+        case .applicationDeleted: "The application is deleted: its tokens, grants and sessions ended with it."
         case .passkeyRemoved: "The passkey is removed."
         }
     }
