@@ -20,6 +20,8 @@ binary=${QSPP_BINARY:-$(qspp_release_binary)}
 workdir=$(mktemp -d)
 port=$((25000 + RANDOM % 5000))
 export QSPP_LOG_LEVEL=warning QSPP_DATABASE_URL="sqlite:$workdir/qspp.sqlite" QSPP_MAIL_DIRECTORY="$workdir/mail"
+# The URL the browser uses is the issuer: relying parties check it in every answer (RFC 9207).
+export QSPP_TOKEN_ISSUER="http://localhost:$port"
 # The flows sign in more than five times within a minute from one address; the limit has tests of its own.
 export QSPP_LOGIN_RATE_LIMIT=30
 admin_email="admin@e2e.qspp.test"

@@ -6,7 +6,9 @@ Drives a running `qspp serve` through every user and admin flow: registration co
 link in the mail the server wrote to MAIL_DIRECTORY, a forgotten password reset the same way, MFA
 set-up from the secret the page shows (codes from pyotp), sign-in with MFA, a passkey added in WebDriver's
 virtual authenticator and used to sign in alone and as the second factor, renamed and removed, consent
-toggles and their timeline, a
+toggles and their timeline, an application registered on the admin page and a sample relying party
+(sample_rp.py) signed in to through QSPP (sign-in, the MFA step, the consent screen), disconnected on
+the security page and signed out of, a
 receipt downloaded and verified with an independent ML-DSA-65 (dilithium-py), the export, and erasure,
 after which sign-in fails. Fails on any axe violation of serious or critical impact. Every check is on
 content: text, attributes and counts, the QR code decoded by zbarimg, the export's files read back.
@@ -38,6 +40,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "Tests", "Interop"))
 from mldsa_jwt import verify as verify_mldsa  # noqa: E402
+from sample_rp import SampleRelyingParty  # noqa: E402
 
 BASE, ADMIN_EMAIL, ADMIN_PASSWORD, SHOTS, MAIL = sys.argv[1:6]
 DOWNLOADS = tempfile.mkdtemp(prefix="qspp-e2e-downloads-")
@@ -141,12 +144,85 @@ def sign_in(driver, email, password, secret=None, used=None):
     if secret:
         WebDriverWait(driver, 10).until(conditions.presence_of_element_located((By.NAME, "mfaToken")))
         page(driver, "login-mfa")
-        code = pyotp.TOTP(secret).now()
-        while code == used:  # a code is accepted once; wait for the next step
-            time.sleep(1)
-            code = pyotp.TOTP(secret).now()
+        code = next_code(secret, used)
         fill(driver, {"code": code})
         submit(driver, "form[action='/login/mfa']")
+        return code
+    return None
+
+
+def next_code(secret, used):
+    code = pyotp.TOTP(secret).now()
+    while code == used:  # a code is accepted once; wait for the next step
+        time.sleep(1)
+        code = pyotp.TOTP(secret).now()
+    return code
+
+
+def register_application(driver, rp):
+    """An administrator registers the sample relying party on the admin page; its secret is shown once."""
+    sign_in(driver, ADMIN_EMAIL, ADMIN_PASSWORD)
+    driver.get(BASE + "/admin/applications")
+    page(driver, "admin-applications")
+    fill(driver, {"client-name": "Sample shop", "client-redirects": rp.base + "/callback",
+                  "client-logout-redirects": rp.base + "/signed-out"})
+    for box in ("grant-authorization_code", "grant-refresh_token", "scope-openid", "scope-email",
+                "scope-offline_access"):
+        driver.find_element(By.ID, box).click()
+    submit(driver, "form#register-application")
+    rp.client_id = driver.find_element(By.ID, "issued-client-id").text
+    rp.secret = driver.find_element(By.ID, "issued-client-secret").text
+    check(rp.client_id and len(rp.secret) >= 32, "the new application's id and secret are shown")
+    check("Sample shop" in driver.find_element(By.ID, f"client-{rp.client_id}").text, "the application is listed")
+    page(driver, "admin-application-registered")
+    driver.delete_all_cookies()
+
+
+def relying_party(driver, rp, email, secret, used):
+    """The person signs in to the sample relying party through QSPP (password, MFA, consent), then
+    disconnects it on the security page, which ends its refresh token, and signs out through it."""
+    driver.delete_all_cookies()
+    driver.get(rp.base + "/login")
+    WebDriverWait(driver, 15).until(conditions.presence_of_element_located((By.CSS_SELECTOR, "form[action='/login']")))
+    check("next=" in driver.current_url, f"QSPP's sign-in, on its way back to the request: {driver.current_url}")
+    page(driver, "oidc-login")
+    fill(driver, {"email": email, "password": NEW_PASSWORD})
+    submit(driver, "form[action='/login']")
+    WebDriverWait(driver, 10).until(conditions.presence_of_element_located((By.NAME, "mfaToken")))
+    code = next_code(secret, used)
+    fill(driver, {"code": code})
+    submit(driver, "form[action='/login/mfa']")
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "button[value=allow]"))
+    consent = driver.find_element(By.TAG_NAME, "main").text
+    check("Sample shop" in consent and "email" in consent, f"the consent screen: {consent}")
+    page(driver, "oidc-consent")
+    navigating(driver, driver.find_element(By.CSS_SELECTOR, "button[value=allow]"))
+    WebDriverWait(driver, 15).until(lambda d: d.current_url.startswith(rp.base + "/callback"))
+    check(rp.failure is None, f"the relying party: {rp.failure}")
+    check(driver.find_element(By.ID, "email").text == email, "the relying party knows who signed in")
+    check(driver.find_element(By.ID, "subject").text == rp.claims["sub"] and "otp" in rp.claims["amr"],
+          f"the ID token's claims: {rp.claims}")
+    check(rp.refresh()[0] == 200, "the relying party's refresh token works")
+    print(f"sample relying party signed in {rp.claims['sub']} with {rp.claims['amr']}, ID token checked by dilithium-py")
+
+    driver.get(BASE + "/my/security")
+    check("Sample shop" in driver.find_element(By.ID, "applications").text, "the connected application is listed")
+    page(driver, "security-applications")
+    navigating(driver, driver.find_element(By.XPATH, "//section[@id='applications']//button[contains(., 'Disconnect')]"))
+    check("disconnected" in driver.find_element(By.CSS_SELECTOR, ".notice").text, "the disconnection's notice")
+    check("No application signs in" in driver.find_element(By.ID, "applications").text, "no application left")
+    status, answer = rp.refresh()
+    check(status == 400 and answer.get("error") == "invalid_grant", f"after disconnecting: {status} {answer}")
+
+    driver.get(rp.logout_url("bye"))
+    page(driver, "oidc-end-session")
+    navigating(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/end-session'] button"))
+    WebDriverWait(driver, 15).until(lambda d: d.current_url.startswith(rp.base + "/signed-out"))
+    check(driver.find_element(By.ID, "state").text == "bye", "back at the relying party with its state")
+    driver.get(BASE + "/my/security")
+    check("/login" in driver.current_url, f"signed out of QSPP too: {driver.current_url}")
+    return code
 
 
 def add_authenticator(driver):
@@ -288,7 +364,10 @@ def main():
     os.makedirs(SHOTS, exist_ok=True)
     driver = browser()
     email = f"e2e-{int(time.time())}@qspp.test"
+    rp = SampleRelyingParty(BASE)
     try:
+        register_application(driver, rp)
+
         # Register: the page says to check the inbox; the mailed link confirms the email; then sign in.
         driver.get(BASE + "/register")
         page(driver, "register")
@@ -356,7 +435,7 @@ def main():
         navigating(driver, driver.find_element(By.CSS_SELECTOR, "form.logout button"))
         check("/login" in driver.current_url, "signed out")
         page(driver, "login")
-        sign_in(driver, email, NEW_PASSWORD, secret=secret, used=first_code)
+        used = sign_in(driver, email, NEW_PASSWORD, secret=secret, used=first_code)
         check(driver.current_url.endswith("/my/consent"), f"after MFA: {driver.current_url}")
         passkeys(driver, email)
         driver.get(BASE + "/my/consent")
@@ -442,6 +521,9 @@ def main():
         check(float(price.split()[0]) > 0, f"the price-book value of what counts: {price}")
         page(driver, "value")
 
+        used = relying_party(driver, rp, email, secret, used)
+        sign_in(driver, email, NEW_PASSWORD, secret=secret, used=used)
+
         # Erasure: asked for, confirmed, then verified and carried out by an administrator.
         driver.get(BASE + "/my/data")
         navigating(driver, driver.find_element(By.XPATH, "//button[contains(., 'Erase my data')]"))
@@ -476,6 +558,7 @@ def main():
         raise
     finally:
         driver.quit()
+        rp.close()
     print(f"portal end-to-end: every flow passed; axe found no serious or critical violation on "
           f"{len(checked_pages)} pages; screenshots in {SHOTS}")
 
