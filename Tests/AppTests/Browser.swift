@@ -34,6 +34,11 @@ final class Browser: @unchecked Sendable {
         return try await send(.post, uri, body: body)
     }
 
+    /// A page another site links to: the navigation carries none of our SameSite=Strict cookies.
+    func getFromAnotherSite(_ uri: String) async throws -> TestResponse {
+        try await send(.get, uri, body: nil, cookies: false)
+    }
+
     /// A form another site posts here, as a relying party does: no CSRF field, and (unless it is a
     /// same-site post) none of our SameSite=Strict cookies.
     func postFromAnotherSite(

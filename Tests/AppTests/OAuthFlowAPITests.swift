@@ -586,6 +586,13 @@ struct OAuthFlowAPITests {
                 "/end-session", valid.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, sameSite: true)
             #expect(posted.status == .ok && posted.html.contains("asks to sign you out"), "\(posted.status)")
 
+            // From the application's site the browser sends none of our cookies: one step from our own
+            // page brings them, and then the person is asked.
+            let crossSite = try await browser.getFromAnotherSite(path(valid))
+            let hop = try #require(crossSite.html.firstMatch(of: /content="0;url=([^"]+)"/)?.1, "\(crossSite.html)")
+            let afterHop = try await browser.get(String(hop).replacingOccurrences(of: "&amp;", with: "&"))
+            #expect(afterHop.status == .ok && afterHop.html.contains("asks to sign you out"))
+
             // A GET only asks; the person's click, with the CSRF token, signs out.
             let asked = try await browser.get(path(valid))
             #expect(asked.status == .ok && asked.html.contains("asks to sign you out"))

@@ -12,13 +12,20 @@ extension PageController {
     }
 
     @Sendable func endSessionRequest(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await askToEndSession(FormFields(request.uri.query ?? ""), context)
+        try await askToEndSession(FormFields(request.uri.query ?? ""), request, context)
     }
 
-    private func askToEndSession(_ query: FormFields, _ context: AppRequestContext) async throws -> Response {
+    private func askToEndSession(
+        _ query: FormFields, _ request: Request, _ context: AppRequestContext
+    ) async throws -> Response {
         let logout = try await logoutRequest(
             hint: query["id_token_hint"], clientID: query["client_id"], redirect: query["post_logout_redirect_uri"],
             state: query["state"])
+        // Arriving from the application's site, the browser withheld our SameSite=Strict cookies; one
+        // step from our own page brings them, or the person would seem signed out already.
+        if context.principal == nil, request.cookies[WebCookie.csrf] == nil {
+            return continuePage("/end-session?" + query.encoded)
+        }
         guard context.principal != nil else { return afterLogout(logout) }
         var view = PageFrame(title: "Sign out?", context: context).values
         view["clientName"] = logout.client?.name
@@ -33,7 +40,7 @@ extension PageController {
         var request = request
         let form = try await request.form(context: context)
         // A relying party's own post (RP-Initiated Logout §2), with no CSRF field, only asks.
-        if form["csrf"] == nil { return try await askToEndSession(form, context) }
+        if form["csrf"] == nil { return try await askToEndSession(form, request, context) }
         let logout = try await logoutRequest(
             hint: nil, clientID: form["client_id"], redirect: form["post_logout_redirect_uri"], state: form["state"])
         if let user = context.principal {

@@ -45,6 +45,8 @@ class SampleRelyingParty:
                         self.redirect(party.authorization_url())
                     elif url.path == "/callback":
                         self.page("Signed in", party.callback(query))
+                    elif url.path == "/logout":
+                        self.redirect(party.logout_url(query.get("state", "")))
                     elif url.path == "/signed-out":
                         self.page("Signed out", f'<p id="state">{html.escape(query.get("state", ""))}</p>')
                     else:
