@@ -10,8 +10,9 @@ final class VerifiedTokenCache: Sendable {
     /// What a verified token says, read once: who, in which session, and when it is valid.
     struct Entry: Sendable {
         let user: AuthenticatedUser
-        let notBefore: Date
-        let expiresAt: Date
+        let claims: AccessTokenClaims
+        var notBefore: Date { claims.nbf.value }
+        var expiresAt: Date { claims.exp.value }
     }
 
     private let entries = Mutex<[SHA256Digest: Entry]>([:])
@@ -22,11 +23,11 @@ final class VerifiedTokenCache: Sendable {
         return token.withUTF8 { SHA256.hash(data: $0) }
     }
 
-    func user(for key: SHA256Digest, now: Date) -> AuthenticatedUser? {
+    func entry(for key: SHA256Digest, now: Date) -> Entry? {
         guard let entry = entries.withLock({ $0[key] }) else { return nil }
         // Expiry and not-before are checked on every use, not only when verified.
         guard entry.expiresAt > now, entry.notBefore <= now else { return nil }
-        return entry.user
+        return entry
     }
 
     func insert(_ entry: Entry, for key: SHA256Digest) {
@@ -70,5 +71,40 @@ final class SessionStatusCache: Sendable {
 
     func markRevoked(_ session: UUID) {
         entries.withLock { $0[session] = Entry(active: false, checkedAt: .distantFuture) }
+    }
+}
+
+/// The OAuth clients this process read lately, for client authentication at the token, introspection,
+/// revocation and PAR endpoints: a client deleted or given a new secret on another replica is seen
+/// within the same interval as a revoked session; changes made here apply at once.
+final class OAuthClientCache: Sendable {
+    private struct Entry {
+        let client: OAuthClient?
+        let readAt: Date
+    }
+    private let entries = Mutex<[String: Entry]>([:])
+    private let interval: TimeInterval
+
+    init(interval: TimeInterval) {
+        self.interval = interval
+    }
+
+    /// The cached answer for `id` (nil inside: no such client), or nil when there is none recent enough.
+    func client(_ id: String, now: Date) -> OAuthClient?? {
+        entries.withLock { entries in
+            guard let entry = entries[id], now.timeIntervalSince(entry.readAt) < interval else { return nil }
+            return .some(entry.client)
+        }
+    }
+
+    func record(_ id: String, _ client: OAuthClient?, now: Date) {
+        entries.withLock { entries in
+            if entries.count > 10_000 { entries.removeAll(keepingCapacity: true) }
+            entries[id] = Entry(client: client, readAt: now)
+        }
+    }
+
+    func forget(_ id: String) {
+        _ = entries.withLock { $0.removeValue(forKey: id) }
     }
 }

@@ -90,6 +90,7 @@ extension IdentityService {
                 id: id, digest: digest,
                 recording: event(.oauthClientSecretRotated, found, by: admin, client: client))
         else { throw IdentityError.oauthClientNotFound }
+        clientCache.forget(id)
         return IssuedClient(client: found, secret: secret)
     }
 
@@ -102,6 +103,7 @@ extension IdentityService {
             try await repository.deleteOAuthClient(
                 id: id, at: now(), recording: event(.oauthClientDeleted, found, by: admin, client: client))
         else { throw IdentityError.oauthClientNotFound }
+        clientCache.forget(id)
     }
 
     func requireAdministrator(_ admin: AuthenticatedUser, password: String?, client: ClientInfo) async throws {

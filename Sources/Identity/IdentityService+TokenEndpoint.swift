@@ -43,8 +43,7 @@ extension IdentityService {
     /// A secret sent by a public client, a method other than the registered one, an unknown client and a
     /// wrong secret all get the one `invalid_client`, after the same work.
     public func authenticateClient(_ presented: PresentedClient) async throws -> OAuthClient {
-        guard let id = presented.id, !id.isEmpty, id.utf8.count <= 64,
-            let client = try await repository.oauthClient(id: id)
+        guard let id = presented.id, !id.isEmpty, id.utf8.count <= 64, let client = try await cachedClient(id)
         else {
             _ = ConstantTime.equal(
                 Array(OpaqueSecret.digest(presented.secret ?? "").utf8), Array(repeating: 0, count: 64))
@@ -268,7 +267,7 @@ extension IdentityService {
     /// is inactive to this one, whatever it is.
     public func introspect(_ token: String, client: OAuthClient) async throws -> [String: IntrospectionValue] {
         let now = now()
-        if token.contains("."), let claims = try? await tokens.verifyAccessToken(token),
+        if token.contains("."), let claims = try? await verified(token, now: now).claims,
             claims.clientID == client.id
         {
             if let sessionID = claims.sessionID, let userID = claims.userID {
@@ -342,5 +341,14 @@ extension IdentityService {
         }
         if delegation.scopes.contains(.profile), let name = account.displayName { claims["name"] = .text(name) }
         return claims
+    }
+
+    /// The client `id` names, read at most once per ``IdentityConfiguration/sessionCheckInterval``.
+    func cachedClient(_ id: String) async throws -> OAuthClient? {
+        let now = now()
+        if let known = clientCache.client(id, now: now) { return known }
+        let client = try await repository.oauthClient(id: id)
+        clientCache.record(id, client, now: now)
+        return client
     }
 }

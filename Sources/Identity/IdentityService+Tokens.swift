@@ -7,18 +7,7 @@ extension IdentityService {
     /// signature (the verified-token cache); the session check is cached for `sessionCheckInterval` at most.
     public func authenticate(accessToken: String) async throws -> AuthenticatedUser {
         let now = now()
-        let cacheKey = VerifiedTokenCache.key(for: accessToken)
-        let user: AuthenticatedUser
-        if let cached = verifiedTokens.user(for: cacheKey, now: now) {
-            user = cached
-        } else {
-            let claims = try await tokens.verifyAccessToken(accessToken)
-            var principal = try Self.principal(of: claims)
-            principal.boundKey = claims.cnf?.jkt
-            user = principal
-            verifiedTokens.insert(
-                .init(user: user, notBefore: claims.nbf.value, expiresAt: claims.exp.value), for: cacheKey)
-        }
+        let user = try await verified(accessToken, now: now).user
         if let delegation = user.delegation, delegation.isMachine {
             guard try await isClientActive(delegation.clientID, key: user.sessionID, now: now) else {
                 throw IdentityError.invalidToken("the client is no longer registered")
@@ -27,6 +16,22 @@ extension IdentityService {
             throw IdentityError.invalidToken("the session has ended")
         }
         return user
+    }
+
+    /// The token's claims and caller, verified once per process and then read from the cache, whose
+    /// entries are good only between the token's not-before and expiry.
+    func verified(_ accessToken: String, now: Date) async throws -> VerifiedTokenCache.Entry {
+        let cacheKey = VerifiedTokenCache.key(for: accessToken)
+        if let cached = verifiedTokens.entry(for: cacheKey, now: now) { return cached }
+        let claims = try await tokens.verifyAccessToken(accessToken)
+        var principal = try Self.principal(of: claims)
+        principal.boundKey = claims.cnf?.jkt
+        let entry = VerifiedTokenCache.Entry(user: principal, claims: claims)
+        verifiedTokens.insert(entry, for: cacheKey)
+        guard entry.notBefore <= now, entry.expiresAt > now else {
+            throw IdentityError.invalidToken("the token is not valid now")
+        }
+        return entry
     }
 
     static func principal(of claims: AccessTokenClaims) throws(IdentityError) -> AuthenticatedUser {

@@ -23,6 +23,7 @@ public final class IdentityService: Sendable {
     public let configuration: IdentityConfiguration
     let sessionCache: SessionStatusCache
     let verifiedTokens = VerifiedTokenCache()
+    let clientCache: OAuthClientCache
     let now: @Sendable () -> Date
     /// Told of every recorded auth event, for metrics.
     let observe: @Sendable (AuthEvent.Kind) -> Void
@@ -46,6 +47,7 @@ public final class IdentityService: Sendable {
         self.dpopNonceKey = masterKey.derivedKey(for: "dpop nonce")
         self.configuration = configuration
         self.sessionCache = SessionStatusCache(interval: configuration.sessionCheckInterval)
+        self.clientCache = OAuthClientCache(interval: configuration.sessionCheckInterval)
         self.now = now
     }
 

@@ -12,7 +12,6 @@ answers were not 200.
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
 import sys
 import threading
@@ -21,6 +20,7 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "Interop"))
 import passkey_authenticator as authenticator  # noqa: E402
+from fan_out import fan_out  # noqa: E402
 
 port, accounts, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 processes, threads = int(sys.argv[4]), int(sys.argv[5])
@@ -83,14 +83,5 @@ def worker(states, start, queue):
 
 if __name__ == "__main__":
     states = [enrol(index) for index in range(accounts)]
-    queue = multiprocessing.Queue()
-    start = time.time() + 1
-    workers = [multiprocessing.Process(target=worker, args=(states[index::processes], start, queue))
-               for index in range(processes)]
-    for process in workers:
-        process.start()
-    totals = [queue.get() for _ in workers]
-    for process in workers:
-        process.join()
-    done, bad = sum(t[0] for t in totals), sum(t[1] for t in totals)
+    done, bad = fan_out(worker, [states[index::processes] for index in range(processes)])
     print(json.dumps({"sign_ins_per_second": round(done / seconds, 1), "bad": bad}))
