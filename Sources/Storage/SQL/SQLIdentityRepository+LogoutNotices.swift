@@ -19,31 +19,12 @@ extension SQLIdentityRepository {
     }
 
     func leaseLogoutNotices(limit: Int, now: Date, for duration: TimeInterval) async throws -> [LogoutNotice] {
-        // A read first: most rounds find nothing due, and a read takes no write lock.
-        guard
-            try await !database.select(
-                """
-                SELECT 1 FROM oauth_logout_notices
-                WHERE state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
-                LIMIT 1
-                """, [.time(now)]
-            ).isEmpty
-        else { return [] }
         let lease = UUID()
-        let lock = database.lockRowsClause.isEmpty ? "" : database.lockRowsClause + " SKIP LOCKED"
-        let rows = try await database.transaction { tx in
-            try await tx.query(
-                """
-                UPDATE oauth_logout_notices SET attempts = attempts + 1, leased_until = $2, lease = $3
-                WHERE session_id IN (
-                    SELECT session_id FROM oauth_logout_notices
-                    WHERE state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
-                    ORDER BY next_attempt_at, created_at LIMIT $4 \(lock))
-                RETURNING session_id, client_id, user_id, attempts, created_at
-                """,
-                [.time(now), .time(now.addingTimeInterval(duration)), .uuid(lease), .integer(Int64(limit))])
-        }
-        return try rows.sorted { ($0[4].integer ?? 0) < ($1[4].integer ?? 0) }.map { row in
+        return try await database.lease(
+            "oauth_logout_notices", key: "session_id",
+            returning: "session_id, client_id, user_id, attempts, created_at",
+            limit: limit, now: now, for: duration, lease: lease
+        ).map { row in
             LogoutNotice(
                 sessionID: try row.uuid(0), clientID: try row.text(1), userID: try row.uuid(2),
                 attempt: Int(try row.integer(3)), lease: lease)

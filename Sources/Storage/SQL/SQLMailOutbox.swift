@@ -55,34 +55,12 @@ struct SQLMailOutbox: MailOutboxRepository {
     }
 
     func lease(limit: Int, now: Date, for duration: TimeInterval) async throws -> [LeasedMail] {
-        // A read first: most rounds find nothing due, and a read takes no write lock.
-        guard
-            try await !database.select(
-                """
-                SELECT 1 FROM mail_outbox
-                WHERE state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
-                LIMIT 1
-                """, [.time(now)]
-            ).isEmpty
-        else { return [] }
         let lease = UUID()
-        // Replicas skip each other's locked rows on PostgreSQL; SQLite's writers take turns anyway.
-        let lock = database.lockRowsClause.isEmpty ? "" : database.lockRowsClause + " SKIP LOCKED"
-        let rows = try await database.transaction { tx in
-            try await tx.query(
-                """
-                UPDATE mail_outbox SET attempts = attempts + 1, leased_until = $2, lease = $3
-                WHERE id IN (
-                    SELECT id FROM mail_outbox
-                    WHERE state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
-                    ORDER BY next_attempt_at, created_at LIMIT $4 \(lock))
-                RETURNING id, subject_id, template, locale, payload, attempts, created_at
-                """,
-                [.time(now), .time(now.addingTimeInterval(duration)), .uuid(lease), .integer(Int64(limit))])
-        }
+        let rows = try await database.lease(
+            "mail_outbox", key: "id", returning: "id, subject_id, template, locale, payload, attempts, created_at",
+            limit: limit, now: now, for: duration, lease: lease)
         var leased: [LeasedMail] = []
-        // RETURNING follows no order: send the oldest first.
-        for row in rows.sorted(by: { ($0[6].integer ?? 0) < ($1[6].integer ?? 0) }) {
+        for row in rows {
             let id = try row.uuid(0)
             let subject = try row.text(1)
             var mail: OutboundMail?
