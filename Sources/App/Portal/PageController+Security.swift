@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Identity
 import Kernel
+import NIOCore
 import Outbox
 import PQCrypto
 
@@ -10,6 +11,7 @@ import PQCrypto
 extension PageController {
     func addSecurityRoutes(to routes: RouteCollection<AppRequestContext>) {
         routes.get("/my/security", use: securityPage)
+        routes.get("/my/security/applications/receipts/:eventId", use: grantReceipt)
         routes.post("/my/security/sessions/:sessionId/revoke", use: revokeSession)
         routes.post("/my/security/mfa", use: beginMFA)
         routes.post("/my/security/mfa/confirm", use: confirmMFA)
@@ -165,6 +167,43 @@ extension PageController {
         }
         view["applications"] = applications
         view["hasApplications"] = !applications.isEmpty
+        let names = Dictionary(applications.map { ($0["clientId"] as? String ?? "", $0["name"] as? String ?? "") }) {
+            first, _ in first
+        }
+        let history = try await Self.applicationDecisions(identity, user).map { event -> [String: Any] in
+            let client = event.details["client_id"] ?? ""
+            return [
+                "id": event.id.lowercasedString, "at": Self.date(event.occurredAt), "client": names[client] ?? client,
+                "decision": event.kind == .oauthGranted ? "Allowed" : "Disconnected",
+                "scopes": (event.details["scope"] ?? "").replacingOccurrences(of: " ", with: ", "),
+            ]
+        }
+        view["applicationHistory"] = history
+        view["hasApplicationHistory"] = !history.isEmpty
         return pages.render("security", view, status: status)
+    }
+
+    /// The person's decisions about applications, newest first: each grant and each withdrawal.
+    static func applicationDecisions(_ identity: IdentityService, _ user: AuthenticatedUser) async throws -> [AuthEvent]
+    {
+        try await identity.authEvents(userID: user.userID, limit: 500).filter {
+            $0.kind == .oauthGranted || $0.kind == .oauthDisconnected
+        }
+    }
+
+    /// The signed receipt of one of the person's decisions about an application.
+    @Sendable func grantReceipt(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        guard let id = context.parameters.get("eventId").flatMap(UUID.init(uuidString:)),
+            let event = try await Self.applicationDecisions(identity, user).first(where: { $0.id == id }),
+            let jws = try await services.receipts.signedGrantReceipt(for: event)
+        else { throw Problem.notFound }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/jose",
+                .contentDisposition: "attachment; filename=\"application-receipt-\(id.lowercasedString).jws\"",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: jws)))
     }
 }

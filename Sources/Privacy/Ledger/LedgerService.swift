@@ -152,6 +152,11 @@ public struct LedgerService: Sendable {
     }
 
     /// The entry at `sequence`, if there is one.
+    /// The sequence of the entry that records `reference` (such as `auth:<event id>`), if any.
+    public func sequence(of reference: String) async throws -> Int64? {
+        try await repository.ledgerSequence(reference: reference)
+    }
+
     public func entry(_ sequence: Int64) async throws -> LedgerEntry? {
         try await repository.ledgerEntries(after: sequence - 1, limit: 1).first { $0.sequence == sequence }
     }

@@ -214,6 +214,17 @@ def relying_party(driver, rp, email, secret, used):
     check("No application signs in" in driver.find_element(By.ID, "applications").text, "no application left")
     status, answer = rp.refresh()
     check(status == 400 and answer.get("error") == "invalid_grant", f"after disconnecting: {status} {answer}")
+    # The withdrawal, newest first, has a signed receipt that dilithium-py checks against the JWKS.
+    before = set(os.listdir(DOWNLOADS))
+    driver.find_element(By.CSS_SELECTOR, "#application-history a[download]").click()
+    receipt = open(wait_for_download(".jws", before)).read().strip()
+    header = json.loads(base64.urlsafe_b64decode(receipt.split(".")[0] + "=="))
+    jwks = json.load(urllib.request.urlopen(BASE + "/.well-known/jwks.json"))
+    key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    claims = json.loads(base64.urlsafe_b64decode(receipt.split(".")[1] + "=="))
+    check(header.get("typ") == "grant-receipt+jwt" and verify_mldsa(receipt, key["pub"])
+          and claims.get("decision") == "withdrawn" and claims.get("client_id") == rp.client_id,
+          f"the withdrawal's receipt: {header} {claims}")
 
     # Sign-out starts at the relying party, on another site: the browser brings none of QSPP's
     # SameSite=Strict cookies until one step from QSPP's own page.
