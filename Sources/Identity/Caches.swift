@@ -82,7 +82,9 @@ final class OAuthClientCache: Sendable {
         let client: OAuthClient?
         let readAt: Date
     }
-    private let entries = Mutex<[String: Entry]>([:])
+    /// The entries, and how many times one was forgotten: a read that began before a forget must not
+    /// put back what the change replaced.
+    private let state = Mutex<(entries: [String: Entry], forgets: Int)>(([:], 0))
     private let interval: TimeInterval
 
     init(interval: TimeInterval) {
@@ -91,20 +93,27 @@ final class OAuthClientCache: Sendable {
 
     /// The cached answer for `id` (nil inside: no such client), or nil when there is none recent enough.
     func client(_ id: String, now: Date) -> OAuthClient?? {
-        entries.withLock { entries in
-            guard let entry = entries[id], now.timeIntervalSince(entry.readAt) < interval else { return nil }
+        state.withLock { state in
+            guard let entry = state.entries[id], now.timeIntervalSince(entry.readAt) < interval else { return nil }
             return .some(entry.client)
         }
     }
 
-    func record(_ id: String, _ client: OAuthClient?, now: Date) {
-        entries.withLock { entries in
-            if entries.count > 10_000 { entries.removeAll(keepingCapacity: true) }
-            entries[id] = Entry(client: client, readAt: now)
+    /// A mark to take before reading the database, for ``record(_:_:now:readSince:)``.
+    var mark: Int { state.withLock { $0.forgets } }
+
+    func record(_ id: String, _ client: OAuthClient?, now: Date, readSince mark: Int) {
+        state.withLock { state in
+            guard state.forgets == mark else { return }
+            if state.entries.count > 10_000 { state.entries.removeAll(keepingCapacity: true) }
+            state.entries[id] = Entry(client: client, readAt: now)
         }
     }
 
     func forget(_ id: String) {
-        _ = entries.withLock { $0.removeValue(forKey: id) }
+        state.withLock { state in
+            state.entries[id] = nil
+            state.forgets += 1
+        }
     }
 }

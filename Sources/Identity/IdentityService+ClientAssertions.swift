@@ -61,8 +61,9 @@ extension IdentityService {
         let now = now().timeIntervalSince1970
         let audiences = Set(
             [tokens.issuer] + ["token", "par", "introspect", "revoke"].map { tokens.url(of: "/" + $0) })
+        // One audience only: an assertion a client signed for several servers is not for QSPP alone.
         guard claims.iss == client.id, claims.sub == client.id,
-            let audience = claims.aud?.values, !audiences.isDisjoint(with: audience),
+            let audience = claims.aud?.values, audience.count == 1, audiences.contains(audience[0]),
             let expiry = claims.exp, expiry > now - Self.assertionLeeway,
             expiry <= now + Self.maximumAssertionLifetime,
             (claims.nbf ?? 0) <= now + Self.assertionLeeway, (claims.iat ?? 0) <= now + Self.assertionLeeway,

@@ -5,7 +5,8 @@ import PQCrypto
 
 /// Dynamic client registration (RFC 7591), off unless an operator turns it on. A client registers
 /// itself with an initial access token that an administrator issued: the token names the widest scopes
-/// the client may ask for, expires, and registers one client only. The registration is recorded in the
+/// the client may ask for, expires, registers one client only, and only one that signs people in
+/// (authorization_code and refresh_token). The registration is recorded in the
 /// issuing administrator's name, with the token's id.
 extension IdentityService {
     /// The longest an initial access token may live.
@@ -59,9 +60,19 @@ extension IdentityService {
         } catch {
             throw OAuthError(.invalidToken, "the initial access token is not valid")
         }
+        // Still an administrator's leave: a token outlives neither its issuer's account nor their role.
+        guard let admin = try await repository.account(id: leave.admin), admin.roles.contains(.admin) else {
+            throw OAuthError(.invalidToken, "the initial access token is not valid")
+        }
         if let scope = registration.scopes.subtracting(leave.scopes).min() {
             throw OAuthError(
                 .invalidClientMetadata, "the initial access token does not allow the scope \(scope.rawValue)")
+        }
+        // A self-registered client signs people in and acts for them only: a machine client reaches its
+        // scopes for every subject, so only an administrator registers one.
+        if let grant = registration.grantTypes.subtracting([.authorizationCode, .refreshToken]).min() {
+            throw OAuthError(
+                .invalidClientMetadata, "grant_types: \(grant.rawValue) is for clients an administrator registers")
         }
         do {
             _ = try registration.checked(privateLogoutEndpoints: configuration.logoutEndpointsMayBePrivate)

@@ -347,8 +347,9 @@ extension IdentityService {
     func cachedClient(_ id: String) async throws -> OAuthClient? {
         let now = now()
         if let known = clientCache.client(id, now: now) { return known }
+        let mark = clientCache.mark
         let client = try await repository.oauthClient(id: id)
-        clientCache.record(id, client, now: now)
+        clientCache.record(id, client, now: now, readSince: mark)
         return client
     }
 }

@@ -39,37 +39,60 @@ public struct BackChannelLogoutSender: Sendable {
     @discardableResult
     public func sendDue() async throws -> Int {
         let leased = try await notices.leaseLogoutNotices(limit: Self.batchSize, now: now(), for: Self.leaseDuration)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for notice in leased { group.addTask { try await deliver(notice) } }
-            try await group.waitForAll()
+        // Each notice fails on its own: one that throws neither cancels the others nor escapes its
+        // attempt count.
+        await withTaskGroup(of: Void.self) { group in
+            for notice in leased {
+                group.addTask {
+                    do {
+                        try await deliver(notice)
+                    } catch {
+                        await fail(notice, LogoutDeliveryFailure("not sent (\(type(of: error)))", permanent: false))
+                    }
+                }
+            }
         }
         return leased.count
     }
 
     private func deliver(_ notice: LogoutNotice) async throws {
-        let metadata: Logger.Metadata = ["client": "\(notice.clientID)", "attempt": "\(notice.attempt)"]
         guard let delivery = try await identity.logoutDelivery(for: notice) else {
             try await notices.finishLogoutNotice(sessionID: notice.sessionID, lease: notice.lease)
-            logger.info("logout notice dropped: its client no longer listens", metadata: metadata)
+            logger.info("logout notice dropped: its client no longer listens", metadata: Self.metadata(notice))
             return
         }
         do {
             try await transport.deliver(delivery.token, to: delivery.uri)
         } catch {
-            let retryAt = policy.retryAt(
-                after: notice.attempt, permanent: error.permanent, now: now(), unit: Double.random(in: 0..<1))
-            try await notices.failLogoutNotice(
-                sessionID: notice.sessionID, lease: notice.lease, error: error.reason, retryAt: retryAt)
-            var details = metadata
-            details["error"] = "\(error.reason)"
-            if retryAt == nil {
-                logger.error("logout notice is dead: no more attempts", metadata: details)
-            } else {
-                logger.warning("logout notice not delivered; it will be tried again", metadata: details)
-            }
+            await fail(notice, error)
             return
         }
         try await notices.finishLogoutNotice(sessionID: notice.sessionID, lease: notice.lease)
-        logger.debug("logout notice delivered", metadata: metadata)
+        logger.debug("logout notice delivered", metadata: Self.metadata(notice))
+    }
+
+    /// Records a failed attempt, to be tried again after the policy's backoff or kept as dead.
+    private func fail(_ notice: LogoutNotice, _ error: LogoutDeliveryFailure) async {
+        var metadata = Self.metadata(notice)
+        metadata["error"] = "\(error.reason)"
+        let retryAt = policy.retryAt(
+            after: notice.attempt, permanent: error.permanent, now: now(), unit: Double.random(in: 0..<1))
+        do {
+            try await notices.failLogoutNotice(
+                sessionID: notice.sessionID, lease: notice.lease, error: error.reason, retryAt: retryAt)
+        } catch {
+            // The lease runs out on its own, and the notice is leased again then.
+            logger.warning("logout notice's failure not recorded", metadata: ["error": "\(type(of: error))"])
+            return
+        }
+        if retryAt == nil {
+            logger.error("logout notice is dead: no more attempts", metadata: metadata)
+        } else {
+            logger.warning("logout notice not delivered; it will be tried again", metadata: metadata)
+        }
+    }
+
+    private static func metadata(_ notice: LogoutNotice) -> Logger.Metadata {
+        ["client": "\(notice.clientID)", "attempt": "\(notice.attempt)"]
     }
 }

@@ -51,7 +51,8 @@ extension ReceiptIssuer {
             let entry = try await ledger.entry(sequence), entry.reference == reference,
             let recorded = try? JSONDecoder().decode([String: String].self, from: entry.content),
             recorded["kind"] == event.kind.rawValue, recorded["user"] == user.lowercasedString,
-            recorded["detail.client_id"] == clientID, recorded["detail.scope"] == event.details["scope"]
+            recorded["detail.client_id"] == clientID, recorded["detail.scope"] == event.details["scope"],
+            recorded["occurred_at"] == String(event.occurredAt.microsecondsSince1970)
         else {
             throw LedgerIntegrityError(
                 problem: LedgerProblem(

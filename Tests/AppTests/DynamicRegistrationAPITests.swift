@@ -31,9 +31,16 @@ struct DynamicRegistrationAPITests {
             uri: "/oauth/register", method: .post, headers: headers, body: ByteBuffer(string: metadata))
     }
 
-    static let backend = #"""
-        {"client_name":"Warehouse","grant_types":["client_credentials"],"scope":"consent:read",
+    static let webApp = #"""
+        {"client_name":"Warehouse","redirect_uris":["https://warehouse.example/cb"],
+         "grant_types":["authorization_code","refresh_token"],"scope":"openid consent:read",
          "token_endpoint_auth_method":"client_secret_post","logo_uri":"https://warehouse.example/logo.png"}
+        """#
+
+    /// A machine client would reach its scopes for every subject: only an administrator registers one.
+    static let backend = #"""
+        {"client_name":"Warehouse sync","grant_types":["client_credentials"],"scope":"consent:read",
+         "token_endpoint_auth_method":"client_secret_post"}
         """#
 
     @Test func registrationIsOffByDefault() async throws {
@@ -57,24 +64,34 @@ struct DynamicRegistrationAPITests {
                     + "/oauth/register")
 
             let token = try await Self.issueToken(api, scopes: ["consent:read", "openid"])
-            let registered = try await Self.register(api, Self.backend, token: token)
+            let machine = try await Self.register(api, Self.backend, token: token)
+            #expect(machine.status == .badRequest)
+            #expect(try machine.object()["error"] as? String == "invalid_client_metadata")
+            let registered = try await Self.register(api, Self.webApp, token: token)
             #expect(registered.status == .created, "\(String(buffer: registered.body))")
             #expect(registered.headers[.cacheControl] == "no-store")
             let client = try registered.object()
             let id = try #require(client["client_id"] as? String)
             let secret = try #require(client["client_secret"] as? String)
             #expect(client["client_secret_expires_at"] as? Int == 0)
-            #expect(client["scope"] as? String == "consent:read")
-            #expect(client["grant_types"] as? [String] == ["client_credentials"])
+            #expect(client["scope"] as? String == "consent:read openid")
+            #expect(client["grant_types"] as? [String] == ["authorization_code", "refresh_token"])
             #expect(client["logo_uri"] == nil, "unknown metadata is ignored, not echoed")
 
-            // The client works.
-            let party = RelyingParty(id: id, secret: secret, redirectURI: "")
-            let issued = try await party.post(api, "/token", ["grant_type": "client_credentials"], basic: false)
-            #expect(issued.status == .ok, "\(String(buffer: issued.body))")
+            // The client authenticates at the token endpoint: a made-up code is the grant's fault, not the
+            // client's.
+            let party = RelyingParty(id: id, secret: secret, redirectURI: "https://warehouse.example/cb")
+            let issued = try await party.post(
+                api, "/token",
+                [
+                    "grant_type": "authorization_code", "code": "made-up", "redirect_uri": party.redirectURI,
+                    "code_verifier": String(repeating: "v", count: 43),
+                ], basic: false)
+            #expect(issued.status == .badRequest, "\(String(buffer: issued.body))")
+            #expect(try issued.object()["error"] as? String == "invalid_grant")
 
             // The token registers one client only.
-            let again = try await Self.register(api, Self.backend, token: token)
+            let again = try await Self.register(api, Self.webApp, token: token)
             #expect(again.status == .unauthorized)
             #expect(try again.object()["error"] as? String == "invalid_token")
 
@@ -90,9 +107,10 @@ struct DynamicRegistrationAPITests {
     func badRegistrationsGetTheErrorsRFC7591Names(backend: Backend) async throws {
         try await withApp(backend, configure: { $0.signIn.dynamicClientRegistration = true }) { api in
             let before = try await api.services.store.identity.oauthClients().count
-            #expect(try await Self.register(api, Self.backend, token: nil).status == .unauthorized)
-            #expect(try await Self.register(api, Self.backend, token: api.adminToken).status == .unauthorized)
-            #expect(try await Self.register(api, Self.backend, token: "not.a.token").status == .unauthorized)
+            #expect(try await Self.register(api, Self.webApp, token: nil).status == .unauthorized)
+            #expect(try await Self.register(api, "{}", token: nil).status == .unauthorized, "who asks comes first")
+            #expect(try await Self.register(api, Self.webApp, token: api.adminToken).status == .unauthorized)
+            #expect(try await Self.register(api, Self.webApp, token: "not.a.token").status == .unauthorized)
 
             let token = try await Self.issueToken(api, scopes: ["openid", "email"])
             let cases: [(String, String)] = [

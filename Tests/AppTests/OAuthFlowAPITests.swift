@@ -672,6 +672,22 @@ extension OAuthFlowAPITests {
     }
 }
 
+extension OAuthFlowAPITests {
+    /// A code given to a portal session that then ends (the person signs out, or their sessions are
+    /// revoked) starts no application session: it would outlive the sign-out that should have ended it.
+    @Test(arguments: Backend.all)
+    func aCodeDiesWithTheSessionItWasGivenTo(backend: Backend) async throws {
+        try await withApp(backend) { api in
+            let (party, _, browser) = try await api.personSignedInWith(RelyingParty.webApp)
+            let code = try await browser.code(for: party)
+            #expect(try await browser.post("/logout", [:]).status == .seeOther)
+            let exchanged = try await party.exchange(api, code: code)
+            #expect(exchanged.status == .badRequest)
+            #expect(try exchanged.object()["error"] as? String == "invalid_grant")
+        }
+    }
+}
+
 enum FormFieldsForTests {
     static func pairs(_ query: String) -> [(String, String)] {
         query.split(separator: "&").map { pair in

@@ -103,6 +103,16 @@ struct PrivateKeyJWTAPITests {
                     ),
                     ("an unknown kid", try Self.assertion(key, client: client, audience: tokenURL, kid: "k2")),
                     ("not a JWT", "a.b.c"),
+                    (
+                        "two audiences",
+                        try key.jws(
+                            header: ["alg": key.algorithm, "kid": "k1", "typ": "JWT"],
+                            claims: [
+                                "iss": client, "sub": client, "aud": [tokenURL, "https://other-server.example"],
+                                "jti": UUID().uuidString,
+                                "exp": Int(Date().addingTimeInterval(60).timeIntervalSince1970),
+                            ])
+                    ),
                 ]
                 for (why, assertion) in refused {
                     let answer = try await Self.post(api, "/token", Self.credentials(assertion))

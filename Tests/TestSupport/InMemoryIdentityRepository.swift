@@ -169,6 +169,7 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
                 refreshTokens = refreshTokens.filter { $0.value.sessionID != child }
                 ended.append(child)
             }
+            spendCodes { $0.webSessionID == id }
             queueLogoutNotices(for: ended, at: date)
             return revoked
         }
@@ -680,6 +681,8 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
                 state.sessions[sessionID] = session
                 state.queueLogoutNotices(for: [sessionID], at: revokedAt)
             }
+            state.spendCodes { $0.userID == id }
+            state.grants = state.grants.filter { $0.value.userID != id }
             state.refreshTokens = state.refreshTokens.filter { $0.value.userID != id }
             state.recoveryCodes[id] = nil
             state.accountTokens = state.accountTokens.filter { $0.value.token.userID != id }

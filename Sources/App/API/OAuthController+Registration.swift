@@ -18,6 +18,8 @@ extension OAuthController {
             let token = TokenAuthMiddleware.presentedToken(request.headers[.authorization]).flatMap {
                 $0.dpop ? nil : $0.token
             }
+            // Who asks comes before what they ask for.
+            guard let token else { throw OAuthError(.invalidToken, "registration needs an initial access token") }
             let issued = try await identity.registerDynamically(
                 try metadata.registration(), initialAccessToken: token, client: context.client(request))
             return try Self.json(ClientMetadata.answer(issued, issuedAt: Date()))

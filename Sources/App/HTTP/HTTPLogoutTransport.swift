@@ -11,6 +11,14 @@ import NIOPosix
 struct HTTPLogoutTransport: LogoutTokenTransport {
     let allowsPrivateNetworks: Bool
     static let timeout: TimeAmount = .seconds(10)
+    static let resolutionTimeout: Duration = .seconds(5)
+    /// getaddrinfo blocks its thread for as long as a name server takes: on threads of their own, a
+    /// slow relying party's DNS cannot hold up the database driver's work on the shared pool.
+    static let resolvers: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        return pool
+    }()
 
     func deliver(_ token: String, to uri: String) async throws(LogoutDeliveryFailure) {
         guard let url = URL(string: uri), let scheme = url.scheme, let host = url.host(percentEncoded: false) else {
@@ -52,11 +60,20 @@ struct HTTPLogoutTransport: LogoutTokenTransport {
     static func publicAddress(of host: String, port: Int) async throws(LogoutDeliveryFailure) -> String {
         let address: SocketAddress
         do {
-            address = try await NIOThreadPool.singleton.runIfActive {
-                try SocketAddress.makeAddressResolvingHost(host, port: port)
+            address = try await withThrowingTaskGroup(of: SocketAddress.self) { group in
+                group.addTask {
+                    try await resolvers.runIfActive { try SocketAddress.makeAddressResolvingHost(host, port: port) }
+                }
+                group.addTask {
+                    try await Task.sleep(for: resolutionTimeout)
+                    throw CancellationError()
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next() else { throw CancellationError() }
+                return first
             }
         } catch {
-            throw LogoutDeliveryFailure("the endpoint's name does not resolve", permanent: false)
+            throw LogoutDeliveryFailure("the endpoint's name did not resolve in time", permanent: false)
         }
         guard let text = address.ipAddress, NetworkScope.isPublic(address) else {
             throw LogoutDeliveryFailure("the endpoint resolves to a private address", permanent: true)
@@ -88,8 +105,9 @@ enum NetworkScope {
         case 100 where b & 0xC0 == 64: return false
         case 169 where b == 254: return false
         case 172 where b & 0xF0 == 16: return false
-        case 192 where b == 168 || (b == 0 && bytes[2] == 0): return false
-        case 198 where b & 0xFE == 18: return false
+        case 192 where b == 168 || (b == 0 && (bytes[2] == 0 || bytes[2] == 2)): return false
+        case 198 where b & 0xFE == 18 || (b == 51 && bytes[2] == 100): return false
+        case 203 where b == 0 && bytes[2] == 113: return false
         case 224...: return false
         default: return true
         }
@@ -102,12 +120,19 @@ enum NetworkScope {
             if bytes[10] == 0xFF && bytes[11] == 0xFF { return isPublic(v4: Array(bytes[12...])) }
             return false
         }
-        // NAT64 (64:ff9b::/96) reaches the IPv4 address inside.
+        // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the IPv4 address inside.
         if bytes[0..<12] == [0, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0][...] {
             return isPublic(v4: Array(bytes[12...]))
         }
+        if bytes[0] == 0x20, bytes[1] == 0x02 { return isPublic(v4: Array(bytes[2..<6])) }
+        // Local-use NAT64 (64:ff9b:1::/48), Teredo (2001::/32), documentation (2001:db8::/32) and
+        // discard-only (100::/64) prefixes lead nowhere QSPP should post to.
+        if bytes[0..<6] == [0, 0x64, 0xFF, 0x9B, 0, 0x01][...] { return false }
+        if bytes[0] == 0x20, bytes[1] == 0x01, bytes[2] == 0, bytes[3] == 0 { return false }
+        if bytes[0] == 0x20, bytes[1] == 0x01, bytes[2] == 0x0D, bytes[3] == 0xB8 { return false }
+        if bytes[0] == 0x01, bytes[1..<8].allSatisfy({ $0 == 0 }) { return false }
         if bytes[0] & 0xFE == 0xFC { return false }  // unique local
-        if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return false }  // link-local
+        if bytes[0] == 0xFE && bytes[1] & 0x80 == 0x80 { return false }  // link-local and the old site-local
         if bytes[0] == 0xFF { return false }  // multicast
         return true
     }

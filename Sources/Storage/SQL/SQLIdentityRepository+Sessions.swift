@@ -114,8 +114,8 @@ extension SQLIdentityRepository {
         }
     }
 
-    /// Revokes a session, every refresh token of it, and the application sessions started from it, and
-    /// queues the notices that tell their clients.
+    /// Revokes a session, every refresh token of it, the application sessions started from it and the
+    /// codes it was given, and queues the notices that tell their clients.
     static func revoke(_ id: UUID, at date: Date, _ tx: any SQLExecutor) async throws -> Bool {
         let revoked = try await tx.query(
             "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id",
@@ -128,6 +128,11 @@ extension SQLIdentityRepository {
         for child in childIDs {
             try await tx.execute("DELETE FROM refresh_tokens WHERE session_id = $1", [.uuid(child)])
         }
+        // A code the session was given but not yet redeemed would start an application session after
+        // it ended.
+        try await tx.execute(
+            "UPDATE oauth_codes SET spent_at = $1 WHERE web_session_id = $2 AND spent_at IS NULL",
+            [.time(date), .uuid(id)])
         try await queueLogoutNotices(for: (revoked.isEmpty ? [] : [id]) + childIDs, at: date, tx)
         return !revoked.isEmpty
     }

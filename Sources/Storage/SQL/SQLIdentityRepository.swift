@@ -180,6 +180,10 @@ struct SQLIdentityRepository: IdentityRepository {
                 "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL RETURNING id",
                 [.time(date), .uuid(id)])
             try await Self.queueLogoutNotices(for: try live.map { try $0.uuid(0) }, at: date, tx)
+            try await tx.execute(
+                "UPDATE oauth_codes SET spent_at = $1 WHERE user_id = $2 AND spent_at IS NULL",
+                [.time(date), .uuid(id)])
+            try await tx.execute("DELETE FROM oauth_grants WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM refresh_tokens WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", [.uuid(id)])
             try await tx.execute("DELETE FROM account_tokens WHERE user_id = $1", [.uuid(id)])
