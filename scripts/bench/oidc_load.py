@@ -68,7 +68,7 @@ def hidden(name, page):
     return match.group(1).replace("&amp;", "&").replace("&quot;", '"').replace("&#39;", "'") if match else None
 
 
-def authorize_path(state, client_id, redirect_uri):
+def authorize_path(client_id, redirect_uri):
     verifier = secrets.token_urlsafe(48)
     query = urllib.parse.urlencode({
         "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": "openid",
@@ -116,7 +116,7 @@ def setup(port, admin, people, path):
         status, _, page = browser.send("POST", "/login", form={
             "csrf": hidden("csrf", page.decode()), "email": email, "password": password})
         assert status == 303, page
-        path_, verifier = authorize_path(state, state["web_id"], redirect_uri)
+        path_, verifier = authorize_path(state["web_id"], redirect_uri)
         status, _, page = browser.send("GET", path_.replace("&prompt=none", ""))
         assert status == 200 and b'action="/authorize"' in page, (status, page[:300])
         status, headers, _ = browser.send("POST", "/authorize", form={
@@ -137,7 +137,7 @@ def code_client(port, state, cookies, deadline, results):
     browser = Session(port, cookies)
     done = bad = 0
     while time.time() < deadline:
-        path, verifier = authorize_path(state, state["web_id"], state["redirect_uri"])
+        path, verifier = authorize_path(state["web_id"], state["redirect_uri"])
         status, headers, _ = browser.send("GET", path)
         if status == 303 and exchange(browser, state, headers.get("location", ""), verifier):
             done += 1

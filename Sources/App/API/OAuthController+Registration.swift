@@ -22,7 +22,7 @@ extension OAuthController {
             guard let token else { throw OAuthError(.invalidToken, "registration needs an initial access token") }
             let issued = try await identity.registerDynamically(
                 try metadata.registration(), initialAccessToken: token, client: context.client(request))
-            return try Self.json(ClientMetadata.answer(issued, issuedAt: Date()))
+            return try Self.json(ClientMetadata.answer(issued))
         }
         if response.status == .ok { response.status = .created }
         return response
@@ -102,7 +102,7 @@ struct ClientMetadata: Decodable {
     }
 
     /// RFC 7591 §3.2.1: the client's id, its secret if it has one, and the metadata as registered.
-    static func answer(_ issued: IdentityService.IssuedClient, issuedAt: Date) -> [String: any Sendable] {
+    static func answer(_ issued: IdentityService.IssuedClient) -> [String: any Sendable] {
         let client = issued.client
         var body: [String: any Sendable] = [
             "client_id": client.id, "client_id_issued_at": Int(client.createdAt.timeIntervalSince1970),
