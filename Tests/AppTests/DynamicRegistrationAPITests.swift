@@ -57,7 +57,7 @@ struct DynamicRegistrationAPITests {
 
     @Test(arguments: Backend.all)
     func aClientRegistersOnceWithinItsTokensScopes(backend: Backend) async throws {
-        try await withApp(backend, configure: { $0.signIn.dynamicClientRegistration = true }) { api in
+        try await withApp(backend, isolated: true, configure: { $0.signIn.dynamicClientRegistration = true }) { api in
             let metadata = try await api.send(.get, "/.well-known/openid-configuration", token: nil)
             #expect(
                 try metadata.object()["registration_endpoint"] as? String == api.services.settings.issuer
@@ -105,7 +105,8 @@ struct DynamicRegistrationAPITests {
 
     @Test(arguments: Backend.all)
     func badRegistrationsGetTheErrorsRFC7591Names(backend: Backend) async throws {
-        try await withApp(backend, configure: { $0.signIn.dynamicClientRegistration = true }) { api in
+        // A database of its own: it counts every client, and other tests register theirs concurrently.
+        try await withApp(backend, isolated: true, configure: { $0.signIn.dynamicClientRegistration = true }) { api in
             let before = try await api.services.store.identity.oauthClients().count
             #expect(try await Self.register(api, Self.webApp, token: nil).status == .unauthorized)
             #expect(try await Self.register(api, "{}", token: nil).status == .unauthorized, "who asks comes first")
