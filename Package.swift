@@ -43,7 +43,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Kernel", swiftSettings: swiftSettings),
-        .target(name: "Outbox", dependencies: ["Kernel"], swiftSettings: swiftSettings),
+        .target(
+            name: "Outbox", dependencies: ["Kernel", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .target(
             name: "PQCrypto",
             dependencies: ["Kernel", .product(name: "Crypto", package: "swift-crypto")],
@@ -113,6 +115,7 @@ let package = Package(
                 "Consent", "Identity", "Kernel", "Mail", "Outbox", "PQCrypto", "Privacy", "Storage", "Valuation",
                 "WebAuthn",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -81,6 +81,7 @@ private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>
         router.addRoutes(PrivacyController(services: services).endpoints)
         router.addRoutes(ProofController(services: services).endpoints)
         router.addRoutes(ExportController(services: services).endpoints)
+        router.addRoutes(WebhookController(webhooks: services.webhooks).endpoints)
     case .auth:
         let auth = AuthController(services: services)
         router.addRoutes(WellKnownController(services: services).endpoints)

@@ -31,7 +31,15 @@ public func buildApplication(
     let metrics = services.metrics
     let role = configuration.gateway.role
     var background: [any Service] = [services.store, services.housekeeping(logger: logger)]
-    if role == .all || role == .consent { background.append(services.retentionJob(logger: logger)) }
+    if role == .all || role == .consent {
+        background.append(services.retentionJob(logger: logger))
+        background.append(services.webhookDispatcher(logger: logger))
+        background.append(
+            services.webhookSender(
+                logger: logger,
+                transport: HTTPWebhookTransport(allowsPrivateNetworks: services.settings.webhooks.allowsPrivateNetworks)
+            ))
+    }
     if role == .all || role == .valuation { background.append(services.valuationRunner(logger: logger)) }
     if role == .all || role == .auth {
         background.append(services.mailSender(logger: logger, transport: try configuration.mail.transport()))

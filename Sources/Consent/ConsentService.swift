@@ -9,9 +9,9 @@ public struct ConsentService: Sendable {
     public static let maximumTextLength = 10_000
     public static let maximumTitleLength = 200
 
-    private let repository: any ConsentRepository
-    private let catalog: PurposeCatalog
-    private let now: @Sendable () -> Date
+    let repository: any ConsentRepository
+    let catalog: PurposeCatalog
+    let now: @Sendable () -> Date
 
     public init(
         repository: any ConsentRepository,

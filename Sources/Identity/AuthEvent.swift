@@ -52,6 +52,12 @@ public struct AuthEvent: Sendable, Equatable {
         case oauthCodeExchanged = "oauth.code_exchanged"
         case oauthCodeReplayed = "oauth.code_replayed"
         case oauthTokenRevoked = "oauth.token_revoked"
+        case webhookRegistered = "webhook.registered"
+        case webhookSecretRotated = "webhook.secret_rotated"
+        case webhookEnabled = "webhook.enabled"
+        case webhookDisabled = "webhook.disabled"
+        case webhookDeleted = "webhook.deleted"
+        case webhookReplayed = "webhook.replayed"
     }
 
     public let id: UUID

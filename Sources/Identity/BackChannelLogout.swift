@@ -1,4 +1,5 @@
 public import Foundation
+public import Outbox
 
 /// A relying party to be told, server to server, that one of its sessions ended (OpenID Connect
 /// Back-Channel Logout 1.0). The store queues one in the transaction that ends an application session
@@ -39,20 +40,5 @@ public protocol LogoutNoticeRepository: Sendable {
 public protocol LogoutTokenTransport: Sendable {
     /// POSTs `token` as the form field `logout_token` to `uri`; returns when the relying party answered
     /// 200 or 204.
-    func deliver(_ token: String, to uri: String) async throws(LogoutDeliveryFailure)
-}
-
-/// Why a logout token did not arrive. Logged and stored as it is: it never holds the token.
-public struct LogoutDeliveryFailure: Error, Sendable, CustomStringConvertible {
-    public let reason: String
-    /// True when trying again cannot help: the relying party refused the token, or the endpoint may not
-    /// be reached from here.
-    public let permanent: Bool
-
-    public init(_ reason: String, permanent: Bool) {
-        self.reason = reason
-        self.permanent = permanent
-    }
-
-    public var description: String { reason }
+    func deliver(_ token: String, to uri: String) async throws(DeliveryFailure)
 }

@@ -22,6 +22,25 @@ extension IdentityService {
             recipient: account.email.normalized, values: values, createdAt: date)
     }
 
+    /// Records a change QSPP made on its own, with no one asking, and tells the administrator `admin`
+    /// (while their account is one) by mail, in one transaction with the audit event; the mail links to
+    /// `path` on the portal.
+    public func recordSystemChange(
+        _ kind: AuthEvent.Kind, details: [String: String], telling admin: UUID, template: MailTemplateName,
+        values: [String: String], linking path: String
+    ) async throws {
+        var values = values
+        values["link"] = link(path, token: nil)
+        let event = AuthEvent(
+            kind: kind, at: now(), userID: nil, sessionID: nil, client: ClientInfo(), details: details)
+        var mails: [OutboundMail] = []
+        if let account = try await repository.account(id: admin), account.roles.contains(.admin) {
+            mails.append(mail(template, to: account, values: values, at: event.occurredAt))
+        }
+        try await repository.appendAuthEvent(event, queueing: mails)
+        observe(kind)
+    }
+
     /// A notice to the account's address of what `client` did, with when, from where and with what.
     func notice(_ template: MailTemplateName, to account: Account, client: ClientInfo) -> OutboundMail {
         let at = now()

@@ -57,11 +57,13 @@ public struct MailTemplateName: RawRepresentable, Sendable, Hashable, CustomStri
     public static let requestRejected = MailTemplateName(rawValue: "request-rejected")
     /// To an account's owner, when someone tried to register with its email.
     public static let registrationRepeated = MailTemplateName(rawValue: "registration-repeated")
+    /// To the administrator who registered a webhook endpoint that QSPP stopped sending to.
+    public static let webhookDisabled = MailTemplateName(rawValue: "webhook-disabled")
 
     /// Every message QSPP sends: each has a subject, a text and an HTML template in every language.
     public static let all: [MailTemplateName] = [
         .passwordReset, .passwordChanged, .emailVerification, .registrationRepeated, .mfaEnabled, .mfaDisabled,
         .passkeyAdded, .passkeyRemoved, .emailChange, .emailChanged, .emailChangeUndone,
-        .newSignIn, .requestReceived, .requestExtended, .requestCompleted, .requestRejected,
+        .newSignIn, .requestReceived, .requestExtended, .requestCompleted, .requestRejected, .webhookDisabled,
     ]
 }

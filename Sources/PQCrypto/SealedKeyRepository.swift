@@ -8,6 +8,8 @@ public enum SealedKeyKind: String, Sendable, CaseIterable {
     case secret
     case signingKey
     case totpSecret
+    /// Webhook endpoints' HMAC secrets.
+    case webhookSecret
 }
 
 /// One key as stored: its kind, its id within the kind, and its sealed bytes.

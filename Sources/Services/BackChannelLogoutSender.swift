@@ -47,7 +47,7 @@ public struct BackChannelLogoutSender: Sendable {
                     do {
                         try await deliver(notice)
                     } catch {
-                        await fail(notice, LogoutDeliveryFailure("not sent (\(type(of: error)))", permanent: false))
+                        await fail(notice, DeliveryFailure("not sent (\(type(of: error)))", permanent: false))
                     }
                 }
             }
@@ -72,7 +72,7 @@ public struct BackChannelLogoutSender: Sendable {
     }
 
     /// Records a failed attempt, to be tried again after the policy's backoff or kept as dead.
-    private func fail(_ notice: LogoutNotice, _ error: LogoutDeliveryFailure) async {
+    private func fail(_ notice: LogoutNotice, _ error: DeliveryFailure) async {
         var metadata = Self.metadata(notice)
         metadata["error"] = "\(error.reason)"
         let retryAt = policy.retryAt(

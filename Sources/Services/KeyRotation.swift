@@ -1,5 +1,6 @@
 import Foundation
 public import Identity
+import Outbox
 public import PQCrypto
 import Storage
 
@@ -10,10 +11,11 @@ public struct RewrapReport: Sendable, Equatable {
     public var secrets = 0
     public var signingKeys = 0
     public var totpSecrets = 0
+    public var webhookSecrets = 0
 }
 
 /// Re-seals every key sealed to the master key under the current one: the wrapping keys (which wrap
-/// the subjects' data keys), the named secrets, the signing keys and the TOTP secrets. Neither the data
+/// the subjects' data keys), the named secrets, the signing keys, the TOTP secrets and the webhook secrets. Neither the data
 /// keys nor the rows of personal data are touched. Servers keep working throughout, because they open
 /// with the current and the previous master keys alike.
 /// The rotation is audited, and so chained into the ledger.
@@ -42,6 +44,7 @@ public struct KeyRotation: Sendable {
                 case .secret: report.secrets += 1
                 case .signingKey: report.signingKeys += 1
                 case .totpSecret: report.totpSecrets += 1
+                case .webhookSecret: report.webhookSecrets += 1
                 }
             }
         }
@@ -57,9 +60,13 @@ public struct KeyRotation: Sendable {
         switch key.kind {
         case .secret: return PersonalDataVault.secretContext(key.id)
         case .signingKey: return SigningKeyRing.sealingContext(key.id)
-        case .wrappingKey, .totpSecret:
+        case .wrappingKey, .totpSecret, .webhookSecret:
             guard let id = UUID(uuidString: key.id) else { throw ServiceError.corruptedKey(key.kind.rawValue) }
-            return key.kind == .wrappingKey ? PersonalDataVault.wrappingContext(id) : IdentityService.totpContext(id)
+            switch key.kind {
+            case .wrappingKey: return PersonalDataVault.wrappingContext(id)
+            case .totpSecret: return IdentityService.totpContext(id)
+            default: return WebhookEndpoint.sealingContext(id)
+            }
         }
     }
 }

@@ -31,6 +31,15 @@ public final class QSPPMetrics: Sendable {
                 metricName: "qspp_dsr_overdue", unitName: "requests",
                 helpText: "Open data-subject requests past their due date"),
             labels: [])
+        self.webhookLag = registry.makeDurationHistogram(
+            descriptor: .init(
+                metricName: "qspp_webhook_delivery_lag", unitName: "seconds",
+                helpText: "Time from a change being recorded to its webhook being received"),
+            labels: [],
+            buckets: [
+                .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                .seconds(1), .seconds(5), .seconds(30), .seconds(300), .seconds(3600),
+            ])
         self.ledgerIntegrityFailures = registry.makeCounter(
             descriptor: .init(
                 metricName: "qspp_ledger_integrity_failures", unitName: "total",
@@ -69,6 +78,8 @@ public final class QSPPMetrics: Sendable {
     }
 
     private let tlsGroups = Mutex<[String: Counter]>([:])
+    let webhookOutcomes = Mutex<[String: Counter]>([:])
+    let webhookLag: DurationHistogram
     private let authEvents = Mutex<[String: Counter]>([:])
     private let overdue: Gauge
 
@@ -82,7 +93,7 @@ public final class QSPPMetrics: Sendable {
     }
 
     /// The counter of `name` for one label value, made on first use.
-    private func labelled(
+    func labelled(
         _ counters: borrowing Mutex<[String: Counter]>, _ name: String, _ help: String, _ label: (String, String)
     ) -> Counter {
         counters.withLock { counters in

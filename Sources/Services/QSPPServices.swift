@@ -1,6 +1,8 @@
 public import Consent
+import Foundation
 public import Identity
 public import Logging
+import Outbox
 public import Privacy
 public import Storage
 public import Valuation
@@ -24,6 +26,7 @@ public struct QSPPServices: Sendable {
     public let rights: RightsFulfilment
     public let exports: PersonalDataExport
     public let keyRotation: KeyRotation
+    public let webhooks: WebhookService
 
     /// `witnesses` reach the witnesses `settings` name; the HTTP layer makes them.
     public static func open(
@@ -87,7 +90,11 @@ public struct QSPPServices: Sendable {
                 privacy: privacy, identity: identity, consents: consents, restrictions: restrictions,
                 erasures: store.erasures),
             exports: PersonalDataExport(store: store),
-            keyRotation: KeyRotation(repository: store.sealedKeys, audit: store.identity, masterKey: masterKey))
+            keyRotation: KeyRotation(repository: store.sealedKeys, audit: store.identity, masterKey: masterKey),
+            webhooks: WebhookService(
+                repository: store.webhooks, secrets: WebhookSecrets(webhooks: store.webhooks, masterKey: masterKey),
+                identity: identity, consents: consents, allowsPrivateNetworks: settings.webhooks.allowsPrivateNetworks,
+                now: { Date() }))
     }
 
     /// Migrates (when configured) and loads the signing keys, creating the first one if needed.

@@ -21,6 +21,9 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case corruptedKey(String)
         case staffAccountNeedsAdmin
         case emailAlreadyConfirmed
+        case invalidWebhook(String)
+        case webhookNotFound
+        case deliveryNotDead
     }
 
     private let base: Base
@@ -40,11 +43,18 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
     public static let staffAccountNeedsAdmin = Self(.staffAccountNeedsAdmin)
     /// A new confirmation link was asked for an email that is confirmed.
     public static let emailAlreadyConfirmed = Self(.emailAlreadyConfirmed)
+    /// A webhook endpoint's registration that cannot be: the text names the field.
+    public static func invalidWebhook(_ detail: String) -> Self { Self(.invalidWebhook(detail)) }
+    public static let webhookNotFound = Self(.webhookNotFound)
+    /// Only a dead delivery may be replayed.
+    public static let deliveryNotDead = Self(.deliveryNotDead)
 
     public var kind: Kind {
         switch base {
         case .processingRestricted, .notAnErasure, .deliverExport, .emailAlreadyConfirmed: .conflict
-        case .correctionMissing: .invalidInput
+        case .correctionMissing, .invalidWebhook: .invalidInput
+        case .webhookNotFound: .notFound
+        case .deliveryNotDead: .conflict
         case .erased: .gone
         case .accountNotFound: .notFound
         case .corruptedKey: .corrupted
@@ -64,6 +74,9 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .corruptedKey: "internal"
         case .staffAccountNeedsAdmin: "forbidden"
         case .emailAlreadyConfirmed: "email-confirmed"
+        case .invalidWebhook: "invalid-request"
+        case .webhookNotFound: "not-found"
+        case .deliveryNotDead: "not-dead"
         }
     }
 
@@ -78,6 +91,9 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .corruptedKey: "Internal error"
         case .staffAccountNeedsAdmin: "Not allowed"
         case .emailAlreadyConfirmed: "Already confirmed"
+        case .invalidWebhook: "Invalid request"
+        case .webhookNotFound: "Not found"
+        case .deliveryNotDead: "Not a dead delivery"
         }
     }
 
@@ -95,6 +111,9 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .corruptedKey(let kind): "a stored \(kind) has an unreadable id"
         case .staffAccountNeedsAdmin: "a staff account is erased or changed only by an administrator"
         case .emailAlreadyConfirmed: "your email is confirmed"
+        case .invalidWebhook(let detail): detail
+        case .webhookNotFound: "no such resource"
+        case .deliveryNotDead: "only a dead delivery is replayed"
         }
     }
 }

@@ -10,6 +10,7 @@ public struct ServiceSettings: Sendable {
     public var retention: RetentionSettings
     public var valuation: ValuationSettings
     public var mail: MailSettings
+    public var webhooks: WebhookSettings
     /// The key-encryption key `store` names, resolved, able to open what the previous keys sealed.
     public var masterKey: MasterKey
     /// `iss` of every token, receipt and checkpoint: `tokens.issuer`, or else the server's own URL.
@@ -18,9 +19,11 @@ public struct ServiceSettings: Sendable {
     public init(
         masterKey: MasterKey, issuer: String, store: StoreSettings = .init(), tokens: TokenSettings = .init(),
         signIn: SignInSettings = .init(), receipts: ReceiptSettings = .init(), retention: RetentionSettings = .init(),
-        valuation: ValuationSettings = .init(), mail: MailSettings = .init()
+        valuation: ValuationSettings = .init(), mail: MailSettings = .init(),
+        webhooks: WebhookSettings = .init()
     ) {
         self.mail = mail
+        self.webhooks = webhooks
         self.masterKey = masterKey
         self.issuer = issuer
         self.store = store

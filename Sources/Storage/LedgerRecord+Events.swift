@@ -40,6 +40,17 @@ extension LedgerRecord {
         self.init(type: "auth", id: event.id.lowercasedString, fields: fields)
     }
 
+    /// A notice version published: what webhooks report, in order with the decisions that answer it.
+    init(notice: Notice, of purpose: PurposeID, publishedAt: Date) {
+        self.init(
+            type: "notice", id: "\(purpose.rawValue):\(notice.version)",
+            fields: [
+                "purpose": purpose.rawValue, "version": String(notice.version),
+                "effective_at": String(notice.effectiveAt.microsecondsSince1970),
+                "published_at": String(publishedAt.microsecondsSince1970),
+            ])
+    }
+
     /// The reason is free text and may name people: the ledger keeps only whether there was one.
     init(request event: RequestEvent) {
         var fields = [

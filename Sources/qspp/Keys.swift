@@ -63,7 +63,7 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             let report = try await options.withServices { try await $0.keyRotation.rewrapUnderCurrentMasterKey() }
             print(
-                "re-sealed \(report.wrappingKeys) wrapping keys (data keys unchanged), \(report.secrets) secrets, \(report.signingKeys) signing keys and \(report.totpSecrets) TOTP secrets under the current master key"
+                "re-sealed \(report.wrappingKeys) wrapping keys (data keys unchanged), \(report.secrets) secrets, \(report.signingKeys) signing keys \(report.totpSecrets) TOTP secrets and \(report.webhookSecrets) webhook secrets under the current master key"
             )
             print("every server may now drop QSPP_PREVIOUS_MASTER_KEYS")
         }

@@ -1,4 +1,5 @@
 import NIOCore
+import Outbox
 import Testing
 
 @testable import App
@@ -17,6 +18,8 @@ struct NetworkScopeTests {
         ] {
             let address = try SocketAddress(ipAddress: text, port: 443)
             #expect(!NetworkScope.isPublic(address), "\(text)")
+            #expect(NetworkScope.isPublic(literal: text) == false, "\(text) as a literal")
+            #expect(NetworkScope.isPublic(literal: "[\(text)]") == false, "[\(text)] as a literal")
         }
     }
 
@@ -27,6 +30,13 @@ struct NetworkScopeTests {
         ] {
             let address = try SocketAddress(ipAddress: text, port: 443)
             #expect(NetworkScope.isPublic(address), "\(text)")
+            #expect(NetworkScope.isPublic(literal: text) == true, "\(text) as a literal")
+        }
+    }
+
+    @Test func namesAreNotLiterals() {
+        for name in ["example.com", "localhost", "127.0.0.1.nip.io", "1.2.3", "::g", ""] {
+            #expect(NetworkScope.isPublic(literal: name) == nil, "\(name)")
         }
     }
 }

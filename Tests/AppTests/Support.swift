@@ -167,7 +167,8 @@ struct API: Sendable {
     static func statingWhy(_ uri: String) -> String {
         let path = uri.split(separator: "?", maxSplits: 1)[0]
         let reads =
-            path.wholeMatch(of: /\/v1\/subjects\/[^\/]+\/(consents|consents\/history|export)/) != nil
+            path.wholeMatch(of: /\/v1\/subjects\/[^\/]+\/(consents|consents\/[^\/]+|export)/) != nil
+            || path == "/v1/consent-checks"
             || path.wholeMatch(of: /\/(consent|portal\/consent)\/[^\/]+/) != nil
             || path.wholeMatch(of: /\/v1\/(consent-receipts\/[^\/]+|users\/[^\/]+\/sessions)/) != nil
         guard reads, !uri.contains("reason="), !uri.contains("request=") else { return uri }

@@ -17,9 +17,9 @@ struct BackChannelLogoutTests {
     /// Records what it was given, and fails as it is told to.
     final class RecordingTransport: LogoutTokenTransport {
         let delivered = Mutex<[(token: String, uri: String)]>([])
-        let failures = Mutex<[LogoutDeliveryFailure]>([])
+        let failures = Mutex<[DeliveryFailure]>([])
 
-        func deliver(_ token: String, to uri: String) async throws(LogoutDeliveryFailure) {
+        func deliver(_ token: String, to uri: String) async throws(DeliveryFailure) {
             if let failure = failures.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { throw failure }
             delivered.withLock { $0.append((token, uri)) }
         }
@@ -103,8 +103,8 @@ struct BackChannelLogoutTests {
         let transport = RecordingTransport()
         transport.failures.withLock {
             $0 = [
-                LogoutDeliveryFailure("no answer", permanent: false),
-                LogoutDeliveryFailure("the relying party answered 400", permanent: true),
+                DeliveryFailure("no answer", permanent: false),
+                DeliveryFailure("the relying party answered 400", permanent: true),
             ]
         }
         let sender = Self.sender(fixture, transport)

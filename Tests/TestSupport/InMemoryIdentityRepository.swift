@@ -1076,7 +1076,7 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
                     row.totpSecret.map { SealedKey(kind: kind, id: row.id.lowercasedString, sealed: $0) }
                 }
                 .sorted { $0.id < $1.id }
-            case .wrappingKey, .secret:
+            case .wrappingKey, .secret, .webhookSecret:
                 return []
             }
         }
@@ -1109,7 +1109,7 @@ public final class InMemoryIdentityRepository: IdentityRepository, Sendable {
                 else { return false }
                 state.accounts[userID]?.totpSecret = sealed
                 return true
-            case .wrappingKey, .secret:
+            case .wrappingKey, .secret, .webhookSecret:
                 return false
             }
         }

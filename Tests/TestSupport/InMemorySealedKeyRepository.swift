@@ -1,5 +1,6 @@
 import Foundation
 import Identity
+import Outbox
 import PQCrypto
 import Storage
 import Synchronization
@@ -50,6 +51,7 @@ public final class InMemorySealedKeyRepository: SealedKeyRepository, Sendable {
         case .secret: return PersonalDataVault.secretContext(id)
         case .signingKey: return SigningKeyRing.sealingContext(id)
         case .totpSecret: return UUID(uuidString: id).map { IdentityService.totpContext($0) }
+        case .webhookSecret: return UUID(uuidString: id).map { WebhookEndpoint.sealingContext($0) }
         }
     }
 

@@ -17,6 +17,8 @@ struct ConsentController {
         routes.post("/v1/subjects/:subjectId/consents/batch", use: recordBatch)
         routes.get("/v1/subjects/:subjectId/consents", use: currentState)
         routes.get("/v1/subjects/:subjectId/consents/history", use: history)
+        routes.get("/v1/subjects/:subjectId/consents/:purpose", use: check)
+        routes.get("/v1/consent-checks", use: checks)
         return routes
     }
 
@@ -66,7 +68,7 @@ struct ConsentController {
             events: page.events.map(ConsentEventOutput.init), nextCursor: page.next.map(CursorCoding.encode))
     }
 
-    private func subjectID(_ context: AppRequestContext) throws -> SubjectID {
+    func subjectID(_ context: AppRequestContext) throws -> SubjectID {
         try SubjectID(validating: context.parameters.get("subjectId") ?? "")
     }
 

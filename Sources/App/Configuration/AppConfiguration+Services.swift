@@ -5,6 +5,6 @@ extension AppConfiguration {
     public func serviceSettings() throws -> ServiceSettings {
         ServiceSettings(
             masterKey: try resolveMasterKey(), issuer: issuer, store: store, tokens: tokens, signIn: signIn,
-            receipts: receipts, retention: retention, valuation: valuation, mail: mail)
+            receipts: receipts, retention: retention, valuation: valuation, mail: mail, webhooks: webhooks)
     }
 }

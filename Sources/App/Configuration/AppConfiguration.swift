@@ -19,6 +19,7 @@ public struct AppConfiguration: Sendable {
     public var retention = RetentionSettings()
     public var valuation = ValuationSettings()
     public var mail = MailSettings()
+    public var webhooks = WebhookSettings()
 
     /// The defaults, on `databaseURL` and with `masterKey` when given.
     public init(databaseURL: DatabaseURL? = nil, masterKey: String? = nil) {
@@ -38,6 +39,7 @@ public struct AppConfiguration: Sendable {
         retention = try RetentionSettings(reader: settings)
         valuation = try ValuationSettings(reader: settings)
         mail = try MailSettings(reader: settings)
+        webhooks = try WebhookSettings(reader: settings)
         gateway = try GatewaySettings(reader: settings, issuer: tokens.issuer, databaseURL: store.databaseURL)
     }
 
@@ -110,6 +112,7 @@ public struct AppConfiguration: Sendable {
         case passkeyOrigins = "QSPP_PASSKEY_ORIGINS"
         case oauthLogoutPrivateNetworks = "QSPP_OAUTH_LOGOUT_PRIVATE_NETWORKS"
         case oauthDynamicRegistration = "QSPP_OAUTH_DYNAMIC_REGISTRATION"
+        case webhookPrivateNetworks = "QSPP_WEBHOOK_PRIVATE_NETWORKS"
 
         /// The same key in swift-configuration's dotted form, which the environment provider maps back
         /// to the upper-case name.

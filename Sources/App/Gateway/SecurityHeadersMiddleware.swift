@@ -3,7 +3,7 @@ import Hummingbird
 
 /// Headers every answer carries, errors included: no sniffing, no framing, no referrer, no powerful
 /// features, its own browsing context group, HSTS when TLS is on, and `no-store` on anything
-/// answered to a request that carried credentials.
+/// answered to a request that carried credentials, unless the route chose its own caching.
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let tls: Bool
@@ -24,9 +24,11 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         headers[.crossOriginOpenerPolicy] = "same-origin"
         headers[.crossOriginResourcePolicy] = "same-origin"
         if tls { headers[.strictTransportSecurity] = "max-age=63072000; includeSubDomains" }
-        // Public, versioned assets keep their own caching; anything else answered to credentials is private.
-        let publicAsset = headers[.cacheControl]?.hasPrefix("public") ?? false
-        if request.headers[.authorization] != nil || request.headers[.cookie] != nil, !publicAsset {
+        // Public, versioned assets keep their own caching, and so do answers made to be kept by their
+        // caller alone (consent checks, revalidated with their ETag); anything else answered to
+        // credentials is not stored.
+        let ownPolicy = headers[.cacheControl].map { $0.hasPrefix("public") || $0.hasPrefix("private") } ?? false
+        if request.headers[.authorization] != nil || request.headers[.cookie] != nil, !ownPolicy {
             headers[.cacheControl] = "no-store"
         }
         response.headers = headers

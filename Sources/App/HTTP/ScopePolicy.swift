@@ -32,6 +32,8 @@ enum ScopePolicy {
     private static let rules: [(method: HTTPRequest.Method, pattern: String, scope: Scope)] = [
         (.get, "subjects/*/consents", .consentRead),
         (.get, "subjects/*/consents/history", .consentRead),
+        (.get, "subjects/*/consents/*", .consentRead),
+        (.get, "consent-checks", .consentRead),
         (.get, "consent-receipts/*", .consentRead),
         (.post, "subjects/*/consents", .consentWrite),
         (.post, "subjects/*/consents/batch", .consentWrite),

@@ -2,6 +2,7 @@ import Foundation
 public import Identity
 public import Logging
 public import Mail
+public import Outbox
 import Privacy
 import Synchronization
 
@@ -43,14 +44,17 @@ extension QSPPServices {
                 logger.debug("purged expired identity rows", metadata: ["rows": "\(purged)"])
                 let mails = try await store.mailOutbox.purge(before: Date().addingTimeInterval(-Self.sentMailKept))
                 logger.debug("purged sent mail records", metadata: ["rows": "\(mails)"])
+                let deliveries = try await store.webhooks.purgeWebhookDeliveries(
+                    deliveredBefore: Date().addingTimeInterval(-Self.sentMailKept))
+                logger.debug("purged delivered webhooks", metadata: ["rows": "\(deliveries)"])
                 ExportArchive.removeLeftovers()
             }
             return .seconds(60)
         }
     }
 
-    /// How long the record of a sent or dropped message (its id, template, times; never its recipient)
-    /// stays for admins.
+    /// How long the record of a sent or dropped message (its id, template, times; never its recipient),
+    /// and of a delivered webhook, stays for admins.
     static let sentMailKept: TimeInterval = 30 * 24 * 3600
 
     /// Purges each class of personal data past its retention period a minute after start, then hourly.
@@ -100,6 +104,33 @@ extension QSPPServices {
         return BackgroundLoop(
             name: "back-channel logout sender", initialDelay: .zero, retryDelay: .seconds(5), logger: logger
         ) {
+            try await sender.sendDue() > 0 ? .zero : .milliseconds(250)
+        }
+    }
+}
+
+extension QSPPServices {
+    /// Turns new ledger entries into webhook deliveries: at once while there is more, else a quarter of
+    /// a second later. Every replica of the consent role runs one; the cursor lets one win each batch.
+    public func webhookDispatcher(logger: Logger) -> BackgroundLoop {
+        let dispatcher = WebhookDispatcher(
+            webhooks: store.webhooks, ledger: store.ledger, source: WebhookEventSource(requests: store.privacy),
+            ring: identity.tokens.keyRing, issuer: settings.issuer, now: { Date() })
+        return BackgroundLoop(
+            name: "webhook dispatcher", initialDelay: .zero, retryDelay: .seconds(5), logger: logger
+        ) {
+            try await dispatcher.dispatchDue() == WebhookDispatcher.batchSize ? .zero : .milliseconds(250)
+        }
+    }
+
+    /// Posts due webhook deliveries; every replica of the consent role runs one, and the leases keep
+    /// them from sending one delivery twice at once, or one subject's events out of order.
+    public func webhookSender(logger: Logger, transport: any WebhookTransport) -> BackgroundLoop {
+        let sender = WebhookSender(
+            webhooks: store.webhooks, transport: transport,
+            secrets: WebhookSecrets(webhooks: store.webhooks, masterKey: settings.masterKey), identity: identity,
+            policy: settings.webhooks.retry, metrics: metrics, logger: logger, now: { Date() })
+        return BackgroundLoop(name: "webhook sender", initialDelay: .zero, retryDelay: .seconds(5), logger: logger) {
             try await sender.sendDue() > 0 ? .zero : .milliseconds(250)
         }
     }

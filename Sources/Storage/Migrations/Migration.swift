@@ -33,6 +33,7 @@ extension Migration {
         v21OAuthClients,
         v22OAuthGrants,
         v23OAuthLogout,
+        v24Webhooks,
     ]
 
     static let postgres: [Migration] = versions.map {

@@ -118,7 +118,11 @@ struct PostgresConsentRepository: ConsentRepository {
                     """, logger: logger)
                 var version = 0
                 for try await value in rows.decode(Int.self) { version = value }
-                return Notice(version: version, text: text, url: url, effectiveAt: effectiveAt)
+                let notice = Notice(version: version, text: text, url: url, effectiveAt: effectiveAt)
+                _ = try await PostgresSQLDatabase.Executor(connection: connection, logger: logger).appendLedger([
+                    LedgerRecord(notice: notice, of: purposeID, publishedAt: Date())
+                ])
+                return notice
             }
         }
     }

@@ -21,6 +21,7 @@ final class PostgresStore: Store {
     let erasures: any ErasureRepository
     let retention: any RetentionRepository
     let mailOutbox: any MailOutboxRepository
+    let webhooks: any WebhookRepository
     let sealedKeys: any SealedKeyRepository
     let sql: PostgresSQLDatabase
     /// How long a request may wait for the database before it is answered 503.
@@ -65,6 +66,7 @@ final class PostgresStore: Store {
         self.erasures = SQLErasureRepository(database: database, vault: vault)
         self.retention = SQLRetentionRepository(database: database)
         self.mailOutbox = SQLMailOutbox(database: database, vault: vault)
+        self.webhooks = SQLWebhookRepository(database: database)
         self.sealedKeys = SQLSealedKeyRepository(database: database)
     }
 

@@ -13,6 +13,7 @@ struct SQLSealedKeyRepository: SealedKeyRepository {
         case .secret: ("sealed_secrets", "name", "sealed", "kek")
         case .signingKey: ("signing_keys", "kid", "sealed_private_key", nil)
         case .totpSecret: ("accounts", "id", "totp_secret", nil)
+        case .webhookSecret: ("webhook_endpoints", "id", "sealed_secret", nil)
         }
     }
 

@@ -103,8 +103,12 @@ struct SQLiteConsentRepository: ConsentRepository {
                     .text(purposeID.rawValue), .optionalText(text), .optionalText(url),
                     .integer(Int(effectiveAt.microsecondsSince1970)),
                 ])
-            return Notice(
+            let notice = Notice(
                 version: Int(try rows.first?.integer("version") ?? 0), text: text, url: url, effectiveAt: effectiveAt)
+            _ = try await LedgerWriter.append(
+                [LedgerRecord(notice: notice, of: purposeID, publishedAt: Date())],
+                SQLiteDatabaseFile.Executor(connection: connection))
+            return notice
         }
     }
 

@@ -21,6 +21,7 @@ final class SQLiteStore: Store {
     let erasures: any ErasureRepository
     let retention: any RetentionRepository
     let mailOutbox: any MailOutboxRepository
+    let webhooks: any WebhookRepository
     let sealedKeys: any SealedKeyRepository
     var sql: SQLiteDatabaseFile { database }
     var recordedRows: any RecordedRows {
@@ -40,6 +41,7 @@ final class SQLiteStore: Store {
         self.erasures = SQLErasureRepository(database: database, vault: vault)
         self.retention = SQLRetentionRepository(database: database)
         self.mailOutbox = SQLMailOutbox(database: database, vault: vault)
+        self.webhooks = SQLWebhookRepository(database: database)
         self.sealedKeys = SQLSealedKeyRepository(database: database)
     }
 
