@@ -1,0 +1,188 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Identity
+import NIOCore
+import Outbox
+import PQCrypto
+import QSPPTestSupport
+import Synchronization
+import Testing
+
+@testable import App
+@testable import Services
+
+/// Webhook deliveries: the dispatcher and the sender driven by hand against a transport that records
+/// what it is given: the events, their signatures and order, retries, dead deliveries, replay, and an
+/// endpoint disabled with its administrator told. Not in the split topology, whose consent role runs
+/// its own sender on the same tables.
+@Suite("Webhook delivery")
+struct WebhookDeliveryTests {
+    /// Records every post, answering with the status of the moment.
+    final class RecordingTransport: WebhookTransport {
+        struct Post: Sendable {
+            let body: Data
+            let headers: [String: String]
+            let url: String
+        }
+        let posts = Mutex<[Post]>([])
+        let status = Mutex<UInt>(204)
+
+        func post(_ body: Data, headers: [(String, String)], to url: String) async throws(DeliveryFailure) -> UInt {
+            let fields = Dictionary(headers.map { ($0.0.lowercased(), $0.1) }) { first, _ in first }
+            posts.withLock { $0.append(Post(body: body, headers: fields, url: url)) }
+            return status.withLock { $0 }
+        }
+    }
+
+    static func dispatcher(_ api: API) -> WebhookDispatcher {
+        WebhookDispatcher(
+            webhooks: api.services.store.webhooks, ledger: api.services.store.ledger,
+            source: WebhookEventSource(requests: api.services.store.privacy),
+            ring: api.services.identity.tokens.keyRing, issuer: api.services.settings.issuer, now: { Date() })
+    }
+
+    static func sender(
+        _ api: API, _ transport: RecordingTransport, policy: OutboxRetryPolicy = .init()
+    )
+        -> WebhookSender
+    {
+        WebhookSender(
+            webhooks: api.services.store.webhooks, transport: transport,
+            secrets: WebhookSecrets(webhooks: api.services.store.webhooks, masterKey: api.services.settings.masterKey),
+            identity: api.services.identity, policy: policy, metrics: api.services.metrics, logger: testLogger,
+            now: { Date() })
+    }
+
+    @Test(arguments: Backend.all)
+    func eventsArriveSignedAndInOrder(backend: Backend) async throws {
+        try await withApp(backend, isolated: true) { api in
+            let created = try await WebhookAPITests.register(
+                api,
+                #"{"url":"https://hooks.example/in","events":["consent.granted","consent.withdrawn","purpose.notice_published","request.created"],"purposes":["marketing"]}"#
+            )
+            let secret = try #require(try created.object()["secret"] as? String)
+            let transport = RecordingTransport()
+            let (ana, ben) = (uniqueSubjectText(), uniqueSubjectText())
+            var sequences: [String: [Int]] = [:]
+            for (subject, purpose, decision) in [
+                (ana, "marketing", "granted"), (ben, "marketing", "granted"), (ana, "analytics", "granted"),
+                (ana, "marketing", "withdrawn"), (ben, "marketing", "withdrawn"), (ana, "marketing", "granted"),
+            ] {
+                let recorded = try await api.send(
+                    .post, "/v1/subjects/\(subject)/consents",
+                    json: #"{"purpose":"\#(purpose)","decision":"\#(decision)"}"#)
+                let event = try #require((try recorded.object()["events"] as? [[String: Any]])?.first)
+                if purpose == "marketing" {
+                    sequences[subject, default: []].append(try #require(event["ledgerSequence"] as? Int))
+                }
+            }
+            #expect(
+                try await api.send(.post, "/v1/purposes/marketing/notices", json: #"{"text":"New."}"#).status
+                    == .created)
+            let user = try await api.newUser()
+            #expect(
+                try await api.send(.post, "/v1/me/requests", json: #"{"kind":"access"}"#, token: user.accessToken)
+                    .status == .created)
+
+            let dispatcher = Self.dispatcher(api)
+            while try await dispatcher.dispatchDue() > 0 {}
+            let sender = Self.sender(api, transport)
+            while try await sender.sendDue() > 0 {}
+
+            let posts = transport.posts.withLock { $0 }
+            let key = try #require(StandardWebhookSignature.key(secret))
+            let jwks = try await api.send(.get, "/.well-known/jwks.json", token: nil)
+            let verifier = try OfflineJWSVerifier(jwks: Data(jwks.body.readableBytesView))
+            var arrived: [String: [Int]] = [:]
+            var types: [String] = []
+            for post in posts {
+                let id = try #require(post.headers["webhook-id"])
+                let timestamp = try #require(post.headers["webhook-timestamp"].flatMap(Int64.init))
+                #expect(post.url == "https://hooks.example/in")
+                #expect(
+                    post.headers["webhook-signature"]
+                        == StandardWebhookSignature.header(key: key, id: id, timestamp: timestamp, body: post.body))
+                let statement = try verifier.verify(
+                    try #require(post.headers["webhook-signature-jws"]), type: "webhook+jwt")
+                let claims = try #require(try JSONSerialization.jsonObject(with: statement.payload) as? [String: Any])
+                #expect(claims["id"] as? String == id)
+                #expect(claims["body_sha256"] as? String == Base64URL.encode(Data(SHA256.hash(data: post.body))))
+                let payload = try #require(try JSONSerialization.jsonObject(with: post.body) as? [String: Any])
+                let type = try #require(payload["type"] as? String)
+                types.append(type)
+                #expect(claims["type"] as? String == type)
+                let data = try #require(payload["data"] as? [String: Any])
+                if type.hasPrefix("consent.") {
+                    #expect(data["purpose"] as? String == "marketing", "the purpose filter holds")
+                    let subject = try #require(data["subjectId"] as? String)
+                    arrived[subject, default: []].append(try #require(Int(id.dropFirst(4))))
+                }
+            }
+            #expect(arrived == sequences, "every marketing decision, once each, in order per subject")
+            #expect(types.filter { $0 == "purpose.notice_published" }.count == 1)
+            #expect(types.filter { $0 == "request.created" }.count == 1)
+            #expect(posts.count == 7)
+            #expect(try await sender.sendDue() == 0, "nothing is sent twice")
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func aFailingEndpointIsRetriedThenDisabledAndItsAdministratorTold(backend: Backend) async throws {
+        try await withApp(backend, isolated: true) { api in
+            let created = try await WebhookAPITests.register(
+                api, #"{"url":"https://hooks.example/in","events":["consent.granted"]}"#)
+            let id = try #require((try created.object()["endpoint"] as? [String: Any])?["id"] as? String)
+            let transport = RecordingTransport()
+            transport.status.withLock { $0 = 500 }
+            let subject = uniqueSubjectText()
+            #expect(
+                try await api.send(
+                    .post, "/v1/subjects/\(subject)/consents", json: #"{"purpose":"marketing","decision":"granted"}"#
+                )
+                .status == .created)
+            while try await Self.dispatcher(api).dispatchDue() > 0 {}
+            let sender = Self.sender(
+                api, transport, policy: OutboxRetryPolicy(maximumAttempts: 2, firstDelay: 0.01, longestDelay: 0.01))
+            for _ in 0..<50
+            where try await api.services.store.webhooks.webhookDeliveries(
+                endpointID: UUID(uuidString: id)!, state: .dead, limit: 1
+            ).isEmpty {
+                try await sender.sendDue()
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(transport.posts.withLock { $0.count } == 2, "two attempts, then dead")
+
+            let log = try await api.send(.get, "/v1/admin/webhooks/\(id)/deliveries?state=dead", token: api.adminToken)
+            let dead = try #require((try log.object()["deliveries"] as? [[String: Any]])?.first)
+            #expect(dead["attempts"] as? Int == 2 && dead["lastError"] as? String == "the endpoint answered 500")
+            let endpoint = try await api.send(.get, "/v1/admin/webhooks/\(id)", token: api.adminToken).object()
+            #expect(endpoint["enabled"] as? Bool == false, "nothing ever arrived: the endpoint is disabled")
+            let mail = try await api.services.store.mailOutbox.mails(in: .pending, limit: 50)
+            #expect(mail.contains { $0.template == .webhookDisabled }, "its administrator is told")
+            #expect(
+                try await api.services.identity.authEvents(userID: nil, limit: 20).contains {
+                    $0.kind == .webhookDisabled
+                })
+
+            // Replayed and enabled, it arrives; replaying what is not dead is refused.
+            let deliveryID = try #require(dead["id"] as? String)
+            try await api.send(.post, "/v1/admin/webhooks/\(id)/deliveries/\(UUID())/replay", token: api.adminToken)
+                .expectProblem(.conflict)
+            let replay = "/v1/admin/webhooks/\(id)/deliveries/\(deliveryID)/replay"
+            #expect(try await api.send(.post, replay, token: api.adminToken).status == .accepted)
+            try await api.send(.post, replay, token: api.adminToken).expectProblem(.conflict)
+            #expect(try await sender.sendDue() == 0, "a disabled endpoint waits")
+            _ = try await api.send(
+                .patch, "/v1/admin/webhooks/\(id)", json: #"{"enabled":true}"#, token: api.adminToken)
+            transport.status.withLock { $0 = 200 }
+            #expect(try await sender.sendDue() == 1)
+            let delivered = try await api.send(
+                .get, "/v1/admin/webhooks/\(id)/deliveries?state=delivered", token: api.adminToken)
+            #expect((try delivered.object()["deliveries"] as? [[String: Any]])?.count == 1)
+            try await api.send(.get, "/v1/admin/webhooks/\(id)/deliveries?state=lost", token: api.adminToken)
+                .expectProblem(.badRequest)
+        }
+    }
+}
