@@ -103,7 +103,9 @@ private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>
 }
 
 private func consentController(_ services: QSPPServices) -> ConsentController {
-    ConsentController(service: services.consents, writing: services.consentWriting, privacy: services.privacy)
+    ConsentController(
+        service: services.consents, writing: services.consentWriting, privacy: services.privacy,
+        checks: services.consentChecks)
 }
 
 private func pageController(_ services: QSPPServices) -> PageController {

@@ -106,7 +106,12 @@ extension IdentityService {
         clientCache.forget(id)
     }
 
-    func requireAdministrator(_ admin: AuthenticatedUser, password: String?, client: ClientInfo) async throws {
+    /// An administrator who signed in within ``IdentityService/stepUpWindow``, or who gave their password.
+    public func requireAdministrator(
+        _ admin: AuthenticatedUser, password: String?, client: ClientInfo
+    )
+        async throws
+    {
         guard admin.isAdmin else { throw IdentityError.forbidden }
         try await requireRecentAuthentication(
             admin, account: try await requireAccount(admin.userID), password: password, client: client)

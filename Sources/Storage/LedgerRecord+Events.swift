@@ -40,7 +40,7 @@ extension LedgerRecord {
         self.init(type: "auth", id: event.id.lowercasedString, fields: fields)
     }
 
-    /// A notice version published: what webhooks report, in order with the decisions that answer it.
+    /// A notice version published, which webhooks report.
     init(notice: Notice, of purpose: PurposeID, publishedAt: Date) {
         self.init(
             type: "notice", id: "\(purpose.rawValue):\(notice.version)",

@@ -131,6 +131,33 @@ struct ConsentCheckAPITests {
         }
     }
 
+    @Test(arguments: Backend.all)
+    func restrictedAndErasedSubjectsAreNotAllowed(backend: Backend) async throws {
+        try await withApp(backend) { api in
+            let restricted = uniqueSubjectText()
+            try await record(api, restricted, "marketing", "granted")
+            try await api.services.restrictions.restrict(restricted, requestID: nil)
+            // Another replica (the split topology's consent role) learns of it within the registry's age.
+            var answer: [String: Any] = [:]
+            for _ in 0..<80 where answer["status"] as? String != "restricted" {
+                answer = try await api.send(.get, "/v1/subjects/\(restricted)/consents/marketing").object()
+                if answer["status"] as? String != "restricted" { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(answer["allowed"] as? Bool == false && answer["status"] as? String == "restricted")
+            #expect(answer["eventId"] as? String != nil, "the decision is still shown")
+
+            let user = try await api.newUser()
+            try await record(api, user.id, "marketing", "granted")
+            let filed = try await api.send(
+                .post, "/v1/me/requests", json: #"{"kind":"erasure"}"#, token: user.accessToken)
+            let id = try #require(try filed.object()["id"] as? String)
+            try await api.send(.post, "/v1/requests/\(id)/transitions", json: #"{"status":"verified"}"#)
+            #expect(try await api.send(.post, "/v1/requests/\(id)/erasure").status == .ok)
+            let erased = try await api.send(.get, "/v1/subjects/\(user.id)/consents/marketing").object()
+            #expect(erased["allowed"] as? Bool == false && erased["status"] as? String == "erased")
+        }
+    }
+
     @Test func entityTagsCompareAsRFC9110Says() {
         #expect(EntityTags.match(#""abc""#, #""abc""#))
         #expect(EntityTags.match(#"W/"abc""#, #""abc""#))

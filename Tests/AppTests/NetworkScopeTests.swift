@@ -1,5 +1,10 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 import NIOCore
 import Outbox
+import Synchronization
 import Testing
 
 @testable import App
@@ -37,6 +42,40 @@ struct NetworkScopeTests {
     @Test func namesAreNotLiterals() {
         for name in ["example.com", "localhost", "127.0.0.1.nip.io", "1.2.3", "::g", ""] {
             #expect(NetworkScope.isPublic(literal: name) == nil, "\(name)")
+        }
+    }
+
+    /// The posts to endpoints others registered (back-channel logout, webhooks): an address inside is
+    /// refused before anything is sent, named or literal, and a redirect is answered, never followed.
+    @Test func guardedPostsReachNothingInsideAndFollowNoRedirect() async throws {
+        let hits = Mutex<[String]>([])
+        let router = Router()
+        router.post("/hook") { request, _ -> Response in
+            hits.withLock { $0.append(request.headers[HTTPField.Name("X-Test")!] ?? "") }
+            return Response(status: .found, headers: [.location: "/elsewhere"])
+        }
+        router.post("/elsewhere") { _, _ -> HTTPResponse.Status in
+            hits.withLock { $0.append("followed") }
+            return .ok
+        }
+        try await Application(router: router).test(.live) { client in
+            let port = try #require(client.port)
+            let guarded = GuardedHTTPPost(allowsPrivateNetworks: false)
+            for url in ["http://127.0.0.1:\(port)/hook", "http://localhost:\(port)/hook"] {
+                do {
+                    _ = try await guarded.post(ByteBuffer(string: "{}"), headers: [("X-Test", "guarded")], to: url)
+                    Issue.record("\(url) was reached")
+                } catch let error as DeliveryFailure {
+                    #expect(error.permanent && error.reason == "the endpoint resolves to a private address", "\(url)")
+                }
+            }
+            #expect(hits.withLock { $0 }.isEmpty, "nothing was sent inside")
+
+            let open = GuardedHTTPPost(allowsPrivateNetworks: true)
+            let status = try await open.post(
+                ByteBuffer(string: "{}"), headers: [("X-Test", "open")], to: "http://127.0.0.1:\(port)/hook")
+            #expect(status == 302)
+            #expect(hits.withLock { $0 } == ["open"], "the redirect was not followed")
         }
     }
 }

@@ -18,6 +18,8 @@ struct KeyRotationTests {
         var wrappingKeys: [String: Data] = [:]
         var secrets: [String: Data] = [:]
         var totpSecrets: [UUID: Data] = [:]
+        /// A webhook endpoint's secret, by the endpoint's id.
+        var webhookSecret = (id: UUID().uuidString.lowercased(), secret: Data("whsec_dGVzdA==".utf8))
         /// A wrapping key another process made under the new key already, and its sealed bytes.
         var alreadyRotated: (id: String, sealed: Data) = ("", Data())
 
@@ -39,6 +41,7 @@ struct KeyRotationTests {
             alreadyRotated = try (newer, keys.seal(Self.material(), as: .wrappingKey, id: newer, with: new))
             secrets["email-index"] = Self.material()
             try keys.seal(secrets["email-index"]!, as: .secret, id: "email-index", with: old)
+            try keys.seal(webhookSecret.secret, as: .webhookSecret, id: webhookSecret.id, with: old)
             // Two signing keys, the first retired by the second.
             try await services.keyRing.load()
             try await services.keyRing.addKey()
@@ -90,7 +93,8 @@ struct KeyRotationTests {
 
         let report = try await fixture.services.keyRotation(to: fixture.rotating).rewrapUnderCurrentMasterKey()
 
-        #expect(report == RewrapReport(wrappingKeys: 2, secrets: 1, signingKeys: 2, totpSecrets: 2))
+        #expect(
+            report == RewrapReport(wrappingKeys: 2, secrets: 1, signingKeys: 2, totpSecrets: 2, webhookSecrets: 1))
         // Afterwards the new key alone opens everything, to the same plaintext.
         for (id, material) in fixture.wrappingKeys {
             #expect(try fixture.keys.open(.wrappingKey, id: id, with: fixture.new) == material)
@@ -98,6 +102,9 @@ struct KeyRotationTests {
         }
         #expect(try fixture.keys.open(.secret, id: "email-index", with: fixture.new) == fixture.secrets["email-index"])
         #expect(fixture.keys.sealingFingerprint(.secret, id: "email-index") == fixture.new.fingerprint)
+        #expect(
+            try fixture.keys.open(.webhookSecret, id: fixture.webhookSecret.id, with: fixture.new)
+                == fixture.webhookSecret.secret)
         for (user, secret) in fixture.totpSecrets {
             #expect(try await fixture.totpSecret(of: user, with: fixture.new) == secret)
             #expect(try await fixture.identity.account(id: user)?.mfaEnabled == true)
@@ -148,7 +155,8 @@ struct KeyRotationTests {
             .rewrapUnderCurrentMasterKey()
 
         // The listing still saw both; only the ones replaced count.
-        #expect(report == RewrapReport(wrappingKeys: 1, secrets: 1, signingKeys: 2, totpSecrets: 1))
+        #expect(
+            report == RewrapReport(wrappingKeys: 1, secrets: 1, signingKeys: 2, totpSecrets: 1, webhookSecrets: 1))
         #expect(keys.sealed(.wrappingKey, id: racedWrapping) != racedSealed)
         #expect(try keys.open(.wrappingKey, id: racedWrapping, with: new) == material)
         #expect(try await identity.account(id: reenrolling)?.sealedTOTPSecret == reenrolled)
@@ -169,7 +177,7 @@ struct KeyRotationTests {
 
         // Wrapping keys and secrets name the key that sealed them: nothing is left to re-seal. Signing keys
         // and TOTP secrets do not, so every one is re-sealed again, harmlessly.
-        #expect(again == RewrapReport(wrappingKeys: 0, secrets: 0, signingKeys: 2, totpSecrets: 2))
+        #expect(again == RewrapReport(wrappingKeys: 0, secrets: 0, signingKeys: 2, totpSecrets: 2, webhookSecrets: 1))
         #expect(fixture.wrappingKeys.keys.map { fixture.keys.sealed(.wrappingKey, id: $0) } == wrappingAfterFirst)
         #expect(fixture.keys.sealed(.secret, id: "email-index") == secretAfterFirst)
         for (user, secret) in fixture.totpSecrets {

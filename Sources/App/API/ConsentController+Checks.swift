@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Kernel
 import PQCrypto
+import Services
 
 /// Consent checks for the services that use data: one subject and purpose, or many at once. Every
 /// answer carries an entity tag and honours `If-None-Match`, so a backend may keep answers and ask
@@ -13,21 +14,23 @@ extension ConsentController {
     struct CheckOutput: Codable {
         var subjectId: String
         var purpose: String
-        /// Whether the data may be used for the purpose now: granted under the notice in effect.
+        /// Whether the data may be used for the purpose now: granted under the notice in effect, and the
+        /// subject neither restricted nor erased.
         var allowed: Bool
-        /// As on the state route: `granted`, `withdrawn`, `needs_reconsent` or `unset`.
+        /// `erased`, `restricted` (GDPR Art. 18), or as on the state route: `granted`, `withdrawn`,
+        /// `needs_reconsent` or `unset`.
         var status: String
         var noticeVersion: Int?
         var currentNoticeVersion: Int
         var eventId: String?
         var recordedAt: String?
 
-        init(subject: SubjectID, _ state: PurposeState) {
-            let output = PurposeStateOutput(state)
+        init(subject: SubjectID, _ answer: ConsentChecks.Answer) {
+            let output = PurposeStateOutput(answer.state)
             subjectId = subject.rawValue
             purpose = output.purpose
-            allowed = state.isGranted && !state.needsReconsent
-            status = output.status
+            allowed = answer.allowed
+            status = answer.erased ? "erased" : answer.restricted ? "restricted" : output.status
             noticeVersion = output.noticeVersion
             currentNoticeVersion = output.currentNoticeVersion
             eventId = output.eventId
@@ -55,10 +58,10 @@ extension ConsentController {
         let subjects = try list("subjects").map(SubjectID.init(validating:))
         let purposes = try list("purposes").map(PurposeID.init(validating:))
         let states = try await standing(of: subjects, on: purposes, request, context: context)
-        let checks = zip(subjects, states).flatMap { subject, states in
+        let outputs = zip(subjects, states).flatMap { subject, states in
             states.map { CheckOutput(subject: subject, $0) }
         }
-        return try Self.cacheable(ChecksOutput(checks: checks), request)
+        return try Self.cacheable(ChecksOutput(checks: outputs), request)
     }
 
     /// A person may check their own consent; staff and machine clients with `consent:read` anyone's.
@@ -67,16 +70,16 @@ extension ConsentController {
     /// and is not a staff access.
     private func standing(
         of subjects: [SubjectID], on purposes: [PurposeID], _ request: Request, context: AppRequestContext
-    ) async throws -> [[PurposeState]] {
+    ) async throws -> [[ConsentChecks.Answer]] {
         let principal = try context.requireUser()
         for subject in subjects { _ = try context.requireAccess(to: subject, writing: false) }
-        let states = try await service.standing(of: subjects, on: purposes)
+        let answers = try await checks.answers(for: subjects, on: purposes)
         if !principal.isMachine {
             for subject in subjects {
                 try await context.recordStaffRead(of: subject.rawValue, .consentState, request, privacy: privacy)
             }
         }
-        return states
+        return answers
     }
 
     /// The answer, or `304 Not Modified` when the caller already holds it.

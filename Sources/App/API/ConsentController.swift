@@ -10,6 +10,7 @@ struct ConsentController {
     let service: ConsentService
     let writing: ConsentWriting
     let privacy: PrivacyService
+    let checks: ConsentChecks
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)

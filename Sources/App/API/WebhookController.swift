@@ -26,7 +26,9 @@ struct WebhookController {
     struct RegistrationInput: Decodable {
         var registration: WebhookService.Registration
 
-        enum CodingKeys: String, CodingKey { case url, description, events, purposes }
+        var currentPassword: String?
+
+        enum CodingKeys: String, CodingKey { case url, description, events, purposes, currentPassword }
 
         init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -46,6 +48,7 @@ struct WebhookController {
                 url: try container.decode(String.self, forKey: .url),
                 description: try container.decodeIfPresent(String.self, forKey: .description) ?? "",
                 kinds: Set(kinds), purposes: Set(try container.decodeIfPresent([String].self, forKey: .purposes) ?? []))
+            currentPassword = try container.decodeIfPresent(String.self, forKey: .currentPassword)
         }
     }
 
@@ -126,9 +129,10 @@ struct WebhookController {
         var request = request
         let admin = try context.requireAdmin()
         let input = try await request.decodeJSON(RegistrationInput.self, context: context).value
-        let issued = try await webhooks.register(input.registration, by: admin, client: context.client(request))
+        let issued = try await webhooks.register(
+            input.registration, by: admin, password: input.currentPassword, client: context.client(request))
         var response = try IssuedOutput(endpoint: EndpointOutput(issued.endpoint), secret: issued.secret)
-            .response(from: request, context: context)
+            .response(from: request, context: context).noStore
         response.status = .created
         return response
     }
@@ -156,10 +160,15 @@ struct WebhookController {
         return .noContent
     }
 
-    @Sendable func rotate(_ request: Request, context: AppRequestContext) async throws -> IssuedOutput {
+    @Sendable func rotate(_ request: Request, context: AppRequestContext) async throws -> Response {
         let admin = try context.requireAdmin()
-        let issued = try await webhooks.rotateSecret(try Self.id(context), by: admin, client: context.client(request))
-        return IssuedOutput(endpoint: EndpointOutput(issued.endpoint), secret: issued.secret)
+        let id = try Self.id(context)
+        var request = request
+        let body = try await request.decodeOptionalJSON(MeController.StepUpInput.self, context: context)
+        let issued = try await webhooks.rotateSecret(
+            id, by: admin, password: body?.currentPassword, client: context.client(request))
+        return try IssuedOutput(endpoint: EndpointOutput(issued.endpoint), secret: issued.secret)
+            .response(from: request, context: context).noStore
     }
 
     @Sendable func deliveries(_ request: Request, context: AppRequestContext) async throws -> DeliveryList {

@@ -13,6 +13,9 @@ import Outbox
 struct GuardedHTTPPost: Sendable {
     let allowsPrivateNetworks: Bool
     static let timeout: TimeAmount = .seconds(10)
+    /// The whole exchange, answer body included: a receiver that trickles its answer cannot hold a
+    /// sender, whose lease must outlive the attempt.
+    static let deadline: Duration = .seconds(20)
     static let resolutionTimeout: Duration = .seconds(5)
     /// getaddrinfo blocks its thread for as long as a name server takes: on threads of their own, a
     /// slow endpoint's DNS cannot hold up the database driver's work on the shared pool.
@@ -38,12 +41,24 @@ struct GuardedHTTPPost: Sendable {
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(body)
+        let (exchange, settings) = (request, configuration)
         do {
-            return try await HTTPClient.withHTTPClient(configuration: configuration) { client in
-                let response = try await client.execute(request, timeout: Self.timeout)
-                // The body is the endpoint's business; read a little, so the connection closes cleanly.
-                _ = try? await response.body.collect(upTo: 4096)
-                return response.status.code
+            return try await withThrowingTaskGroup(of: UInt.self) { group in
+                group.addTask {
+                    try await HTTPClient.withHTTPClient(configuration: settings) { client in
+                        let response = try await client.execute(exchange, timeout: Self.timeout)
+                        // The body is the endpoint's business; read a little, so the connection closes cleanly.
+                        _ = try? await response.body.collect(upTo: 4096)
+                        return response.status.code
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: Self.deadline)
+                    throw CancellationError()
+                }
+                defer { group.cancelAll() }
+                guard let status = try await group.next() else { throw CancellationError() }
+                return status
             }
         } catch {
             throw DeliveryFailure("no answer (\(type(of: error)))", permanent: false)

@@ -18,6 +18,9 @@ struct WebhookDispatcher: Sendable {
     let issuer: String
     let now: @Sendable () -> Date
     static let batchSize = 256
+    /// Deliveries queued per round at most: with many endpoints, a round stops early and moves the
+    /// cursor only past the entries it dispatched whole.
+    static let deliveriesPerRound = 2000
 
     /// What the ML-DSA (or the configured algorithm's) signature states: the event's id and type, and
     /// the SHA-256 of the exact body sent.
@@ -51,9 +54,12 @@ struct WebhookDispatcher: Sendable {
         // Endpoints that are disabled still get their deliveries, to be sent once they are enabled.
         let endpoints = try await webhooks.webhookEndpoints()
         var deliveries: [WebhookDelivery] = []
+        var dispatched = last
         if !endpoints.isEmpty {
             let date = now()
             for entry in entries {
+                guard deliveries.count < Self.deliveriesPerRound else { break }
+                dispatched = entry.sequence
                 guard let described = try await source.describe(entry) else { continue }
                 let targets = endpoints.filter { $0.wants(described.kind, purpose: described.purpose) }
                 guard !targets.isEmpty else { continue }
@@ -64,8 +70,8 @@ struct WebhookDispatcher: Sendable {
                 }
             }
         }
-        _ = try await webhooks.dispatch(from: cursor, to: last, deliveries: deliveries)
-        return entries.count
+        _ = try await webhooks.dispatch(from: cursor, to: dispatched, deliveries: deliveries)
+        return dispatched == last ? entries.count : Self.batchSize
     }
 
     private func signed(

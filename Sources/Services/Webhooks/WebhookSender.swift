@@ -39,8 +39,17 @@ struct WebhookSender: Sendable {
         guard !leased.isEmpty else { return 0 }
         var targets: [UUID: (url: String, key: SymmetricKey)] = [:]
         for id in Set(leased.map(\.endpointID)) {
-            guard let endpoint = try await webhooks.webhookEndpoint(id: id), let key = try await secrets.key(for: id)
-            else { continue }
+            // A deleted endpoint's deliveries are gone with it; a secret that does not open fails its
+            // deliveries now, so they are not left leased.
+            guard let endpoint = try await webhooks.webhookEndpoint(id: id) else { continue }
+            guard let key = try? await secrets.key(for: id) else {
+                for delivery in leased where delivery.endpointID == id {
+                    await fail(
+                        delivery, lease: lease, DeliveryFailure("the endpoint's secret does not open", permanent: false)
+                    )
+                }
+                continue
+            }
             targets[id] = (endpoint.url, key)
         }
         let found = targets
@@ -72,8 +81,9 @@ struct WebhookSender: Sendable {
             let status = try await transport.post(event.body, headers: headers, to: url)
             if (200..<300).contains(status) {
                 do {
-                    _ = try await webhooks.finishWebhookDelivery(id: delivery.id, lease: lease, at: now())
-                    metrics.webhookDelivered(event.occurredAt.distance(to: now()))
+                    if try await webhooks.finishWebhookDelivery(id: delivery.id, lease: lease, at: now()) {
+                        metrics.webhookDelivered(event.occurredAt.distance(to: now()))
+                    }
                 } catch {
                     // The lease runs out and the delivery is sent again: at least once.
                     logger.warning("webhook delivery not marked", metadata: ["error": "\(type(of: error))"])

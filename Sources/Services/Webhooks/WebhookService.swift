@@ -39,12 +39,11 @@ public struct WebhookService: Sendable {
         public let secret: String
     }
 
+    /// Needs a sign-in within the step-up window, or the password: an endpoint receives every event.
     public func register(
-        _ registration: Registration, by admin: AuthenticatedUser, client: ClientInfo
-    )
-        async throws -> Issued
-    {
-        try requireAdmin(admin)
+        _ registration: Registration, by admin: AuthenticatedUser, password: String?, client: ClientInfo
+    ) async throws -> Issued {
+        try await identity.requireAdministrator(admin, password: password, client: client)
         let url = try checkedURL(registration.url)
         let description = registration.description.trimmingCharacters(in: .whitespacesAndNewlines)
         guard description.count <= Self.maximumDescriptionLength else {
@@ -65,7 +64,11 @@ public struct WebhookService: Sendable {
         try await repository.insertWebhookEndpoint(endpoint, sealedSecret: try secrets.seal(secret, for: endpoint.id))
         try await audit(
             .webhookRegistered, endpoint,
-            ["url": url, "events": endpoint.kinds.sorted().map(\.rawValue).joined(separator: " ")], admin, client)
+            // The host only: a receiver's URL may hold a token of its own, and the audit is ledgered for good.
+            [
+                "host": URLComponents(string: url)?.host ?? "",
+                "events": endpoint.kinds.sorted().map(\.rawValue).joined(separator: " "),
+            ], admin, client)
         return Issued(endpoint: endpoint, secret: secret)
     }
 
@@ -80,9 +83,14 @@ public struct WebhookService: Sendable {
         return endpoint
     }
 
-    /// A new secret; the old one stops signing at once.
-    public func rotateSecret(_ id: UUID, by admin: AuthenticatedUser, client: ClientInfo) async throws -> Issued {
+    /// A new secret; the old one stops signing at once. Needs a recent sign-in or the password.
+    public func rotateSecret(
+        _ id: UUID, by admin: AuthenticatedUser, password: String?, client: ClientInfo
+    )
+        async throws -> Issued
+    {
         let endpoint = try await endpoint(id, by: admin)
+        try await identity.requireAdministrator(admin, password: password, client: client)
         let secret = StandardWebhookSignature.generateSecret()
         guard try await repository.replaceWebhookSecret(endpointID: id, sealedSecret: try secrets.seal(secret, for: id))
         else { throw ServiceError.webhookNotFound }

@@ -6,6 +6,8 @@ import Outbox
 struct SQLWebhookRepository: WebhookRepository {
     let database: any SQLDatabase
 
+    static let rowsPerInsert = 100
+
     private static let endpointColumns =
         "id, url, description, kinds, purposes, created_by, created_at, disabled_at, disabled_reason"
 
@@ -71,20 +73,29 @@ struct SQLWebhookRepository: WebhookRepository {
                 "UPDATE webhook_cursor SET position = $2 WHERE id = 1 AND position = $1 RETURNING id",
                 [.integer(from), .integer(to)])
             guard !moved.isEmpty else { return false }
-            for delivery in deliveries {
-                let event = delivery.event
+            // Many rows a statement: one round trip per hundred deliveries keeps a large batch well
+            // inside the database deadline.
+            for first in stride(from: 0, to: deliveries.count, by: Self.rowsPerInsert) {
+                let rows = deliveries[first..<min(first + Self.rowsPerInsert, deliveries.count)]
+                var binds: [SQLValue] = []
+                var tuples: [String] = []
+                for delivery in rows {
+                    let base = binds.count
+                    tuples.append("(" + (1...12).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
+                    let event = delivery.event
+                    binds += [
+                        .uuid(delivery.id), .uuid(delivery.endpointID), .text(event.id),
+                        .integer(Self.sequence(of: event)), .text(event.kind.rawValue), .text(event.orderingKey),
+                        .optional(event.purpose), .time(event.occurredAt), .blob(event.body), .text(event.signature),
+                        .time(delivery.nextAttemptAt), .time(delivery.nextAttemptAt),
+                    ]
+                }
                 try await tx.execute(
                     """
                     INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_seq, kind, ordering_key, purpose,
                         occurred_at, body, signature, next_attempt_at, created_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-                    """,
-                    [
-                        .uuid(delivery.id), .uuid(delivery.endpointID), .text(event.id),
-                        .integer(Self.sequence(of: event)), .text(event.kind.rawValue), .text(event.orderingKey),
-                        .optional(event.purpose), .time(event.occurredAt), .blob(event.body), .text(event.signature),
-                        .time(delivery.nextAttemptAt),
-                    ])
+                    VALUES \(tuples.joined(separator: ", "))
+                    """, binds)
             }
             return true
         }
@@ -100,13 +111,18 @@ struct SQLWebhookRepository: WebhookRepository {
     ) async throws
         -> [WebhookDelivery]
     {
-        let due = """
+        // Due, to a live endpoint, and the oldest pending delivery of its endpoint and key.
+        let eligible = """
             d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.leased_until IS NULL OR d.leased_until <= $1)
+                AND e.disabled_at IS NULL
+                AND NOT EXISTS (
+                    SELECT 1 FROM webhook_deliveries p
+                    WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key
+                        AND p.state = 'pending' AND p.event_seq < d.event_seq)
             """
-        // A read first: most rounds find nothing due, and a read takes no write lock.
-        guard
-            try await !database.select("SELECT 1 FROM webhook_deliveries d WHERE \(due) LIMIT 1", [.time(now)])
-                .isEmpty
+        let from = "FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
+        // A read first: most rounds find nothing to lease, and a read takes no write lock.
+        guard try await !database.select("SELECT 1 \(from) WHERE \(eligible) LIMIT 1", [.time(now)]).isEmpty
         else { return [] }
         // Replicas skip each other's locked rows on PostgreSQL; SQLite's writers take turns anyway. A
         // delivery waits while an earlier one of its endpoint and key is pending, leased or not.
@@ -115,14 +131,7 @@ struct SQLWebhookRepository: WebhookRepository {
             try await tx.query(
                 """
                 UPDATE webhook_deliveries SET attempts = attempts + 1, leased_until = $2, lease = $3
-                WHERE id IN (
-                    SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                    WHERE \(due) AND e.disabled_at IS NULL
-                        AND NOT EXISTS (
-                            SELECT 1 FROM webhook_deliveries p
-                            WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key
-                                AND p.state = 'pending' AND p.event_seq < d.event_seq)
-                    ORDER BY d.event_seq LIMIT $4 \(lock))
+                WHERE id IN (SELECT d.id \(from) WHERE \(eligible) ORDER BY d.event_seq LIMIT $4 \(lock))
                 RETURNING \(Self.deliveryColumns.replacingOccurrences(of: "d.", with: ""))
                 """,
                 [.time(now), .time(now.addingTimeInterval(duration)), .uuid(lease), .integer(Int64(limit))])
