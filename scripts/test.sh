@@ -2,7 +2,7 @@
 # Runs the whole test suite: every test against the embedded SQLite store and against a throwaway
 # PostgreSQL 15 cluster that this script starts and removes. Installs what it needs first if missing:
 # PostgreSQL, libargon2-dev, zbar-tools, openssl, golang-go with golang-golang-x-mod-dev, chromium and
-# chromium-driver from apt, and the test-only pyotp, dilithium-py, pyDVL, aiosmtpd, schemathesis,
+# chromium-driver from apt, and the test-only pyotp, dilithium-py, pyDVL, aiosmtpd, standardwebhooks, schemathesis,
 # selenium and axe-selenium-python from PyPI. Without arguments it
 # ends by fuzzing the API from its OpenAPI document, driving the portal in a real browser, checking the
 # deployment files and the static binary, and running a three-replica cluster under faults.

@@ -14,25 +14,9 @@ final class WebhookReceiverProcess: @unchecked Sendable {
     /// Listens on `port`; each answer waits `delay` seconds after the delivery is recorded.
     init(port: Int, secret: String, jwks: String, delay: Double = 0) throws {
         _ = FileManager.default.createFile(atPath: recordPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", repositoryRoot.appendingPathComponent("Tests/Interop/webhook_receiver.py").path, String(port),
-            secret, jwks, recordPath, String(delay),
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.standardError
-        try process.run()
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), let first = byte.first, first != 10 {
-            line.append(first)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw HelperFailure(
-                description: "webhook_receiver.py did not start (needs standardwebhooks and dilithium-py)")
-        }
-        self.port = port
+        self.port = try startPythonServer(
+            process, "webhook_receiver.py", [String(port), secret, jwks, recordPath, String(delay)],
+            needs: "standardwebhooks and dilithium-py from PyPI")
     }
 
     /// What arrived, in order: `id`, `type` and `data` for a delivery that verified, `refused` for one

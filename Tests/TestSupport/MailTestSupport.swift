@@ -93,24 +93,10 @@ public final class SMTPServerProcess: @unchecked Sendable {
         self.certificate = try certificate ?? TestCertificate()
         received = self.certificate.directory.appendingPathComponent("received-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", repositoryRoot.appendingPathComponent("Tests/Interop/smtp_server.py").path, mode,
-            self.certificate.certificate, self.certificate.key, received.path, String(port ?? 0),
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.standardError
-        try process.run()
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), let first = byte.first, first != 10 {
-            line.append(first)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw HelperFailure(description: "smtp_server.py did not start (needs aiosmtpd from PyPI)")
-        }
-        self.port = port
+        self.port = try startPythonServer(
+            process, "smtp_server.py",
+            [mode, self.certificate.certificate, self.certificate.key, received.path, String(port ?? 0)],
+            needs: "aiosmtpd from PyPI")
     }
 
     /// The messages the server accepted, as it recorded them.
@@ -136,4 +122,25 @@ public struct ReceivedMessage: Decodable {
     public let tls: Bool
     public let login: String?
     public let data: String
+}
+
+/// Runs `Tests/Interop/<script>` with `arguments` in `process`, and returns the port it prints on its
+/// first line once it listens; kills it and fails, naming what it `needs`, when it prints none.
+public func startPythonServer(_ process: Process, _ script: String, _ arguments: [String], needs: String) throws -> Int
+{
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", repositoryRoot.appendingPathComponent("Tests/Interop/" + script).path] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.standardError
+    try process.run()
+    var line = Data()
+    while let byte = try output.fileHandleForReading.read(upToCount: 1), let first = byte.first, first != 10 {
+        line.append(first)
+    }
+    guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+        kill(process.processIdentifier, SIGKILL)
+        throw HelperFailure(description: "\(script) did not start (needs \(needs))")
+    }
+    return port
 }

@@ -21,15 +21,16 @@ qspp_build_dependencies() {
 
 # Test-only Python tools: pyotp (an independent TOTP), dilithium-py (an independent ML-DSA), aiosmtpd
 # (a real SMTP server for the mail tests), cbor2 (an independent CBOR), soft-webauthn with its fido2
-# (COSE keys made by other code), and authlib with joserfc (an OpenID Connect relying party and an
-# independent JOSE). fido2 needs cryptography below 45, and joserfc 1.5.0 is the newest that allows it.
+# (COSE keys made by other code), authlib with joserfc (an OpenID Connect relying party and an
+# independent JOSE), and standardwebhooks (an independent check of webhook signatures). fido2 needs
+# cryptography below 45, and joserfc 1.5.0 is the newest that allows it.
 qspp_python_test_tools() {
-    python3 -c 'import pyotp, dilithium_py, pydvl, psutil, aiosmtpd, cbor2, soft_webauthn, fido2, authlib, joserfc' \
+    python3 -c 'import pyotp, dilithium_py, pydvl, psutil, aiosmtpd, cbor2, soft_webauthn, fido2, authlib, joserfc, standardwebhooks' \
         2>/dev/null && return 0
-    echo "Installing pyotp, dilithium-py, pyDVL, aiosmtpd, cbor2, soft-webauthn, authlib and joserfc with pip" \
+    echo "Installing pyotp, dilithium-py, pyDVL, aiosmtpd, cbor2, soft-webauthn, authlib, joserfc and standardwebhooks with pip" \
         "(test-only)" >&2
     python3 -m pip install --quiet --disable-pip-version-check pyotp==2.12.1 dilithium-py==1.5.1 pydvl==0.10.0 \
-        aiosmtpd==1.4.6 cbor2==6.3.0 soft-webauthn==0.1.4 psutil authlib==1.6.5 joserfc==1.5.0 requests \
+        aiosmtpd==1.4.6 cbor2==6.3.0 soft-webauthn==0.1.4 psutil authlib==1.6.5 joserfc==1.5.0 standardwebhooks==1.3.0 requests \
         'cryptography>=42,<45'
 }
 
