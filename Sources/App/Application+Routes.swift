@@ -34,8 +34,9 @@ func buildGatewayRouter(
         addRoutes(of: role, to: upstream, services: services)
         for route in upstream.routes where !local.contains("\(route.method) \(route.path)") {
             let bodyLimit =
-                route.method == .post && route.path.description == ValuationController.taskRoute
-                ? ValuationController.taskBodyLimit : AppRequestContext.maximumBodySize
+                route.method == .post
+                ? largeBodies[route.path.description] ?? AppRequestContext.maximumBodySize
+                : AppRequestContext.maximumBodySize
             router.on(route.path, method: route.method) { request, context in
                 try await forwarder.forward(request, context: context, to: role, bodyLimit: bodyLimit)
             }
@@ -43,6 +44,12 @@ func buildGatewayRouter(
     }
     return router
 }
+
+/// The routes whose bodies are documents, with their limits; every other body is a small JSON.
+private let largeBodies = [
+    RouterPath(ValuationController.taskRoute).description: ValuationController.taskBodyLimit,
+    RouterPath(DownstreamController.answerRoute).description: DownstreamController.answerBodyLimit,
+]
 
 /// One chain for every role, outermost first. The public edge (`all` and `gateway`) adds CORS and the
 /// quotas; the gateway knows callers only by the JWKS (`gatewayTokens`), every other role by its own
@@ -82,6 +89,7 @@ private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>
         router.addRoutes(ProofController(services: services).endpoints)
         router.addRoutes(ExportController(services: services).endpoints)
         router.addRoutes(WebhookController(webhooks: services.webhooks).endpoints)
+        router.addRoutes(DownstreamController(fanOut: services.fanOut).endpoints)
     case .auth:
         let auth = AuthController(services: services)
         router.addRoutes(WellKnownController(services: services).endpoints)

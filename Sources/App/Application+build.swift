@@ -34,6 +34,7 @@ public func buildApplication(
     if role == .all || role == .consent {
         background.append(services.retentionJob(logger: logger))
         background.append(services.webhookDispatcher(logger: logger))
+        background.append(services.requestFanOut(logger: logger))
         background.append(
             services.webhookSender(
                 logger: logger,

@@ -58,6 +58,8 @@ public struct AuthEvent: Sendable, Equatable {
         case webhookDisabled = "webhook.disabled"
         case webhookDeleted = "webhook.deleted"
         case webhookReplayed = "webhook.replayed"
+        case downstreamRegistered = "downstream.registered"
+        case downstreamRetired = "downstream.retired"
     }
 
     public let id: UUID

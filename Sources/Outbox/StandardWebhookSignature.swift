@@ -24,4 +24,24 @@ public enum StandardWebhookSignature {
         signed.append(body)
         return "v1," + Data(HMAC<SHA256>.authenticationCode(for: signed, using: key)).base64EncodedString()
     }
+
+    /// Signatures read from one header at most: a sender rotating secrets sends two.
+    static let maximumCandidates = 8
+
+    /// Whether any `v1` signature in a `webhook-signature` header (space-separated, as senders rotating
+    /// secrets send several) is the HMAC of `id.timestamp.body`; compared in constant time.
+    public static func verify(_ header: String, key: SymmetricKey, id: String, timestamp: Int64, body: Data) -> Bool {
+        var signed = Data("\(id).\(timestamp).".utf8)
+        signed.append(body)
+        let expected = HMAC<SHA256>.authenticationCode(for: signed, using: key)
+        var valid = false
+        for candidate in header.split(separator: " ").prefix(maximumCandidates) {
+            guard candidate.hasPrefix("v1,"), let mac = Data(base64Encoded: String(candidate.dropFirst(3))) else {
+                continue
+            }
+            // The MAC type's comparison with bytes is constant-time.
+            if expected == mac { valid = true }
+        }
+        return valid
+    }
 }

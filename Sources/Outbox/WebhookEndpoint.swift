@@ -10,6 +10,8 @@ public enum WebhookEventKind: String, Sendable, CaseIterable, Comparable, Codabl
     case requestCreated = "request.created"
     case requestCompleted = "request.completed"
     case noticePublished = "purpose.notice_published"
+    /// A data-subject request's task for one downstream system: sent to that system's endpoint only.
+    case requestTask = "request.task"
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -17,9 +19,12 @@ public enum WebhookEventKind: String, Sendable, CaseIterable, Comparable, Codabl
     public var isAboutAPurpose: Bool {
         switch self {
         case .consentGranted, .consentWithdrawn, .noticePublished: true
-        case .subjectMerged, .subjectErased, .requestCreated, .requestCompleted: false
+        case .subjectMerged, .subjectErased, .requestCreated, .requestCompleted, .requestTask: false
         }
     }
+
+    /// Whether an endpoint may ask for it; a task goes only to the system it is for.
+    public var isSubscribable: Bool { self != .requestTask }
 }
 
 /// A system an administrator registered to hear about changes: where to post, what to post, and

@@ -137,6 +137,23 @@ public struct PrivacyService: Sendable {
         }
     }
 
+    /// Records a note on an open request without changing its state, such as why staff excused a
+    /// downstream system; the note is an event of the request like any transition.
+    public func note(_ id: UUID, by actor: UUID, reason: String) async throws -> DataSubjectRequest {
+        try Self.checkReason(reason, field: "reason")
+        let now = now()
+        return try await repository.updateRequest(id: id) { request in
+            guard !request.status.isFinal else { throw PrivacyError.alreadyFinal }
+            var updated = request
+            updated.updatedAt = now
+            return (
+                updated,
+                RequestEvent(
+                    requestID: id, from: request.status, to: request.status, actor: actor, reason: reason, at: now)
+            )
+        }
+    }
+
     private func mail(
         _ template: MailTemplateName, about request: DataSubjectRequest, reason: String? = nil, at date: Date,
         erased: RequestNotices.Address? = nil

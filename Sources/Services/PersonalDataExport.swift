@@ -169,6 +169,18 @@ public struct PersonalDataExport: Sendable {
             }
         }
 
+        // What downstream systems returned for the person's access requests; `data` is their JSON.
+        files += try await writeTable(
+            "downstream-systems", in: directory, columns: ["system", "taskId", "requestId", "answeredAt", "data"]
+        ) { emit in
+            for answer in try await store.requestTasks.downstreamData(subject: subject) {
+                try emit([
+                    answer.system, answer.taskID.lowercasedString, answer.requestID.lowercasedString,
+                    RFC3339.string(from: answer.settledAt), String(decoding: answer.json, as: UTF8.self),
+                ])
+            }
+        }
+
         try writeJSON(
             ExportManifest(subject: subject, generatedAt: RFC3339.string(from: date), files: files),
             to: directory.appendingPathComponent("manifest.json"))

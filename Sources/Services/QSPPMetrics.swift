@@ -31,6 +31,11 @@ public final class QSPPMetrics: Sendable {
                 metricName: "qspp_dsr_overdue", unitName: "requests",
                 helpText: "Open data-subject requests past their due date"),
             labels: [])
+        self.overdueTasks = registry.makeGauge(
+            descriptor: .init(
+                metricName: "qspp_dsr_tasks_overdue", unitName: "tasks",
+                helpText: "Downstream systems' tasks of open data-subject requests past their due date"),
+            labels: [])
         self.webhookLag = registry.makeDurationHistogram(
             descriptor: .init(
                 metricName: "qspp_webhook_delivery_lag", unitName: "seconds",
@@ -82,10 +87,16 @@ public final class QSPPMetrics: Sendable {
     let webhookLag: DurationHistogram
     private let authEvents = Mutex<[String: Counter]>([:])
     private let overdue: Gauge
+    private let overdueTasks: Gauge
 
     /// Open data-subject requests past their statutory due date, as last counted.
     public func overdueRequests(_ count: Int) {
         overdue.set(to: Double(count))
+    }
+
+    /// Open downstream tasks of open requests past their due date, as last counted.
+    public func overdueRequestTasks(_ count: Int) {
+        overdueTasks.set(to: Double(count))
     }
 
     @Sendable public func authEvent(_ kind: AuthEvent.Kind) {

@@ -27,6 +27,7 @@ public struct QSPPServices: Sendable {
     public let exports: PersonalDataExport
     public let keyRotation: KeyRotation
     public let webhooks: WebhookService
+    public let fanOut: RequestFanOut
 
     /// `witnesses` reach the witnesses `settings` name; the HTTP layer makes them.
     public static func open(
@@ -74,6 +75,9 @@ public struct QSPPServices: Sendable {
                 from: masterKey, origin: settings.receipts.logOrigin ?? LogIdentity.origin(issuer: settings.issuer),
                 pinned: settings.receipts.trustedLogKeys),
             witnesses: witnesses, quorum: settings.receipts.witnessQuorum)
+        let webhookSecrets = WebhookSecrets(webhooks: store.webhooks, masterKey: masterKey)
+        let fanOut = RequestFanOut(
+            tasks: store.requestTasks, endpointKey: webhookSecrets.key(for:), privacy: privacy, identity: identity)
         let rateLimiter = RateLimiter(
             repository: store.identity, blindingKey: masterKey.derivedKey(for: "rate limit keys"))
         return QSPPServices(
@@ -88,13 +92,13 @@ public struct QSPPServices: Sendable {
                 restrictions: restrictions, identity: identity, valuation: valuation, rateLimiter: rateLimiter),
             rights: RightsFulfilment(
                 privacy: privacy, identity: identity, consents: consents, restrictions: restrictions,
-                erasures: store.erasures),
+                erasures: store.erasures, fanOut: fanOut),
             exports: PersonalDataExport(store: store),
             keyRotation: KeyRotation(repository: store.sealedKeys, audit: store.identity, masterKey: masterKey),
             webhooks: WebhookService(
-                repository: store.webhooks, secrets: WebhookSecrets(webhooks: store.webhooks, masterKey: masterKey),
-                identity: identity, consents: consents, allowsPrivateNetworks: settings.webhooks.allowsPrivateNetworks,
-                now: { Date() }))
+                repository: store.webhooks, secrets: webhookSecrets, fanOut: fanOut, identity: identity,
+                consents: consents, allowsPrivateNetworks: settings.webhooks.allowsPrivateNetworks, now: { Date() }),
+            fanOut: fanOut)
     }
 
     /// Migrates (when configured) and loads the signing keys, creating the first one if needed.

@@ -11,6 +11,7 @@ public struct RightsFulfilment: Sendable {
     let consents: ConsentService
     let restrictions: RestrictionRegistry
     let erasures: any ErasureRepository
+    let fanOut: RequestFanOut
 
     public struct Erasure: Sendable {
         public let request: DataSubjectRequest
@@ -43,7 +44,12 @@ public struct RightsFulfilment: Sendable {
         var found = try await privacy.request(requestID)
         guard found.kind == .erasure || found.kind == .delete else { throw ServiceError.notAnErasure }
         let subject = found.subjectID.lowercasedString
-        if found.status == .completed, let erasedAt = try await erasures.erasure(of: subject) {
+        if found.status == .completed || found.status == .inProgress,
+            let erasedAt = try await erasures.erasure(of: subject)
+        {
+            if found.status == .inProgress {
+                found = try await complete(found, outcome: Self.erasedOutcome, by: staff, erased: nil)
+            }
             return Erasure(request: found, subject: subject, erasedAt: erasedAt)
         }
         guard found.status == .verified || found.status == .inProgress else {
@@ -57,8 +63,7 @@ public struct RightsFulfilment: Sendable {
         let address = try await identity.account(id: found.subjectID).map { ($0.email.normalized, $0.locale) }
         try await identity.eraseAccount(found.subjectID, requestedBy: staff)
         let erasedAt = try await erasures.shred(subject: subject, requestID: found.id, at: Date())
-        found = try await privacy.transition(
-            found.id, to: .completed, by: staff, reason: "erased by crypto-shredding", erased: address)
+        found = try await complete(found, outcome: Self.erasedOutcome, by: staff, erased: address)
         return Erasure(request: found, subject: subject, erasedAt: erasedAt)
     }
 
@@ -113,8 +118,33 @@ public struct RightsFulfilment: Sendable {
         if updated.status == .verified {
             updated = try await privacy.transition(found.id, to: .inProgress, by: staff, reason: nil)
         }
-        updated = try await privacy.transition(found.id, to: .completed, by: staff, reason: outcome)
+        updated = try await complete(updated, outcome: outcome, by: staff, erased: nil)
         return Fulfilment(request: updated, outcome: outcome, purposes: purposes)
+    }
+
+    static let erasedOutcome = "erased by crypto-shredding"
+
+    /// Moves a request on as staff ask; it completes only once every downstream system is settled.
+    public func transition(
+        _ id: UUID, to next: RequestStatus, by staff: UUID, reason: String?
+    ) async throws -> DataSubjectRequest {
+        if next == .completed {
+            let open = try await fanOut.openTasks(of: try await privacy.request(id)).count
+            guard open == 0 else { throw ServiceError.awaitingSystems(open) }
+        }
+        return try await privacy.transition(id, to: next, by: staff, reason: reason)
+    }
+
+    /// Completes an in-progress request whose own part is done, unless downstream systems still have
+    /// open tasks: then it stays in progress, to complete when the last of them is settled.
+    private func complete(
+        _ request: DataSubjectRequest, outcome: String, by staff: UUID, erased: RequestNotices.Address?
+    ) async throws -> DataSubjectRequest {
+        guard try await fanOut.openTasks(of: request).isEmpty else {
+            try await fanOut.awaitSystems(request, outcome: outcome, by: staff, erased: erased)
+            return try await privacy.request(request.id)
+        }
+        return try await privacy.transition(request.id, to: .completed, by: staff, reason: outcome, erased: erased)
     }
 
     /// Separation of duties: an administrator's or a DPO's account is erased or changed by an
@@ -133,11 +163,17 @@ public struct RightsFulfilment: Sendable {
         try await restrictions.lift(subject.lowercasedString)
     }
 
-    /// Completes an access, portability or know request once staff have delivered its export.
+    /// Completes an access, portability or know request once staff have delivered its export, and
+    /// every downstream system has answered.
     public func completeDelivery(_ requestID: UUID, by staff: UUID) async throws -> DataSubjectRequest {
         let found = try await privacy.request(requestID)
         guard [.access, .portability, .know].contains(found.kind) else {
             throw PrivacyError.transitionRefused(from: found.status, to: .completed)
+        }
+        // The export carries what the systems returned, so it is delivered once they all answered.
+        if found.status == .verified || found.status == .inProgress {
+            let open = try await fanOut.openTasks(of: found).count
+            guard open == 0 else { throw ServiceError.awaitingSystems(open) }
         }
         if found.status == .verified {
             _ = try await privacy.transition(requestID, to: .inProgress, by: staff, reason: nil)

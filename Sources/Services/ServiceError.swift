@@ -6,7 +6,7 @@ import Kernel
 public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable {
     /// How the refusal is answered.
     public enum Kind: Sendable {
-        case invalidInput, notFound, conflict, gone, forbidden
+        case invalidInput, notFound, conflict, gone, forbidden, unauthorized
         /// Stored data that cannot be what it claims: the server's fault, never the caller's.
         case corrupted
     }
@@ -24,6 +24,12 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case invalidWebhook(String)
         case webhookNotFound
         case deliveryNotDead
+        case invalidTask(String)
+        case taskNotFound
+        case taskSettled
+        case answerNotAuthentic(String)
+        case awaitingSystems(Int)
+        case endpointInUse
     }
 
     private let base: Base
@@ -48,6 +54,18 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
     public static let webhookNotFound = Self(.webhookNotFound)
     /// Only a dead delivery may be replayed.
     public static let deliveryNotDead = Self(.deliveryNotDead)
+    /// A downstream system's registration, answer or exception that cannot be: the text names the field.
+    public static func invalidTask(_ detail: String) -> Self { Self(.invalidTask(detail)) }
+    public static let taskNotFound = Self(.taskNotFound)
+    /// The task was already answered, or excepted: an answer replayed changes nothing.
+    public static let taskSettled = Self(.taskSettled)
+    /// A system's answer whose signature or timestamp does not hold; the text says which, never why
+    /// in more detail than that.
+    public static func answerNotAuthentic(_ detail: String) -> Self { Self(.answerNotAuthentic(detail)) }
+    /// Downstream systems have not yet all confirmed; the count of those still open.
+    public static func awaitingSystems(_ open: Int) -> Self { Self(.awaitingSystems(open)) }
+    /// A webhook endpoint that carries a downstream system's tasks is kept until the system is retired.
+    public static let endpointInUse = Self(.endpointInUse)
 
     public var kind: Kind {
         switch base {
@@ -55,6 +73,10 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .correctionMissing, .invalidWebhook: .invalidInput
         case .webhookNotFound: .notFound
         case .deliveryNotDead: .conflict
+        case .invalidTask: .invalidInput
+        case .taskNotFound: .notFound
+        case .taskSettled, .awaitingSystems, .endpointInUse: .conflict
+        case .answerNotAuthentic: .unauthorized
         case .erased: .gone
         case .accountNotFound: .notFound
         case .corruptedKey: .corrupted
@@ -77,6 +99,12 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .invalidWebhook: "invalid-request"
         case .webhookNotFound: "not-found"
         case .deliveryNotDead: "not-dead"
+        case .invalidTask: "invalid-request"
+        case .taskNotFound: "not-found"
+        case .taskSettled: "task-settled"
+        case .answerNotAuthentic: "unauthenticated"
+        case .awaitingSystems: "awaiting-systems"
+        case .endpointInUse: "endpoint-in-use"
         }
     }
 
@@ -94,6 +122,12 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .invalidWebhook: "Invalid request"
         case .webhookNotFound: "Not found"
         case .deliveryNotDead: "Not a dead delivery"
+        case .invalidTask: "Invalid request"
+        case .taskNotFound: "Not found"
+        case .taskSettled: "Already settled"
+        case .answerNotAuthentic: "Not authenticated"
+        case .awaitingSystems: "Awaiting downstream systems"
+        case .endpointInUse: "Endpoint in use"
         }
     }
 
@@ -114,6 +148,13 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .invalidWebhook(let detail): detail
         case .webhookNotFound: "no such resource"
         case .deliveryNotDead: "only a dead delivery is replayed"
+        case .invalidTask(let detail): detail
+        case .taskNotFound: "no such resource"
+        case .taskSettled: "this task is already settled; an answer changes nothing now"
+        case .answerNotAuthentic(let detail): detail
+        case .awaitingSystems(let open):
+            "\(open) downstream system task(s) are still open: wait for them, or record an exception with a reason"
+        case .endpointInUse: "a downstream system's tasks go to this endpoint; retire the system first"
         }
     }
 }

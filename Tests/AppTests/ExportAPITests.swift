@@ -35,7 +35,7 @@ struct ExportAPITests {
                     "sessions.jsonl", "passkeys.csv", "passkeys.jsonl", "auth-events.csv", "auth-events.jsonl",
                     "requests.csv", "requests.jsonl",
                     "staff-access.csv", "staff-access.jsonl", "data-records.csv", "data-records.jsonl",
-                    "valuations.csv", "valuations.jsonl",
+                    "valuations.csv", "valuations.jsonl", "downstream-systems.csv", "downstream-systems.jsonl",
                 ])
             let profile = try #require(try JSONSerialization.jsonObject(with: files["profile.json"]!) as? [String: Any])
             #expect(profile["email"] as? String == user.email)

@@ -39,7 +39,9 @@ struct WebhookDeliveryTests {
     static func dispatcher(_ api: API) -> WebhookDispatcher {
         WebhookDispatcher(
             webhooks: api.services.store.webhooks, ledger: api.services.store.ledger,
-            source: WebhookEventSource(requests: api.services.store.privacy),
+            source: WebhookEventSource(
+                requests: api.services.store.privacy, tasks: api.services.store.requestTasks,
+                issuer: api.services.settings.issuer),
             ring: api.services.identity.tokens.keyRing, issuer: api.services.settings.issuer, now: { Date() })
     }
 
@@ -183,6 +185,46 @@ struct WebhookDeliveryTests {
             #expect((try delivered.object()["deliveries"] as? [[String: Any]])?.count == 1)
             try await api.send(.get, "/v1/admin/webhooks/\(id)/deliveries?state=lost", token: api.adminToken)
                 .expectProblem(.badRequest)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func aRequestsTaskGoesToItsSystemsEndpointAlone(backend: Backend) async throws {
+        try await withApp(backend, isolated: true) { api in
+            let system = try await RequestFanOutAPITests.endpoint(api)
+            let bystander = try await WebhookAPITests.register(
+                api, #"{"url":"https://other.example/in","events":["request.created","request.completed"]}"#)
+            #expect(bystander.status == .created)
+            try await WebhookAPITests.register(api, #"{"url":"https://x.example/in","events":["request.task"]}"#)
+                .expectProblem(.badRequest)
+            _ = try await RequestFanOutAPITests.system(api, "CRM", system)
+            let user = try await api.newUser()
+            let request = try await RequestFanOutAPITests.verifiedRequest("erasure", user, api)
+            let task = try #require(try await RequestFanOutAPITests.tasks(api, request)["CRM"]?["id"] as? String)
+
+            let transport = RecordingTransport()
+            let dispatcher = Self.dispatcher(api)
+            while try await dispatcher.dispatchDue() > 0 {}
+            let sender = Self.sender(api, transport)
+            while try await sender.sendDue() > 0 {}
+
+            var tasks: [(post: RecordingTransport.Post, data: [String: Any])] = []
+            for post in transport.posts.withLock({ $0 }) {
+                let payload = try #require(try JSONSerialization.jsonObject(with: post.body) as? [String: Any])
+                if payload["type"] as? String == "request.task" {
+                    tasks.append((post, try #require(payload["data"] as? [String: Any])))
+                }
+            }
+            #expect(tasks.count == 1, "one task, to its system's endpoint only")
+            let (post, data) = try #require(tasks.first)
+            #expect(post.url == "https://systems.example/qspp")
+            #expect(data["taskId"] as? String == task && data["requestId"] as? String == request)
+            #expect(data["action"] as? String == "erase" && data["kind"] as? String == "erasure")
+            #expect(data["subjectId"] as? String == user.id && data["system"] as? String == "CRM")
+            #expect((data["answerUrl"] as? String)?.hasSuffix("/v1/request-tasks/\(task)/answer") == true)
+            let id = try #require(post.headers["webhook-id"])
+            let timestamp = try #require(post.headers["webhook-timestamp"].flatMap(Int64.init))
+            #expect(post.headers["webhook-signature"] == system.key.sign(id: id, timestamp: timestamp, body: post.body))
         }
     }
 }

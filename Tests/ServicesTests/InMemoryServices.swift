@@ -1,9 +1,11 @@
 import Consent
+import Crypto
 import Foundation
 import Identity
 import PQCrypto
 import Privacy
 import QSPPTestSupport
+import Synchronization
 
 @testable import Services
 
@@ -17,6 +19,7 @@ struct InMemoryServices {
     let masterKey: MasterKey
     let erasureRepository = InMemoryErasureRepository()
     let privacyRepository = InMemoryPrivacyRepository()
+    let taskRepository: InMemoryRequestTaskRepository
     let consentRepository = InMemoryConsentRepository()
     let identityRepository: InMemoryIdentityRepository
     let sealedKeyRepository: InMemorySealedKeyRepository
@@ -26,6 +29,13 @@ struct InMemoryServices {
     let consents: ConsentService
     let restrictions: RestrictionRegistry
     let rights: RightsFulfilment
+    let fanOut: RequestFanOut
+    /// The HMAC keys of the webhook endpoints downstream systems are reached through.
+    let endpointKeys = EndpointKeys()
+
+    final class EndpointKeys: Sendable {
+        let keys = Mutex<[UUID: SymmetricKey]>([:])
+    }
 
     init(masterKey: MasterKey? = nil) throws {
         let key = try masterKey ?? MasterKey(base64Seed: testMasterKey)
@@ -48,9 +58,14 @@ struct InMemoryServices {
             })
         consents = ConsentService(repository: consentRepository, purposeCacheAge: .zero)
         restrictions = RestrictionRegistry(repository: privacyRepository)
+        taskRepository = InMemoryRequestTaskRepository(requests: privacyRepository)
+        let endpointKeys = endpointKeys
+        fanOut = RequestFanOut(
+            tasks: taskRepository, endpointKey: { id in endpointKeys.keys.withLock { $0[id] } }, privacy: privacy,
+            identity: identity)
         rights = RightsFulfilment(
             privacy: privacy, identity: identity, consents: consents, restrictions: restrictions,
-            erasures: erasureRepository)
+            erasures: erasureRepository, fanOut: fanOut)
     }
 
     /// An identity service alone, over `repository`, on a clock the test moves: for the rules about time.

@@ -57,6 +57,9 @@ struct PrivacyController {
         var onBehalf: Bool
         var identityVerification: String?
         var updatedAt: String
+        /// Downstream systems' tasks still open, and how many of those are past the due date.
+        var openTasks: Int?
+        var overdueTasks: Int?
 
         init(_ request: DataSubjectRequest, now: Date = Date()) {
             id = request.id.lowercasedString
@@ -120,7 +123,14 @@ struct PrivacyController {
         let includeClosed = request.uri.queryParameters.get("includeClosed") == "true"
         let queue = try await privacy.queue(includeClosed: includeClosed)
         services.metrics.overdueRequests(try await privacy.overdueCount())
-        return RequestList(requests: queue.map { RequestOutput($0) })
+        let counts = try await services.fanOut.openTaskCounts(queue.filter { !$0.status.isFinal }.map(\.id))
+        return RequestList(
+            requests: queue.map { found in
+                var output = RequestOutput(found)
+                output.openTasks = counts[found.id]?.open
+                output.overdueTasks = counts[found.id]?.overdue
+                return output
+            })
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> RequestOutput {
@@ -142,8 +152,8 @@ struct PrivacyController {
         var request = request
         let body = try await request.decodeJSON(TransitionInput.self, context: context).value
         return RequestOutput(
-            try await privacy.transition(try requestID(context), to: body.status, by: staff.userID, reason: body.reason)
-        )
+            try await services.rights.transition(
+                try requestID(context), to: body.status, by: staff.userID, reason: body.reason))
     }
 
     @Sendable func extend(_ request: Request, context: AppRequestContext) async throws -> RequestOutput {

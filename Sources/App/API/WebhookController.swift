@@ -35,11 +35,11 @@ struct WebhookController {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             let events = try container.decode([String].self, forKey: .events)
             let kinds = try events.map { text in
-                guard let kind = WebhookEventKind(rawValue: text) else {
+                guard let kind = WebhookEventKind(rawValue: text), kind.isSubscribable else {
                     throw DecodingError.dataCorruptedError(
                         forKey: .events, in: container,
                         debugDescription:
-                            "must be among \(WebhookEventKind.allCases.map(\.rawValue).sorted().joined(separator: ", "))"
+                            "must be among \(WebhookEventKind.allCases.filter(\.isSubscribable).map(\.rawValue).sorted().joined(separator: ", "))"
                     )
                 }
                 return kind

@@ -129,6 +129,7 @@ extension Problem {
                 case .conflict: .conflict
                 case .gone: .gone
                 case .forbidden: .forbidden
+                case .unauthorized: .unauthorized
                 case .corrupted: .internalServerError
                 }
             return Problem(status, error.slug, error.title, detail: error.kind == .corrupted ? nil : error.description)

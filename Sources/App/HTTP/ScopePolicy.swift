@@ -46,6 +46,8 @@ enum ScopePolicy {
         (.post, "requests/*/transitions", .requestsManage),
         (.post, "requests/*/extension", .requestsManage),
         (.post, "requests/*/fulfilment", .requestsManage),
+        (.get, "requests/*/tasks", .requestsManage),
+        (.post, "requests/*/tasks/*/exception", .requestsManage),
         (.get, "me/valuation", .valuationRead),
         (.get, "admin/valuation/tasks", .valuationRead),
         (.get, "admin/valuation/tasks/*", .valuationRead),

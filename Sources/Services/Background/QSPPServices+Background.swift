@@ -20,6 +20,7 @@ extension QSPPServices {
             let minute = minutes.add(1, ordering: .relaxed).newValue
             try await identity.tokens.reloadKeys()
             metrics.overdueRequests(try await privacy.overdueCount())
+            metrics.overdueRequestTasks(try await fanOut.overdueCount())
             do {
                 if minute % settings.receipts.checkpointInterval == 0 {
                     try await ledger.checkpoint()
@@ -114,12 +115,21 @@ extension QSPPServices {
     /// a second later. Every replica of the consent role runs one; the cursor lets one win each batch.
     public func webhookDispatcher(logger: Logger) -> BackgroundLoop {
         let dispatcher = WebhookDispatcher(
-            webhooks: store.webhooks, ledger: store.ledger, source: WebhookEventSource(requests: store.privacy),
+            webhooks: store.webhooks, ledger: store.ledger,
+            source: WebhookEventSource(requests: store.privacy, tasks: store.requestTasks, issuer: settings.issuer),
             ring: identity.tokens.keyRing, issuer: settings.issuer, now: { Date() })
         return BackgroundLoop(
             name: "webhook dispatcher", initialDelay: .zero, retryDelay: .seconds(5), logger: logger
         ) {
             try await dispatcher.dispatchDue() == WebhookDispatcher.batchSize ? .zero : .milliseconds(250)
+        }
+    }
+
+    /// Opens the downstream tasks of newly verified requests, and completes requests whose last task a
+    /// stopped replica settled; every replica of the consent role runs one.
+    public func requestFanOut(logger: Logger) -> BackgroundLoop {
+        BackgroundLoop(name: "request fan-out", initialDelay: .zero, retryDelay: .seconds(5), logger: logger) {
+            try await fanOut.runDue(logger: logger) > 0 ? .zero : .seconds(1)
         }
     }
 

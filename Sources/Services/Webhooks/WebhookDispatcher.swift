@@ -61,7 +61,10 @@ struct WebhookDispatcher: Sendable {
                 guard deliveries.count < Self.deliveriesPerRound else { break }
                 dispatched = entry.sequence
                 guard let described = try await source.describe(entry) else { continue }
-                let targets = endpoints.filter { $0.wants(described.kind, purpose: described.purpose) }
+                let targets = endpoints.filter { endpoint in
+                    described.endpoint.map { $0 == endpoint.id }
+                        ?? endpoint.wants(described.kind, purpose: described.purpose)
+                }
                 guard !targets.isEmpty else { continue }
                 let event = try await signed(described, sequence: entry.sequence, at: date)
                 deliveries += targets.map {

@@ -8,6 +8,9 @@ import Privacy
 /// request, whose kind and subject are looked up: the ledger keeps identifiers, kinds and times only.
 struct WebhookEventSource: Sendable {
     let requests: any PrivacyRepository
+    let tasks: any RequestTaskRepository
+    /// Where systems post their answers: the public base URL.
+    let issuer: String
 
     /// A value in an event's `data`.
     enum Value: Encodable, Equatable, Sendable {
@@ -30,6 +33,8 @@ struct WebhookEventSource: Sendable {
         let purpose: String?
         let occurredAt: Date
         let data: [String: Value]
+        /// The one endpoint that gets it, whatever it subscribed to: a task's system's.
+        var endpoint: UUID? = nil
     }
 
     func describe(_ entry: LedgerEntry) async throws -> Described? {
@@ -56,6 +61,7 @@ struct WebhookEventSource: Sendable {
                     "effectiveAt": .text(RFC3339.string(from: effective)),
                 ])
         case "dsr": return try await request(id: id, fields)
+        case "task": return try await task(id: id, fields)
         default: return nil
         }
     }
@@ -100,6 +106,26 @@ struct WebhookEventSource: Sendable {
                 "requestId": .text(id), "subjectId": .text(subject), "kind": .text(request.kind.rawValue),
                 "status": .text(fields["to"] ?? ""), "dueAt": .text(RFC3339.string(from: request.dueAt)),
             ])
+    }
+
+    /// A task for one system: what to do, for whom, by when, and where to answer.
+    private func task(id: String, _ fields: [String: String]) async throws -> Described? {
+        guard let requestID = fields["request"].flatMap(UUID.init(uuidString:)),
+            let systemID = fields["system"].flatMap(UUID.init(uuidString:)), let subject = fields["subject"],
+            let action = fields["action"], let at = Self.time(fields["created_at"]),
+            let request = try await requests.request(id: requestID),
+            let system = try await tasks.system(id: systemID)
+        else { return nil }
+        let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+        return Described(
+            kind: .requestTask, orderingKey: subject, purpose: nil, occurredAt: at,
+            data: [
+                "taskId": .text(id), "requestId": .text(requestID.lowercasedString), "subjectId": .text(subject),
+                "kind": .text(request.kind.rawValue), "action": .text(action),
+                "dueAt": .text(RFC3339.string(from: request.dueAt)), "system": .text(system.name),
+                "answerUrl": .text(base + "/v1/request-tasks/" + id + "/answer"),
+            ],
+            endpoint: system.endpointID)
     }
 
     private static func time(_ text: String?) -> Date? {

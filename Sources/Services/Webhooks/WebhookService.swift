@@ -10,6 +10,7 @@ public import Outbox
 public struct WebhookService: Sendable {
     let repository: any WebhookRepository
     let secrets: WebhookSecrets
+    let fanOut: RequestFanOut
     let identity: IdentityService
     let consents: ConsentService
     let allowsPrivateNetworks: Bool
@@ -117,6 +118,7 @@ public struct WebhookService: Sendable {
     /// Deletes the endpoint with its queue and log.
     public func delete(_ id: UUID, by admin: AuthenticatedUser, client: ClientInfo) async throws {
         let endpoint = try await endpoint(id, by: admin)
+        guard try await !fanOut.carriesTasks(id) else { throw ServiceError.endpointInUse }
         guard try await repository.deleteWebhookEndpoint(id: id) else { throw ServiceError.webhookNotFound }
         try await audit(.webhookDeleted, endpoint, [:], admin, client)
     }

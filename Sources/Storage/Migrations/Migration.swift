@@ -34,6 +34,7 @@ extension Migration {
         v22OAuthGrants,
         v23OAuthLogout,
         v24Webhooks,
+        v25RequestTasks,
     ]
 
     static let postgres: [Migration] = versions.map {

@@ -22,6 +22,7 @@ final class PostgresStore: Store {
     let retention: any RetentionRepository
     let mailOutbox: any MailOutboxRepository
     let webhooks: any WebhookRepository
+    let requestTasks: any RequestTaskRepository
     let sealedKeys: any SealedKeyRepository
     let sql: PostgresSQLDatabase
     /// How long a request may wait for the database before it is answered 503.
@@ -67,6 +68,7 @@ final class PostgresStore: Store {
         self.retention = SQLRetentionRepository(database: database)
         self.mailOutbox = SQLMailOutbox(database: database, vault: vault)
         self.webhooks = SQLWebhookRepository(database: database)
+        self.requestTasks = SQLRequestTaskRepository(database: database, vault: vault)
         self.sealedKeys = SQLSealedKeyRepository(database: database)
     }
 

@@ -22,6 +22,7 @@ final class SQLiteStore: Store {
     let retention: any RetentionRepository
     let mailOutbox: any MailOutboxRepository
     let webhooks: any WebhookRepository
+    let requestTasks: any RequestTaskRepository
     let sealedKeys: any SealedKeyRepository
     var sql: SQLiteDatabaseFile { database }
     var recordedRows: any RecordedRows {
@@ -42,6 +43,7 @@ final class SQLiteStore: Store {
         self.retention = SQLRetentionRepository(database: database)
         self.mailOutbox = SQLMailOutbox(database: database, vault: vault)
         self.webhooks = SQLWebhookRepository(database: database)
+        self.requestTasks = SQLRequestTaskRepository(database: database, vault: vault)
         self.sealedKeys = SQLSealedKeyRepository(database: database)
     }
 
