@@ -9,7 +9,7 @@ public func buildRouter(configuration: AppConfiguration, services: QSPPServices)
     addMiddleware(to: router, configuration: configuration, services: services, role: role)
     router.addRoutes(systemController(configuration, services).endpoints)
     let parts: [ServerRole] = role == .all ? ServerRole.upstreams : [role]
-    for part in parts { addRoutes(of: part, to: router, services: services) }
+    for part in parts { addRoutes(of: part, to: router, configuration: configuration, services: services) }
     if role == .all { router.addRoutes(pageController(services).endpoints) }
     return router
 }
@@ -31,7 +31,7 @@ func buildGatewayRouter(
     let local = Set(router.routes.map { "\($0.method) \($0.path)" })
     for role in ServerRole.upstreams {
         let upstream = Router(context: AppRequestContext.self)
-        addRoutes(of: role, to: upstream, services: services)
+        addRoutes(of: role, to: upstream, configuration: configuration, services: services)
         for route in upstream.routes where !local.contains("\(route.method) \(route.path)") {
             let bodyLimit =
                 route.method == .post
@@ -78,7 +78,9 @@ private func addMiddleware(
 }
 
 /// Which controllers make up each upstream role.
-private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>, services: QSPPServices) {
+private func addRoutes(
+    of role: ServerRole, to router: Router<AppRequestContext>, configuration: AppConfiguration, services: QSPPServices
+) {
     let consents = consentController(services)
     switch role {
     case .consent:
@@ -90,6 +92,11 @@ private func addRoutes(of role: ServerRole, to router: Router<AppRequestContext>
         router.addRoutes(ExportController(services: services).endpoints)
         router.addRoutes(WebhookController(webhooks: services.webhooks).endpoints)
         router.addRoutes(DownstreamController(fanOut: services.fanOut).endpoints)
+        // A visitor's decisions count against the per-user consent limit, keyed by the visitor.
+        let visitorQuota = RateLimitMiddleware.Group(
+            name: "visitor", scope: .user, limit: configuration.gateway.rateLimits.consentPerUser,
+            counter: services.rateLimiter.count, matches: { _, _ in false })
+        router.addRoutes(PropertyController(services: services, visitorQuota: visitorQuota).endpoints)
     case .auth:
         let auth = AuthController(services: services)
         router.addRoutes(WellKnownController(services: services).endpoints)

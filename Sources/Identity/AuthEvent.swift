@@ -60,6 +60,8 @@ public struct AuthEvent: Sendable, Equatable {
         case webhookReplayed = "webhook.replayed"
         case downstreamRegistered = "downstream.registered"
         case downstreamRetired = "downstream.retired"
+        case propertyRegistered = "property.registered"
+        case propertyRetired = "property.retired"
     }
 
     public let id: UUID

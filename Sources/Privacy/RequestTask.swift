@@ -51,6 +51,8 @@ public struct RequestTask: Sendable, Equatable {
         /// The system confirmed: done, or it held nothing about the person.
         case done
         case exception
+        /// The request was rejected before the system answered: it is told to stop.
+        case cancelled
     }
 
     public let id: UUID
@@ -148,6 +150,11 @@ public protocol RequestTaskRepository: Sendable {
         taskID: UUID, state: RequestTask.State, outcome: String, by staff: UUID?, data: Data?, subject: String,
         at date: Date
     ) async throws -> Bool
+    /// Rejected requests that still have open tasks, oldest first.
+    func rejectedRequestsWithOpenTasks(limit: Int) async throws -> [UUID]
+    /// Cancels the request's open tasks, each with a ledger entry that tells its system, in one
+    /// transaction; returns how many.
+    func cancelOpenTasks(requestID: UUID, at date: Date) async throws -> Int
     /// Records the request's own part as done, once.
     func recordLocalFulfilment(requestID: UUID, _ local: LocalFulfilment) async throws
     func localFulfilment(requestID: UUID) async throws -> LocalFulfilment?

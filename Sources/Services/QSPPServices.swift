@@ -28,6 +28,7 @@ public struct QSPPServices: Sendable {
     public let keyRotation: KeyRotation
     public let webhooks: WebhookService
     public let fanOut: RequestFanOut
+    public let properties: ConsentProperties
 
     /// `witnesses` reach the witnesses `settings` name; the HTTP layer makes them.
     public static func open(
@@ -98,7 +99,10 @@ public struct QSPPServices: Sendable {
             webhooks: WebhookService(
                 repository: store.webhooks, secrets: webhookSecrets, fanOut: fanOut, identity: identity,
                 consents: consents, allowsPrivateNetworks: settings.webhooks.allowsPrivateNetworks, now: { Date() }),
-            fanOut: fanOut)
+            fanOut: fanOut,
+            properties: ConsentProperties(
+                repository: store.properties, consents: consents, writing: consentWriting, identity: identity,
+                tokens: VisitorTokens(masterKey: masterKey)))
     }
 
     /// Migrates (when configured) and loads the signing keys, creating the first one if needed.

@@ -101,8 +101,9 @@ public struct RequestFanOut: Sendable {
 
     // MARK: Fan-out
 
-    /// Fans out verified requests that were not yet, and completes those whose last task was settled
-    /// by a replica that stopped before completing them; returns how many it handled.
+    /// Fans out verified requests that were not yet, cancels the open tasks of rejected ones (their
+    /// systems are told to stop), and completes those whose last task was settled by a replica that
+    /// stopped before completing them; returns how many it handled.
     /// One request that fails is logged and left for the next round; the others go on.
     @discardableResult
     public func runDue(logger: Logger? = nil) async throws -> Int {
@@ -115,6 +116,14 @@ public struct RequestFanOut: Sendable {
             } catch {
                 logger?.warning(
                     "fanning out a request failed", metadata: ["request": "\(request.id)", "error": "\(error)"])
+            }
+        }
+        for id in try await tasks.rejectedRequestsWithOpenTasks(limit: Self.batchSize) {
+            do {
+                handled += try await tasks.cancelOpenTasks(requestID: id, at: now().roundedToMicroseconds) > 0 ? 1 : 0
+            } catch {
+                logger?.warning(
+                    "cancelling a request's tasks failed", metadata: ["request": "\(id)", "error": "\(error)"])
             }
         }
         for id in try await tasks.requestsReadyToComplete(limit: Self.batchSize) {

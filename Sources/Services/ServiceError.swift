@@ -30,6 +30,10 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case answerNotAuthentic(String)
         case awaitingSystems(Int)
         case endpointInUse
+        case invalidProperty(String)
+        case propertyNotFound
+        case originNotAllowed
+        case visitorNotAuthentic
     }
 
     private let base: Base
@@ -66,6 +70,13 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
     public static func awaitingSystems(_ open: Int) -> Self { Self(.awaitingSystems(open)) }
     /// A webhook endpoint that carries a downstream system's tasks is kept until the system is retired.
     public static let endpointInUse = Self(.endpointInUse)
+    /// A property's registration, or a visitor's record, that cannot be: the text names the field.
+    public static func invalidProperty(_ detail: String) -> Self { Self(.invalidProperty(detail)) }
+    public static let propertyNotFound = Self(.propertyNotFound)
+    /// The page's origin is not one of the property's.
+    public static let originNotAllowed = Self(.originNotAllowed)
+    /// A visitor token that is forged, altered, expired or missing.
+    public static let visitorNotAuthentic = Self(.visitorNotAuthentic)
 
     public var kind: Kind {
         switch base {
@@ -76,7 +87,10 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .invalidTask: .invalidInput
         case .taskNotFound: .notFound
         case .taskSettled, .awaitingSystems, .endpointInUse: .conflict
-        case .answerNotAuthentic: .unauthorized
+        case .answerNotAuthentic, .visitorNotAuthentic: .unauthorized
+        case .invalidProperty: .invalidInput
+        case .propertyNotFound: .notFound
+        case .originNotAllowed: .forbidden
         case .erased: .gone
         case .accountNotFound: .notFound
         case .corruptedKey: .corrupted
@@ -105,6 +119,10 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .answerNotAuthentic: "unauthenticated"
         case .awaitingSystems: "awaiting-systems"
         case .endpointInUse: "endpoint-in-use"
+        case .invalidProperty: "invalid-request"
+        case .propertyNotFound: "not-found"
+        case .originNotAllowed: "origin-not-allowed"
+        case .visitorNotAuthentic: "visitor-unauthenticated"
         }
     }
 
@@ -128,6 +146,10 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .answerNotAuthentic: "Not authenticated"
         case .awaitingSystems: "Awaiting downstream systems"
         case .endpointInUse: "Endpoint in use"
+        case .invalidProperty: "Invalid request"
+        case .propertyNotFound: "Not found"
+        case .originNotAllowed: "Origin not allowed"
+        case .visitorNotAuthentic: "Visitor not recognised"
         }
     }
 
@@ -155,6 +177,10 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .awaitingSystems(let open):
             "\(open) downstream system task(s) are still open: wait for them, or record an exception with a reason"
         case .endpointInUse: "a downstream system's tasks go to this endpoint; retire the system first"
+        case .invalidProperty(let detail): detail
+        case .propertyNotFound: "no such resource"
+        case .originNotAllowed: "this page's origin is not one of the property's"
+        case .visitorNotAuthentic: "the visitor token is missing, altered or expired; start a new visit"
         }
     }
 }

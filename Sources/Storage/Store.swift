@@ -21,6 +21,7 @@ public protocol Store: Service {
     var mailOutbox: any MailOutboxRepository { get }
     var webhooks: any WebhookRepository { get }
     var requestTasks: any RequestTaskRepository { get }
+    var properties: any ConsentPropertyRepository { get }
     /// The rows the ledger records, read back for verification.
     var recordedRows: any RecordedRows { get }
     /// Seals and opens personal data under per-subject keys.

@@ -280,4 +280,59 @@ struct RequestFanOutAPITests {
                     .status == .ok)
         }
     }
+
+    @Test(arguments: Backend.all)
+    func aRejectedRequestsOpenTasksAreCancelled(backend: Backend) async throws {
+        try await withApp(backend, isolated: true) { api in
+            let endpoint = try await Self.endpoint(api)
+            _ = try await Self.system(api, "CRM", endpoint)
+            let user = try await api.newUser()
+            let request = try await Self.verifiedRequest("erasure", user, api)
+            let crm = try #require(try await Self.tasks(api, request)["CRM"]?["id"] as? String)
+            #expect(
+                try await api.send(
+                    .post, "/v1/requests/\(request)/transitions", json: #"{"status":"rejected","reason":"unfounded"}"#
+                ).status == .ok)
+            try await api.services.fanOut.runDue()
+            #expect(try await Self.tasks(api, request)["CRM"]?["state"] as? String == "cancelled")
+            try await Self.answer(
+                api, task: crm, body: #"{"taskId":"\#(crm)","outcome":"done"}"#, key: endpoint.key
+            ).expectProblem(.conflict)
+            try await api.send(
+                .post, "/v1/requests/\(request)/tasks/\(crm)/exception", json: #"{"reason":"late"}"#
+            ).expectProblem(.conflict)
+            #expect(try await api.services.fanOut.runDue() == 0, "nothing is left to cancel")
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func theQueueFlagsRequestsWaitingForSystemsAndCountsOverdueTasks(backend: Backend) async throws {
+        try await withApp(backend, isolated: true) { api in
+            let endpoint = try await Self.endpoint(api)
+            _ = try await Self.system(api, "CRM", endpoint)
+            let user = try await api.newUser()
+            let request = try await Self.verifiedRequest("erasure", user, api)
+            let requestID = try #require(UUID(uuidString: request))
+
+            let admin = Browser(api.client)
+            _ = try await admin.get("/login")
+            let email = "staff-\(UUID().uuidString.prefix(8))@qspp.test"
+            _ = try await api.services.identity.createAdministrator(email: email, password: testPassword)
+            #expect(try await admin.post("/login", ["email": email, "password": testPassword]).status == .seeOther)
+            let row = try #require(
+                try await admin.get("/admin").html.components(separatedBy: "<tr").first { $0.contains(request) })
+            #expect(row.contains("waiting for 1 downstream system"))
+
+            // Past the statutory deadline, the open task is overdue, in the queue and in /metrics' count.
+            let tasks = api.services.store.requestTasks
+            let late = Date().addingTimeInterval(40 * 24 * 3600)
+            #expect(try await tasks.overdueTaskCount(at: Date()) == 0)
+            #expect(try await tasks.overdueTaskCount(at: late) == 1)
+            #expect(try await tasks.openTaskCounts(requestIDs: [requestID], at: late)[requestID]?.overdue == 1)
+            let crm = try #require(try await Self.tasks(api, request)["CRM"]?["id"] as? String)
+            _ = try await api.send(
+                .post, "/v1/requests/\(request)/tasks/\(crm)/exception", json: #"{"reason":"switched off"}"#)
+            #expect(try await tasks.overdueTaskCount(at: late) == 0)
+        }
+    }
 }

@@ -123,7 +123,7 @@ struct SystemAPITests {
             let paths = try #require(document["paths"] as? [String: [String: Any]])
             var documented: Set<String> = []
             for (path, methods) in paths {
-                for method in methods.keys where ["get", "post", "patch", "put", "delete"].contains(method) {
+                for method in methods.keys where ["get", "post", "patch", "put", "delete", "options"].contains(method) {
                     documented.insert("\(method.uppercased()) \(path)")
                 }
             }

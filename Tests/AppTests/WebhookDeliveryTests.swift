@@ -225,6 +225,25 @@ struct WebhookDeliveryTests {
             let id = try #require(post.headers["webhook-id"])
             let timestamp = try #require(post.headers["webhook-timestamp"].flatMap(Int64.init))
             #expect(post.headers["webhook-signature"] == system.key.sign(id: id, timestamp: timestamp, body: post.body))
+            #expect(data["state"] as? String == "open")
+
+            // Rejected, the request's open task is cancelled, and its system told so.
+            #expect(
+                try await api.send(
+                    .post, "/v1/requests/\(request)/transitions", json: #"{"status":"rejected","reason":"a duplicate"}"#
+                ).status == .ok)
+            try await api.services.fanOut.runDue()
+            while try await dispatcher.dispatchDue() > 0 {}
+            // Whichever sender takes it, the cancellation is queued for the system's endpoint.
+            let endpointID = try #require(UUID(uuidString: system.id))
+            let queued = try await api.services.store.webhooks.webhookDeliveries(
+                endpointID: endpointID, state: nil, limit: 50)
+            let cancellations = try queued.filter { $0.event.kind == .requestTask }.compactMap { delivery in
+                let payload = try JSONSerialization.jsonObject(with: delivery.event.body) as? [String: Any]
+                let data = payload?["data"] as? [String: Any]
+                return data?["state"] as? String == "cancelled" ? data : nil
+            }
+            #expect(cancellations.count == 1 && cancellations.first?["taskId"] as? String == task)
         }
     }
 }

@@ -73,6 +73,26 @@ public final class InMemoryRequestTaskRepository: RequestTaskRepository, Sendabl
         }
     }
 
+    public func rejectedRequestsWithOpenTasks(limit: Int) async throws -> [UUID] {
+        let open = state.withLock { Set($0.tasks.filter { $0.state == .open }.map(\.requestID)) }
+        var rejected: [UUID] = []
+        for id in open where try await requests.request(id: id)?.status == .rejected { rejected.append(id) }
+        return Array(rejected.prefix(limit))
+    }
+
+    public func cancelOpenTasks(requestID: UUID, at date: Date) async throws -> Int {
+        state.withLock { state in
+            var cancelled = 0
+            for index in state.tasks.indices
+            where state.tasks[index].requestID == requestID && state.tasks[index].state == .open {
+                state.tasks[index].state = .cancelled
+                state.tasks[index].settledAt = date
+                cancelled += 1
+            }
+            return cancelled
+        }
+    }
+
     public func isFannedOut(requestID: UUID) async throws -> Bool {
         state.withLock { $0.fannedOut[requestID] != nil }
     }

@@ -9,6 +9,7 @@ struct CORSMiddleware: RouterMiddleware {
     let origins: Set<String>
     let anyOrigin: Bool
 
+    static let propertyPaths = "/v1/properties/"
     static let methods: [HTTPRequest.Method] = [.get, .post, .patch, .delete]
     static let allowedHeaders: Set<String> = [
         "authorization", "content-type", "idempotency-key", "x-request-id", "sec-gpc",
@@ -24,7 +25,10 @@ struct CORSMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let origin = request.headers[.origin] else { return try await next(request, context) }
+        // A consent property allows its own origins (`PropertyController`), preflights included.
+        guard let origin = request.headers[.origin], !request.uri.path.hasPrefix(Self.propertyPaths) else {
+            return try await next(request, context)
+        }
         let listed = origins.contains(origin)
         let allowed = listed || anyOrigin
         if request.method == .options, let method = request.headers[.accessControlRequestMethod] {

@@ -56,9 +56,10 @@ extension PageController {
         let now = Date()
         var view = adminFrame("Admin: requests", context, "/admin", notice: notice, error: error)
         let queue = try await services.privacy.queue().sorted { $0.dueAt < $1.dueAt }
+        let tasks = try await services.fanOut.openTaskCounts(queue.map(\.id))
         view["requests"] = queue.map { filed -> [String: Any] in
             let actionable = filed.status == .verified || filed.status == .inProgress
-            return [
+            var row: [String: Any] = [
                 "id": filed.id.lowercasedString, "subject": filed.subjectID.lowercasedString,
                 "kind": Self.requestLabels[filed.kind] ?? filed.kind.rawValue,
                 "status": filed.status.rawValue.replacingOccurrences(of: "_", with: " "),
@@ -68,6 +69,11 @@ extension PageController {
                 "canFulfil": actionable && ![.rectification, .correct].contains(filed.kind),
                 "isExport": [.access, .portability, .know].contains(filed.kind),
             ]
+            if let open = tasks[filed.id] {
+                row["systems"] = "waiting for \(open.open) downstream system\(open.open == 1 ? "" : "s")"
+                if open.overdue > 0 { row["systemsOverdue"] = "\(open.overdue) overdue" }
+            }
+            return row
         }
         view["hasRequests"] = !queue.isEmpty
         view["overdueCount"] = queue.filter { $0.isOverdue(at: now) }.count

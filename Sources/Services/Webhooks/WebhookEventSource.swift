@@ -108,7 +108,8 @@ struct WebhookEventSource: Sendable {
             ])
     }
 
-    /// A task for one system: what to do, for whom, by when, and where to answer.
+    /// A task for one system: what to do, for whom, by when, and where to answer; or, its state
+    /// `cancelled`, that the request was rejected and the system is to stop.
     private func task(id: String, _ fields: [String: String]) async throws -> Described? {
         guard let requestID = fields["request"].flatMap(UUID.init(uuidString:)),
             let systemID = fields["system"].flatMap(UUID.init(uuidString:)), let subject = fields["subject"],
@@ -123,6 +124,7 @@ struct WebhookEventSource: Sendable {
                 "taskId": .text(id), "requestId": .text(requestID.lowercasedString), "subjectId": .text(subject),
                 "kind": .text(request.kind.rawValue), "action": .text(action),
                 "dueAt": .text(RFC3339.string(from: request.dueAt)), "system": .text(system.name),
+                "state": .text(fields["state"] ?? RequestTask.State.open.rawValue),
                 "answerUrl": .text(base + "/v1/request-tasks/" + id + "/answer"),
             ],
             endpoint: system.endpointID)

@@ -34,7 +34,7 @@ extension Migration {
                 request_id TEXT NOT NULL REFERENCES request_fanouts (request_id) ON DELETE CASCADE,
                 system_id TEXT NOT NULL REFERENCES downstream_systems (id),
                 action TEXT NOT NULL,
-                state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done', 'exception')),
+                state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done', 'exception', 'cancelled')),
                 created_at \(dialect.integer) NOT NULL,
                 settled_at \(dialect.integer),
                 outcome TEXT,

@@ -35,6 +35,7 @@ extension Migration {
         v23OAuthLogout,
         v24Webhooks,
         v25RequestTasks,
+        v26ConsentProperties,
     ]
 
     static let postgres: [Migration] = versions.map {

@@ -23,6 +23,7 @@ final class PostgresStore: Store {
     let mailOutbox: any MailOutboxRepository
     let webhooks: any WebhookRepository
     let requestTasks: any RequestTaskRepository
+    let properties: any ConsentPropertyRepository
     let sealedKeys: any SealedKeyRepository
     let sql: PostgresSQLDatabase
     /// How long a request may wait for the database before it is answered 503.
@@ -69,6 +70,7 @@ final class PostgresStore: Store {
         self.mailOutbox = SQLMailOutbox(database: database, vault: vault)
         self.webhooks = SQLWebhookRepository(database: database)
         self.requestTasks = SQLRequestTaskRepository(database: database, vault: vault)
+        self.properties = SQLConsentPropertyRepository(database: database)
         self.sealedKeys = SQLSealedKeyRepository(database: database)
     }
 

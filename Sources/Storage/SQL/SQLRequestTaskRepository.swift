@@ -95,17 +95,61 @@ struct SQLRequestTaskRepository: RequestTaskRepository {
                     VALUES ($1, $2, $3, $4, $5)
                     """, [.uuid(task), .uuid(request.id), .uuid(system), .text(action.rawValue), .time(date)])
                 records.append(
-                    LedgerRecord(
-                        type: "task", id: task.lowercasedString,
-                        fields: [
-                            "request": request.id.lowercasedString, "system": system.lowercasedString,
-                            "subject": subject, "action": action.rawValue,
-                            "created_at": String(date.microsecondsSince1970),
-                        ]))
+                    Self.taskRecord(
+                        task: task, request: request.id, system: system, subject: subject, action: action.rawValue,
+                        state: .open, at: date))
             }
             // Last: the ledger's head stays locked until the commit, keeping ledger order commit order.
             if !records.isEmpty { _ = try await tx.appendLedger(records) }
         }
+    }
+
+    func rejectedRequestsWithOpenTasks(limit: Int) async throws -> [UUID] {
+        try await database.select(
+            """
+            SELECT r.id FROM dsr_requests r
+            WHERE r.status = 'rejected'
+                AND EXISTS (SELECT 1 FROM request_tasks t WHERE t.request_id = r.id AND t.state = 'open')
+            ORDER BY r.updated_at LIMIT $1
+            """, [.integer(Int64(limit))]
+        ).map { try $0.uuid(0) }
+    }
+
+    func cancelOpenTasks(requestID: UUID, at date: Date) async throws -> Int {
+        try await database.transaction { tx in
+            let cancelled = try await tx.query(
+                """
+                UPDATE request_tasks SET state = 'cancelled', settled_at = $2
+                WHERE request_id = $1 AND state = 'open' RETURNING id, system_id, action
+                """, [.uuid(requestID), .time(date)])
+            guard !cancelled.isEmpty else { return 0 }
+            let subject =
+                try await tx.query("SELECT subject_id FROM dsr_requests WHERE id = $1", [.uuid(requestID)])
+                .first?.text(0) ?? ""
+            var records: [LedgerRecord] = []
+            for row in cancelled {
+                records.append(
+                    Self.taskRecord(
+                        task: try row.uuid(0), request: requestID, system: try row.uuid(1), subject: subject,
+                        action: try row.text(2), state: .cancelled, at: date))
+            }
+            // Last: the ledger's head stays locked until the commit.
+            _ = try await tx.appendLedger(records)
+            return cancelled.count
+        }
+    }
+
+    /// What the ledger keeps of a task opened or cancelled, which the dispatcher sends to its system.
+    static func taskRecord(
+        task: UUID, request: UUID, system: UUID, subject: String, action: String, state: RequestTask.State,
+        at date: Date
+    ) -> LedgerRecord {
+        LedgerRecord(
+            type: "task", id: task.lowercasedString,
+            fields: [
+                "request": request.lowercasedString, "system": system.lowercasedString, "subject": subject,
+                "action": action, "state": state.rawValue, "created_at": String(date.microsecondsSince1970),
+            ])
     }
 
     func isFannedOut(requestID: UUID) async throws -> Bool {

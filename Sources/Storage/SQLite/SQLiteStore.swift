@@ -23,6 +23,7 @@ final class SQLiteStore: Store {
     let mailOutbox: any MailOutboxRepository
     let webhooks: any WebhookRepository
     let requestTasks: any RequestTaskRepository
+    let properties: any ConsentPropertyRepository
     let sealedKeys: any SealedKeyRepository
     var sql: SQLiteDatabaseFile { database }
     var recordedRows: any RecordedRows {
@@ -44,6 +45,7 @@ final class SQLiteStore: Store {
         self.mailOutbox = SQLMailOutbox(database: database, vault: vault)
         self.webhooks = SQLWebhookRepository(database: database)
         self.requestTasks = SQLRequestTaskRepository(database: database, vault: vault)
+        self.properties = SQLConsentPropertyRepository(database: database)
         self.sealedKeys = SQLSealedKeyRepository(database: database)
     }
 
