@@ -39,6 +39,21 @@ public struct ConsentProperty: Sendable, Equatable {
             components.password == nil, components.query == nil, components.fragment == nil,
             components.path.isEmpty || components.path == "/"
         else { return nil }
+        // A name in letters, digits, dots and hyphens (punycode for the rest, as browsers send it), or
+        // an IPv6 literal: nothing a decoded escape could have smuggled in.
+        let isName = host.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+        }
+        let isIPv6 =
+            host.contains(":")
+            && host.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "]")
+            }
+        guard isName || isIPv6 else { return nil }
         let defaultPort = scheme == "https" ? 443 : 80
         let port = components.port.flatMap { $0 == defaultPort ? nil : $0 }
         let shownHost = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host

@@ -60,6 +60,8 @@ struct ConsentPropertyAPITests {
                 #"{"name":"X","origins":["https://shop.example/path"],"purposes":["analytics"]}"#,
                 #"{"name":"X","origins":["ftp://shop.example"],"purposes":["analytics"]}"#,
                 #"{"name":"X","origins":["https://user@shop.example"],"purposes":["analytics"]}"#,
+                #"{"name":"X","origins":["https://a%20b.example"],"purposes":["analytics"]}"#,
+                #"{"name":"X","origins":["https://shop_example"],"purposes":["analytics"]}"#,
                 #"{"name":"X","origins":[],"purposes":["analytics"]}"#,
                 #"{"name":"X","origins":["https://shop.example"],"purposes":["nope"]}"#,
                 #"{"name":"X","origins":["https://shop.example"],"purposes":[]}"#,
@@ -128,6 +130,7 @@ struct ConsentPropertyAPITests {
                 json: #"{"decisions":[{"purpose":"analytics","decision":"granted"}]}"#, visitor: token)
             #expect(recorded.status == .created, "\(String(buffer: recorded.body))")
             #expect(recorded.headers[.accessControlAllowOrigin] == Self.shop)
+            #expect(recorded.headers[.accessControlExposeHeaders]?.contains("Retry-After") == true)
             let event = try #require((try recorded.object()["events"] as? [[String: Any]])?.first)
             #expect(event["purpose"] as? String == "analytics" && event["method"] as? String == "explicit")
 
@@ -203,6 +206,17 @@ struct ConsentPropertyAPITests {
             let events = try recorded.object()["events"] as? [[String: Any]] ?? []
             let gpc = events.first { $0["purpose"] as? String == "third_party_sharing" }
             #expect(gpc?["decision"] as? String == "withdrawn" && gpc?["method"] as? String == "gpc")
+        }
+    }
+
+    @Test("new visits and decisions are limited per address before any token is checked")
+    func visitsAreLimitedPerAddress() async throws {
+        try await awayFromRateWindowEdge()
+        try await withApp(.sqlite, isolated: true, configure: { $0.gateway.rateLimits.consentPerUser = 3 }) { api in
+            let id = try await Self.property(api)
+            for _ in 0..<3 { _ = try await Self.visit(api, id) }
+            try await Self.fromPage(api, .post, "/v1/properties/\(id)/visitors").expectProblem(.tooManyRequests)
+            #expect(try await Self.fromPage(api, .get, "/v1/properties/\(id)/banner").status == .ok, "reading is not")
         }
     }
 }

@@ -302,6 +302,7 @@ struct PropertyController {
             response = try (Problem.from(error) ?? .internalError).response(from: request, context: context)
         }
         response.headers[.accessControlAllowOrigin] = request.headers[.origin]
+        response.headers[.accessControlExposeHeaders] = CORSMiddleware.exposedHeaders
         response.headers[.vary] = "Origin"
         return response
     }
