@@ -195,11 +195,6 @@ public struct RequestFanOut: Sendable {
         }
     }
 
-    private struct AnswerBody: Decodable {
-        let taskId: String
-        let outcome: String
-    }
-
     /// Settles a task with its system's answer: `done` (an export's data attached) or `no_data`. The
     /// answer must be signed with the system's endpoint secret within the tolerance, and name the task
     /// it answers, so it cannot be replayed later or for another task.
@@ -238,19 +233,19 @@ public struct RequestFanOut: Sendable {
     /// The outcome and, for an export, the data as a JSON object with sorted keys.
     static func parse(_ body: Data, taskID: UUID, action: TaskAction) throws -> (String, Data?) {
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-            let fields = try? JSONDecoder().decode(AnswerBody.self, from: body)
+            let taskId = object["taskId"] as? String, let outcome = object["outcome"] as? String
         else { throw ServiceError.invalidTask("body: a JSON object with taskId and outcome") }
         if let unknown = Set(object.keys).subtracting(["taskId", "outcome", "data"]).min() {
             throw ServiceError.invalidTask("\(unknown.prefix(64)): not a field of an answer")
         }
-        guard UUID(uuidString: fields.taskId) == taskID else {
+        guard UUID(uuidString: taskId) == taskID else {
             throw ServiceError.invalidTask("taskId: the answer names another task")
         }
-        guard fields.outcome == "done" || fields.outcome == "no_data" else {
+        guard outcome == "done" || outcome == "no_data" else {
             throw ServiceError.invalidTask("outcome: done or no_data")
         }
-        guard let data = object["data"] else { return (fields.outcome, nil) }
-        guard action == .export, fields.outcome == "done" else {
+        guard let data = object["data"] else { return (outcome, nil) }
+        guard action == .export, outcome == "done" else {
             throw ServiceError.invalidTask("data: only an export's done answer carries data")
         }
         guard data is [String: Any] else { throw ServiceError.invalidTask("data: must be a JSON object") }
@@ -258,7 +253,7 @@ public struct RequestFanOut: Sendable {
         guard encoded.count <= maximumDataBytes else {
             throw ServiceError.invalidTask("data: at most \(maximumDataBytes) bytes")
         }
-        return (fields.outcome, encoded)
+        return (outcome, encoded)
     }
 
     /// Excuses an open task with a reason (the system is gone, or cannot act); the reason is kept as

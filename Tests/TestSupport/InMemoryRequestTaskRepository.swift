@@ -3,8 +3,7 @@ import Privacy
 import Synchronization
 
 /// `RequestTaskRepository` in memory, with the semantics of `SQLRequestTaskRepository`: a request fans
-/// out once, to the systems live at that moment; a task settles once; data is kept per subject, and
-/// forgotten by ``forget(subject:)`` as erasure's destroyed keys make SQL's unreadable.
+/// out once, to the systems live at that moment; a task settles once; data is kept per subject.
 public final class InMemoryRequestTaskRepository: RequestTaskRepository, Sendable {
     private struct State {
         var systems: [DownstreamSystem] = []
@@ -155,11 +154,6 @@ public final class InMemoryRequestTaskRepository: RequestTaskRepository, Sendabl
                     system: name, taskID: task.id, requestID: task.requestID, settledAt: at, json: stored.json)
             }
         }
-    }
-
-    /// What erasing a subject's keys does to their data in SQL.
-    public func forget(subject: String) {
-        state.withLock { state in state.data = state.data.filter { $0.value.subject != subject } }
     }
 
     public func overdueTaskCount(at date: Date) async throws -> Int {
