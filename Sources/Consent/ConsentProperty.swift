@@ -1,4 +1,5 @@
 public import Foundation
+import Kernel
 
 /// A website or app where visitors give consent through QSPP's SDK: the origins its pages are served
 /// from, and the purposes its banner asks about. Only a live property's own origins may record
@@ -69,4 +70,27 @@ public protocol ConsentPropertyRepository: Sendable {
     func property(id: UUID) async throws -> ConsentProperty?
     /// False when there is no live property with that id.
     func retireProperty(id: UUID, at date: Date) async throws -> Bool
+    /// Links a visitor's history to an account, with the ledger entry that reports it, in one
+    /// transaction. A visitor is linked once: the link already made, to this account or another, is
+    /// returned instead, and nothing is written.
+    func link(_ link: VisitorLink) async throws -> VisitorLink
+    /// The visitors linked to an account, oldest link first.
+    func visitors(linkedTo account: UUID) async throws -> [VisitorLink]
+}
+
+/// A visitor's history taken over by an account: the visitor's decisions stay as they were recorded,
+/// under the visitor's pseudonym, and are the account holder's from then on.
+public struct VisitorLink: Sendable, Equatable {
+    public let visitor: UUID
+    public let account: UUID
+    public let linkedAt: Date
+
+    public init(visitor: UUID, account: UUID, linkedAt: Date) {
+        self.visitor = visitor
+        self.account = account
+        self.linkedAt = linkedAt
+    }
+
+    /// The subject a visitor's decisions are recorded under.
+    public static func subject(_ visitor: UUID) -> String { "visitor:" + visitor.lowercasedString }
 }

@@ -62,6 +62,7 @@ public struct AuthEvent: Sendable, Equatable {
         case downstreamRetired = "downstream.retired"
         case propertyRegistered = "property.registered"
         case propertyRetired = "property.retired"
+        case visitorLinked = "visitor.linked"
     }
 
     public let id: UUID

@@ -216,6 +216,14 @@ extension IdentityService {
         return revoked.count
     }
 
+    /// Records an account holder's own act that has no other record of its own (a website visitor's
+    /// history taken over), in the audit log and the ledger.
+    public func recordOwnAction(
+        _ kind: AuthEvent.Kind, by user: AuthenticatedUser, details: [String: String], client: ClientInfo
+    ) async throws {
+        try await audit(kind, userID: user.userID, sessionID: user.sessionID, client: client, details: details)
+    }
+
     /// Records an admin's act that has no other record of its own (queueing a dead message again), in
     /// the audit log and the ledger, under the admin's account.
     public func recordStaffAction(

@@ -42,20 +42,34 @@ public struct PersonalDataExport: Sendable {
                 "userAgent", "ledgerSequence",
             ]
         ) { emit in
-            let subjectID = try SubjectID(validating: subject)
-            var cursor: HistoryCursor?
-            repeat {
-                let page = try await consents.history(subjectID: subjectID, after: cursor, limit: 500)
-                for event in page.events {
+            try await Self.forEachDecision(of: subject, in: consents) { event in
+                try emit([
+                    event.id.lowercasedString, event.purposeID.rawValue, event.decision.rawValue,
+                    String(event.noticeVersion), event.method.rawValue, RFC3339.string(from: event.recordedAt),
+                    event.clientTimestamp.map(RFC3339.string(from:)), event.sourceIP, event.userAgent,
+                    event.ledgerSequence.map(String.init),
+                ])
+            }
+        }
+
+        // Decisions made on the organisation's websites before signing in, by visitors the account took over.
+        files += try await writeTable(
+            "website-consent-events", in: directory,
+            columns: [
+                "visitorId", "id", "purpose", "decision", "noticeVersion", "method", "recordedAt", "sourceIp",
+                "userAgent", "ledgerSequence",
+            ]
+        ) { emit in
+            for link in try await store.properties.visitors(linkedTo: userID) {
+                try await Self.forEachDecision(of: VisitorLink.subject(link.visitor), in: consents) { event in
                     try emit([
-                        event.id.lowercasedString, event.purposeID.rawValue, event.decision.rawValue,
-                        String(event.noticeVersion), event.method.rawValue, RFC3339.string(from: event.recordedAt),
-                        event.clientTimestamp.map(RFC3339.string(from:)), event.sourceIP, event.userAgent,
+                        link.visitor.lowercasedString, event.id.lowercasedString, event.purposeID.rawValue,
+                        event.decision.rawValue, String(event.noticeVersion), event.method.rawValue,
+                        RFC3339.string(from: event.recordedAt), event.sourceIP, event.userAgent,
                         event.ledgerSequence.map(String.init),
                     ])
                 }
-                cursor = page.next
-            } while cursor != nil
+            }
         }
 
         files += try await writeTable(
@@ -188,6 +202,19 @@ public struct PersonalDataExport: Sendable {
     }
 
     private static var exportPage: Int { 1000 }
+
+    /// Every decision recorded for `subject`, page by page, newest first.
+    private static func forEachDecision(
+        of subject: String, in consents: any ConsentRepository, _ body: (ConsentEvent) throws -> Void
+    ) async throws {
+        let subjectID = try SubjectID(validating: subject)
+        var cursor: HistoryCursor?
+        repeat {
+            let page = try await consents.history(subjectID: subjectID, after: cursor, limit: 500)
+            for event in page.events { try body(event) }
+            cursor = page.next
+        } while cursor != nil
+    }
 
     private static var sortedEncoder: JSONEncoder {
         let encoder = JSONEncoder()

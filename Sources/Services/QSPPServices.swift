@@ -102,7 +102,7 @@ public struct QSPPServices: Sendable {
             fanOut: fanOut,
             properties: ConsentProperties(
                 repository: store.properties, consents: consents, writing: consentWriting, identity: identity,
-                tokens: VisitorTokens(masterKey: masterKey)))
+                tokens: VisitorTokens(masterKey: masterKey), erasures: store.erasures))
     }
 
     /// Migrates (when configured) and loads the signing keys, creating the first one if needed.

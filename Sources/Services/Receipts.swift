@@ -64,10 +64,10 @@ public struct ReceiptIssuer: Sendable {
     /// The signed receipt of one recorded decision, or nil when there is no such decision. `authorize`
     /// sees the decision's subject before anything is signed, and throws to refuse.
     public func signedReceipt(
-        of eventID: UUID, authorize: (SubjectID) throws -> Void
+        of eventID: UUID, authorize: (SubjectID) async throws -> Void
     ) async throws -> Signed? {
         guard let event = try await consents.event(eventID) else { return nil }
-        try authorize(event.subjectID)
+        try await authorize(event.subjectID)
         guard var receipt = receipt(for: event) else { return nil }
         // Issued from the ledger entry: a decision whose stored row no longer matches what the ledger
         // recorded (flipped, say, by someone who can write the database) gets no receipt.

@@ -34,6 +34,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case propertyNotFound
         case originNotAllowed
         case visitorNotAuthentic
+        case visitorLinkedElsewhere
     }
 
     private let base: Base
@@ -77,6 +78,8 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
     public static let originNotAllowed = Self(.originNotAllowed)
     /// A visitor token that is forged, altered, expired or missing.
     public static let visitorNotAuthentic = Self(.visitorNotAuthentic)
+    /// The visitor's history was taken over by another account already.
+    public static let visitorLinkedElsewhere = Self(.visitorLinkedElsewhere)
 
     public var kind: Kind {
         switch base {
@@ -86,7 +89,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .deliveryNotDead: .conflict
         case .invalidTask: .invalidInput
         case .taskNotFound: .notFound
-        case .taskSettled, .awaitingSystems, .endpointInUse: .conflict
+        case .taskSettled, .awaitingSystems, .endpointInUse, .visitorLinkedElsewhere: .conflict
         case .answerNotAuthentic, .visitorNotAuthentic: .unauthorized
         case .invalidProperty: .invalidInput
         case .propertyNotFound: .notFound
@@ -123,6 +126,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .propertyNotFound: "not-found"
         case .originNotAllowed: "origin-not-allowed"
         case .visitorNotAuthentic: "visitor-unauthenticated"
+        case .visitorLinkedElsewhere: "visitor-linked"
         }
     }
 
@@ -150,6 +154,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .propertyNotFound: "Not found"
         case .originNotAllowed: "Origin not allowed"
         case .visitorNotAuthentic: "Visitor not recognised"
+        case .visitorLinkedElsewhere: "Visitor linked to another account"
         }
     }
 
@@ -181,6 +186,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .propertyNotFound: "no such resource"
         case .originNotAllowed: "this page's origin is not one of the property's"
         case .visitorNotAuthentic: "the visitor token is missing, altered or expired; start a new visit"
+        case .visitorLinkedElsewhere: "this visitor's history was linked to another account"
         }
     }
 }

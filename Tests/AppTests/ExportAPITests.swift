@@ -36,6 +36,7 @@ struct ExportAPITests {
                     "requests.csv", "requests.jsonl",
                     "staff-access.csv", "staff-access.jsonl", "data-records.csv", "data-records.jsonl",
                     "valuations.csv", "valuations.jsonl", "downstream-systems.csv", "downstream-systems.jsonl",
+                    "website-consent-events.csv", "website-consent-events.jsonl",
                 ])
             let profile = try #require(try JSONSerialization.jsonObject(with: files["profile.json"]!) as? [String: Any])
             #expect(profile["email"] as? String == user.email)

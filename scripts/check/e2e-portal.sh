@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The web portal in a real browser: headless Chromium (Debian's chromium and chromium-driver) driven by
-# Selenium, with axe-core (axe-selenium-python) on every page, against a running `qspp serve` on an
-# empty SQLite store. Installs what it needs if missing.
+# The web portal, and the website consent SDK on a site of another origin, in a real browser: headless
+# Chromium (Debian's chromium and chromium-driver) driven by Selenium, with axe-core (axe-selenium-python)
+# on every page, against a running `qspp serve` on an empty SQLite store. Installs what it needs if missing.
 # Usage: scripts/check/e2e-portal.sh [screenshot directory, default .build/e2e-screenshots]
 # QSPP_BINARY names the qspp to run (default: a release build).
 set -euo pipefail
@@ -34,6 +34,9 @@ trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$workdir"' EXI
 qspp_wait_ready "http://127.0.0.1:$port" "$server" "$workdir/server.log"
 # localhost, not 127.0.0.1: browsers treat it as a secure context, so they keep the Secure cookies.
 python3 scripts/check/e2e/portal_e2e.py "http://localhost:$port" "$admin_email" "$admin_password" "$shots" \
+    "$workdir/mail"
+# And the website consent SDK on a site of another origin, against the same server.
+python3 scripts/check/e2e/sdk_e2e.py "http://localhost:$port" "$admin_email" "$admin_password" "$shots" \
     "$workdir/mail"
 if grep -q '"unhandled error"' "$workdir/server.log"; then
     echo "the server logged unhandled errors:" >&2

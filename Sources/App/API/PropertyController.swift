@@ -30,9 +30,13 @@ struct PropertyController {
         routes.get("/v1/properties/:propertyId/consents", use: state)
         routes.post("/v1/properties/:propertyId/consents", use: record)
         routes.get("/v1/properties/:propertyId/receipts/:eventId", use: receipt)
+        routes.get("/v1/properties/:propertyId/visitors/me", use: history)
+        routes.delete("/v1/properties/:propertyId/visitors/me", use: erase)
+        routes.post("/v1/me/visitor-links", use: link)
         for path in [
             "/v1/properties/:propertyId/banner", "/v1/properties/:propertyId/visitors",
             "/v1/properties/:propertyId/consents", "/v1/properties/:propertyId/receipts/:eventId",
+            "/v1/properties/:propertyId/visitors/me",
         ] {
             routes.on(RouterPath(path), method: .options, use: preflight)
         }
@@ -64,14 +68,21 @@ struct PropertyController {
         var purposes: [String]
         var createdAt: String
         var retiredAt: String?
+        /// The script tag for the property's pages, pinned to this release of the SDK.
+        var snippet: String
 
-        init(_ property: ConsentProperty) {
+        init(_ property: ConsentProperty, issuer: String) {
             id = property.id.lowercasedString
             name = property.name
             origins = property.origins
             purposes = property.purposes.map(\.rawValue)
             createdAt = RFC3339.string(from: property.createdAt)
             retiredAt = property.retiredAt.map(RFC3339.string(from:))
+            let sdk = ConsentSDK.bundled
+            let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+            snippet =
+                "<script src=\"\(base)\(sdk.hashedPath)\" integrity=\"\(sdk.integrity)\" "
+                + "crossorigin=\"anonymous\" data-qspp-property=\"\(id)\" async></script>"
         }
     }
 
@@ -86,14 +97,17 @@ struct PropertyController {
         let property = try await properties.register(
             name: input.name, origins: input.origins, purposes: input.purposes, by: admin,
             client: context.client(request))
-        var response = try PropertyOutput(property).response(from: request, context: context)
+        var response = try PropertyOutput(property, issuer: services.settings.issuer).response(
+            from: request, context: context)
         response.status = .created
         return response
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PropertyList {
         PropertyList(
-            properties: try await properties.properties(by: try context.requireAdmin()).map(PropertyOutput.init))
+            properties: try await properties.properties(by: try context.requireAdmin()).map {
+                PropertyOutput($0, issuer: services.settings.issuer)
+            })
     }
 
     @Sendable func retire(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
@@ -156,27 +170,47 @@ struct PropertyController {
             }
         }
         var decisions: [Item]
+        /// The page's `navigator.globalPrivacyControl`: scripts cannot send `Sec-GPC` themselves.
+        var globalPrivacyControl: Bool
 
-        enum CodingKeys: String, CodingKey { case decisions }
+        enum CodingKeys: String, CodingKey { case decisions, globalPrivacyControl }
 
         init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
-            decisions = try decoder.container(keyedBy: CodingKeys.self).decode([Item].self, forKey: .decisions)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            decisions = try container.decode([Item].self, forKey: .decisions)
+            globalPrivacyControl = try container.decodeIfPresent(Bool.self, forKey: .globalPrivacyControl) ?? false
+        }
+    }
+
+    /// One of a visitor's decisions; where it came from only in their own history.
+    struct VisitorEventOutput: Codable {
+        var id: String
+        var purpose: String
+        var decision: String
+        var noticeVersion: Int
+        var method: String
+        var recordedAt: String
+        var sourceIp: String?
+        var userAgent: String?
+        /// Where the visitor fetches the signed receipt, with their token.
+        var receipt: String
+
+        init(_ event: ConsentEvent, on property: ConsentProperty, withOrigin: Bool = false) {
+            id = event.id.lowercasedString
+            purpose = event.purposeID.rawValue
+            decision = event.decision.rawValue
+            noticeVersion = event.noticeVersion
+            method = event.method.rawValue
+            recordedAt = RFC3339.string(from: event.recordedAt)
+            sourceIp = withOrigin ? event.sourceIP : nil
+            userAgent = withOrigin ? event.userAgent : nil
+            receipt = "/v1/properties/\(property.id.lowercasedString)/receipts/" + id
         }
     }
 
     struct RecordedOutput: ResponseCodable {
-        struct Item: Codable {
-            var id: String
-            var purpose: String
-            var decision: String
-            var noticeVersion: Int
-            var method: String
-            var recordedAt: String
-            /// Where the visitor fetches the signed receipt, with their token.
-            var receipt: String
-        }
-        var events: [Item]
+        var events: [VisitorEventOutput]
     }
 
     @Sendable func banner(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -208,7 +242,7 @@ struct PropertyController {
 
     @Sendable func state(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await crossOrigin(request, context) { property in
-            let visitor = try properties.visitor(request.headers[Self.visitorHeader])
+            let visitor = try await properties.visitor(request.headers[Self.visitorHeader])
             let standing = try await properties.state(of: visitor, on: property)
             return try StateOutput(
                 visitorId: visitor.lowercasedString,
@@ -224,13 +258,17 @@ struct PropertyController {
 
     @Sendable func record(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await crossOrigin(request, context) { property in
-            let visitor = try properties.visitor(request.headers[Self.visitorHeader])
+            let visitor = try await properties.visitor(request.headers[Self.visitorHeader])
             let decision = await visitorQuota.quota.take(visitor.lowercasedString)
             guard decision.allowed else { throw RateLimitMiddleware.refusal(visitorQuota, decision) }
             var request = request
             let input = try await request.decodeJSON(DecisionsInput.self, context: context).value
-            guard (1...Self.maximumDecisions).contains(input.decisions.count) else {
-                throw Problem.invalid("decisions: 1 to \(Self.maximumDecisions)")
+            var origin = context.consentOrigin(request)
+            origin.globalPrivacyControl = origin.globalPrivacyControl || input.globalPrivacyControl
+            // With GPC on, a visit may say nothing else: the signal alone withdraws sale or sharing.
+            let fewest = origin.globalPrivacyControl ? 0 : 1
+            guard (fewest...Self.maximumDecisions).contains(input.decisions.count) else {
+                throw Problem.invalid("decisions: \(fewest) to \(Self.maximumDecisions)")
             }
             let decisions = try input.decisions.map { item in
                 guard let choice = Decision(rawValue: item.decision) else {
@@ -240,17 +278,9 @@ struct PropertyController {
                     purposeID: try PurposeID(validating: item.purpose), decision: choice,
                     noticeVersion: item.noticeVersion, method: .explicit)
             }
-            let events = try await properties.record(
-                decisions, by: visitor, on: property, origin: context.consentOrigin(request))
-            let base = "/v1/properties/\(property.id.lowercasedString)/receipts/"
-            var response = try RecordedOutput(
-                events: events.map {
-                    RecordedOutput.Item(
-                        id: $0.id.lowercasedString, purpose: $0.purposeID.rawValue, decision: $0.decision.rawValue,
-                        noticeVersion: $0.noticeVersion, method: $0.method.rawValue,
-                        recordedAt: RFC3339.string(from: $0.recordedAt), receipt: base + $0.id.lowercasedString)
-                }
-            ).response(from: request, context: context).noStore
+            let events = try await properties.record(decisions, by: visitor, on: property, origin: origin)
+            var response = try RecordedOutput(events: events.map { VisitorEventOutput($0, on: property) })
+                .response(from: request, context: context).noStore
             response.status = .created
             return response
         }
@@ -259,8 +289,8 @@ struct PropertyController {
     /// The signed receipt of one of the visitor's own decisions; another's is 404, as a missing one.
     @Sendable func receipt(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await crossOrigin(request, context) { _ in
-            let visitor = try properties.visitor(request.headers[Self.visitorHeader])
-            let subject = VisitorTokens.subject(visitor)
+            let visitor = try await properties.visitor(request.headers[Self.visitorHeader])
+            let subject = VisitorLink.subject(visitor)
             guard
                 let signed = try await services.receipts.signedReceipt(
                     of: try Self.id("eventId", context),
@@ -280,7 +310,7 @@ struct PropertyController {
         _ = try await properties.property(try Self.id("propertyId", context), for: origin)
         var response = Response(status: .noContent)
         response.headers[.accessControlAllowOrigin] = origin
-        response.headers[.accessControlAllowMethods] = "GET, POST"
+        response.headers[.accessControlAllowMethods] = "GET, POST, DELETE"
         response.headers[.accessControlAllowHeaders] = "content-type, qspp-visitor"
         response.headers[.accessControlMaxAge] = "600"
         response.headers[.vary] = "Origin"
@@ -289,7 +319,7 @@ struct PropertyController {
 
     /// Runs `body` for a page of one of the property's origins, and lets that page read the answer,
     /// errors included. A page of any other origin is refused (403) and can read nothing.
-    private func crossOrigin(
+    func crossOrigin(
         _ request: Request, _ context: AppRequestContext,
         _ body: (ConsentProperty) async throws -> Response
     ) async throws -> Response {
@@ -307,7 +337,7 @@ struct PropertyController {
         return response
     }
 
-    private static func id(_ name: String, _ context: AppRequestContext) throws(Problem) -> UUID {
+    static func id(_ name: String, _ context: AppRequestContext) throws(Problem) -> UUID {
         guard let id = context.parameters.get(name).flatMap(UUID.init(uuidString:)) else { throw Problem.notFound }
         return id
     }

@@ -25,9 +25,21 @@ struct CORSMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        // A consent property allows its own origins (`PropertyController`), preflights included.
-        guard let origin = request.headers[.origin], !request.uri.path.hasPrefix(Self.propertyPaths) else {
-            return try await next(request, context)
+        guard let origin = request.headers[.origin] else { return try await next(request, context) }
+        // A consent property allows its own origins (`PropertyController`), preflights included. A limit
+        // or an outage met before the property is known says nothing about it, and the page is let read
+        // it, so the SDK can wait and retry.
+        if request.uri.path.hasPrefix(Self.propertyPaths) {
+            var response = try await next(request, context)
+            let beforeProperty =
+                response.status == .tooManyRequests || response.status == .contentTooLarge
+                || response.status.kind == .serverError
+            if beforeProperty, response.headers[.accessControlAllowOrigin] == nil {
+                response.headers[.accessControlAllowOrigin] = origin
+                response.headers[.accessControlExposeHeaders] = Self.exposedHeaders
+                response.headers[.vary] = "Origin"
+            }
+            return response
         }
         let listed = origins.contains(origin)
         let allowed = listed || anyOrigin

@@ -22,7 +22,8 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         headers[.permissionsPolicy] =
             "accelerometer=(), camera=(), geolocation=(), gyroscope=(), microphone=(), payment=(), usb=()"
         headers[.crossOriginOpenerPolicy] = "same-origin"
-        headers[.crossOriginResourcePolicy] = "same-origin"
+        // Only what is made for other sites' pages (the consent SDK) chose to be loaded by them.
+        if headers[.crossOriginResourcePolicy] == nil { headers[.crossOriginResourcePolicy] = "same-origin" }
         if tls { headers[.strictTransportSecurity] = "max-age=63072000; includeSubDomains" }
         // Public, versioned assets keep their own caching, and so do answers made to be kept by their
         // caller alone (consent checks, revalidated with their ETag); anything else answered to

@@ -1,3 +1,4 @@
+import Consent
 import Foundation
 import Hummingbird
 import NIOCore
@@ -5,14 +6,28 @@ import Services
 
 extension Response {
     /// The signed receipt of the decision the path's `eventId` names, as `application/jose` (a compact
-    /// JWS): the owner of the decision's subject and staff may fetch it; anyone else meets 404.
+    /// JWS): the owner of the decision's subject (or of the website visitor it was taken over from) and
+    /// staff may fetch it; anyone else meets 404.
     static func receipt(services: QSPPServices, request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try context.requireUser()
+        let user = try context.requireUser()
+        var ownVisitor = false
         guard let id = context.parameters.get("eventId").flatMap({ UUID(uuidString: $0) }),
             let signed = try await services.receipts.signedReceipt(
-                of: id, authorize: { _ = try context.requireAccess(to: $0, writing: false) })
+                of: id,
+                authorize: { owner in
+                    if owner.rawValue.hasPrefix("visitor:"),
+                        try await services.properties.visitors(linkedTo: user.userID)
+                            .contains(where: { VisitorLink.subject($0.visitor) == owner.rawValue })
+                    {
+                        ownVisitor = true
+                        return
+                    }
+                    _ = try context.requireAccess(to: owner, writing: false)
+                })
         else { throw Problem.notFound }
-        try await context.recordStaffRead(of: signed.receipt.sub, .receipt, request, privacy: services.privacy)
+        if !ownVisitor {
+            try await context.recordStaffRead(of: signed.receipt.sub, .receipt, request, privacy: services.privacy)
+        }
         return Response(
             status: .ok,
             headers: [

@@ -37,6 +37,7 @@ enum ScopePolicy {
         (.get, "consent-receipts/*", .consentRead),
         (.post, "subjects/*/consents", .consentWrite),
         (.post, "subjects/*/consents/batch", .consentWrite),
+        (.post, "me/visitor-links", .consentWrite),
         (.get, "me/requests", .requestsManage),
         (.post, "me/requests", .requestsManage),
         (.post, "subjects/*/requests", .requestsManage),

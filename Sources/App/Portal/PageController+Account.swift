@@ -15,6 +15,7 @@ extension PageController {
     }
 
     @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let kept = keepingVisitor(request) { return kept }
         let next = Self.returnPath(request.uri.queryParameters.get("next"))
         // An application that asks for a recent sign-in (prompt=login, max_age) gets the form even when
         // the person is signed in.
@@ -74,6 +75,7 @@ extension PageController {
     }
 
     @Sendable func registerPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let kept = keepingVisitor(request) { return kept }
         if context.principal != nil { return seeOther("/my/consent") }
         return pages.render("register", PageFrame(title: "Create an account", context: context).values)
     }
@@ -97,6 +99,21 @@ extension PageController {
             view["email"] = form["email"] ?? ""
             return pages.render("register", view, status: status)
         }
+    }
+
+    /// A link from a property's page brings the visitor's token: kept in a cookie of our own until the
+    /// person, signed in, confirms on the consent page that the visitor was them (a form, so another
+    /// site cannot confirm it for them), and taken out of the address, which browsers keep in history.
+    func keepingVisitor(_ request: Request) -> Response? {
+        guard let token = request.uri.queryParameters.get("visitor") else { return nil }
+        var rest = URLComponents()
+        rest.queryItems = request.uri.queryParameters.filter { $0.key != "visitor" }.map {
+            URLQueryItem(name: String($0.key), value: String($0.value))
+        }
+        let query = rest.percentEncodedQuery.map { $0.isEmpty ? "" : "?" + $0 } ?? ""
+        let valid = token.utf8.count <= 200 && token.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != 0x3B }
+        let cookies = valid ? [WebCookie.set(WebCookie.visitor, String(token), maxAge: WebCookie.visitorLifetime)] : []
+        return seeOther(request.uri.path + query, cookies: cookies)
     }
 
     @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {

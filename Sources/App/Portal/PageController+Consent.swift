@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Kernel
 import NIOCore
@@ -12,6 +13,7 @@ extension PageController {
         routes.get("/my/consent", use: consentPage)
         routes.post("/my/consent", use: decide)
         routes.get("/my/receipts/:eventId", use: receipt)
+        routes.post("/my/consent/visitor", use: takeOverVisitor)
     }
 
     /// How many decisions the timeline shows, newest first.
@@ -36,6 +38,23 @@ extension PageController {
             return done("/my/consent", .consentSaved)
         } failing: { _, message, status in
             return try await renderConsent(request, context, error: message, status: status)
+        }
+    }
+
+    /// The person's answer to the offer to take over the website visitor their browser brought along.
+    @Sendable func takeOverVisitor(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        return try await handlingForm(request, context) { form in
+            let clear = [WebCookie.clear(WebCookie.visitor)]
+            guard form["answer"] == "link", let token = request.cookies[WebCookie.visitor]?.value else {
+                return seeOther("/my/consent?done=\(PageNotice.visitorDeclined.rawValue)", cookies: clear)
+            }
+            _ = try await services.properties.link(token, to: user, client: context.client(request))
+            return seeOther("/my/consent?done=\(PageNotice.visitorLinked.rawValue)#website-decisions", cookies: clear)
+        } failing: { _, message, status in
+            var response = try await renderConsent(request, context, error: message, status: status)
+            response.headers.append(HTTPField(name: .setCookie, value: WebCookie.clear(WebCookie.visitor)))
+            return response
         }
     }
 
@@ -86,6 +105,34 @@ extension PageController {
             ]
         }
         view["hasTimeline"] = !((view["timeline"] as? [Any])?.isEmpty ?? true)
+        let websites = try await websiteDecisions(of: user.userID, titles: purposes)
+        view["websiteDecisions"] = websites
+        view["hasWebsiteDecisions"] = !websites.isEmpty
+        view["visitorOffer"] = try await offersVisitor(request, to: user.userID)
         return pages.render("consent", view, status: status)
+    }
+
+    /// The decisions of the website visitors the account took over, newest first.
+    private func websiteDecisions(of account: UUID, titles: [PurposeID: Purpose]) async throws -> [[String: Any]] {
+        var events: [ConsentEvent] = []
+        for link in try await services.properties.visitors(linkedTo: account) {
+            events += try await services.properties.history(of: link.visitor)
+        }
+        return events.sorted { $0.recordedAt > $1.recordedAt }.prefix(Self.timelineLength).map { event in
+            [
+                "id": event.id.lowercasedString, "at": Self.date(event.recordedAt),
+                "purpose": titles[event.purposeID]?.title ?? event.purposeID.rawValue,
+                "decision": event.decision.rawValue, "method": event.method.rawValue,
+                "noticeVersion": event.noticeVersion,
+            ]
+        }
+    }
+
+    /// Whether the browser brought a website visitor the account could take over.
+    private func offersVisitor(_ request: Request, to account: UUID) async throws -> Bool {
+        guard let token = request.cookies[WebCookie.visitor]?.value,
+            let visitor = try? await services.properties.visitor(token)
+        else { return false }
+        return try await !services.properties.visitors(linkedTo: account).contains { $0.visitor == visitor }
     }
 }

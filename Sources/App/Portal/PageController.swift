@@ -18,6 +18,8 @@ struct PageController {
         let routes = RouteCollection(context: AppRequestContext.self)
         // Assets need no session, so they are served before the session middleware.
         routes.get("/assets/:name", use: asset)
+        routes.get(RouterPath(ConsentSDK.stablePath), use: consentSDK)
+        routes.get("/sdk/:file", use: consentSDK)
         routes.add(middleware: WebSessionMiddleware(identity: identity, pages: pages))
         routes.get("/", use: home)
         addAccountRoutes(to: routes)
@@ -39,6 +41,14 @@ struct PageController {
             status: .ok,
             headers: [.contentType: asset.contentType, .cacheControl: "public, max-age=31536000, immutable"],
             body: .init(byteBuffer: asset.bytes))
+    }
+
+    @Sendable func consentSDK(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard
+            let response = ConsentSDK.bundled.response(
+                for: request.uri.path, ifNoneMatch: request.headers[.ifNoneMatch])
+        else { throw Problem.notFound }
+        return response
     }
 
     @Sendable func home(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -126,6 +136,8 @@ enum PageNotice: String {
     case passkeyRemoved = "passkey-removed"
     case applicationDisconnected = "application-disconnected"
     case applicationDeleted = "application-deleted"
+    case visitorLinked = "visitor-linked"
+    case visitorDeclined = "visitor-declined"
 
     var text: String {
         switch self {
@@ -155,6 +167,9 @@ enum PageNotice: String {
         case .applicationDisconnected: "The application is disconnected, and its access has ended."
         case .applicationDeleted: "The application is deleted: its tokens, grants and sessions ended with it."
         case .passkeyRemoved: "The passkey is removed."
+        case .visitorLinked:
+            "The choices you made on the website are now part of your account: they are listed below, with their receipts."
+        case .visitorDeclined: "The website's choices stay apart from your account."
         }
     }
 }

@@ -15,6 +15,10 @@ enum WebCookie {
     /// Marks a client that has signed in to an account before, so the account's lock-out spares it
     /// (``IdentityService/login(email:password:rememberMe:deviceCookie:client:)``). API clients get it too.
     static let device = "__Host-qspp-device"
+    /// A website visitor's token, brought by a link from a property's page to sign-up or sign-in: the
+    /// consent page offers the signed-in person to take over the visitor's history.
+    static let visitor = "__Host-qspp-visitor"
+    static let visitorLifetime = 3600
 
     static func set(_ name: String, _ value: String, maxAge: Int? = nil) -> String {
         var text = "\(name)=\(value); Path=/; HttpOnly; Secure; SameSite=Strict"

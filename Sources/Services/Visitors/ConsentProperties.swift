@@ -2,6 +2,7 @@ public import Consent
 public import Foundation
 public import Identity
 import Kernel
+public import Privacy
 
 /// Consent collected on an organisation's websites: administrators register each site as a property
 /// (its origins and the purposes its banner asks about); the SDK on its pages reads the banner, gives
@@ -13,6 +14,7 @@ public struct ConsentProperties: Sendable {
     let writing: ConsentWriting
     let identity: IdentityService
     let tokens: VisitorTokens
+    let erasures: any ErasureRepository
     let now: @Sendable () -> Date
 
     public static let maximumNameLength = 100
@@ -21,13 +23,15 @@ public struct ConsentProperties: Sendable {
 
     public init(
         repository: any ConsentPropertyRepository, consents: ConsentService, writing: ConsentWriting,
-        identity: IdentityService, tokens: VisitorTokens, now: @escaping @Sendable () -> Date = { Date() }
+        identity: IdentityService, tokens: VisitorTokens, erasures: any ErasureRepository,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.repository = repository
         self.consents = consents
         self.writing = writing
         self.identity = identity
         self.tokens = tokens
+        self.erasures = erasures
         self.now = now
     }
 
@@ -110,14 +114,19 @@ public struct ConsentProperties: Sendable {
         tokens.issue(at: now())
     }
 
-    public func visitor(_ token: String?) throws -> UUID {
+    /// The visitor a token names, unless they erased their history: then the token is spent.
+    public func visitor(_ token: String?) async throws -> UUID {
         guard let token else { throw ServiceError.visitorNotAuthentic }
-        return try tokens.visitor(token, at: now())
+        let visitor = try tokens.visitor(token, at: now())
+        if let erasedAt = try await erasures.erasure(of: VisitorLink.subject(visitor)) {
+            throw ServiceError.erased(at: erasedAt)
+        }
+        return visitor
     }
 
     /// The visitor's standing on the property's purposes.
     public func state(of visitor: UUID, on property: ConsentProperty) async throws -> [PurposeState] {
-        let subject = try SubjectID(validating: VisitorTokens.subject(visitor))
+        let subject = try SubjectID(validating: VisitorLink.subject(visitor))
         let wanted = Set(property.purposes)
         return try await consents.currentState(of: subject).filter { wanted.contains($0.purposeID) }
     }
@@ -131,7 +140,7 @@ public struct ConsentProperties: Sendable {
         if let other = decisions.first(where: { !offered.contains($0.purposeID) }) {
             throw ServiceError.invalidProperty("purpose: this site does not ask about '\(other.purposeID.rawValue)'")
         }
-        let subject = try SubjectID(validating: VisitorTokens.subject(visitor))
+        let subject = try SubjectID(validating: VisitorLink.subject(visitor))
         return try await writing.record(
             decisions, for: subject, actor: subject.rawValue, origin: origin, claim: nil
         ).events

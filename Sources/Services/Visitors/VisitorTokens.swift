@@ -42,9 +42,6 @@ public struct VisitorTokens: Sendable {
         return visitor
     }
 
-    /// The subject a visitor's decisions are recorded for.
-    public static func subject(_ visitor: UUID) -> String { "visitor:" + visitor.lowercasedString }
-
     private func mac(_ body: String) -> String {
         Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: key)))
     }

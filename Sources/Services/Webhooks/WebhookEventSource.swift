@@ -60,6 +60,15 @@ struct WebhookEventSource: Sendable {
                     "purpose": .text(purpose), "version": .number(Int64(version)),
                     "effectiveAt": .text(RFC3339.string(from: effective)),
                 ])
+        case "merge":
+            guard let account = fields["account"], let at = Self.time(fields["linked_at"]) else { return nil }
+            // Ordered with the visitor's decisions, which it follows.
+            return Described(
+                kind: .subjectMerged, orderingKey: id, purpose: nil, occurredAt: at,
+                data: [
+                    "subjectId": .text(account), "mergedSubjectId": .text(id),
+                    "mergedAt": .text(RFC3339.string(from: at)),
+                ])
         case "dsr": return try await request(id: id, fields)
         case "task": return try await task(id: id, fields)
         default: return nil

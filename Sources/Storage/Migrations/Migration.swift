@@ -36,6 +36,7 @@ extension Migration {
         v24Webhooks,
         v25RequestTasks,
         v26ConsentProperties,
+        v27VisitorLinks,
     ]
 
     static let postgres: [Migration] = versions.map {

@@ -191,7 +191,7 @@ extension PostgresStore {
     /// or remove them. Their row and statement triggers are the second guard, for the owner.
     static let appendOnlyTables = [
         "consent_events", "auth_events", "ledger_entries", "ledger_checkpoints", "ledger_tree", "staff_access",
-        "ledger_cosignatures",
+        "ledger_cosignatures", "visitor_links",
     ]
 
     func grantPrivileges(to applicationRole: String) async throws {

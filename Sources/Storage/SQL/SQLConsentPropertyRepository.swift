@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Kernel
+import Privacy
 
 /// Consent properties on either backend. Origins and purposes are stored space-separated: neither
 /// can contain a space.
@@ -37,6 +38,46 @@ struct SQLConsentPropertyRepository: ConsentPropertyRepository {
             "UPDATE consent_properties SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL RETURNING id",
             [.uuid(id), .time(date)]
         ).isEmpty
+    }
+
+    func link(_ link: VisitorLink) async throws -> VisitorLink {
+        try await database.transaction { tx in
+            let inserted = try await tx.query(
+                """
+                INSERT INTO visitor_links (visitor_id, account_id, linked_at) VALUES ($1, $2, $3)
+                ON CONFLICT (visitor_id) DO NOTHING RETURNING visitor_id
+                """, [.uuid(link.visitor), .uuid(link.account), .time(link.linkedAt)])
+            guard inserted.isEmpty else {
+                // Last: the ledger's head stays locked until the commit, keeping ledger order commit order.
+                _ = try await tx.appendLedger([
+                    LedgerRecord(
+                        type: "merge", id: VisitorLink.subject(link.visitor),
+                        fields: [
+                            "account": link.account.lowercasedString,
+                            "linked_at": String(link.linkedAt.microsecondsSince1970),
+                        ])
+                ])
+                return link
+            }
+            let existing = try await tx.query(
+                "SELECT visitor_id, account_id, linked_at FROM visitor_links WHERE visitor_id = $1",
+                [.uuid(link.visitor)])
+            guard let row = existing.first else { throw StorageError.corrupted("visitor link") }
+            return try Self.link(row)
+        }
+    }
+
+    func visitors(linkedTo account: UUID) async throws -> [VisitorLink] {
+        try await database.select(
+            """
+            SELECT visitor_id, account_id, linked_at FROM visitor_links WHERE account_id = $1
+            ORDER BY linked_at, visitor_id
+            """, [.uuid(account)]
+        ).map(Self.link)
+    }
+
+    private static func link(_ row: SQLRow) throws -> VisitorLink {
+        VisitorLink(visitor: try row.uuid(0), account: try row.uuid(1), linkedAt: try row.time(2))
     }
 
     private static func property(_ row: SQLRow) throws -> ConsentProperty {

@@ -482,7 +482,7 @@ def main():
         before = set(os.listdir(DOWNLOADS))
         driver.find_element(By.ID, "export-link").click()
         datasets = ("consent-events", "sessions", "passkeys", "auth-events", "requests", "staff-access", "data-records",
-                    "valuations", "downstream-systems")
+                    "valuations", "downstream-systems", "website-consent-events")
         with zipfile.ZipFile(wait_for_download(".zip", before)) as archive:
             names = archive.namelist()
             expected = {"profile.json", "manifest.json"} | {d + e for d in datasets for e in (".csv", ".jsonl")}
