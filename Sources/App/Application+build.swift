@@ -35,20 +35,18 @@ public func buildApplication(
         background.append(services.retentionJob(logger: logger))
         background.append(services.webhookDispatcher(logger: logger))
         background.append(services.requestFanOut(logger: logger))
-        background.append(
-            services.webhookSender(
-                logger: logger,
-                transport: HTTPWebhookTransport(allowsPrivateNetworks: services.settings.webhooks.allowsPrivateNetworks)
-            ))
+        let transport = HTTPWebhookTransport(allowsPrivateNetworks: services.settings.webhooks.allowsPrivateNetworks)
+        // Before the sender: services stop in reverse order, so the sender stops before its clients do.
+        background.append(transport.post.clients)
+        background.append(services.webhookSender(logger: logger, transport: transport))
     }
     if role == .all || role == .valuation { background.append(services.valuationRunner(logger: logger)) }
     if role == .all || role == .auth {
         background.append(services.mailSender(logger: logger, transport: try configuration.mail.transport()))
-        background.append(
-            services.backChannelLogoutSender(
-                logger: logger,
-                transport: HTTPLogoutTransport(
-                    allowsPrivateNetworks: services.identity.configuration.logoutEndpointsMayBePrivate)))
+        let transport = HTTPLogoutTransport(
+            allowsPrivateNetworks: services.identity.configuration.logoutEndpointsMayBePrivate)
+        background.append(transport.post.clients)
+        background.append(services.backChannelLogoutSender(logger: logger, transport: transport))
     }
     let router: Router<AppRequestContext>
     if role == .gateway {

@@ -32,8 +32,9 @@ public protocol WebhookRepository: Sendable {
         limit: Int, now: Date, for duration: TimeInterval, lease: UUID
     ) async throws
         -> [WebhookDelivery]
-    /// Marks a leased delivery delivered, and the endpoint as answering.
-    func finishWebhookDelivery(id: UUID, lease: UUID, at date: Date) async throws -> Bool
+    /// Marks leased deliveries delivered, and their endpoints as answering, in one transaction;
+    /// returns those that were still under this lease.
+    func finishWebhookDeliveries(ids: [UUID], lease: UUID, at date: Date) async throws -> Set<UUID>
     /// Records a failed attempt: to be tried at `retryAt`, or dead when it is nil.
     func failWebhookDelivery(
         id: UUID, lease: UUID, error: String, retryAt: Date?, at date: Date

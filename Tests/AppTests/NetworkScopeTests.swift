@@ -76,6 +76,8 @@ struct NetworkScopeTests {
                 ByteBuffer(string: "{}"), headers: [("X-Test", "open")], to: "http://127.0.0.1:\(port)/hook")
             #expect(status == 302)
             #expect(hits.withLock { $0 } == ["open"], "the redirect was not followed")
+            await open.clients.shutdown()
+            await guarded.clients.shutdown()
         }
     }
 }

@@ -106,8 +106,11 @@ struct WebhookRepositoryConformanceTests {
             #expect(try await webhooks.leaseWebhookDeliveries(limit: 10, now: now, for: 30, lease: UUID()).isEmpty)
 
             // Outcomes need the lease.
-            #expect(try await !webhooks.finishWebhookDelivery(id: queued[0].id, lease: UUID(), at: now))
-            #expect(try await webhooks.finishWebhookDelivery(id: queued[0].id, lease: lease, at: now))
+            #expect(try await webhooks.finishWebhookDeliveries(ids: [queued[0].id], lease: UUID(), at: now).isEmpty)
+            #expect(
+                try await webhooks.finishWebhookDeliveries(ids: [queued[0].id, queued[2].id], lease: lease, at: now)
+                    == [queued[0].id], "only what the lease holds")
+            #expect(try await webhooks.finishWebhookDeliveries(ids: [], lease: lease, at: now).isEmpty)
             #expect(try await webhooks.lastWebhookSuccess(endpointID: endpoint.id) == now.roundedToMicroseconds)
             let next = try await webhooks.leaseWebhookDeliveries(limit: 10, now: now, for: 30, lease: UUID())
             #expect(next.map(\.id) == [queued[2].id])
@@ -172,7 +175,7 @@ struct WebhookRepositoryConformanceTests {
             #expect(try await webhooks.setWebhookEndpointDisabled(id: endpoint.id, at: nil, reason: nil))
             let lease = UUID()
             #expect(try await webhooks.leaseWebhookDeliveries(limit: 10, now: now, for: 30, lease: lease).count == 1)
-            #expect(try await webhooks.finishWebhookDelivery(id: queued.id, lease: lease, at: now))
+            #expect(try await webhooks.finishWebhookDeliveries(ids: [queued.id], lease: lease, at: now) == [queued.id])
             #expect(try await webhooks.purgeWebhookDeliveries(deliveredBefore: now) == 0)
             #expect(try await webhooks.purgeWebhookDeliveries(deliveredBefore: now.addingTimeInterval(1)) == 1)
 

@@ -26,7 +26,7 @@ struct WebhookSender: Sendable {
     let logger: Logger
     let now: @Sendable () -> Date
     /// Deliveries leased, and sent side by side, per round.
-    static let batchSize = 32
+    static let batchSize = 128
     /// Longer than a delivery's timeout, so a lease outlives the attempt it covers.
     static let leaseDuration: TimeInterval = 30
 
@@ -53,18 +53,31 @@ struct WebhookSender: Sendable {
             targets[id] = (endpoint.url, key)
         }
         let found = targets
-        await withTaskGroup(of: Void.self) { group in
+        let delivered = await withTaskGroup(of: WebhookDelivery?.self) { group in
             for delivery in leased {
                 group.addTask {
-                    guard let target = found[delivery.endpointID] else { return }
-                    await deliver(delivery, lease: lease, to: target.url, key: target.key)
+                    guard let target = found[delivery.endpointID] else { return nil }
+                    return await deliver(delivery, lease: lease, to: target.url, key: target.key) ? delivery : nil
                 }
             }
+            return await group.reduce(into: [WebhookDelivery]()) { if let delivery = $1 { $0.append(delivery) } }
+        }
+        // Marked together, in one transaction: one commit per round, not one per delivery.
+        do {
+            let date = now()
+            let finished = try await webhooks.finishWebhookDeliveries(ids: delivered.map(\.id), lease: lease, at: date)
+            for delivery in delivered where finished.contains(delivery.id) {
+                metrics.webhookDelivered(delivery.event.occurredAt.distance(to: date))
+            }
+        } catch {
+            // The lease runs out and the deliveries are sent again: at least once.
+            logger.warning("webhook deliveries not marked", metadata: ["error": "\(type(of: error))"])
         }
         return leased.count
     }
 
-    private func deliver(_ delivery: WebhookDelivery, lease: UUID, to url: String, key: SymmetricKey) async {
+    /// Whether the endpoint took the delivery; a failure is recorded here.
+    private func deliver(_ delivery: WebhookDelivery, lease: UUID, to url: String, key: SymmetricKey) async -> Bool {
         let event = delivery.event
         let timestamp = Int64(now().timeIntervalSince1970)
         let headers = [
@@ -79,22 +92,13 @@ struct WebhookSender: Sendable {
         let failure: DeliveryFailure
         do {
             let status = try await transport.post(event.body, headers: headers, to: url)
-            if (200..<300).contains(status) {
-                do {
-                    if try await webhooks.finishWebhookDelivery(id: delivery.id, lease: lease, at: now()) {
-                        metrics.webhookDelivered(event.occurredAt.distance(to: now()))
-                    }
-                } catch {
-                    // The lease runs out and the delivery is sent again: at least once.
-                    logger.warning("webhook delivery not marked", metadata: ["error": "\(type(of: error))"])
-                }
-                return
-            }
+            if (200..<300).contains(status) { return true }
             failure = DeliveryFailure("the endpoint answered \(status)", permanent: false)
         } catch {
             failure = error
         }
         await fail(delivery, lease: lease, failure)
+        return false
     }
 
     /// Records a failed attempt, to be tried again after the policy's backoff or kept as dead.

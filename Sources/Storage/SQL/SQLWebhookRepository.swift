@@ -140,18 +140,22 @@ struct SQLWebhookRepository: WebhookRepository {
         return try rows.sorted { ($0[15].integer ?? 0) < ($1[15].integer ?? 0) }.map(Self.delivery)
     }
 
-    func finishWebhookDelivery(id: UUID, lease: UUID, at date: Date) async throws -> Bool {
-        try await database.transaction { tx in
+    func finishWebhookDeliveries(ids: [UUID], lease: UUID, at date: Date) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        let placeholders = (3..<(ids.count + 3)).map { "$\($0)" }.joined(separator: ", ")
+        return try await database.transaction { tx in
             let finished = try await tx.query(
                 """
-                UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $3, leased_until = NULL, lease = NULL,
+                UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $2, leased_until = NULL, lease = NULL,
                     last_error = NULL
-                WHERE id = $1 AND lease = $2 AND state = 'pending' RETURNING endpoint_id
-                """, [.uuid(id), .uuid(lease), .time(date)])
-            guard let endpoint = finished.first?[0] else { return false }
-            try await tx.execute(
-                "UPDATE webhook_endpoints SET last_success_at = $2 WHERE id = $1", [endpoint, .time(date)])
-            return true
+                WHERE id IN (\(placeholders)) AND lease = $1 AND state = 'pending' RETURNING id, endpoint_id
+                """, [.uuid(lease), .time(date)] + ids.map { .uuid($0) })
+            // One write per endpoint, not per delivery: the endpoint's row is every delivery's.
+            for endpoint in Set(try finished.map { try $0.uuid(1) }).sorted(by: { $0.uuidString < $1.uuidString }) {
+                try await tx.execute(
+                    "UPDATE webhook_endpoints SET last_success_at = $2 WHERE id = $1", [.uuid(endpoint), .time(date)])
+            }
+            return Set(try finished.map { try $0.uuid(0) })
         }
     }
 
