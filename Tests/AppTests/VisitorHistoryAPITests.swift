@@ -95,6 +95,7 @@ struct VisitorHistoryAPITests {
             #expect(history.status == .ok && history.headers[.accessControlAllowOrigin] == Pages.shop)
             let events = try history.object()["events"] as? [[String: Any]] ?? []
             #expect(events.count == 1 && events.first?["purpose"] as? String == "analytics")
+            #expect(events.first?["sourceIp"] == nil && events.first?["userAgent"] == nil, "a token shows no origin")
             let receipt = try #require(events.first?["receipt"] as? String)
             #expect(try await Pages.fromPage(api, .get, receipt, visitor: token).status == .ok)
             #expect(

@@ -35,15 +35,14 @@ extension PropertyController {
         var linkedAt: String
     }
 
-    /// Everything the visitor decided, with where from and the receipt of each (GDPR Art. 15 and 20).
+    /// Everything the visitor decided, with the receipt of each (GDPR Art. 15 and 20). Where from is in the
+    /// export of the account that takes the visitor over, or a request's.
     @Sendable func history(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await crossOrigin(request, context) { property in
             let visitor = try await properties.visitor(request.headers[Self.visitorHeader])
             return try HistoryOutput(
                 visitorId: visitor.lowercasedString,
-                events: try await properties.history(of: visitor).map {
-                    VisitorEventOutput($0, on: property, withOrigin: true)
-                }
+                events: try await properties.history(of: visitor).map { VisitorEventOutput($0, on: property) }
             ).response(from: request, context: context).noStore
         }
     }

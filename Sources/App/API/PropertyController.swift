@@ -183,7 +183,8 @@ struct PropertyController {
         }
     }
 
-    /// One of a visitor's decisions; where it came from only in their own history.
+    /// One of a visitor's decisions. Where it was made from (address, browser) is left out: a token is
+    /// all it takes to ask, and a token can leak from the page that keeps it.
     struct VisitorEventOutput: Codable {
         var id: String
         var purpose: String
@@ -191,20 +192,16 @@ struct PropertyController {
         var noticeVersion: Int
         var method: String
         var recordedAt: String
-        var sourceIp: String?
-        var userAgent: String?
         /// Where the visitor fetches the signed receipt, with their token.
         var receipt: String
 
-        init(_ event: ConsentEvent, on property: ConsentProperty, withOrigin: Bool = false) {
+        init(_ event: ConsentEvent, on property: ConsentProperty) {
             id = event.id.lowercasedString
             purpose = event.purposeID.rawValue
             decision = event.decision.rawValue
             noticeVersion = event.noticeVersion
             method = event.method.rawValue
             recordedAt = RFC3339.string(from: event.recordedAt)
-            sourceIp = withOrigin ? event.sourceIP : nil
-            userAgent = withOrigin ? event.userAgent : nil
             receipt = "/v1/properties/\(property.id.lowercasedString)/receipts/" + id
         }
     }
@@ -329,7 +326,10 @@ struct PropertyController {
         do {
             response = try await body(property)
         } catch {
-            response = try (Problem.from(error) ?? .internalError).response(from: request, context: context)
+            // An unexpected error goes on to be logged and answered 500 like any other; the edge's
+            // CORSMiddleware lets the page read that answer too.
+            guard let problem = Problem.from(error) else { throw error }
+            response = try problem.response(from: request, context: context)
         }
         response.headers[.accessControlAllowOrigin] = request.headers[.origin]
         response.headers[.accessControlExposeHeaders] = CORSMiddleware.exposedHeaders

@@ -110,17 +110,18 @@ extension RateLimitMiddleware {
                     || path.hasPrefix("/consent")
                     || path.hasPrefix("/portal/consent") || path == "/my/consent"
             },
-            // A website's visitors: each new visit and each decision, per address, before any token is
-            // checked (a script can start as many visits as it likes; the per-visitor limit cannot
-            // hold it alone).
+            // A website's visitors: each new visit, each decision, and each read or erasure of a history,
+            // per address, before any token is checked (a script can start as many visits as it likes;
+            // the per-visitor limit cannot hold it alone).
             group("visitors", .address, limits.consentPerUser) { method, path in
-                method == .post && path.hasPrefix("/v1/properties/")
+                path.hasPrefix("/v1/properties/") && (method == .post || path.hasSuffix("/visitors/me"))
             },
             // Routes that cost real work per call: signing, archives, valuation.
             group("costly", .user, limits.costlyPerUser) { _, path in
                 path.hasPrefix("/v1/consent-receipts/") || path.hasSuffix("/export") || path.hasPrefix("/valyze/")
                     || path.hasPrefix("/v1/properties/") && path.utf8.firstRange(of: "/receipts/".utf8) != nil
                     || path == "/v1/me/valuation" || path.hasPrefix("/v1/admin/ledger/")
+                    || path == "/v1/me/visitor-links"
                     || path.hasPrefix("/my/receipts/")
                     || path == "/my/value" || path.hasPrefix("/admin/ledger/")
             },

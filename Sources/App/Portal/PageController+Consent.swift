@@ -51,10 +51,10 @@ extension PageController {
             }
             _ = try await services.properties.link(token, to: user, client: context.client(request))
             return seeOther("/my/consent?done=\(PageNotice.visitorLinked.rawValue)#website-decisions", cookies: clear)
-        } failing: { _, message, status in
-            var response = try await renderConsent(request, context, error: message, status: status)
-            response.headers.append(HTTPField(name: .setCookie, value: WebCookie.clear(WebCookie.visitor)))
-            return response
+        } failing: { _, _, _ in
+            seeOther(
+                "/my/consent?done=\(PageNotice.visitorNotLinked.rawValue)",
+                cookies: [WebCookie.clear(WebCookie.visitor)])
         }
     }
 
@@ -108,7 +108,16 @@ extension PageController {
         let websites = try await websiteDecisions(of: user.userID, titles: purposes)
         view["websiteDecisions"] = websites
         view["hasWebsiteDecisions"] = !websites.isEmpty
-        view["visitorOffer"] = try await offersVisitor(request, to: user.userID)
+        if let offered = try await offeredVisitor(request, to: user.userID) {
+            view["hasVisitorOffer"] = true
+            view["visitorOffer"] = offered.map { event -> [String: Any] in
+                [
+                    "at": Self.date(event.recordedAt),
+                    "purpose": purposes[event.purposeID]?.title ?? event.purposeID.rawValue,
+                    "decision": event.decision.rawValue,
+                ]
+            }
+        }
         return pages.render("consent", view, status: status)
     }
 
@@ -116,7 +125,7 @@ extension PageController {
     private func websiteDecisions(of account: UUID, titles: [PurposeID: Purpose]) async throws -> [[String: Any]] {
         var events: [ConsentEvent] = []
         for link in try await services.properties.visitors(linkedTo: account) {
-            events += try await services.properties.history(of: link.visitor)
+            events += try await services.properties.history(of: link.visitor, limit: Self.timelineLength)
         }
         return events.sorted { $0.recordedAt > $1.recordedAt }.prefix(Self.timelineLength).map { event in
             [
@@ -128,11 +137,14 @@ extension PageController {
         }
     }
 
-    /// Whether the browser brought a website visitor the account could take over.
-    private func offersVisitor(_ request: Request, to account: UUID) async throws -> Bool {
+    /// The newest decisions of the website visitor the browser brought, if the account could take it
+    /// over: shown, so the person recognises their own choices before taking them.
+    private func offeredVisitor(_ request: Request, to account: UUID) async throws -> [ConsentEvent]? {
         guard let token = request.cookies[WebCookie.visitor]?.value,
-            let visitor = try? await services.properties.visitor(token)
-        else { return false }
-        return try await !services.properties.visitors(linkedTo: account).contains { $0.visitor == visitor }
+            let visitor = try? await services.properties.visitor(token),
+            try await !services.properties.visitors(linkedTo: account).contains(where: { $0.visitor == visitor })
+        else { return nil }
+        let decisions = try await services.properties.history(of: visitor, limit: 10)
+        return decisions.isEmpty ? nil : decisions
     }
 }

@@ -138,6 +138,7 @@ enum PageNotice: String {
     case applicationDeleted = "application-deleted"
     case visitorLinked = "visitor-linked"
     case visitorDeclined = "visitor-declined"
+    case visitorNotLinked = "visitor-not-linked"
 
     var text: String {
         switch self {
@@ -170,6 +171,8 @@ enum PageNotice: String {
         case .visitorLinked:
             "The choices you made on the website are now part of your account: they are listed below, with their receipts."
         case .visitorDeclined: "The website's choices stay apart from your account."
+        case .visitorNotLinked:
+            "The website's choices could not be added: they have expired, were erased, or belong to another account."
         }
     }
 }

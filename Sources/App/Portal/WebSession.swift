@@ -41,7 +41,8 @@ enum WebCookie {
         grant.deviceCookie.map { [set(device, $0, maxAge: Int(IdentityService.deviceCookieLifetime))] } ?? []
     }
 
-    static let endSession = [clear(ticket), clear(refresh)]
+    /// A visitor brought along is not offered to whoever signs in next on this browser.
+    static let endSession = [clear(ticket), clear(refresh), clear(visitor)]
 }
 
 /// In front of every page: finds the browser's session (a valid ticket, or else a refresh token that

@@ -8,7 +8,9 @@ import Privacy
 /// nothing but the token their cookie keeps.
 extension ConsentProperties {
     /// The most a visitor's export lists; a visitor's history is a few decisions per visit.
-    static let maximumHistory = 5_000
+    public static let maximumHistory = 5_000
+    /// The most visitors one account takes over: a person's browsers and devices, not a site's traffic.
+    public static let maximumLinks = 100
 
     /// Links the visitor the token names to the signed-in account, audited and ledgered (the ledger
     /// entry is what webhooks report as `subject.merged`). The visitor's decisions stay as recorded.
@@ -16,6 +18,11 @@ extension ConsentProperties {
     /// refused.
     public func link(_ token: String, to user: AuthenticatedUser, client: ClientInfo) async throws -> VisitorLink {
         let visitor = try await visitor(token)
+        let linked = try await repository.visitors(linkedTo: user.userID)
+        if let existing = linked.first(where: { $0.visitor == visitor }) { return existing }
+        guard linked.count < Self.maximumLinks else {
+            throw ServiceError.invalidProperty("an account takes over at most \(Self.maximumLinks) visitors")
+        }
         let proposed = VisitorLink(visitor: visitor, account: user.userID, linkedAt: now().roundedToMicroseconds)
         let link = try await repository.link(proposed)
         guard link.account == user.userID else { throw ServiceError.visitorLinkedElsewhere }
@@ -31,18 +38,18 @@ extension ConsentProperties {
         try await repository.visitors(linkedTo: account)
     }
 
-    /// Every decision the visitor made, newest first.
-    public func history(of visitor: UUID) async throws -> [ConsentEvent] {
+    /// The visitor's decisions, newest first, up to `limit`.
+    public func history(of visitor: UUID, limit: Int = maximumHistory) async throws -> [ConsentEvent] {
         let subject = try SubjectID(validating: VisitorLink.subject(visitor))
         var events: [ConsentEvent] = []
         var cursor: HistoryCursor?
         repeat {
             let page = try await consents.history(
-                of: subject, after: cursor, limit: ConsentService.maximumHistoryPageSize)
+                of: subject, after: cursor, limit: min(limit - events.count, ConsentService.maximumHistoryPageSize))
             events += page.events
             cursor = page.next
-        } while cursor != nil && events.count < Self.maximumHistory
-        return Array(events.prefix(Self.maximumHistory))
+        } while cursor != nil && events.count < limit
+        return events
     }
 
     /// Erases the visitor's history by crypto-shredding: the decisions stay, pseudonymous, as the law

@@ -27,8 +27,10 @@ struct WebhookSender: Sendable {
     let now: @Sendable () -> Date
     /// Deliveries leased, and sent side by side, per round.
     static let batchSize = 128
-    /// Longer than a delivery's timeout, so a lease outlives the attempt it covers.
-    static let leaseDuration: TimeInterval = 30
+    /// Longer than a round: a name's resolution and a delivery's deadline, then the marking.
+    static let leaseDuration: TimeInterval = 60
+
+    private enum Outcome { case delivered, retried, dead }
 
     /// Leases the deliveries due now and sends them; returns how many it leased.
     @discardableResult
@@ -38,30 +40,34 @@ struct WebhookSender: Sendable {
             limit: Self.batchSize, now: now(), for: Self.leaseDuration, lease: lease)
         guard !leased.isEmpty else { return 0 }
         var targets: [UUID: (url: String, key: SymmetricKey)] = [:]
+        var dead: [WebhookDelivery] = []
         for id in Set(leased.map(\.endpointID)) {
             // A deleted endpoint's deliveries are gone with it; a secret that does not open fails its
             // deliveries now, so they are not left leased.
             guard let endpoint = try await webhooks.webhookEndpoint(id: id) else { continue }
             guard let key = try? await secrets.key(for: id) else {
                 for delivery in leased where delivery.endpointID == id {
-                    await fail(
-                        delivery, lease: lease, DeliveryFailure("the endpoint's secret does not open", permanent: false)
-                    )
+                    let failure = DeliveryFailure("the endpoint's secret does not open", permanent: false)
+                    if await fail(delivery, lease: lease, failure) == .dead { dead.append(delivery) }
                 }
                 continue
             }
             targets[id] = (endpoint.url, key)
         }
         let found = targets
-        let delivered = await withTaskGroup(of: WebhookDelivery?.self) { group in
+        let outcomes = await withTaskGroup(of: (WebhookDelivery, Outcome)?.self) { group in
             for delivery in leased {
                 group.addTask {
                     guard let target = found[delivery.endpointID] else { return nil }
-                    return await deliver(delivery, lease: lease, to: target.url, key: target.key) ? delivery : nil
+                    return (delivery, await deliver(delivery, lease: lease, to: target.url, key: target.key))
                 }
             }
-            return await group.reduce(into: [WebhookDelivery]()) { if let delivery = $1 { $0.append(delivery) } }
+            return await group.reduce(into: [(WebhookDelivery, Outcome)]()) {
+                if let outcome = $1 { $0.append(outcome) }
+            }
         }
+        let delivered = outcomes.filter { $0.1 == .delivered }.map(\.0)
+        dead += outcomes.filter { $0.1 == .dead }.map(\.0)
         // Marked together, in one transaction: one commit per round, not one per delivery.
         do {
             let date = now()
@@ -73,11 +79,19 @@ struct WebhookSender: Sendable {
             // The lease runs out and the deliveries are sent again: at least once.
             logger.warning("webhook deliveries not marked", metadata: ["error": "\(type(of: error))"])
         }
+        // After the round's successes are marked, so an endpoint that answered is not taken for silent.
+        for delivery in dead {
+            do {
+                try await disableIfSilent(delivery, since: now())
+            } catch {
+                logger.warning("webhook endpoint's silence not checked", metadata: ["error": "\(type(of: error))"])
+            }
+        }
         return leased.count
     }
 
     /// Whether the endpoint took the delivery; a failure is recorded here.
-    private func deliver(_ delivery: WebhookDelivery, lease: UUID, to url: String, key: SymmetricKey) async -> Bool {
+    private func deliver(_ delivery: WebhookDelivery, lease: UUID, to url: String, key: SymmetricKey) async -> Outcome {
         let event = delivery.event
         let timestamp = Int64(now().timeIntervalSince1970)
         let headers = [
@@ -92,17 +106,16 @@ struct WebhookSender: Sendable {
         let failure: DeliveryFailure
         do {
             let status = try await transport.post(event.body, headers: headers, to: url)
-            if (200..<300).contains(status) { return true }
+            if (200..<300).contains(status) { return .delivered }
             failure = DeliveryFailure("the endpoint answered \(status)", permanent: false)
         } catch {
             failure = error
         }
-        await fail(delivery, lease: lease, failure)
-        return false
+        return await fail(delivery, lease: lease, failure)
     }
 
     /// Records a failed attempt, to be tried again after the policy's backoff or kept as dead.
-    private func fail(_ delivery: WebhookDelivery, lease: UUID, _ failure: DeliveryFailure) async {
+    private func fail(_ delivery: WebhookDelivery, lease: UUID, _ failure: DeliveryFailure) async -> Outcome {
         let metadata: Logger.Metadata = [
             "endpoint": "\(delivery.endpointID)", "event": "\(delivery.event.id)", "attempt": "\(delivery.attempts)",
             "error": "\(failure.reason)",
@@ -116,13 +129,14 @@ struct WebhookSender: Sendable {
             metrics.webhookFailed(dead: retryAt == nil)
             guard retryAt == nil else {
                 logger.info("webhook not delivered; it will be tried again", metadata: metadata)
-                return
+                return .retried
             }
             logger.warning("webhook delivery is dead: no more attempts", metadata: metadata)
-            try await disableIfSilent(delivery, since: date)
+            return .dead
         } catch {
             // The lease runs out on its own, and the delivery is leased again then.
             logger.warning("webhook delivery's failure not recorded", metadata: ["error": "\(type(of: error))"])
+            return .retried
         }
     }
 

@@ -56,16 +56,26 @@ class Visit:
         self.site, self.property_id = site, property_id
         self.driver = portal.browser()
         if gpc:
-            self.driver.execute_cdp_cmd("Network.enable", {})
-            self.driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Sec-GPC": "1"}})
-            self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
-                "source": "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', "
-                          "{get: () => true, configurable: true});"})
+            self.enable_gpc()
+
+    def enable_gpc(self):
+        """Global Privacy Control on, from the next page: the header on every request, and the property."""
+        self.driver.execute_cdp_cmd("Network.enable", {})
+        self.driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Sec-GPC": "1"}})
+        self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
+            "source": "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', "
+                      "{get: () => true, configurable: true});"})
 
     def open(self, path="/"):
+        """Loads a page and waits until the SDK has the banner, has shown it if it must, and sent GPC."""
         self.driver.get(self.site.origin + path)
-        WebDriverWait(self.driver, 15).until(
-            lambda d: d.execute_script("return !!(window.QSPP && window.QSPP.consent)"))
+        self.driver.set_script_timeout(15)
+        self.driver.execute_async_script("""
+            var done = arguments[arguments.length - 1];
+            (function wait() {
+                if (window.QSPP && QSPP.consent && QSPP.consent.ready) QSPP.consent.ready.then(function () { done(); });
+                else setTimeout(wait, 20);
+            })();""")
 
     def root(self):
         hosts = self.driver.find_elements(By.CSS_SELECTOR, "[data-qspp-consent]")
@@ -79,7 +89,6 @@ class Visit:
         return WebDriverWait(self.driver, timeout).until(found)
 
     def has_banner(self):
-        time.sleep(1)  # the banner comes after the banner's fetch; give it time to come, if it would
         root = self.root()
         return bool(root and root.find_elements(By.CSS_SELECTOR, "section[role=region]"))
 
@@ -100,6 +109,10 @@ class Visit:
     def history(self):
         return call("GET", f"/v1/properties/{self.property_id}/visitors/me", origin=self.site.origin,
                     visitor=self.state()["t"])["events"]
+
+    def inert(self, purpose):
+        """Whether the tag gated on `purpose` is still the inert one the page was served with."""
+        return self.script(f"return !!document.querySelector('script[type=\"text/plain\"][data-qspp-purpose={purpose}]')")
 
     def script(self, text, *arguments):
         return self.driver.execute_script(text, *arguments)
@@ -133,7 +146,7 @@ def run(site, property_id, admin, visits):
     look = "var s = getComputedStyle(arguments[0]); return [s.backgroundColor, s.color, s.fontSize, s.fontWeight, " \
         "arguments[0].getBoundingClientRect().height]"
     check(first.script(look, reject) == first.script(look, accept), "rejecting looks as easy as accepting")
-    check(first.script("return window.analyticsRan === undefined && window.adsRan === undefined"), "nothing ran")
+    check(first.inert("analytics") and first.inert(SALE), "nothing ran")
     check(first.state() is None, "nothing is stored before a choice")
     portal.page(first.driver, "sdk-banner")
 
@@ -147,7 +160,7 @@ def run(site, property_id, admin, visits):
           f"the change event: {events}")
     first.open()
     check(not first.has_banner(), "no banner once the visitor has chosen")
-    check(first.script("return window.analyticsRan === undefined && window.adsRan === undefined"), "still inert")
+    check(first.inert("analytics") and first.inert(SALE), "still inert")
 
     # One purpose, accepted in the preferences dialog opened from the keyboard: its tag runs, alone.
     second = visit()
@@ -172,7 +185,7 @@ def run(site, property_id, admin, visits):
     state = second.wait_state(lambda s: len(s["d"]) == 2, "the choices are kept")
     check(state["d"]["analytics"][0] == "granted" and state["d"][SALE][0] == "withdrawn", f"the cookie: {state}")
     WebDriverWait(second.driver, 10).until(lambda d: d.execute_script("return window.analyticsRan === 1"))
-    check(second.script("return window.adsRan === undefined"), "the sharing tag stays inert")
+    check(second.inert(SALE) and not second.inert("analytics"), "the sharing tag stays inert")
     check(second.script("return QSPP.consent.granted('analytics') && !QSPP.consent.granted('third_party_sharing')"),
           "the API says what was granted")
     check(second.server() == {"analytics": "granted", SALE: "withdrawn"}, "QSPP has the choices")
@@ -184,7 +197,7 @@ def run(site, property_id, admin, visits):
     call("POST", "/v1/purposes/analytics/notices", {"text": "We now also measure how far you scroll."}, token=admin)
     second.open()
     second.banner()
-    check(second.script("return window.analyticsRan === undefined"), "a grant under the old notice does not count")
+    check(second.inert("analytics"), "a grant under the old notice does not count")
     second.click(second.banner(), "accept")
     WebDriverWait(second.driver, 10).until(lambda d: d.execute_script("return window.analyticsRan === 1"))
     check(second.server()["analytics"] == "granted", "granted under the new notice")
@@ -201,7 +214,7 @@ def run(site, property_id, admin, visits):
     third.wait_state(lambda s: s["d"].get("analytics", [None])[0] == "granted", "accepting the rest")
     check(third.server() == {"analytics": "granted", SALE: "withdrawn"}, "accept all does not override GPC")
     check(any(e["purpose"] == SALE and e["method"] == "gpc" for e in third.history()), "withdrawn with method gpc")
-    check(third.script("return window.adsRan === undefined"), "the sharing tag stays inert under GPC")
+    check(third.inert(SALE), "the sharing tag stays inert under GPC")
 
     # The German and French strings.
     fourth = visit()
@@ -210,6 +223,28 @@ def run(site, property_id, admin, visits):
         fourth.open(path)
         text = fourth.banner().text
         check(reject_text in text and accept_text in text, f"{path}: {text}")
+
+    # GPC turned on after sale or sharing was granted: the grant stops counting at once, and is withdrawn.
+    fourth.open()
+    fourth.click(fourth.banner(), "accept")
+    WebDriverWait(fourth.driver, 10).until(lambda d: d.execute_script("return window.adsRan === 1"))
+    fourth.enable_gpc()
+    fourth.open()
+    check(fourth.inert(SALE) and not fourth.inert("analytics"), "under GPC the sharing tag no longer runs")
+    check(fourth.script("return !QSPP.consent.granted('third_party_sharing')"), "nor counts as granted")
+    check(fourth.server()[SALE] == "withdrawn", "and QSPP has it withdrawn")
+    check(fourth.history()[0]["method"] == "gpc", "by the signal")
+
+    # A token QSPP no longer knows (here erased behind the page's back): the next choice starts afresh.
+    stale = third.state()["t"]
+    call("DELETE", f"/v1/properties/{property_id}/visitors/me", origin=site.origin, visitor=stale)
+    third.open()
+    third.script("QSPP.consent.open()")
+    dialog = WebDriverWait(third.driver, 10).until(
+        lambda _: third.root().find_elements(By.CSS_SELECTOR, "dialog[open]")[0])
+    third.click(dialog, "reject")
+    state = third.wait_state(lambda s: s["t"] != stale, "a new visit")
+    check(third.server() == {"analytics": "withdrawn", SALE: "withdrawn"}, "the choice reached QSPP all the same")
 
     # The visitor's own history: downloaded from the dialog, then forgotten, token and all.
     token = second.state()["t"]
@@ -237,6 +272,8 @@ def run(site, property_id, admin, visits):
     portal.submit(first.driver, "form[action='/register']")
     portal.sign_in(first.driver, email, portal.PASSWORD)
     offer = first.driver.find_element(By.ID, "visitor-offer")
+    check("Analytics withdrawn" in offer.text and "Third-party sharing withdrawn" in offer.text,
+          f"the offer shows the choices it would take over: {offer.text}")
     portal.page(first.driver, "consent-visitor-offer")
     portal.navigating(first.driver, offer.find_element(By.CSS_SELECTOR, "button[value=link]"))
     listed = first.driver.find_element(By.ID, "website-decisions").find_element(By.XPATH, "following-sibling::ol").text

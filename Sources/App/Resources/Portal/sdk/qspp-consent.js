@@ -4,7 +4,7 @@
  * constructed stylesheet in a shadow root, or a <style> carrying the script's nonce where that is not
  * supported. Tags written as <script type="text/plain" data-qspp-purpose="analytics"> stay inert until
  * every purpose they name is granted. API: QSPP.consent.granted(purpose), .decisions(), .open(),
- * .linkURL(url), .history(), .forget(); the event "qspp:consent" fires on window at every change. */
+ * .linkURL(url), .history(), .forget(), .ready (a promise); the event "qspp:consent" fires on window at every change. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -63,18 +63,21 @@
     return { t: null, d: {} };
   }
   var state = readState();
+  // The cookie lives as long as the token in it (`x`, its expiry in Unix seconds), and no longer.
   function writeState() {
-    document.cookie = cookieName + "=" + encodeURIComponent(JSON.stringify(state)) + "; Path=/; Max-Age=34128000; SameSite=Lax" +
-      (location.protocol === "https:" ? "; Secure" : "");
+    var age = state.x ? Math.max(0, Math.floor(state.x - Date.now() / 1000)) : 34128000;
+    document.cookie = cookieName + "=" + encodeURIComponent(JSON.stringify(state)) + "; Path=/; Max-Age=" + age +
+      "; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
   }
 
   // A grant counts under the notice in effect only: given under an older one, it waits for the
-  // visitor's answer to the new one. Until the banner says which notices are in effect, nothing counts.
+  // visitor's answer to the new one. Until the banner says which notices are in effect, nothing counts;
+  // a purpose the banner no longer shows does not count, and with GPC on, sale or sharing never does.
   function granted(purpose) {
     var entry = state.d[purpose];
     if (!banner || !entry || entry[0] !== "granted") return false;
     var shown = banner.purposes.filter(function (p) { return p.id === purpose; })[0];
-    return !shown || shown.noticeVersion === entry[1];
+    return !!shown && shown.noticeVersion === entry[1] && !(gpc && shown.saleOrSharing);
   }
 
   function activateTags() {
@@ -102,13 +105,19 @@
     window.dispatchEvent(new CustomEvent("qspp:consent", { detail: detail }));
   }
 
-  function call(method, path, body) {
-    var headers = { "content-type": "application/json" };
-    if (state.t) headers["qspp-visitor"] = state.t;
+  // The banner is fetched without headers of ours, so it needs no preflight.
+  function call(method, path, body, anonymous) {
+    var headers = {};
+    if (body) headers["content-type"] = "application/json";
+    if (state.t && !anonymous) headers["qspp-visitor"] = state.t;
     return fetch(api + path, {
       method: method, headers: headers, body: body && JSON.stringify(body), mode: "cors", credentials: "omit"
     }).then(function (response) {
-      if (!response.ok) throw new Error("QSPP answered " + response.status);
+      if (!response.ok) {
+        var error = new Error("QSPP answered " + response.status);
+        error.status = response.status;
+        throw error;
+      }
       return response.json();
     });
   }
@@ -120,11 +129,15 @@
   }
   function forget() {
     if (!state.t) return Promise.resolve();
-    return call("DELETE", "/visitors/me").then(function () {
+    function cleared() {
       state = { t: null, d: {} };
       starting = null;
       document.cookie = cookieName + "=; Path=/; Max-Age=0";
       changed([]);
+    }
+    return call("DELETE", "/visitors/me").then(cleared, function (error) {
+      if (error.status !== 410) throw error;
+      cleared();
     });
   }
 
@@ -133,6 +146,7 @@
     if (state.t) return Promise.resolve(state.t);
     starting = starting || call("POST", "/visitors").then(function (visit) {
       state.t = visit.token;
+      state.x = Math.floor(Date.parse(visit.expiresAt) / 1000);
       writeState();
       return visit.token;
     }, function (error) { starting = null; throw error; });
@@ -141,7 +155,9 @@
 
   // Records the visitor's decisions; with GPC on, QSPP withdraws the sale-or-sharing purposes they did
   // not decide with method "gpc", and a visit with nothing else to say still sends the signal.
-  function record(decisions) {
+  // A token QSPP no longer knows (expired, or erased with the visitor or their account) starts a new
+  // visit, once; the decisions it held are not carried over.
+  function record(decisions, retried) {
     return visitor().then(function () {
       return call("POST", "/consents", { decisions: decisions, globalPrivacyControl: gpc });
     }).then(function (answer) {
@@ -152,6 +168,11 @@
       });
       writeState();
       changed(receipts);
+    }, function (error) {
+      if (retried || (error.status !== 401 && error.status !== 410)) throw error;
+      state = { t: null, d: {} };
+      starting = null;
+      return record(decisions, true);
     });
   }
 
@@ -285,7 +306,7 @@
     var box = element("input", { type: "checkbox", id: "qspp-" + p.id, "aria-describedby": "qspp-" + p.id + "-about" });
     box.checked = granted(p.id) && !blocked;
     box.disabled = blocked;
-    var notice = p.noticeUrl
+    var notice = /^https?:\/\//.test(p.noticeUrl || "")
       ? element("a", { href: p.noticeUrl, target: "_blank", rel: "noopener", text: t("notice", {}) })
       : null;
     return element("div", { "class": "purpose" }, [
@@ -351,7 +372,7 @@
   }, true);
 
   function start() {
-    call("GET", "/banner").then(function (answer) {
+    return call("GET", "/banner", null, true).then(function (answer) {
       banner = answer;
       activateTags();
       var stale = banner.purposes.some(function (p) {
@@ -362,13 +383,18 @@
         var entry = state.d[p.id];
         return p.saleOrSharing && (!entry || entry[0] !== "withdrawn");
       });
-      if (unsent) record([]).catch(function () { /* sent again on the next page */ });
+      var sent = unsent ? record([]).catch(function () { /* sent again on the next page */ }) : null;
       if (stale) showBanner();
       var openers = document.querySelectorAll("[data-qspp-preferences]");
       for (var i = 0; i < openers.length; i++) openers[i].addEventListener("click", openPreferences);
+      return sent;
     }, function (error) {
       if (window.console) console.warn("QSPP consent: the banner could not be loaded", error);
     });
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
+  // Settles once the banner is known, shown if needed, and a GPC signal sent.
+  window.QSPP.consent.ready = new Promise(function (resolve) {
+    function go() { start().then(resolve, resolve); }
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", go); else go();
+  });
 })();
