@@ -1,4 +1,3 @@
-import Consent
 import Foundation
 import Hummingbird
 import NIOCore
@@ -15,14 +14,8 @@ extension Response {
             let signed = try await services.receipts.signedReceipt(
                 of: id,
                 authorize: { owner in
-                    if owner.rawValue.hasPrefix("visitor:"),
-                        try await services.properties.visitors(linkedTo: user.userID)
-                            .contains(where: { VisitorLink.subject($0.visitor) == owner.rawValue })
-                    {
-                        ownVisitor = true
-                        return
-                    }
-                    _ = try context.requireAccess(to: owner, writing: false)
+                    ownVisitor = try await services.properties.hasTakenOver(owner, account: user.userID)
+                    if !ownVisitor { _ = try context.requireAccess(to: owner, writing: false) }
                 })
         else { throw Problem.notFound }
         if !ownVisitor {

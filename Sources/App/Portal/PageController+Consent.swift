@@ -95,56 +95,28 @@ extension PageController {
         let history = try await services.consents.history(of: subject, after: older, limit: Self.timelineLength)
         view["olderPage"] = history.next.map { "/my/consent?older=" + CursorCoding.encode($0) + "#timeline" }
         view["isOlderPage"] = older != nil
-        view["timeline"] = history.events.map { event -> [String: Any] in
-            [
-                "id": event.id.lowercasedString, "at": Self.date(event.recordedAt),
-                "purpose": purposes[event.purposeID]?.title ?? event.purposeID.rawValue,
-                "granted": event.decision == .granted, "decision": event.decision.rawValue,
-                "method": event.method.rawValue, "noticeVersion": event.noticeVersion,
-                "sequence": event.ledgerSequence.map(String.init) ?? "",
-            ]
-        }
-        view["hasTimeline"] = !((view["timeline"] as? [Any])?.isEmpty ?? true)
-        let websites = try await websiteDecisions(of: user.userID, titles: purposes)
-        view["websiteDecisions"] = websites
+        view["timeline"] = history.events.map { Self.timelineItem($0, titles: purposes) }
+        view["hasTimeline"] = !history.events.isEmpty
+        let websites = try await services.properties.websiteHistory(of: user.userID, limit: Self.timelineLength)
+        view["websiteDecisions"] = websites.map { Self.timelineItem($0, titles: purposes) }
         view["hasWebsiteDecisions"] = !websites.isEmpty
-        if let offered = try await offeredVisitor(request, to: user.userID) {
+        // Shown, so the person recognises their own choices before taking them over.
+        if let token = request.cookies[WebCookie.visitor]?.value,
+            let offered = try await services.properties.offer(token, to: user.userID, limit: 10)
+        {
             view["hasVisitorOffer"] = true
-            view["visitorOffer"] = offered.map { event -> [String: Any] in
-                [
-                    "at": Self.date(event.recordedAt),
-                    "purpose": purposes[event.purposeID]?.title ?? event.purposeID.rawValue,
-                    "decision": event.decision.rawValue,
-                ]
-            }
+            view["visitorOffer"] = offered.map { Self.timelineItem($0, titles: purposes) }
         }
         return pages.render("consent", view, status: status)
     }
 
-    /// The decisions of the website visitors the account took over, newest first.
-    private func websiteDecisions(of account: UUID, titles: [PurposeID: Purpose]) async throws -> [[String: Any]] {
-        var events: [ConsentEvent] = []
-        for link in try await services.properties.visitors(linkedTo: account) {
-            events += try await services.properties.history(of: link.visitor, limit: Self.timelineLength)
-        }
-        return events.sorted { $0.recordedAt > $1.recordedAt }.prefix(Self.timelineLength).map { event in
-            [
-                "id": event.id.lowercasedString, "at": Self.date(event.recordedAt),
-                "purpose": titles[event.purposeID]?.title ?? event.purposeID.rawValue,
-                "decision": event.decision.rawValue, "method": event.method.rawValue,
-                "noticeVersion": event.noticeVersion,
-            ]
-        }
-    }
-
-    /// The newest decisions of the website visitor the browser brought, if the account could take it
-    /// over: shown, so the person recognises their own choices before taking them.
-    private func offeredVisitor(_ request: Request, to account: UUID) async throws -> [ConsentEvent]? {
-        guard let token = request.cookies[WebCookie.visitor]?.value,
-            let visitor = try? await services.properties.visitor(token),
-            try await !services.properties.visitors(linkedTo: account).contains(where: { $0.visitor == visitor })
-        else { return nil }
-        let decisions = try await services.properties.history(of: visitor, limit: 10)
-        return decisions.isEmpty ? nil : decisions
+    private static func timelineItem(_ event: ConsentEvent, titles: [PurposeID: Purpose]) -> [String: Any] {
+        [
+            "id": event.id.lowercasedString, "at": date(event.recordedAt),
+            "purpose": titles[event.purposeID]?.title ?? event.purposeID.rawValue,
+            "granted": event.decision == .granted, "decision": event.decision.rawValue,
+            "method": event.method.rawValue, "noticeVersion": event.noticeVersion,
+            "sequence": event.ledgerSequence.map(String.init) ?? "",
+        ]
     }
 }

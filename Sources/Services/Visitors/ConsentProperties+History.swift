@@ -33,9 +33,32 @@ extension ConsentProperties {
         return link
     }
 
-    /// The visitors an account took over, for its export.
-    public func visitors(linkedTo account: UUID) async throws -> [VisitorLink] {
-        try await repository.visitors(linkedTo: account)
+    /// Whether `subject` is a visitor the account took over, whose decisions are the account holder's.
+    public func hasTakenOver(_ subject: SubjectID, account: UUID) async throws -> Bool {
+        guard subject.rawValue.hasPrefix("visitor:") else { return false }
+        return try await repository.visitors(linkedTo: account).contains {
+            VisitorLink.subject($0.visitor) == subject.rawValue
+        }
+    }
+
+    /// The newest decisions of the visitors the account took over, newest first, up to `limit`.
+    public func websiteHistory(of account: UUID, limit: Int) async throws -> [ConsentEvent] {
+        var events: [ConsentEvent] = []
+        for link in try await repository.visitors(linkedTo: account) {
+            events += try await history(of: link.visitor, limit: limit)
+        }
+        return Array(events.sorted { $0.recordedAt > $1.recordedAt }.prefix(limit))
+    }
+
+    /// The newest decisions of the visitor a token names, up to `limit`, if the account could take it
+    /// over: a live visitor, not yet the account's, with something to take. Nil otherwise, a bad token
+    /// included: it is only an offer.
+    public func offer(_ token: String, to account: UUID, limit: Int) async throws -> [ConsentEvent]? {
+        guard let visitor = try? await visitor(token),
+            try await !repository.visitors(linkedTo: account).contains(where: { $0.visitor == visitor })
+        else { return nil }
+        let decisions = try await history(of: visitor, limit: limit)
+        return decisions.isEmpty ? nil : decisions
     }
 
     /// The visitor's decisions, newest first, up to `limit`.
