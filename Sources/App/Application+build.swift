@@ -1,6 +1,7 @@
 public import Hummingbird
 public import Logging
 import NIOSSL
+public import Outbox
 import ServiceLifecycle
 public import Services
 import Storage
@@ -25,8 +26,10 @@ public func buildApplication(
         logger: logger)
 }
 
+/// `webhookTransport` stands in for the HTTP client that posts webhooks, for tests that record what is sent.
 public func buildApplication(
-    configuration: AppConfiguration, services: QSPPServices, logger: Logger
+    configuration: AppConfiguration, services: QSPPServices, logger: Logger,
+    webhookTransport: (any WebhookTransport)? = nil
 ) async throws -> some ApplicationProtocol {
     let metrics = services.metrics
     let role = configuration.gateway.role
@@ -35,10 +38,15 @@ public func buildApplication(
         background.append(services.retentionJob(logger: logger))
         background.append(services.webhookDispatcher(logger: logger))
         background.append(services.requestFanOut(logger: logger))
-        let transport = HTTPWebhookTransport(allowsPrivateNetworks: services.settings.webhooks.allowsPrivateNetworks)
-        // Before the sender: services stop in reverse order, so the sender stops before its clients do.
-        background.append(transport.post.clients)
-        background.append(services.webhookSender(logger: logger, transport: transport))
+        if let webhookTransport {
+            background.append(services.webhookSender(logger: logger, transport: webhookTransport))
+        } else {
+            let transport = HTTPWebhookTransport(
+                allowsPrivateNetworks: services.settings.webhooks.allowsPrivateNetworks)
+            // Before the sender: services stop in reverse order, so the sender stops before its clients do.
+            background.append(transport.post.clients)
+            background.append(services.webhookSender(logger: logger, transport: transport))
+        }
     }
     if role == .all || role == .valuation { background.append(services.valuationRunner(logger: logger)) }
     if role == .all || role == .auth {

@@ -211,9 +211,9 @@ struct ConsentPropertyAPITests {
 
     @Test("new visits and decisions are limited per address before any token is checked")
     func visitsAreLimitedPerAddress() async throws {
-        try await awayFromRateWindowEdge()
         try await withApp(.sqlite, isolated: true, configure: { $0.gateway.rateLimits.consentPerUser = 3 }) { api in
             let id = try await Self.property(api)
+            try await awayFromRateWindowEdge()
             for _ in 0..<3 { _ = try await Self.visit(api, id) }
             let limited = try await Self.fromPage(api, .post, "/v1/properties/\(id)/visitors")
             try limited.expectProblem(.tooManyRequests)

@@ -47,8 +47,8 @@ struct GatewayTests {
     func perUserConsentLimit() async throws {
         try await withApp(.sqlite, configure: { $0.gateway.rateLimits.consentPerUser = 3 }) { api in
             let alice = try await api.newUser(confirmed: true)
-            try await awayFromRateWindowEdge()
             let bob = try await api.newUser()
+            try await awayFromRateWindowEdge()
             func decide(_ user: TestUser) async throws -> TestResponse {
                 try await api.send(
                     .post, "/v1/subjects/\(user.id)/consents", json: #"{"purpose":"marketing","decision":"granted"}"#,
@@ -70,6 +70,7 @@ struct GatewayTests {
     @Test("logins are limited per address")
     func loginLimit() async throws {
         try await withApp(.sqlite, configure: { $0.signIn.loginRateLimit = 2 }) { api in
+            try await awayFromRateWindowEdge()
             let user = try await api.newUser()  // one login
             #expect(try await api.login(user.email).status == .ok)
             let refused = try await api.login(user.email)

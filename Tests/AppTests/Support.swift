@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Identity
 import Logging
 import NIOCore
+import Outbox
 import QSPPTestSupport
 import Services
 import Storage
@@ -37,9 +38,11 @@ let testMailDirectory = FileManager.default.temporaryDirectory
 
 /// Builds the real application on `backend`, creates an administrator the way `qspp users create-admin`
 /// does, logs in, and drives the router in-process. `isolated` gives the test a database of its own:
-/// one whose background work (the mail sender above all) no other test's server shares.
+/// one whose background work (the mail sender above all) no other test's server shares. The server's
+/// own webhook sender posts through `webhookTransport` when one is given.
 func withApp(
     _ backend: Backend, isolated: Bool = false, metrics: QSPPMetrics = QSPPMetrics(),
+    webhookTransport: (any WebhookTransport)? = nil,
     configure: (inout AppConfiguration) -> Void = { _ in }, testing: TestingSetup = .router,
     _ body: @Sendable (API) async throws -> Void
 ) async throws {
@@ -50,7 +53,8 @@ func withApp(
         return try await withSplitApp(configuration, metrics: metrics, body)
     }
     let services = try await QSPPServices.open(configuration, logger: testLogger, metrics: metrics)
-    let app = try await buildApplication(configuration: configuration, services: services, logger: testLogger)
+    let app = try await buildApplication(
+        configuration: configuration, services: services, logger: testLogger, webhookTransport: webhookTransport)
     try await app.test(testing) { client in
         try await body(API(client: client, services: services, adminToken: try await administratorToken(services)))
     }

@@ -85,7 +85,9 @@ sleep "$phase_seconds"
 phase "restart PostgreSQL"
 qspp_as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w restart \
     -o "-p $CLUSTER_PORT -k $CLUSTER_DIR -c listen_addresses=127.0.0.1 -c max_connections=200" >/dev/null
-sleep "$phase_seconds"
+# Long enough for the known stall of consent writes after a restart (docs/operations.md), which lasts
+# until the database deadline ends it: "steady again" must find the cluster writing, not still waiting.
+sleep "$((phase_seconds > 10 ? phase_seconds : 10))"
 phase "steady again"
 sleep "$phase_seconds"
 touch "$workdir/stop"
