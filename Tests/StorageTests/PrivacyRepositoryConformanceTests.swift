@@ -49,9 +49,10 @@ struct PrivacyRepositoryConformanceTests {
         }
     }
 
+    /// On a database of its own: other tests file overdue requests on the shared one while this counts.
     @Test(arguments: Backend.all)
     func theQueueIsOrderedByDueDateAndCountsOverdue(backend: Backend) async throws {
-        try await withStore(backend) { store in
+        try await withIsolatedStore(backend) { store in
             let now = Date()
             let staff = UUID()
             let before = try await store.privacy.overdueCount(at: now)
